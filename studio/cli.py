@@ -1,0 +1,146 @@
+"""Command line: `studio` (GUI), `studio serve`, `studio keys ...`, `studio doctor`, ..."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+
+from studio import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="studio", description="Studio: a desktop music studio with a local API.")
+    parser.add_argument("--version", action="version", version=f"studio {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="more log output on the console")
+    sub = parser.add_subparsers(dest="command")
+
+    gui = sub.add_parser("gui", help="open the studio window (the default)")
+    gui.add_argument("--no-api", action="store_true", help="do not start the local API")
+    gui.add_argument("--port", type=int, help="API port (default from settings: 8000)")
+
+    serve = sub.add_parser("serve", help="run the local API without a window")
+    serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default 8000; 0 picks a free one)")
+    serve.add_argument("--allow-remote", action="store_true",
+                       help="allow a non-loopback --host (exposes the API to that network)")
+
+    keys = sub.add_parser("keys", help="manage API keys")
+    keys_sub = keys.add_subparsers(dest="keys_command", required=True)
+    create = keys_sub.add_parser("create", help="create a key and print it on stdout")
+    create.add_argument("--name", required=True)
+    create.add_argument("--role", choices=["admin", "user"], default="admin")
+    keys_sub.add_parser("list", help="list keys")
+    revoke = keys_sub.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("key_id")
+
+    auth = sub.add_parser("auth", help="admin login")
+    auth_sub = auth.add_subparsers(dest="auth_command", required=True)
+    auth_sub.add_parser("reset-password", help="set a new random admin password and print it")
+
+    sub.add_parser("doctor", help="check this machine: device, audio, data dir, database, components")
+
+    backup = sub.add_parser("backup", help="backups")
+    backup_sub = backup.add_subparsers(dest="backup_command", required=True)
+    restore = backup_sub.add_parser("restore", help="restore a backup archive (studio must not be running)")
+    restore.add_argument("archive", type=Path)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "gui"
+    if command == "doctor":
+        from studio.doctor import run_doctor
+
+        return run_doctor()
+    if command == "backup":
+        return _restore(args.archive)
+
+    from studio.app import build_context, setup_logging
+    from studio.config import Settings
+
+    settings = Settings()
+    if command in ("keys", "auth"):
+        ctx = build_context(settings)
+        return _keys(ctx, args) if command == "keys" else _auth(ctx, args)
+
+    setup_logging(settings, verbose=args.verbose)
+    if command == "serve":
+        from studio.app import serve_forever
+        from studio.server.app import is_loopback
+
+        host = args.host or settings.host
+        port = settings.port if args.port is None else args.port
+        allow_remote = args.allow_remote or settings.allow_remote
+        if not is_loopback(host) and not allow_remote:
+            print(f"error: --host {host} exposes the API to the network; add --allow-remote to confirm",
+                  file=sys.stderr)
+            return 2
+        ctx = build_context(settings)
+        try:
+            asyncio.run(serve_forever(ctx, host, port, allow_remote))
+        except OSError as exc:
+            print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}; "
+                  "is another studio running? choose another --port", file=sys.stderr)
+            return 1
+        return 0
+
+    from studio.ui.app import run_gui
+
+    if args.port is not None:
+        settings.port = args.port
+    return run_gui(settings, api=not args.no_api)
+
+
+def _keys(ctx, args) -> int:
+    if args.keys_command == "create":
+        try:
+            key, _record = ctx.auth.create_key(args.name, role=args.role)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        print(key)
+    elif args.keys_command == "list":
+        for record in ctx.auth.list_keys(include_revoked=True):
+            state = "revoked" if record["revoked"] else "active"
+            print(f"{record['id']}\t{record['name']}\t{record['role']}\t{state}\tcreated {record['created_at']}"
+                  f"\tlast used {record['last_used_at'] or 'never'}")
+    elif args.keys_command == "revoke":
+        try:
+            ctx.auth.revoke_key(args.key_id)
+        except KeyError:
+            print(f"error: no key {args.key_id!r}; `studio keys list` shows them", file=sys.stderr)
+            return 1
+        print(f"revoked {args.key_id}")
+    return 0
+
+
+def _auth(ctx, args) -> int:
+    first_run = ctx.auth.bootstrap()
+    if first_run is not None:
+        from studio.app import print_first_run
+
+        print_first_run(first_run)
+        return 0
+    print(ctx.auth.reset_password())
+    return 0
+
+
+def _restore(archive: Path) -> int:
+    from studio.config import Settings
+    from studio.services.system import restore_backup
+
+    settings = Settings()
+    try:
+        manifest = restore_backup(archive, settings.home)
+    except (OSError, ValueError, KeyError) as exc:
+        print(f"error: cannot restore {archive}: {exc}", file=sys.stderr)
+        return 1
+    print(f"restored backup of {manifest['created_at']} ({manifest['media_files']} media files) into {settings.home}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,194 @@
+"""Settings: defaults < settings file in the data dir < environment (STUDIO_*) < explicit overrides.
+
+The data dir is `STUDIO_HOME` or the platform's user data dir. The settings file
+(`settings.json` there) holds what the user changed in the GUI's Settings dialog.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+SETTINGS_FILE_NAME = "settings.json"
+
+
+def default_home() -> Path:
+    env = os.environ.get("STUDIO_HOME")
+    if env:
+        return Path(env).expanduser().resolve()
+    return platformdirs.user_data_path("studio", appauthor=False)
+
+
+class RateLimit(BaseModel):
+    """`requests` allowed per `window_s` seconds for one caller in one endpoint group."""
+
+    requests: int = Field(ge=1)
+    window_s: int = Field(ge=1)
+
+
+def _default_rate_limits() -> dict[str, RateLimit]:
+    # Endpoint groups and figures from seed 000 "Rate Limiting" (the Pro tier: this is the
+    # owner's own machine). A path matches the longest prefix; `default` covers the rest of /api.
+    return {
+        "/api/music/generate": RateLimit(requests=100, window_s=3600),
+        "/api/music/batch": RateLimit(requests=20, window_s=3600),
+        "/api/voice/synthesize": RateLimit(requests=500, window_s=3600),
+        "/api/voice/clone": RateLimit(requests=10, window_s=86400),
+        "/api/trending/": RateLimit(requests=100, window_s=3600),
+        "/api/community/": RateLimit(requests=200, window_s=3600),
+        "/api/analytics/": RateLimit(requests=500, window_s=3600),
+        "/api/system/": RateLimit(requests=50, window_s=3600),
+        "default": RateLimit(requests=10000, window_s=3600),
+    }
+
+
+class _SettingsFileSource(PydanticBaseSettingsSource):
+    """Reads `settings.json` from the data dir chosen by STUDIO_HOME (or the init argument)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], home: Path | None) -> None:
+        super().__init__(settings_cls)
+        self._home = home
+
+    def get_field_value(self, field, field_name):  # pragma: no cover - required by the ABC
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        path = (self._home or default_home()) / SETTINGS_FILE_NAME
+        if not path.is_file():
+            return {}
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="STUDIO_", extra="ignore", validate_assignment=True)
+
+    home: Path = Field(default_factory=default_home, description="Data dir: database, media, logs.")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; empty means SQLite in the data dir."
+    )
+    host: str = Field(default="127.0.0.1", description="Interface the local API binds to.")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port of the local API.")
+    allow_remote: bool = Field(default=False, description="Allow binding the API to a non-loopback interface.")
+    api_enabled: bool = Field(default=True, description="Run the local API inside the GUI.")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", description="Engine device: auto picks CUDA when present."
+    )
+    max_concurrent: int = Field(default=1, ge=1, le=16, description="Engine jobs run at once.")
+    max_body_mb: int = Field(default=200, ge=1, le=4096, description="Largest request body accepted.")
+    session_ttl_s: int = Field(default=3600, ge=60, description="Lifetime of a login session.")
+    rate_limits: dict[str, RateLimit] = Field(default_factory=_default_rate_limits)
+    soundfont_path: Path | None = Field(
+        default=None, description="A .sf2 to render with instead of the embedded GM SoundFont."
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("home", mode="before")
+    @classmethod
+    def _expand_home(cls, value: Any) -> Any:
+        return Path(value).expanduser().resolve() if value else value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ):
+        home = init_settings.init_kwargs.get("home") if hasattr(init_settings, "init_kwargs") else None
+        return (
+            init_settings,
+            env_settings,
+            _SettingsFileSource(settings_cls, Path(home) if home else None),
+        )
+
+    # --- derived locations -------------------------------------------------------------------
+    @property
+    def settings_file(self) -> Path:
+        return self.home / SETTINGS_FILE_NAME
+
+    @property
+    def media_dir(self) -> Path:
+        return self.home / "media"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'studio.db'}"
+
+    @property
+    def api_base_url(self) -> str:
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    def ensure_dirs(self) -> None:
+        for path in (self.home, self.media_dir, self.logs_dir):
+            path.mkdir(parents=True, exist_ok=True)
+
+
+# Fields the Settings dialog and `PUT /api/system/config` may change, and whether a change
+# takes effect only after a restart.
+EDITABLE_FIELDS: dict[str, bool] = {
+    "host": True,
+    "port": True,
+    "api_enabled": True,
+    "allow_remote": True,
+    "device": True,
+    "max_concurrent": False,
+    "max_body_mb": True,
+    "session_ttl_s": False,
+    "soundfont_path": False,
+    "log_level": False,
+    "database_url": True,
+}
+
+
+def save_user_settings(settings: Settings, changes: dict[str, Any]) -> list[str]:
+    """Validate `changes`, apply them to `settings` and persist them in the settings file.
+
+    Returns the names of the fields whose value changed. Raises ValueError (pydantic's
+    ValidationError is one) on an unknown field or a bad value; nothing is applied or written then.
+    """
+    unknown = sorted(set(changes) - set(EDITABLE_FIELDS) - {"rate_limits"})
+    if unknown:
+        raise ValueError(
+            f"not editable: {', '.join(unknown)}; editable: {', '.join(sorted(EDITABLE_FIELDS))}"
+        )
+    candidate = settings.model_copy(deep=True)
+    for key, value in changes.items():
+        setattr(candidate, key, value)  # validate_assignment=True: raises on a bad value
+    changed = [k for k in changes if getattr(candidate, k) != getattr(settings, k)]
+    for key in changes:
+        setattr(settings, key, getattr(candidate, key))
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    stored: dict[str, Any] = {}
+    if settings.settings_file.is_file():
+        try:
+            stored = json.loads(settings.settings_file.read_text(encoding="utf-8"))
+        except ValueError:
+            stored = {}
+    dumped = settings.model_dump(mode="json")
+    stored.update({k: dumped[k] for k in changes})
+    tmp = settings.settings_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(stored, indent=2, sort_keys=True), encoding="utf-8")
+    os.replace(tmp, settings.settings_file)
+    return changed
+
+
+# Data files (presets, templates, characters, icons, stylesheets, docs assets, model weights).
+RESOURCES_DIR = Path(__file__).resolve().parent.parent / "resources"

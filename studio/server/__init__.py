@@ -1,0 +1,1 @@
+"""The local HTTP API (aiohttp on the GUI's asyncio loop). Routes call services, nothing else."""

@@ -1,0 +1,96 @@
+"""Builds the aiohttp application and runs it on the current loop."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from studio.server import ws
+from studio.server.middleware import RequestLogRecorder, auth_and_limits, request_context
+from studio.server.ratelimit import RateLimiter
+from studio.server.routes import auth, docs, system
+from studio.server.routing import RouteTable
+
+if TYPE_CHECKING:
+    from studio.app import Context
+
+log = logging.getLogger("studio.server")
+
+# Each area's route module contributes one table; later areas add theirs here.
+ROUTE_TABLES: list[RouteTable] = [system.routes, auth.routes, docs.routes, ws.routes]
+
+
+def build_app(ctx: "Context") -> web.Application:
+    app = web.Application(
+        middlewares=[request_context, auth_and_limits],
+        client_max_size=ctx.settings.max_body_mb * 1024 * 1024,
+    )
+    app["ctx"] = ctx
+    app["settings"] = ctx.settings
+    limiter = RateLimiter(ctx.settings.rate_limits)
+    app["rate_limiter"] = limiter
+    ctx.rate_limiter = limiter
+    recorder = RequestLogRecorder(ctx.db)
+    app["request_log"] = recorder
+    specs = []
+    for table in ROUTE_TABLES:
+        table.install(app)
+        specs.extend(table.specs)
+    app["route_specs"] = specs
+    docs.install_assets(app)
+
+    async def on_startup(_app: web.Application) -> None:
+        recorder.start()
+
+    async def on_cleanup(_app: web.Application) -> None:
+        await recorder.stop()
+
+    app.on_startup.append(on_startup)
+    app.on_cleanup.append(on_cleanup)
+    return app
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class ApiServer:
+    """The API running on the current event loop (the Qt loop in the GUI)."""
+
+    def __init__(self, ctx: "Context") -> None:
+        self.ctx = ctx
+        self._runner: web.AppRunner | None = None
+        self.port: int | None = None
+
+    async def start(self, host: str, port: int, allow_remote: bool = False) -> int:
+        if not is_loopback(host):
+            if not allow_remote:
+                raise ValueError(f"refusing to listen on {host}: that exposes the API to the network; "
+                                 "pass --allow-remote (or set allow_remote in the settings) to mean it")
+            log.warning("the API listens on %s: other machines on that network can reach it; "
+                        "every request still needs an API key", host)
+        self._runner = web.AppRunner(build_app(self.ctx), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port, reuse_address=True)
+        await site.start()
+        sockets = site._server.sockets if site._server else []  # the real port when port=0
+        self.port = sockets[0].getsockname()[1] if sockets else port
+        self.ctx.server_running = True
+        if self.port != self.ctx.settings.port:
+            self.ctx.settings.port = self.port
+        log.info("API listening on http://%s:%d", host, self.port)
+        return self.port
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        self.ctx.server_running = False

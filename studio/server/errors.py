@@ -1,0 +1,85 @@
+"""API errors and the two documented response families.
+
+- `/api/v1/...` (seeds 001, 003, 004): `{success, data, message, timestamp, request_id}`, errors
+  `{success: false, error: {code, message, details}, timestamp, request_id}`.
+- everything else under `/api/...` (seed 000): `{"status": "success", ...}`, errors
+  `{"status": "error", "error": {code, message, details, timestamp, request_id}}`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from aiohttp import web
+
+# HTTP status -> seed 000 error code.
+DEFAULT_CODES = {
+    400: "INVALID_REQUEST",
+    401: "UNAUTHORIZED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
+    500: "INTERNAL_ERROR",
+    502: "SERVICE_UNAVAILABLE",
+    503: "MAINTENANCE_MODE",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, *, code: str | None = None,
+                 details: Any = None, headers: dict[str, str] | None = None, extra: dict | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code or DEFAULT_CODES.get(status, "ERROR")
+        self.message = message
+        self.details = details
+        self.headers = headers or {}
+        self.extra = extra or {}  # fields placed inside `error` beside code/message (e.g. retry_after)
+
+
+def not_found(what: str, ident: str) -> ApiError:
+    return ApiError(404, f"{what} '{ident}' was not found", details={"resource": what, "id": ident})
+
+
+def utc_timestamp() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def is_v1(path: str) -> bool:
+    return path.startswith("/api/v1/") or path == "/api/v1"
+
+
+def error_body(path: str, err: ApiError, request_id: str) -> dict[str, Any]:
+    timestamp = utc_timestamp()
+    inner: dict[str, Any] = {"code": err.code, "message": err.message}
+    if err.details is not None:
+        inner["details"] = err.details
+    inner.update(err.extra)
+    if is_v1(path):
+        return {"success": False, "error": inner, "timestamp": timestamp, "request_id": request_id}
+    inner.update({"timestamp": timestamp, "request_id": request_id})
+    return {"status": "error", "error": inner}
+
+
+def ok(payload: dict[str, Any] | None = None, *, status: str = "success", http_status: int = 200) -> web.Response:
+    """A seed-000 style success: `{"status": "success", ...payload}`."""
+    return web.json_response({"status": status, **(payload or {})}, status=http_status, dumps=_dumps)
+
+
+def envelope(request: web.Request, data: Any, message: str = "OK", *, http_status: int = 200) -> web.Response:
+    """A seed-001 style success envelope."""
+    body = {"success": True, "data": data, "message": message, "timestamp": utc_timestamp(),
+            "request_id": request.get("request_id", "")}
+    return web.json_response(body, status=http_status, dumps=_dumps)
+
+
+def _dumps(value: Any) -> str:
+    import json
+
+    return json.dumps(value, default=str, ensure_ascii=False)

@@ -1,0 +1,164 @@
+"""Middlewares: request id + error shapes + request log (outer), then auth + rate limits (inner)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+import time
+
+from aiohttp import web
+
+from studio.server.errors import ApiError, error_body
+from studio.server.routing import route_spec
+from studio.services.auth import Identity
+
+log = logging.getLogger("studio.server")
+
+AUTH_HINT = ("send an API key as 'Authorization: Bearer <key>', 'X-API-Key: <key>' or '?api_key=<key>' "
+             "(create one with `studio keys create --name NAME` or in the API panel), "
+             "or a session token from POST /api/auth/login")
+
+
+def error_response(request: web.Request, err: ApiError) -> web.Response:
+    body = error_body(request.path, err, request.get("request_id", ""))
+    return web.json_response(body, status=err.status, headers=err.headers)
+
+
+def _http_exception_to_api_error(request: web.Request, exc: web.HTTPException) -> ApiError:
+    status = exc.status
+    if status == 404:
+        return ApiError(404, f"No endpoint at {request.path}; see /docs for the list of endpoints",
+                        details={"path": request.path})
+    if status == 405:
+        allowed = sorted(getattr(exc, "allowed_methods", []) or [])
+        return ApiError(405, f"{request.method} is not allowed on {request.path}; allowed: {', '.join(allowed)}",
+                        details={"allowed_methods": allowed}, headers={"Allow": ", ".join(allowed)})
+    if status == 413:
+        limit_mb = request.app["settings"].max_body_mb
+        return ApiError(413, f"Request body too large: the limit is {limit_mb} MB", details={"max_body_mb": limit_mb})
+    return ApiError(status, exc.reason or "Request failed")
+
+
+@web.middleware
+async def request_context(request: web.Request, handler) -> web.StreamResponse:
+    request_id = f"req_{secrets.token_hex(8)}"
+    request["request_id"] = request_id
+    started = time.perf_counter()
+    try:
+        response = await handler(request)
+    except ApiError as err:
+        response = error_response(request, err)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = error_response(request, _http_exception_to_api_error(request, exc))
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        log.exception("unhandled error in %s %s (%s)", request.method, request.path, request_id)
+        response = error_response(request, ApiError(
+            500, f"Internal server error; the log has the details under request id {request_id}"))
+    if not response.prepared:
+        response.headers["X-Request-ID"] = request_id
+    latency_ms = (time.perf_counter() - started) * 1000.0
+    recorder = request.app.get("request_log")
+    if recorder is not None:
+        identity: Identity | None = request.get("identity")
+        spec = route_spec(request)
+        recorder.record(request_id=request_id, method=request.method, path=request.path[:500],
+                        route=spec.path if spec else None, status=response.status, latency_ms=latency_ms,
+                        key_id=identity.subject if identity else None, client=request.remote)
+    return response
+
+
+def _credential(request: web.Request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip() or None
+    return (request.headers.get("X-API-Key") or request.query.get("api_key")
+            or request.cookies.get("session_id") or None)
+
+
+async def authenticate(request: web.Request, token: str) -> Identity | None:
+    auth = request.app["ctx"].auth
+    cached = auth.verify_key_cached(token)
+    if cached is not False:
+        return cached
+    # argon2 takes tens of milliseconds: keep it off the loop.
+    return await asyncio.to_thread(auth.authenticate, token)
+
+
+@web.middleware
+async def auth_and_limits(request: web.Request, handler) -> web.StreamResponse:
+    match = request.match_info
+    if match.http_exception is not None:
+        raise match.http_exception  # unknown route (404) or wrong method (405)
+    limit_mb = request.app["settings"].max_body_mb
+    if request.content_length is not None and request.content_length > limit_mb * 1024 * 1024:
+        raise web.HTTPRequestEntityTooLarge(max_size=limit_mb * 1024 * 1024, actual_size=request.content_length)
+    spec = route_spec(request)
+    if spec is None or spec.public:
+        return await handler(request)  # docs assets and public endpoints
+
+    token = _credential(request)
+    if token is None:
+        raise ApiError(401, f"Missing authentication: {AUTH_HINT}")
+    identity = await authenticate(request, token)
+    if identity is None:
+        raise ApiError(401, "Invalid, revoked or expired API key or session token",
+                       details={"received_key": token[:8] + "...", "suggestion": AUTH_HINT})
+    request["identity"] = identity
+    if spec.admin and not identity.is_admin:
+        raise ApiError(403, "This endpoint needs an admin key", details={"role": identity.role})
+
+    limiter = request.app["rate_limiter"]
+    decision = limiter.check(identity.subject, request.path)
+    if decision is not None and not decision.allowed:
+        raise ApiError(429, "Rate limit exceeded", headers={**decision.headers, "Retry-After": str(decision.retry_after_s)},
+                       extra={"retry_after": decision.retry_after_s,
+                              "limits": {"current": decision.describe(), "group": decision.group,
+                                         "configure": "Settings > Rate limits, or PUT /api/system/config"}})
+    response = await handler(request)
+    if decision is not None and not response.prepared:
+        response.headers.update(decision.headers)
+    return response
+
+
+class RequestLogRecorder:
+    """Buffers request rows and writes them in batches on the loop (one small transaction a second)."""
+
+    def __init__(self, db, flush_interval_s: float = 1.0) -> None:
+        from studio.db.models import RequestLog
+
+        self._model = RequestLog
+        self._db = db
+        self._rows: list[dict] = []
+        self._interval = flush_interval_s
+        self._task: asyncio.Task | None = None
+
+    def record(self, **row) -> None:
+        self._rows.append(row)
+
+    def start(self) -> None:
+        self._task = asyncio.get_event_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            self.flush()
+
+    def flush(self) -> None:
+        rows, self._rows = self._rows, []
+        if not rows:
+            return
+        try:
+            with self._db.session() as s:
+                s.add_all([self._model(**row) for row in rows])
+        except Exception:
+            log.exception("could not write %d request log rows", len(rows))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        self.flush()

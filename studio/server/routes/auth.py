@@ -1,0 +1,69 @@
+"""Login sessions (seed 000 "Autentifikacija") and API-key management."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from studio.server.errors import ApiError, not_found, ok
+from studio.server.routing import RouteTable
+from studio.services.auth import AuthError
+
+routes = RouteTable()
+
+
+class LoginIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+
+
+@routes.post("/api/auth/login", summary="Log in; returns a session token", tags=["auth"], body=LoginIn, public=True)
+async def login(request: web.Request, body: LoginIn) -> web.Response:
+    auth = request.app["ctx"].auth
+    try:
+        token, expires_in = await asyncio.to_thread(auth.login, body.username, body.password)
+    except AuthError as exc:
+        raise ApiError(401, str(exc)) from None
+    response = ok({"message": "Login successful", "session_id": token, "expires_in": expires_in})
+    response.set_cookie("session_id", token, max_age=expires_in, httponly=True, samesite="Strict")
+    return response
+
+
+@routes.post("/api/auth/logout", summary="End the current session", tags=["auth"])
+async def logout(request: web.Request) -> web.Response:
+    header = request.headers.get("Authorization", "")
+    token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get("session_id", "")
+    ended = request.app["ctx"].auth.logout(token) if token else False
+    response = ok({"message": "Logged out" if ended else "No session to end"})
+    response.del_cookie("session_id")
+    return response
+
+
+class KeyCreateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    role: Literal["admin", "user"] = "user"
+
+
+@routes.get("/api/auth/keys", summary="List API keys (never the secrets)", tags=["auth"], admin=True)
+async def list_keys(request: web.Request) -> web.Response:
+    return ok({"keys": request.app["ctx"].auth.list_keys()})
+
+
+@routes.post("/api/auth/keys", summary="Create an API key; the key is shown once", tags=["auth"], body=KeyCreateIn, admin=True)
+async def create_key(request: web.Request, body: KeyCreateIn) -> web.Response:
+    key, record = await asyncio.to_thread(request.app["ctx"].auth.create_key, body.name, body.role)
+    return ok({"api_key": key, "key": record, "message": "Store this key now: it is not shown again"}, http_status=201)
+
+
+@routes.delete("/api/auth/keys/{key_id}", summary="Revoke an API key", tags=["auth"], admin=True)
+async def revoke_key(request: web.Request) -> web.Response:
+    key_id = request.match_info["key_id"]
+    try:
+        record = request.app["ctx"].auth.revoke_key(key_id)
+    except KeyError:
+        raise not_found("API key", key_id) from None
+    return ok({"key": record})

@@ -1,0 +1,50 @@
+"""/openapi.json, Swagger UI at /docs and ReDoc at /redoc, served from local assets (no CDN)."""
+
+from __future__ import annotations
+
+
+from aiohttp import web
+
+from studio.config import RESOURCES_DIR
+from studio.server.openapi import build_openapi
+from studio.server.routing import RouteTable
+
+DOCS_ASSETS = RESOURCES_DIR / "docs"
+routes = RouteTable()
+
+_SWAGGER_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Studio API · Swagger UI</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui/swagger-ui-bundle.js"></script>
+<script>window.ui = SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui", deepLinking: true,
+  persistAuthorization: true});</script></body></html>"""
+
+_REDOC_HTML = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Studio API · ReDoc</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body><redoc spec-url="/openapi.json"></redoc>
+<script src="/docs/assets/redoc/redoc.standalone.js"></script></body></html>"""
+
+
+@routes.get("/openapi.json", summary="OpenAPI description of this API", tags=["docs"], public=True)
+async def openapi_json(request: web.Request) -> web.Response:
+    spec = request.app.get("openapi_cache")
+    if spec is None:
+        spec = build_openapi(request.app["route_specs"], request.app["settings"].api_base_url)
+        request.app["openapi_cache"] = spec
+    return web.json_response(spec)
+
+
+@routes.get("/docs", summary="Interactive API documentation (Swagger UI)", tags=["docs"], public=True)
+async def swagger_ui(request: web.Request) -> web.Response:
+    return web.Response(text=_SWAGGER_HTML, content_type="text/html")
+
+
+@routes.get("/redoc", summary="API reference (ReDoc)", tags=["docs"], public=True)
+async def redoc(request: web.Request) -> web.Response:
+    return web.Response(text=_REDOC_HTML, content_type="text/html")
+
+
+def install_assets(app: web.Application) -> None:
+    app.router.add_static("/docs/assets/", DOCS_ASSETS, show_index=False, follow_symlinks=False)

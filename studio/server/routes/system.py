@@ -1,0 +1,180 @@
+"""System routes: health, status, API root, system status/config, jobs, backups."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from studio import __version__
+from studio.jobs import STATUSES, JobStateError, UnknownJob
+from studio.server.errors import ApiError, not_found, ok
+from studio.server.routing import RouteTable
+
+routes = RouteTable()
+
+
+def _ctx(request: web.Request):
+    return request.app["ctx"]
+
+
+@routes.get("/api", summary="API root: name, version and links", tags=["system"], public=True)
+async def api_root(request: web.Request) -> web.Response:
+    return web.json_response({
+        "name": "Studio local API",
+        "version": __version__,
+        "docs": "/docs",
+        "redoc": "/redoc",
+        "openapi": "/openapi.json",
+        "health": "/api/health",
+        "status": "/api/status",
+        "websocket": "/ws",
+    })
+
+
+@routes.get("/api/health", summary="Health check with real component checks", tags=["system"], public=True)
+async def health(request: web.Request) -> web.Response:
+    report = _ctx(request).system.health()
+    return web.json_response(report, status=503 if report["status"] == "unhealthy" else 200)
+
+
+@routes.get("/api/status", summary="What runs where: device, queue, uptime", tags=["system"])
+async def status(request: web.Request) -> web.Response:
+    return web.json_response(_ctx(request).system.status())
+
+
+@routes.get("/api/system/status", summary="System status: resources, services, connections", tags=["system"])
+async def system_status(request: web.Request) -> web.Response:
+    return web.json_response(_ctx(request).system.system_status())
+
+
+@routes.get("/api/system/config", summary="Current configuration", tags=["system"])
+async def get_config(request: web.Request) -> web.Response:
+    return ok({"configuration": _ctx(request).system.config()})
+
+
+class GenerationSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_concurrent: int | None = Field(default=None, ge=1, le=16)
+    device: Literal["auto", "cpu", "cuda"] | None = None
+    soundfont_path: str | None = None
+
+
+class ServerSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    host: str | None = None
+    port: int | None = Field(default=None, ge=0, le=65535)
+    max_body_mb: int | None = Field(default=None, ge=1, le=4096)
+    session_ttl_s: int | None = Field(default=None, ge=60)
+
+
+class RateLimitIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    requests: int = Field(ge=1)
+    window_s: int = Field(ge=1)
+
+
+class ConfigUpdate(BaseModel):
+    """Only the groups and fields given are changed."""
+
+    model_config = ConfigDict(extra="forbid")
+    generation_settings: GenerationSettingsIn | None = None
+    server: ServerSettingsIn | None = None
+    rate_limits: dict[str, RateLimitIn] | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
+
+
+@routes.put("/api/system/config", summary="Change configuration", tags=["system"], body=ConfigUpdate, admin=True)
+async def put_config(request: web.Request, body: ConfigUpdate) -> web.Response:
+    changes: dict[str, Any] = {}
+    for group in (body.generation_settings, body.server):
+        if group is not None:
+            changes.update(group.model_dump(exclude_unset=True))
+    if body.rate_limits is not None:
+        current = {k: v.model_dump() for k, v in _ctx(request).settings.rate_limits.items()}
+        changes["rate_limits"] = current | {k: v.model_dump() for k, v in body.rate_limits.items()}
+    if body.log_level is not None:
+        changes["log_level"] = body.log_level
+    if not changes:
+        raise ApiError(422, "Nothing to update: give at least one setting", details={"parameter": "body"})
+    try:
+        result = _ctx(request).system.update_config(changes)
+    except ValueError as exc:
+        raise ApiError(422, f"Invalid setting: {exc}") from None
+    return ok(result)
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+class JobListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal[STATUSES] | None = None  # type: ignore[valid-type]
+    kind: str | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+    offset: int = Field(default=0, ge=0)
+
+
+@routes.get("/api/system/jobs", summary="List jobs (every kind)", tags=["jobs"], query=JobListQuery)
+async def list_jobs(request: web.Request, query: JobListQuery) -> web.Response:
+    total, jobs = _ctx(request).jobs.list(kind=query.kind, status=query.status, limit=query.limit, offset=query.offset)
+    return ok({"total": total, "limit": query.limit, "offset": query.offset, "jobs": jobs})
+
+
+@routes.get("/api/system/jobs/{job_id}", summary="One job with progress, stage, result, error", tags=["jobs"])
+async def get_job(request: web.Request) -> web.Response:
+    job_id = request.match_info["job_id"]
+    try:
+        return ok({"job": _ctx(request).jobs.get(job_id)})
+    except UnknownJob:
+        raise not_found("job", job_id) from None
+
+
+@routes.post("/api/system/jobs/{job_id}/cancel", summary="Cancel a queued or running job", tags=["jobs"])
+async def cancel_job(request: web.Request) -> web.Response:
+    job_id = request.match_info["job_id"]
+    try:
+        job = _ctx(request).jobs.cancel(job_id)
+    except UnknownJob:
+        raise not_found("job", job_id) from None
+    except JobStateError as exc:
+        raise ApiError(409, str(exc), code="CONFLICT") from None
+    return ok({"job": job})
+
+
+@routes.post("/api/system/jobs/{job_id}/retry", summary="Run a finished job again (new job, same params)", tags=["jobs"])
+async def retry_job(request: web.Request) -> web.Response:
+    job_id = request.match_info["job_id"]
+    try:
+        job = _ctx(request).jobs.retry(job_id)
+    except UnknownJob:
+        raise not_found("job", job_id) from None
+    except JobStateError as exc:
+        raise ApiError(409, str(exc), code="CONFLICT") from None
+    return ok({"job": job}, status="queued")
+
+
+# --- backups ------------------------------------------------------------------------------------
+@routes.post("/api/system/backup", summary="Back up database, media and settings into one archive", tags=["system"], admin=True)
+async def start_backup(request: web.Request) -> web.Response:
+    ctx = _ctx(request)
+    job = ctx.system.start_backup()
+    return ok({"backup_id": job["id"], "status_url": f"/api/system/jobs/{job['id']}",
+               "queue_position": ctx.jobs.queue_position(job["id"]),
+               "includes": ["databases", "generated_content", "configurations"]}, status="processing")
+
+
+@routes.get("/api/system/backups", summary="List backups", tags=["system"])
+async def list_backups(request: web.Request) -> web.Response:
+    return ok({"backups": _ctx(request).system.list_backups()})
+
+
+@routes.get("/api/system/backups/download/{backup_id}", summary="Download a backup archive", tags=["system"], admin=True)
+async def download_backup(request: web.Request) -> web.StreamResponse:
+    backup_id = request.match_info["backup_id"]
+    try:
+        path = _ctx(request).system.backup_path(backup_id)
+    except (KeyError, UnknownJob):
+        raise not_found("backup", backup_id) from None
+    return web.FileResponse(path, headers={
+        "Content-Type": "application/gzip",
+        "Content-Disposition": f'attachment; filename="studio-{backup_id}.tar.gz"'})

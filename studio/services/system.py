@@ -1,0 +1,246 @@
+"""System area: health, status, configuration, jobs overview, backups and restore."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sqlite3
+import tarfile
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psutil
+
+from studio import __version__
+from studio.config import EDITABLE_FIELDS, save_user_settings
+from studio.db.models import Job
+from studio.db.store import MediaStore
+from studio.jobs import COMPLETED, JobContext, JobError, JobHandler
+
+if TYPE_CHECKING:
+    from studio.app import Context
+
+# Below these, health reports "low" (the studio keeps working but warns).
+MIN_FREE_DISK_BYTES = 1 << 30
+MIN_AVAILABLE_MEMORY_BYTES = 512 << 20
+BACKUP_FORMAT_VERSION = 1
+
+
+def utc_iso(value: datetime | None = None) -> str:
+    value = value or datetime.now(timezone.utc)
+    return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def format_duration(seconds: float) -> str:
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    parts = [f"{days} days"] if days else []
+    parts += [f"{hours} hours", f"{minutes} minutes"]
+    return ", ".join(parts)
+
+
+class SystemService:
+    def __init__(self, ctx: "Context") -> None:
+        self.ctx = ctx
+        self.started_monotonic = time.monotonic()
+        self.backups = MediaStore(ctx.settings.home / "backups")
+
+    @property
+    def uptime_s(self) -> float:
+        return time.monotonic() - self.started_monotonic
+
+    # --- health & status ------------------------------------------------------------------------
+    def health(self) -> dict[str, Any]:
+        """Seed 000 `GET /api/health` with real checks."""
+        checks: dict[str, str] = {}
+        try:
+            self.ctx.db.ping()
+            checks["database"] = "ok"
+        except Exception as exc:
+            checks["database"] = f"error: {type(exc).__name__}"
+        free = shutil.disk_usage(self.ctx.settings.home).free
+        checks["disk_space"] = "ok" if free >= MIN_FREE_DISK_BYTES else f"low: {free // (1 << 20)} MiB free"
+        available = psutil.virtual_memory().available
+        checks["memory"] = "ok" if available >= MIN_AVAILABLE_MEMORY_BYTES else f"low: {available // (1 << 20)} MiB available"
+        connectors = self.ctx.connector_status()
+        checks["apis"] = "ok" if connectors and all(v == "connected" for v in connectors.values()) else (
+            "none_configured" if not connectors else "degraded")
+        checks["job_workers"] = "ok" if self.ctx.jobs.max_concurrent > 0 else "stopped"
+        essential_ok = checks["database"] == "ok"
+        all_ok = all(v in ("ok", "none_configured") for v in checks.values())
+        return {
+            "status": "healthy" if all_ok else ("degraded" if essential_ok else "unhealthy"),
+            "version": __version__,
+            "timestamp": utc_iso(),
+            "checks": checks,
+        }
+
+    def status(self) -> dict[str, Any]:
+        """`GET /api/status`: what runs where, queue and uptime."""
+        counts = self.ctx.jobs.counts()
+        return {
+            "status": "operational",
+            "version": __version__,
+            "timestamp": utc_iso(),
+            "uptime": format_duration(self.uptime_s),
+            "uptime_seconds": round(self.uptime_s, 1),
+            "api_url": self.ctx.settings.api_base_url,
+            "data_dir": str(self.ctx.settings.home),
+            "database": self.ctx.db.url.split("://", 1)[0],
+            "device": self.ctx.device_label(),
+            "jobs": {"queued": counts["queued"], "processing": counts["processing"],
+                     "max_concurrent": self.ctx.jobs.max_concurrent, "kinds": self.ctx.jobs.kinds},
+        }
+
+    def system_status(self) -> dict[str, Any]:
+        """Seed 000 `GET /api/system/status`: resource figures measured now."""
+        disk = shutil.disk_usage(self.ctx.settings.home)
+        counts = self.ctx.jobs.counts()
+        last = self.ctx.jobs.list(limit=1)[1]
+        return {
+            "status": "operational",
+            "timestamp": utc_iso(),
+            "uptime": format_duration(self.uptime_s),
+            "system_health": {
+                "cpu_usage": psutil.cpu_percent(interval=None),
+                "memory_usage": psutil.virtual_memory().percent,
+                "disk_usage": round(100.0 * disk.used / disk.total, 1),
+                "process_memory_mb": round(psutil.Process().memory_info().rss / (1 << 20), 1),
+            },
+            "services": [
+                {"name": "api_server", "status": "running" if self.ctx.server_running else "stopped",
+                 "url": self.ctx.settings.api_base_url},
+                {"name": "job_queue", "status": "running", "workers": self.ctx.jobs.max_concurrent,
+                 "queued": counts["queued"], "processing": counts["processing"],
+                 "last_activity": last[0]["updated_at"] if last else None},
+            ],
+            "api_connections": self.ctx.connector_status(),
+        }
+
+    # --- configuration --------------------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        s = self.ctx.settings
+        return {
+            "generation_settings": {"max_concurrent": s.max_concurrent, "device": s.device,
+                                    "soundfont_path": str(s.soundfont_path) if s.soundfont_path else None},
+            "server": {"host": s.host, "port": s.port, "api_enabled": s.api_enabled,
+                       "max_body_mb": s.max_body_mb, "session_ttl_s": s.session_ttl_s},
+            "rate_limits": {group: limit.model_dump() for group, limit in s.rate_limits.items()},
+            "storage": {"data_dir": str(s.home), "database_url": s.effective_database_url},
+            "log_level": s.log_level,
+        }
+
+    def update_config(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Validate, persist and apply settings; raises ValueError on a bad field or value."""
+        updated = save_user_settings(self.ctx.settings, changes)
+        if "max_concurrent" in updated:
+            self.ctx.jobs.set_max_concurrent(self.ctx.settings.max_concurrent)
+        if "session_ttl_s" in updated:
+            self.ctx.auth.session_ttl_s = self.ctx.settings.session_ttl_s
+        if "rate_limits" in updated and self.ctx.rate_limiter is not None:
+            self.ctx.rate_limiter.configure(self.ctx.settings.rate_limits)
+        restart = [k for k in updated if EDITABLE_FIELDS.get(k, False)]
+        return {"updated_settings": updated, "restart_required": bool(restart), "restart_fields": restart}
+
+    # --- backups --------------------------------------------------------------------------------
+    def start_backup(self) -> dict[str, Any]:
+        return self.ctx.jobs.submit("backup", {}, title="Backup")
+
+    def list_backups(self) -> list[dict[str, Any]]:
+        _, jobs = self.ctx.jobs.list(kind="backup", limit=200)
+        out = []
+        for job in jobs:
+            result = job["result"] or {}
+            file_id = result.get("file_id")
+            if job["status"] == COMPLETED and (not file_id or not self.backups.exists(file_id)):
+                continue  # removed from disk since
+            out.append({
+                "id": job["id"],
+                "created_at": job["created_at"],
+                "status": job["status"],
+                "size": result.get("size_bytes"),
+                "includes": result.get("includes", []),
+                "download_url": f"/api/system/backups/download/{job['id']}" if file_id else None,
+            })
+        return out
+
+    def backup_path(self, backup_id: str) -> Path:
+        job = self.ctx.jobs.get(backup_id)
+        file_id = (job.get("result") or {}).get("file_id")
+        if job["kind"] != "backup" or not file_id:
+            raise KeyError(backup_id)
+        return self.backups.path(file_id)
+
+    def _run_backup(self, job: JobContext) -> dict[str, Any]:
+        settings = self.ctx.settings
+        db_path = self.ctx.db.sqlite_path
+        if db_path is None:
+            raise JobError("backups cover the built-in SQLite database; back up an external database with its own tools",
+                           code="BACKUP_UNSUPPORTED")
+        archive = self.backups.temp_path(".tar.gz")
+        with tempfile.TemporaryDirectory(dir=settings.home) as tmp:
+            job.progress(5, "database")
+            snapshot = Path(tmp) / "studio.db"
+            # SQLite's online backup API: a consistent copy while the studio keeps writing.
+            with sqlite3.connect(db_path) as source, sqlite3.connect(snapshot) as target:
+                source.backup(target, pages=256, progress=lambda _s, remaining, total: job.check_cancelled())
+            job.progress(30, "media")
+            media = [p for p in settings.media_dir.rglob("*") if p.is_file() and ".tmp" not in p.parts]
+            manifest = {"format": BACKUP_FORMAT_VERSION, "studio_version": __version__,
+                        "created_at": utc_iso(), "media_files": len(media)}
+            (Path(tmp) / "manifest.json").write_text(json.dumps(manifest, indent=2))
+            with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
+                tar.add(Path(tmp) / "manifest.json", arcname="manifest.json")
+                tar.add(snapshot, arcname="studio.db")
+                if settings.settings_file.is_file():
+                    tar.add(settings.settings_file, arcname="settings.json")
+                for index, path in enumerate(media):
+                    tar.add(path, arcname=f"media/{path.relative_to(settings.media_dir)}")
+                    if index % 50 == 0:
+                        job.progress(30 + 65 * index / max(1, len(media)), "media")
+        job.progress(97, "finalizing")
+        stored = self.backups.adopt(archive, prefix="backup", extension="tar.gz")
+        includes = ["databases", "configurations"] + (["generated_content"] if media else [])
+        return {"file_id": stored.id, "size_bytes": stored.size_bytes, "sha256": stored.sha256,
+                "media_files": len(media), "includes": includes}
+
+    def job_handlers(self) -> list[JobHandler]:
+        return [JobHandler(kind="backup", run=self._run_backup, id_prefix="backup")]
+
+
+def restore_backup(archive: Path, home: Path) -> dict[str, Any]:
+    """Restore a backup archive into `home` (the studio must not be running there).
+
+    The archive is checked and unpacked beside the data first; the old database and media are
+    moved aside (`*.before-restore`) only once everything unpacked cleanly.
+    """
+    home.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=home) as tmp, tarfile.open(archive, "r:gz") as tar:
+        tar.extractall(tmp, filter="data")  # "data" filter: no absolute paths, links or `..`
+        staged = Path(tmp)
+        manifest = json.loads((staged / "manifest.json").read_text())
+        if manifest.get("format") != BACKUP_FORMAT_VERSION or not (staged / "studio.db").is_file():
+            raise ValueError(f"{archive} is not a studio backup (format {manifest.get('format')!r})")
+        with sqlite3.connect(staged / "studio.db") as check:
+            if check.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
+                raise ValueError("the database in the backup is damaged")
+        for name in ("studio.db", "media", "settings.json"):
+            target = home / name
+            if (staged / name).exists():
+                if target.exists():
+                    aside = home / f"{name}.before-restore"
+                    shutil.rmtree(aside) if aside.is_dir() else aside.unlink(missing_ok=True)
+                    os.replace(target, aside)
+                for suffix in ("-wal", "-shm"):
+                    (home / f"{name}{suffix}").unlink(missing_ok=True)
+                os.replace(staged / name, target)
+    return manifest
+
+
+__all__ = ["SystemService", "restore_backup", "utc_iso", "Job"]
