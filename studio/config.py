@@ -13,7 +13,11 @@ from typing import Any, Literal
 
 import platformdirs
 from pydantic import BaseModel, Field, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
 SETTINGS_FILE_NAME = "settings.json"
 

@@ -68,15 +68,15 @@ class MediaStore:
         ext = extension.lower().lstrip(".")
         return new_id(prefix) + (f".{ext}" if ext else "")
 
-    def write_bytes(self, data: bytes, *, prefix: str = "file", extension: str = "", media_id: str | None = None) -> StoredFile:
-        return self._commit(lambda fh: fh.write(data), prefix=prefix, extension=extension, media_id=media_id)
+    def write_bytes(self, data: bytes, *, prefix: str = "file", extension: str = "") -> StoredFile:
+        return self._commit(lambda fh: fh.write(data), prefix=prefix, extension=extension)
 
-    def write_stream(self, stream: BinaryIO, **kwargs) -> StoredFile:
-        return self._commit(lambda fh: shutil.copyfileobj(stream, fh, 1 << 20), **kwargs)
+    def write_stream(self, stream: BinaryIO, *, prefix: str = "file", extension: str = "") -> StoredFile:
+        return self._commit(lambda fh: shutil.copyfileobj(stream, fh, 1 << 20), prefix=prefix, extension=extension)
 
-    def import_file(self, source: Path, **kwargs) -> StoredFile:
+    def import_file(self, source: Path, *, prefix: str = "file", extension: str = "") -> StoredFile:
         with open(source, "rb") as stream:
-            return self.write_stream(stream, **kwargs)
+            return self.write_stream(stream, prefix=prefix, extension=extension)
 
     def temp_path(self, suffix: str = "") -> Path:
         """A fresh temp file inside the store (same filesystem, so `adopt` is an atomic rename)."""
@@ -96,14 +96,14 @@ class MediaStore:
         os.replace(temp, target)
         return StoredFile(media_id, target, target.stat().st_size, sha.hexdigest())
 
-    def _commit(self, write, *, prefix: str, extension: str, media_id: str | None) -> StoredFile:
+    def _commit(self, write, *, prefix: str, extension: str) -> StoredFile:
         temp = self.temp_path()
         try:
             with open(temp, "wb") as fh:
                 write(fh)
                 fh.flush()
                 os.fsync(fh.fileno())
-            return self.adopt(temp, prefix=prefix, extension=extension, media_id=media_id)
+            return self.adopt(temp, prefix=prefix, extension=extension)
         except BaseException:
             temp.unlink(missing_ok=True)
             raise

@@ -9,7 +9,19 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from studio.server import ws
-from studio.server.middleware import RequestLogRecorder, auth_and_limits, request_context
+from studio.server.keys import (
+    CTX,
+    OPENAPI_CACHE,
+    RATE_LIMITER,
+    REQUEST_LOG,
+    ROUTE_SPECS,
+    SETTINGS,
+)
+from studio.server.middleware import (
+    RequestLogRecorder,
+    auth_and_limits,
+    request_context,
+)
 from studio.server.ratelimit import RateLimiter
 from studio.server.routes import auth, docs, system
 from studio.server.routing import RouteTable
@@ -28,18 +40,19 @@ def build_app(ctx: "Context") -> web.Application:
         middlewares=[request_context, auth_and_limits],
         client_max_size=ctx.settings.max_body_mb * 1024 * 1024,
     )
-    app["ctx"] = ctx
-    app["settings"] = ctx.settings
+    app[CTX] = ctx
+    app[SETTINGS] = ctx.settings
     limiter = RateLimiter(ctx.settings.rate_limits)
-    app["rate_limiter"] = limiter
+    app[RATE_LIMITER] = limiter
     ctx.rate_limiter = limiter
     recorder = RequestLogRecorder(ctx.db)
-    app["request_log"] = recorder
+    app[REQUEST_LOG] = recorder
     specs = []
     for table in ROUTE_TABLES:
         table.install(app)
         specs.extend(table.specs)
-    app["route_specs"] = specs
+    app[ROUTE_SPECS] = specs
+    app[OPENAPI_CACHE] = {}
     docs.install_assets(app)
 
     async def on_startup(_app: web.Application) -> None:

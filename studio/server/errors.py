@@ -13,6 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
+from studio.server.keys import REQUEST_ID
+
 # HTTP status -> seed 000 error code.
 DEFAULT_CODES = {
     400: "INVALID_REQUEST",
@@ -75,7 +77,7 @@ def ok(payload: dict[str, Any] | None = None, *, status: str = "success", http_s
 def envelope(request: web.Request, data: Any, message: str = "OK", *, http_status: int = 200) -> web.Response:
     """A seed-001 style success envelope."""
     body = {"success": True, "data": data, "message": message, "timestamp": utc_timestamp(),
-            "request_id": request.get("request_id", "")}
+            "request_id": request.get(REQUEST_ID, "")}
     return web.json_response(body, status=http_status, dumps=_dumps)
 
 

@@ -10,6 +10,14 @@ import time
 from aiohttp import web
 
 from studio.server.errors import ApiError, error_body
+from studio.server.keys import (
+    CTX,
+    IDENTITY,
+    RATE_LIMITER,
+    REQUEST_ID,
+    REQUEST_LOG,
+    SETTINGS,
+)
 from studio.server.routing import route_spec
 from studio.services.auth import Identity
 
@@ -21,7 +29,7 @@ AUTH_HINT = ("send an API key as 'Authorization: Bearer <key>', 'X-API-Key: <key
 
 
 def error_response(request: web.Request, err: ApiError) -> web.Response:
-    body = error_body(request.path, err, request.get("request_id", ""))
+    body = error_body(request.path, err, request.get(REQUEST_ID, ""))
     return web.json_response(body, status=err.status, headers=err.headers)
 
 
@@ -35,7 +43,7 @@ def _http_exception_to_api_error(request: web.Request, exc: web.HTTPException) -
         return ApiError(405, f"{request.method} is not allowed on {request.path}; allowed: {', '.join(allowed)}",
                         details={"allowed_methods": allowed}, headers={"Allow": ", ".join(allowed)})
     if status == 413:
-        limit_mb = request.app["settings"].max_body_mb
+        limit_mb = request.app[SETTINGS].max_body_mb
         return ApiError(413, f"Request body too large: the limit is {limit_mb} MB", details={"max_body_mb": limit_mb})
     return ApiError(status, exc.reason or "Request failed")
 
@@ -43,7 +51,7 @@ def _http_exception_to_api_error(request: web.Request, exc: web.HTTPException) -
 @web.middleware
 async def request_context(request: web.Request, handler) -> web.StreamResponse:
     request_id = f"req_{secrets.token_hex(8)}"
-    request["request_id"] = request_id
+    request[REQUEST_ID] = request_id
     started = time.perf_counter()
     try:
         response = await handler(request)
@@ -62,9 +70,9 @@ async def request_context(request: web.Request, handler) -> web.StreamResponse:
     if not response.prepared:
         response.headers["X-Request-ID"] = request_id
     latency_ms = (time.perf_counter() - started) * 1000.0
-    recorder = request.app.get("request_log")
+    recorder = request.app.get(REQUEST_LOG)
     if recorder is not None:
-        identity: Identity | None = request.get("identity")
+        identity: Identity | None = request.get(IDENTITY)
         spec = route_spec(request)
         recorder.record(request_id=request_id, method=request.method, path=request.path[:500],
                         route=spec.path if spec else None, status=response.status, latency_ms=latency_ms,
@@ -81,7 +89,7 @@ def _credential(request: web.Request) -> str | None:
 
 
 async def authenticate(request: web.Request, token: str) -> Identity | None:
-    auth = request.app["ctx"].auth
+    auth = request.app[CTX].auth
     cached = auth.verify_key_cached(token)
     if cached is not False:
         return cached
@@ -94,7 +102,7 @@ async def auth_and_limits(request: web.Request, handler) -> web.StreamResponse:
     match = request.match_info
     if match.http_exception is not None:
         raise match.http_exception  # unknown route (404) or wrong method (405)
-    limit_mb = request.app["settings"].max_body_mb
+    limit_mb = request.app[SETTINGS].max_body_mb
     if request.content_length is not None and request.content_length > limit_mb * 1024 * 1024:
         raise web.HTTPRequestEntityTooLarge(max_size=limit_mb * 1024 * 1024, actual_size=request.content_length)
     spec = route_spec(request)
@@ -108,11 +116,11 @@ async def auth_and_limits(request: web.Request, handler) -> web.StreamResponse:
     if identity is None:
         raise ApiError(401, "Invalid, revoked or expired API key or session token",
                        details={"received_key": token[:8] + "...", "suggestion": AUTH_HINT})
-    request["identity"] = identity
+    request[IDENTITY] = identity
     if spec.admin and not identity.is_admin:
         raise ApiError(403, "This endpoint needs an admin key", details={"role": identity.role})
 
-    limiter = request.app["rate_limiter"]
+    limiter = request.app[RATE_LIMITER]
     decision = limiter.check(identity.subject, request.path)
     if decision is not None and not decision.allowed:
         raise ApiError(429, "Rate limit exceeded", headers={**decision.headers, "Retry-After": str(decision.retry_after_s)},

@@ -13,6 +13,7 @@ import logging
 
 from aiohttp import WSMsgType, web
 
+from studio.server.keys import CTX, IDENTITY
 from studio.server.middleware import authenticate
 from studio.server.routing import RouteTable
 
@@ -42,7 +43,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     if identity is None:
         await _close_with_error(ws, "UNAUTHORIZED", "the first message must be {\"type\": \"auth\", \"token\": \"<API key or session token>\"} with a valid token")
         return ws
-    request["identity"] = identity
+    request[IDENTITY] = identity
 
     queue: asyncio.Queue = asyncio.Queue(maxsize=1000)
     wanted: set[str] | None = None
@@ -54,7 +55,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             except asyncio.QueueFull:
                 pass  # a stalled client loses events rather than stalling the studio
 
-    unsubscribe = request.app["ctx"].events.subscribe(forward)
+    unsubscribe = request.app[CTX].events.subscribe(forward)
     await ws.send_json({"event": "authenticated", "data": {"subject": identity.subject, "role": identity.role}})
 
     async def pump() -> None:

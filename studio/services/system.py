@@ -17,7 +17,6 @@ import psutil
 
 from studio import __version__
 from studio.config import EDITABLE_FIELDS, save_user_settings
-from studio.db.models import Job
 from studio.db.store import MediaStore
 from studio.jobs import COMPLETED, JobContext, JobError, JobHandler
 
@@ -43,6 +42,17 @@ def format_duration(seconds: float) -> str:
     parts = [f"{days} days"] if days else []
     parts += [f"{hours} hours", f"{minutes} minutes"]
     return ", ".join(parts)
+
+
+def _human_size(size_bytes: int | None) -> str | None:
+    if size_bytes is None:
+        return None
+    size = float(size_bytes)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return None
 
 
 class SystemService:
@@ -164,7 +174,8 @@ class SystemService:
                 "id": job["id"],
                 "created_at": job["created_at"],
                 "status": job["status"],
-                "size": result.get("size_bytes"),
+                "size": _human_size(result.get("size_bytes")),
+                "size_bytes": result.get("size_bytes"),
                 "includes": result.get("includes", []),
                 "download_url": f"/api/system/backups/download/{job['id']}" if file_id else None,
             })
@@ -243,4 +254,3 @@ def restore_backup(archive: Path, home: Path) -> dict[str, Any]:
     return manifest
 
 
-__all__ = ["SystemService", "restore_backup", "utc_iso", "Job"]

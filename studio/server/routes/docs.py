@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-
 from aiohttp import web
 
 from studio.config import RESOURCES_DIR
+from studio.server.keys import OPENAPI_CACHE, ROUTE_SPECS, SETTINGS
 from studio.server.openapi import build_openapi
 from studio.server.routing import RouteTable
 
@@ -29,11 +29,10 @@ _REDOC_HTML = """<!doctype html>
 
 @routes.get("/openapi.json", summary="OpenAPI description of this API", tags=["docs"], public=True)
 async def openapi_json(request: web.Request) -> web.Response:
-    spec = request.app.get("openapi_cache")
-    if spec is None:
-        spec = build_openapi(request.app["route_specs"], request.app["settings"].api_base_url)
-        request.app["openapi_cache"] = spec
-    return web.json_response(spec)
+    cache = request.app[OPENAPI_CACHE]
+    if "spec" not in cache:
+        cache["spec"] = build_openapi(request.app[ROUTE_SPECS], request.app[SETTINGS].api_base_url)
+    return web.json_response(cache["spec"])
 
 
 @routes.get("/docs", summary="Interactive API documentation (Swagger UI)", tags=["docs"], public=True)

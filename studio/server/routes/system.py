@@ -10,13 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from studio import __version__
 from studio.jobs import STATUSES, JobStateError, UnknownJob
 from studio.server.errors import ApiError, not_found, ok
+from studio.server.keys import CTX
 from studio.server.routing import RouteTable
 
 routes = RouteTable()
 
 
 def _ctx(request: web.Request):
-    return request.app["ctx"]
+    return request.app[CTX]
 
 
 @routes.get("/api", summary="API root: name, version and links", tags=["system"], public=True)

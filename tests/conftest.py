@@ -1,0 +1,46 @@
+"""Shared fixtures: a studio Context on a temporary data dir, and an API client with a key."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from studio.app import build_context, shutdown
+from studio.config import Settings
+from tests.support.steps_job import steps_handler
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch) -> Settings:
+    monkeypatch.delenv("STUDIO_DATABASE_URL", raising=False)
+    monkeypatch.setenv("STUDIO_HOME", str(tmp_path / "home"))
+    return Settings(home=tmp_path / "home", port=0)
+
+
+@pytest.fixture
+def ctx(settings):
+    """A Context with the test job kind registered; jobs are not started (see `running_ctx`)."""
+    context = build_context(settings)
+    context.jobs.register(steps_handler())
+    yield context
+    shutdown(context)
+
+
+@pytest.fixture
+async def running_ctx(ctx):
+    ctx.jobs.start(asyncio.get_running_loop())
+    yield ctx
+    ctx.jobs.stop()
+
+
+@pytest.fixture
+async def api(running_ctx, aiohttp_client):
+    """(client, api_key) for the full app: middlewares, routes, auth."""
+    from studio.server.app import build_app
+
+    key, _ = running_ctx.auth.create_key("tests", role="admin")
+    client = await aiohttp_client(build_app(running_ctx))
+    client.key = key
+    client.auth_headers = {"Authorization": f"Bearer {key}"}
+    return client

@@ -1,0 +1,31 @@
+"""`studio serve` with the test job kind registered: used by the crash-recovery test.
+
+    python -m tests.support.serve_with_test_jobs [--submit STEPS]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from studio.app import build_context, serve_forever, setup_logging
+from studio.config import Settings
+from tests.support.steps_job import KIND, steps_handler
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--submit", type=int, help="submit a job of this many 0.1 s steps at start")
+    args = parser.parse_args()
+    settings = Settings(port=0)
+    setup_logging(settings)
+    ctx = build_context(settings)
+    ctx.jobs.register(steps_handler())
+    if args.submit:
+        job = ctx.jobs.submit(KIND, {"steps": args.submit, "step_s": 0.1}, title="crash test")
+        print(f"JOB {job['id']}", flush=True)
+    asyncio.run(serve_forever(ctx, "127.0.0.1", 0, allow_remote=False))
+
+
+if __name__ == "__main__":
+    main()

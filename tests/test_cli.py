@@ -1,0 +1,50 @@
+"""The `studio` command: keys, doctor, serve side by side, remote-bind guard."""
+
+import subprocess
+import sys
+
+import httpx
+import pytest
+
+from tests.support.processes import StudioProcess
+
+
+def _studio(home, *args, check=True):
+    return subprocess.run([sys.executable, "-m", "studio", *args], env={"STUDIO_HOME": str(home), "PATH": "/usr/bin:/bin"},
+                          capture_output=True, text=True, check=check, timeout=120)
+
+
+def test_doctor_reports_machine(tmp_path):
+    out = _studio(tmp_path, "doctor", check=False).stdout
+    for label in ("device:", "audio output:", "data dir:", "database:", "components:", "torch"):
+        assert label in out
+    assert str(tmp_path) in out
+
+
+@pytest.mark.slow
+def test_key_from_cli_authenticates_and_two_studios_run_side_by_side(tmp_path):
+    key = _studio(tmp_path / "a", "keys", "create", "--name", "script").stdout.strip()
+    assert key.startswith("sk_") and "\n" not in key
+    a = StudioProcess(["-m", "studio", "serve", "--port", "0"], tmp_path / "a")
+    b = StudioProcess(["-m", "studio", "serve", "--port", "0"], tmp_path / "b")
+    try:
+        url_a, url_b = a.base_url(), b.base_url()
+        assert url_a != url_b
+        assert httpx.get(f"{url_a}/api/health").json()["status"] in ("healthy", "degraded")
+        assert httpx.get(f"{url_a}/api/status", headers={"Authorization": f"Bearer {key}"}).status_code == 200
+        unauthorized = httpx.get(f"{url_a}/api/status")
+        assert unauthorized.status_code == 401 and unauthorized.json()["error"]["code"] == "UNAUTHORIZED"
+        # The key belongs to studio A's data dir only.
+        assert httpx.get(f"{url_b}/api/status", headers={"X-API-Key": key}).status_code == 401
+        # B printed its own first-run credentials; A did too.
+        assert b.wait_for(r"API key:\s+(sk_\S+)") and a.wait_for(r"admin password:\s+(\S+)")
+        listed = _studio(tmp_path / "a", "keys", "list").stdout
+        assert "script" in listed and "default" in listed
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_remote_bind_needs_explicit_flag(tmp_path):
+    result = _studio(tmp_path, "serve", "--host", "0.0.0.0", "--port", "0", check=False)
+    assert result.returncode == 2 and "--allow-remote" in result.stderr
