@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 
 def _job(base: str, key: str, job_id: str) -> dict:
-    return httpx.get(f"{base}/api/system/jobs/{job_id}", headers={"X-API-Key": key}, timeout=10).json()["job"]
+    return httpx.get(f"{base}/api/jobs/{job_id}", headers={"X-API-Key": key}, timeout=10).json()["job"]
 
 
 def test_sigkill_mid_job_then_restart_completes_it(tmp_path):

@@ -65,9 +65,9 @@ async def test_error_shapes(api):
     body = await resp.json()
     assert resp.status == 422 and body["error"]["code"] == "VALIDATION_ERROR"
     assert body["error"]["details"]["parameter"] == "role" and "role" in body["error"]["message"]
-    resp = await api.get("/api/system/jobs", params={"limit": "lots"}, headers=h)
+    resp = await api.get("/api/jobs", params={"limit": "lots"}, headers=h)
     assert resp.status == 422 and (await resp.json())["error"]["details"]["parameter"] == "limit"
-    resp = await api.get("/api/system/jobs/test_00000000", headers=h)
+    resp = await api.get("/api/jobs/test_00000000", headers=h)
     assert resp.status == 404 and "test_00000000" in (await resp.json())["error"]["message"]
 
 
@@ -172,11 +172,11 @@ async def test_jobs_over_the_api(api, running_ctx):
     h = api.auth_headers
     job = running_ctx.jobs.submit(KIND, {"steps": 2})
     await running_ctx.jobs.wait(job["id"])
-    listed = await (await api.get("/api/system/jobs", params={"status": "completed"}, headers=h)).json()
+    listed = await (await api.get("/api/jobs", params={"status": "completed"}, headers=h)).json()
     assert job["id"] in [j["id"] for j in listed["jobs"]]
-    resp = await api.post(f"/api/system/jobs/{job['id']}/cancel", headers=h)
+    resp = await api.post(f"/api/jobs/{job['id']}/cancel", headers=h)
     assert resp.status == 409 and "already completed" in (await resp.json())["error"]["message"]
-    retry = await (await api.post(f"/api/system/jobs/{job['id']}/retry", headers=h)).json()
+    retry = await (await api.post(f"/api/jobs/{job['id']}/retry", headers=h)).json()
     assert retry["job"]["retry_of"] == job["id"]
 
 

@@ -115,13 +115,13 @@ class JobListQuery(BaseModel):
     offset: int = Field(default=0, ge=0)
 
 
-@routes.get("/api/system/jobs", summary="List jobs (every kind)", tags=["jobs"], query=JobListQuery)
+@routes.get("/api/jobs", summary="List jobs (every kind)", tags=["jobs"], query=JobListQuery)
 async def list_jobs(request: web.Request, query: JobListQuery) -> web.Response:
     total, jobs = _ctx(request).jobs.list(kind=query.kind, status=query.status, limit=query.limit, offset=query.offset)
     return ok({"total": total, "limit": query.limit, "offset": query.offset, "jobs": jobs})
 
 
-@routes.get("/api/system/jobs/{job_id}", summary="One job with progress, stage, result, error", tags=["jobs"])
+@routes.get("/api/jobs/{job_id}", summary="One job with progress, stage, result, error", tags=["jobs"])
 async def get_job(request: web.Request) -> web.Response:
     job_id = request.match_info["job_id"]
     try:
@@ -130,7 +130,7 @@ async def get_job(request: web.Request) -> web.Response:
         raise not_found("job", job_id) from None
 
 
-@routes.post("/api/system/jobs/{job_id}/cancel", summary="Cancel a queued or running job", tags=["jobs"])
+@routes.post("/api/jobs/{job_id}/cancel", summary="Cancel a queued or running job", tags=["jobs"])
 async def cancel_job(request: web.Request) -> web.Response:
     job_id = request.match_info["job_id"]
     try:
@@ -142,7 +142,7 @@ async def cancel_job(request: web.Request) -> web.Response:
     return ok({"job": job})
 
 
-@routes.post("/api/system/jobs/{job_id}/retry", summary="Run a finished job again (new job, same params)", tags=["jobs"])
+@routes.post("/api/jobs/{job_id}/retry", summary="Run a finished job again (new job, same params)", tags=["jobs"])
 async def retry_job(request: web.Request) -> web.Response:
     job_id = request.match_info["job_id"]
     try:
@@ -159,7 +159,7 @@ async def retry_job(request: web.Request) -> web.Response:
 async def start_backup(request: web.Request) -> web.Response:
     ctx = _ctx(request)
     job = ctx.system.start_backup()
-    return ok({"backup_id": job["id"], "status_url": f"/api/system/jobs/{job['id']}",
+    return ok({"backup_id": job["id"], "status_url": f"/api/jobs/{job['id']}",
                "queue_position": ctx.jobs.queue_position(job["id"]),
                "includes": ["databases", "generated_content", "configurations"]}, status="processing")
 
