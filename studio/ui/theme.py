@@ -16,7 +16,8 @@ from studio.config import RESOURCES_DIR
 log = logging.getLogger(__name__)
 
 STYLESHEET = RESOURCES_DIR / "styles" / "dark.qss"
-APP_ICON = RESOURCES_DIR / "icons" / "studio.svg"
+ICONS_DIR = RESOURCES_DIR / "icons"
+APP_ICON = ICONS_DIR / "studio.svg"
 
 COLORS = {
     "window": "#1d1f23",
@@ -79,7 +80,8 @@ def apply_dark_theme(app: QApplication) -> None:
     app.setStyle("Fusion")
     app.setPalette(dark_palette())
     try:
-        app.setStyleSheet(STYLESHEET.read_text(encoding="utf-8"))
+        sheet = STYLESHEET.read_text(encoding="utf-8")
+        app.setStyleSheet(sheet.replace("@ICONS@", ICONS_DIR.as_posix()))
     except OSError as exc:  # the window still works with the palette alone
         log.warning("stylesheet %s not loaded: %s", STYLESHEET, exc)
     if APP_ICON.is_file():

@@ -1,0 +1,1 @@
+"""Dialogs: settings, first-run credentials, API keys."""

@@ -1,0 +1,31 @@
+"""The window's panels, in sidebar order.
+
+A later issue adds an area by writing `studio/ui/panels/<area>.py` (a `Panel` subclass declaring
+`title`, `icon` and `area`) and putting its class in PANELS; a placeholder panel is replaced the
+same way.
+"""
+
+from studio.ui.panels.analytics import AnalyticsPanel
+from studio.ui.panels.analyze import AnalyzePanel
+from studio.ui.panels.api import ApiPanel
+from studio.ui.panels.base import Panel, PanelHost, PlaceholderPanel
+from studio.ui.panels.community import CommunityPanel
+from studio.ui.panels.create import CreatePanel
+from studio.ui.panels.library import LibraryPanel
+from studio.ui.panels.system import SystemPanel
+from studio.ui.panels.trends import TrendsPanel
+from studio.ui.panels.voices import VoicesPanel
+
+PANELS: list[type[Panel]] = [
+    CreatePanel,
+    LibraryPanel,
+    VoicesPanel,
+    TrendsPanel,
+    CommunityPanel,
+    AnalyticsPanel,
+    AnalyzePanel,
+    SystemPanel,
+    ApiPanel,
+]
+
+__all__ = ["PANELS", "Panel", "PanelHost", "PlaceholderPanel"]

@@ -1,0 +1,1 @@
+"""Widgets shared by the window and the panels: jobs dock, player bar, status bar."""

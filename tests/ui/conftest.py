@@ -1,0 +1,129 @@
+"""Fixtures for GUI tests (pytest-qt, offscreen).
+
+The Context is built in a temporary STUDIO_HOME. Its job queue runs on a qasync loop bound to the
+test QApplication: workers hop back with `call_soon_threadsafe`, which qasync turns into Qt events,
+so `qtbot.waitUntil` (which processes Qt events) is all it takes for job events to arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+
+import numpy as np
+import pytest
+
+from studio.app import build_context, shutdown
+from studio.config import Settings
+from studio.jobs import JobContext, JobHandler
+
+
+@pytest.fixture
+def settings(tmp_path, monkeypatch) -> Settings:
+    for name in list(os.environ):
+        if name.startswith("STUDIO_"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    monkeypatch.setenv("STUDIO_HOME", str(home))
+    return Settings(home=home)
+
+
+@pytest.fixture
+def qt_loop(qapp):
+    import qasync
+
+    from studio.ui.app import ensure_app
+
+    ensure_app()  # theme, application name
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    yield loop
+    loop.close()
+    asyncio.set_event_loop(None)
+
+
+class StepJob:
+    """A test job kind: reports 40%, waits for `gate`, reports 80% and finishes.
+
+    While waiting it checks for cancellation, so tests can cancel it mid-run."""
+
+    kind = "test_steps"
+
+    def __init__(self) -> None:
+        self.gate = threading.Event()
+        self.runs = 0
+
+    def run(self, job: JobContext) -> dict:
+        self.runs += 1
+        job.progress(40, "first half")
+        while not self.gate.wait(0.01):
+            job.check_cancelled()
+        job.progress(80, "second half")
+        return {"steps": 2}
+
+    def handler(self) -> JobHandler:
+        return JobHandler(kind=self.kind, run=self.run, id_prefix="test")
+
+
+@pytest.fixture
+def step_job() -> StepJob:
+    return StepJob()
+
+
+@pytest.fixture
+def ctx(settings, qt_loop, step_job):
+    context = build_context(settings)
+    context.jobs.register(step_job.handler())
+    context.jobs.start(qt_loop)
+    yield context
+    step_job.gate.set()
+    shutdown(context)
+
+
+class CollectingSink:
+    """A null audio output that counts the frames it was handed."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self.blocks = 0
+
+    def __call__(self, block: np.ndarray) -> None:
+        assert block.ndim == 2 and block.shape[1] == 2
+        self.frames += len(block)
+        self.blocks += 1
+
+
+@pytest.fixture
+def sink() -> CollectingSink:
+    return CollectingSink()
+
+
+@pytest.fixture
+def window(ctx, qtbot, sink):
+    from studio.ui.app import create_main_window
+
+    win = create_main_window(ctx, player_sink=sink)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitExposed(win)
+    yield win
+    win.close()
+
+
+@pytest.fixture
+def message_boxes(monkeypatch):
+    """Records QMessageBox.warning/critical/information calls instead of opening modal boxes."""
+    from PySide6.QtWidgets import QMessageBox
+
+    calls: list[tuple[str, str, str]] = []
+
+    def recorder(kind):
+        def record(parent, title, text, *args, **kwargs):
+            calls.append((kind, title, text))
+            return QMessageBox.StandardButton.Ok
+        return record
+
+    for kind in ("warning", "critical", "information"):
+        monkeypatch.setattr(QMessageBox, kind, recorder(kind))
+    return calls

@@ -1,0 +1,144 @@
+import re
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton
+
+from studio.engine.device import DeviceInfo
+from studio.ui.panels import PANELS, PlaceholderPanel
+from studio.ui.panels.api import ApiPanel
+from studio.ui.panels.system import SystemPanel
+
+AREAS = ["create", "library", "voices", "trends", "community", "analytics", "analyze", "system", "api"]
+
+
+def test_window_opens_with_every_panel_in_order(window):
+    assert window.isVisible()
+    assert window.windowTitle() == "Studio"
+    assert [p.area for p in window.panels] == AREAS
+    assert [window.sidebar.item(i).text() for i in range(window.sidebar.count())] == [p.title for p in PANELS]
+    for panel in window.panels:
+        assert panel.title and panel.icon and panel.area
+        assert not window.sidebar.item(window.panels.index(panel)).icon().isNull()
+
+
+def test_every_panel_is_reachable_from_the_sidebar(window, qtbot):
+    for index, area in enumerate(AREAS):
+        item = window.sidebar.item(index)
+        rect = window.sidebar.visualItemRect(item)
+        qtbot.mouseClick(window.sidebar.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+        assert window.stack.currentWidget() is window.panels[index]
+        assert window.current_panel.area == area
+        assert window.current_panel.isVisible()
+
+
+def test_placeholder_panels_are_honest_and_empty(window):
+    placeholders = [p for p in window.panels if isinstance(p, PlaceholderPanel)]
+    assert [p.area for p in placeholders] == AREAS[:7]
+    for panel in placeholders:
+        window.show_panel(panel.area)
+        joined = " ".join(label.text() for label in panel.findChildren(QLabel))
+        assert "Nothing here yet" in joined
+        assert panel.description in joined
+        assert "not built in this version" in joined
+        assert panel.findChildren(QPushButton) == []  # no buttons that do nothing
+        plain = re.sub(r"<[^>]+>", " ", joined).replace("ITU-R BS.1770", "").replace("MP3", "")
+        assert not re.search(r"\d", plain)  # no figures of any kind
+
+
+def test_ctrl_f_falls_back_to_the_sidebar_and_ctrl_enter_runs_the_panel_action(window, qtbot):
+    window.show_panel("library")
+    window.stack.currentWidget().setFocus()
+    window.search_action.trigger()
+    assert QApplication.focusWidget() is window.sidebar
+
+    window.show_panel("system")
+    window.search_action.trigger()
+    assert QApplication.focusWidget() is window.panel("system").status_filter
+
+    api = window.show_panel("api")
+    assert isinstance(api, ApiPanel)
+    window.primary_action.trigger()
+    assert api.create_dialog is not None and api.create_dialog.isVisible()
+    api.create_dialog.reject()
+
+
+def test_shortcuts_are_bound(window):
+    keys = {a.text(): [s.toString() for s in a.shortcuts()] for a in window.actions()}
+    assert keys["&Open audio file…"] == ["Ctrl+O"]
+    assert keys["&Settings…"] == ["Ctrl+,"]
+    assert keys["&Quit"] == ["Ctrl+Q"]
+    assert keys["Play / pause"] == ["Space"]
+    assert keys["Search / filter"] == ["Ctrl+F"]
+    assert set(keys["Run panel action"]) == {"Ctrl+Return", "Ctrl+Enter"}
+
+
+def test_window_state_is_remembered_per_data_folder(ctx, window, qtbot, settings):
+    window.show_panel("api")
+    window.resize(1111, 777)
+    window.jobs_dock.hide()
+    window.close()
+    assert (settings.home / "ui_state.ini").is_file()
+
+    from studio.ui.app import create_main_window
+
+    again = create_main_window(ctx)
+    qtbot.addWidget(again)
+    again.show()
+    qtbot.waitExposed(again)
+    assert again.current_panel.area == "api"
+    assert abs(again.size().width() - 1111) < 48  # the platform may adjust for its frame
+    assert not again.jobs_dock.isVisible()
+    again.close()
+
+
+def test_status_bar_copies_the_api_url_and_counts_the_queue(window, ctx, qtbot, step_job):
+    status = window.status
+    assert "API off" in status.api_button.text()  # no server in this test
+    window.set_api_status(True, "listening", "http://127.0.0.1:8123")
+    assert status.api_button.text() == "API http://127.0.0.1:8123"
+    QGuiApplication.clipboard().clear()
+    qtbot.mouseClick(status.api_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == "http://127.0.0.1:8123"
+    assert "Copied" in status.currentMessage()
+
+    assert status.queue_label.text() == "Queue: 0"
+    first = ctx.jobs.submit("test_steps", {})
+    ctx.jobs.submit("test_steps", {})
+    qtbot.waitUntil(lambda: status.queue_label.text() == "Queue: 2", timeout=3000)
+    step_job.gate.set()
+    qtbot.waitUntil(lambda: status.queue_label.text() == "Queue: 0", timeout=5000)
+    assert ctx.jobs.get(first["id"])["status"] == "completed"
+
+
+def test_device_label_follows_detection(window, ctx, qtbot):
+    assert window.status.device_label.text() == "Device: detecting…"
+    ctx._device = DeviceInfo("cpu", "CPU (4 threads)", "2.x", False)
+    qtbot.waitUntil(lambda: window.status.device_label.text() == "Device: CPU (4 threads)", timeout=2000)
+    qtbot.waitUntil(lambda: not window.status.device_timer.isActive(), timeout=2000)
+
+
+def test_space_does_not_play_while_typing(window, qtbot, sink):
+    import numpy as np
+
+    bar = window.player_bar
+    bar.load_audio(np.zeros(44100, dtype=np.float32), 44100, "silence")
+    window.play_action.trigger()
+    assert bar.playing
+    window.play_action.trigger()
+    assert not bar.playing
+
+    field = window.panel("api").url_field.edit
+    window.show_panel("api")
+    editable = QLineEdit(window.panel("api"))
+    editable.show()
+    editable.setFocus()
+    qtbot.keyClick(editable, Qt.Key.Key_Space)
+    assert editable.text() == " "
+    assert not bar.playing
+    assert field.isReadOnly()
+
+
+def test_system_panel_is_a_real_panel(window):
+    panel = window.show_panel("system")
+    assert isinstance(panel, SystemPanel)

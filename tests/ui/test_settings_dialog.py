@@ -1,0 +1,62 @@
+import json
+
+from PySide6.QtCore import Qt
+
+
+def test_settings_dialog_saves_a_change(window, ctx, qtbot, settings):
+    dialog = window.open_settings()
+    assert dialog.isVisible()
+    assert dialog.fields["port"].value() == ctx.settings.port
+    assert dialog.rate_table.rowCount() == len(ctx.settings.rate_limits)
+
+    dialog.fields["max_concurrent"].setValue(2)
+    dialog.fields["port"].setValue(8123)
+    dialog.rate_table.item(0, 1).setText("42")
+    group = dialog.rate_table.item(0, 0).text()
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+
+    assert not dialog.isVisible()
+    result = dialog.last_result
+    assert set(result["updated_settings"]) == {"max_concurrent", "port", "rate_limits"}
+    assert result["restart_required"] is True and result["restart_fields"] == ["port"]
+    assert ctx.settings.port == 8123 and ctx.jobs.max_concurrent == 2
+    assert ctx.settings.rate_limits[group].requests == 42
+    stored = json.loads((settings.home / "settings.json").read_text())
+    assert stored["port"] == 8123 and stored["rate_limits"][group]["requests"] == 42
+    assert "host" not in stored  # unchanged fields are not written
+    assert "Restart Studio" in window.statusBar().currentMessage()
+    assert window.restart_notice.isVisible()
+    window.restart_notice.accept()
+
+
+def test_settings_dialog_rejects_a_bad_value(window, ctx, qtbot, settings, message_boxes):
+    before = ctx.settings.model_dump()
+    dialog = window.open_settings()
+    dialog.rate_table.item(1, 1).setText("0")
+    group = dialog.rate_table.item(1, 0).text()
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+
+    assert dialog.isVisible()  # stays open to fix it
+    kind, title, text = message_boxes[-1]
+    assert kind == "warning" and title == "Settings not saved"
+    assert f"Rate limits › {group} › requests" in text and "greater than or equal to 1" in text
+    assert ctx.settings.model_dump() == before
+    assert not (settings.home / "settings.json").exists()
+
+    dialog.rate_table.item(1, 1).setText("lots")
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert "valid integer" in message_boxes[-1][2] and dialog.isVisible()
+
+    dialog.rate_table.item(1, 1).setText("5")
+    dialog.soundfont_edit.setText(str(settings.home / "missing.sf2"))
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert "SoundFont: no such file" in message_boxes[-1][2]
+    assert ctx.settings.model_dump() == before
+    dialog.reject()
+
+
+def test_saving_without_changes_writes_nothing(window, settings, qtbot):
+    dialog = window.open_settings()
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert dialog.last_result["updated_settings"] == []
+    assert not (settings.home / "settings.json").exists()
