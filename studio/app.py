@@ -31,6 +31,7 @@ class Context:
     system: Any = None  # SystemService; set in build_context (it needs the Context itself)
     rate_limiter: Any = None  # set by the API server when it runs
     server_running: bool = False
+    api_url: str | None = None  # where the API really listens (None while it does not run)
     first_run: FirstRunCredentials | None = None
     _device: DeviceInfo | None = field(default=None, repr=False)
     _device_error: str | None = field(default=None, repr=False)
@@ -44,6 +45,7 @@ class Context:
             self._device = describe_device(self.settings.device)
         except Exception as exc:  # e.g. cuda requested without a GPU
             self._device_error = str(exc)
+        self.events.publish_threadsafe("device_ready", {"label": self.device_label(), "error": self._device_error})
 
     @property
     def device(self) -> DeviceInfo | None:
@@ -53,6 +55,11 @@ class Context:
         if self._device is not None:
             return self._device.label
         return f"unavailable: {self._device_error}" if self._device_error else "detecting…"
+
+    @property
+    def api_base_url(self) -> str:
+        """The running API's URL, or the configured one when it does not run (yet)."""
+        return self.api_url or self.settings.api_base_url
 
     def connector_status(self) -> dict[str, str]:
         """Outside platforms configured by the user (none are configured by default)."""
@@ -135,7 +142,7 @@ async def serve_forever(ctx: Context, host: str, port: int, allow_remote: bool) 
     ctx.first_run = ctx.auth.bootstrap()
     if ctx.first_run:
         print_first_run(ctx.first_run)
-    print(f"Studio API on http://{host}:{bound}  (docs: http://{host}:{bound}/docs)", flush=True)
+    print(f"Studio API on {ctx.api_url}  (docs: {ctx.api_url}/docs)", flush=True)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:

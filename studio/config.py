@@ -96,6 +96,24 @@ class Settings(BaseSettings):
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    @field_validator("host")
+    @classmethod
+    def _host_not_empty(cls, value: str) -> str:
+        value = value.strip()
+        if not value:
+            raise ValueError("host must not be empty (127.0.0.1 keeps the API on this machine)")
+        return value
+
+    @field_validator("soundfont_path")
+    @classmethod
+    def _soundfont_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and str(value).strip() not in ("", "."):
+            value = Path(value).expanduser()
+            if not value.is_file():
+                raise ValueError(f"no SoundFont file at {value}")
+            return value
+        return None
+
     @field_validator("home", mode="before")
     @classmethod
     def _expand_home(cls, value: Any) -> Any:

@@ -267,6 +267,11 @@ class JobQueue:
                 data["cancel_requested"] = True
         if data["status"] == CANCELLED:
             self._publish(data)
+        else:
+            live = self._live.get(job_id)
+            if live is not None:
+                live["stage"] = "cancelling"
+                self._publish(dict(live))
         return data
 
     def retry(self, job_id: str) -> dict[str, Any]:

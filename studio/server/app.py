@@ -97,8 +97,8 @@ class ApiServer:
         sockets = site._server.sockets if site._server else []  # the real port when port=0
         self.port = sockets[0].getsockname()[1] if sockets else port
         self.ctx.server_running = True
-        if self.port != self.ctx.settings.port:
-            self.ctx.settings.port = self.port
+        shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        self.ctx.api_url = f"http://{shown_host}:{self.port}"
         log.info("API listening on http://%s:%d", host, self.port)
         return self.port
 
@@ -107,3 +107,4 @@ class ApiServer:
             await self._runner.cleanup()
             self._runner = None
         self.ctx.server_running = False
+        self.ctx.api_url = None

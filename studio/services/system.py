@@ -100,7 +100,7 @@ class SystemService:
             "timestamp": utc_iso(),
             "uptime": format_duration(self.uptime_s),
             "uptime_seconds": round(self.uptime_s, 1),
-            "api_url": self.ctx.settings.api_base_url,
+            "api_url": self.ctx.api_base_url,
             "data_dir": str(self.ctx.settings.home),
             "database": self.ctx.db.url.split("://", 1)[0],
             "device": self.ctx.device_label(),
@@ -125,7 +125,7 @@ class SystemService:
             },
             "services": [
                 {"name": "api_server", "status": "running" if self.ctx.server_running else "stopped",
-                 "url": self.ctx.settings.api_base_url},
+                 "url": self.ctx.api_base_url},
                 {"name": "job_queue", "status": "running", "workers": self.ctx.jobs.max_concurrent,
                  "queued": counts["queued"], "processing": counts["processing"],
                  "last_activity": last[0]["updated_at"] if last else None},

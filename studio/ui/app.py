@@ -70,7 +70,7 @@ async def start_api(ctx: "Context", window: "MainWindow") -> "ApiServer | None":
         short = f"host {host} refused"
         reason = f"{exc}. Change the host or allow remote access in Settings (Ctrl+,)."
     else:
-        window.set_api_status(True, f"listening on {settings.api_base_url}", settings.api_base_url)
+        window.set_api_status(True, f"listening on {ctx.api_url}", ctx.api_url)
         return server
     log.warning("API not started: %s", reason)
     try:
