@@ -130,28 +130,25 @@ async def get_job(request: web.Request) -> web.Response:
         raise not_found("job", job_id) from None
 
 
-@routes.post("/api/jobs/{job_id}/cancel", summary="Cancel a queued or running job", tags=["jobs"])
-async def cancel_job(request: web.Request) -> web.Response:
+def _job_action(request: web.Request, action) -> dict:
+    """Run cancel/retry on the job named in the path, mapping its errors to 404/409."""
     job_id = request.match_info["job_id"]
     try:
-        job = _ctx(request).jobs.cancel(job_id)
+        return action(job_id)
     except UnknownJob:
         raise not_found("job", job_id) from None
     except JobStateError as exc:
         raise ApiError(409, str(exc), code="CONFLICT") from None
-    return ok({"job": job})
+
+
+@routes.post("/api/jobs/{job_id}/cancel", summary="Cancel a queued or running job", tags=["jobs"])
+async def cancel_job(request: web.Request) -> web.Response:
+    return ok({"job": _job_action(request, _ctx(request).jobs.cancel)})
 
 
 @routes.post("/api/jobs/{job_id}/retry", summary="Run a finished job again (new job, same params)", tags=["jobs"])
 async def retry_job(request: web.Request) -> web.Response:
-    job_id = request.match_info["job_id"]
-    try:
-        job = _ctx(request).jobs.retry(job_id)
-    except UnknownJob:
-        raise not_found("job", job_id) from None
-    except JobStateError as exc:
-        raise ApiError(409, str(exc), code="CONFLICT") from None
-    return ok({"job": job}, status="queued")
+    return ok({"job": _job_action(request, _ctx(request).jobs.retry)}, status="queued")
 
 
 # --- backups ------------------------------------------------------------------------------------
