@@ -14,6 +14,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="studio", description="Studio: a desktop music studio with a local API.")
     parser.add_argument("--version", action="version", version=f"studio {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output on the console")
+    # Bare `studio` opens the window: give it the options `studio gui` would have.
+    parser.set_defaults(port=None, no_api=False)
     sub = parser.add_subparsers(dest="command")
 
     gui = sub.add_parser("gui", help="open the studio window (the default)")

@@ -48,3 +48,16 @@ def test_key_from_cli_authenticates_and_two_studios_run_side_by_side(tmp_path):
 def test_remote_bind_needs_explicit_flag(tmp_path):
     result = _studio(tmp_path, "serve", "--host", "0.0.0.0", "--port", "0", check=False)
     assert result.returncode == 2 and "--allow-remote" in result.stderr
+
+
+@pytest.mark.parametrize("argv", [[], ["gui"], ["gui", "--no-api", "--port", "9123"]])
+def test_bare_studio_and_gui_reach_the_window(settings, monkeypatch, argv):
+    import studio.ui.app as ui_app
+    from studio.cli import main
+
+    calls = []
+    monkeypatch.setattr(ui_app, "run_gui", lambda settings, api: calls.append((settings.port, api)) or 0)
+    assert main(argv) == 0
+    port, api = calls[0]
+    assert api == ("--no-api" not in argv)
+    assert port == (9123 if "--port" in argv else 8000)
