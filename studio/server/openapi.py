@@ -41,12 +41,16 @@ def build_openapi(specs: list[RouteSpec], server_url: str) -> dict[str, Any]:
             "summary": spec.summary,
             "tags": spec.tags,
             "operationId": f"{spec.method.lower()}_{spec.handler.__name__}",
-            "responses": {
-                "200": {"description": spec.responses.get(200, "Success")},
-                "400": {"description": "Malformed request", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                "422": {"description": "Validation failed; the message names the field", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-            },
+            "responses": {"200": {"description": spec.responses.get(200, "Success")}},
         }
+        error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+        if spec.body is not None or spec.form:
+            operation["responses"]["400"] = {"description": "Malformed request body", "content": error}
+        if spec.body is not None or spec.query is not None or spec.form:
+            operation["responses"]["422"] = {"description": "Validation failed; the message names the field",
+                                             "content": error}
+        if "{" in spec.path:
+            operation["responses"]["404"] = {"description": "No such resource", "content": error}
         if spec.description:
             operation["description"] = spec.description
         parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
