@@ -24,7 +24,10 @@ from studio.db.models import ApiKey, LoginSession, User, utcnow
 ADMIN_USERNAME = "admin"
 KEY_PREFIX = "sk"
 ROLES = ("admin", "user")
-_hasher = PasswordHasher()
+_hasher = PasswordHasher()  # passwords: argon2's default cost, they may be guessable
+# API keys carry 256 random bits: no guessing to slow down, so a light argon2 cost is enough and
+# keeps creating/checking a key (on the GUI's loop thread, or on a first request) to a few ms.
+_key_hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 
 
 class AuthError(Exception):
@@ -118,7 +121,7 @@ class AuthService:
         public = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         key = f"{KEY_PREFIX}_{public}_{secret}"
-        record = ApiKey(id=f"key_{public}", name=name, key_hash=_hasher.hash(key), role=role)
+        record = ApiKey(id=f"key_{public}", name=name, key_hash=_key_hasher.hash(key), role=role)
         with self.db.session() as s:
             s.add(record)
             s.flush()
@@ -166,7 +169,7 @@ class AuthService:
                 return None
             key_hash = record.key_hash
         try:
-            _hasher.verify(key_hash, key)
+            _key_hasher.verify(key_hash, key)  # the parameters are read from the stored hash
         except (VerificationError, InvalidHashError):
             return None
         with self._lock:
