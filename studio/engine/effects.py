@@ -107,9 +107,19 @@ def _check_audio(audio: Tensor) -> None:
         raise TypeError("audio must be a floating-point torch.Tensor shaped (..., channels, frames)")
 
 
-def _linked_abs(audio: Tensor) -> Tensor:
-    """|audio| taken as the max over channels (stereo-linked detection): (..., frames)."""
-    return audio.abs() if audio.dim() == 1 else audio.abs().amax(dim=-2)
+def _linked_block_peak(audio: Tensor, block_frames: int) -> Tensor:
+    """Peak |audio| over all channels (stereo-linked detection) and each block of frames:
+    (..., blocks), the last block partial. (abs, then a max over the contiguous block axis,
+    then over the few channels: the fastest order on CPU.)"""
+    x = audio.unsqueeze(0) if audio.dim() == 1 else audio
+    frames = x.shape[-1]
+    full = frames // block_frames
+    body = x[..., : full * block_frames].reshape(*x.shape[:-1], full, block_frames)
+    peak = body.abs().amax(dim=-1).amax(dim=-2)
+    if frames > full * block_frames:
+        tail = x[..., full * block_frames :].abs().amax(dim=(-2, -1)).unsqueeze(-1)
+        peak = torch.cat([peak, tail], dim=-1)
+    return peak
 
 
 def _per_channel(gain: Tensor, audio: Tensor) -> Tensor:
@@ -331,17 +341,44 @@ def apply_biquads(audio: Tensor, sample_rate_hz: int, sections: Sequence[Coeffic
     key = tuple(tuple(float(c) for c in s) for s in sections)
     toeplitz_t, observe_t, reach_t, transition = _iir_block_matrices(key, _IIR_BLOCK_FRAMES)
     dtype = audio.dtype if audio.dtype in (torch.float32, torch.float64) else torch.float32
-    device = audio.device
-    toeplitz_t, observe_t, reach_t = (m.to(device=device, dtype=dtype) for m in (toeplitz_t, observe_t, reach_t))
-    block = _IIR_BLOCK_FRAMES
-    count = -(-frames // block)
-    x = _pad_frames(audio.to(dtype).reshape(-1, frames), count * block).reshape(-1, block)
-    # States (small: one d-vector per block) are scanned in float64 for accuracy near DC.
-    drive = (x @ reach_t).to(torch.float64).reshape(-1, count, reach_t.shape[1])
-    state = _linear_scan(drive, transition)
-    entering = F.pad(state[:, :-1, :], (0, 0, 1, 0)).reshape(-1, reach_t.shape[1]).to(dtype)
-    y = torch.addmm(entering @ observe_t, x, toeplitz_t)
-    return y.reshape(*audio.shape[:-1], count * block)[..., :frames].to(audio.dtype)
+    toeplitz_t, observe_t, reach_t = (m.to(device=audio.device, dtype=dtype) for m in (toeplitz_t, observe_t, reach_t))
+    block, order = _IIR_BLOCK_FRAMES, reach_t.shape[1]
+    x = audio.to(dtype).reshape(-1, frames).contiguous()
+    rows, full = x.shape[0], frames // block
+    rest = frames - full * block
+    count = full + (1 if rest else 0)
+    if rest == 0 or x.device.type != "cpu":
+        # One matrix of all blocks of all rows (zero-padding the last block costs a copy; on
+        # a GPU that beats launching per-row work).
+        blocks = _pad_frames(x, count * block).view(rows * count, block)
+        drive = (blocks @ reach_t).view(rows, count, order)
+        entering = _entering_states(drive, transition, dtype)
+        y = blocks @ toeplitz_t
+        y.addmm_(entering.reshape(rows * count, order), observe_t)
+        return y.view(rows, count * block)[:, :frames].reshape(audio.shape).to(audio.dtype)
+    # CPU with a partial last block: view each row's whole blocks in place (they are
+    # contiguous within a row, not across rows) and pad only the last block.
+    bodies = [x[r, : full * block].view(full, block) for r in range(rows)]
+    tail = x.new_zeros((rows, block))
+    tail[:, :rest] = x[:, full * block :]
+    drive = torch.cat([b @ reach_t for b in bodies], dim=0).reshape(rows, full, order) if full else x.new_zeros((rows, 0, order))
+    drive = torch.cat([drive, (tail @ reach_t).unsqueeze(1)], dim=1)
+    entering = _entering_states(drive, transition, dtype)
+    y = torch.empty_like(x)
+    for r, body in enumerate(bodies):
+        out = y[r, : full * block].view(full, block)
+        torch.mm(body, toeplitz_t, out=out)
+        out.addmm_(entering[r, :full], observe_t)
+    y[:, full * block :] = (tail @ toeplitz_t + entering[:, full] @ observe_t)[:, :rest]
+    return y.reshape(audio.shape).to(audio.dtype)
+
+
+def _entering_states(drive: Tensor, transition: Tensor, dtype: torch.dtype) -> Tensor:
+    """State entering each block (rows, blocks, order) from each block's own contribution to
+    the state after it. Scanned in float64: these few numbers per block carry the filter's
+    memory, and low-frequency poles sit close to 1."""
+    state = _linear_scan(drive.to(torch.float64), transition)
+    return F.pad(state[:, :-1, :], (0, 0, 1, 0)).to(dtype)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -513,7 +550,7 @@ class Compressor:
     def __call__(self, audio: Tensor, sample_rate_hz: int) -> Tensor:
         _check_audio(audio)
         block = _control_period_frames(sample_rate_hz)
-        level_db = gain_to_db(_block_max(_linked_abs(audio), block))
+        level_db = gain_to_db(_linked_block_peak(audio, block))
         control_hz = sample_rate_hz / block
         reduction_db = follow_envelope(
             self.gain_reduction_db(level_db), self.attack_ms * 1e-3 * control_hz, self.release_ms * 1e-3 * control_hz
@@ -546,7 +583,7 @@ class SidechainDucker:
         key = self.key.to(device) if device is not None else self.key
         key = F.pad(key, (0, max(0, frames - key.shape[-1])))[..., :frames]
         block = _control_period_frames(sample_rate_hz)
-        above = (gain_to_db(_block_max(_linked_abs(key), block)) >= self.threshold_db).to(torch.float32)
+        above = (gain_to_db(_linked_block_peak(key, block)) >= self.threshold_db).to(torch.float32)
         control_hz = sample_rate_hz / block
         reduction_db = follow_envelope(
             above * self.depth_db, self.attack_ms * 1e-3 * control_hz, self.release_ms * 1e-3 * control_hz
@@ -688,17 +725,10 @@ class Delay:
             source = torch.stack([mono, torch.zeros_like(mono)], dim=-2)
         else:
             source = audio
-        wet = _shift(_echo_sum(source, echoes, step, self.feedback, ping_pong), step)
-        return (1.0 - self.mix) * audio + self.mix * wet
-
-
-def _shift(x: Tensor, frames: int) -> Tensor:
-    """Delay along the last axis by whole frames, keeping the length."""
-    if frames <= 0:
-        return x
-    if frames >= x.shape[-1]:
-        return torch.zeros_like(x)
-    return F.pad(x[..., : x.shape[-1] - frames], (frames, 0))
+        wet = _echo_sum(source, echoes, step, self.feedback, ping_pong)  # echoes 0..n-1
+        out = audio * (1.0 - self.mix)
+        out[..., step:].add_(wet[..., : frames - step], alpha=self.mix)  # ...delayed by one step
+        return out
 
 
 def _echo_sum(source: Tensor, count: int, step: int, feedback: float, swap: bool) -> Tensor:
@@ -707,22 +737,31 @@ def _echo_sum(source: Tensor, count: int, step: int, feedback: float, swap: bool
 
     Built from the binary digits of ``count``: ``block`` holds the sum of 2^b consecutive terms
     and doubles each round (block + T^(2^b) block), so there are O(log count) full-length
-    operations instead of one per echo.
+    passes instead of one per echo. Shifted adds go in place into slices (no padded copies).
     """
+    frames = source.shape[-1]
 
-    def power(x: Tensor, k: int) -> Tensor:  # T^k x
-        x = _shift(x, k * step) * feedback**k
-        return x.flip(-2) if swap and k % 2 else x
+    def add_power(into: Tensor, x: Tensor, k: int) -> None:  # into += T^k x
+        lag = k * step
+        if lag >= frames:
+            return
+        scale = feedback**k
+        if swap and k % 2:
+            into[..., 0, lag:].add_(x[..., 1, : frames - lag], alpha=scale)
+            into[..., 1, lag:].add_(x[..., 0, : frames - lag], alpha=scale)
+        else:
+            into[..., lag:].add_(x[..., : frames - lag], alpha=scale)
 
     total, block, offset, size = torch.zeros_like(source), source, 0, 1
     while count:
         if count & 1:
-            total = total + power(block, offset)
+            add_power(total, block, offset)
             offset += size
         count >>= 1
         if count:
-            block = block + power(block, size)
-            size *= 2
+            doubled = block.clone()
+            add_power(doubled, block, size)
+            block, size = doubled, size * 2
     return total
 
 
