@@ -15,10 +15,15 @@ two stages:
    `index_add_`. Tiles are aligned to the output, so a piece lands in exactly one tile and the
    overlap-add is one row-wise `index_add_` per block.
 
-There is no Python loop per sample or per note, only per block of pieces. Memory stays bounded
-by the block size, the output and the (compacted) sample data of the zones actually used.
-Same input on the same device gives the same output: CPU `index_add_` adds in index order and
-on CUDA it runs in torch's deterministic mode.
+There is no Python loop per sample or per note, only per block of pieces (per-piece parameters
+are prepared for a batch of blocks at once). Memory stays bounded by the block size, the output
+and the (compacted) sample data of the zones actually used. Same input on the same device gives
+the same output: CPU `index_add_` adds in index order and on CUDA it runs in torch's
+deterministic mode; the block size does not change the result.
+
+CPU threads: the work is a few hundred large element-wise ops, parallelised by torch (OpenMP).
+With OpenMP's default spin-waiting, every op stalls when another process holds a core; run the
+process with OMP_WAIT_POLICY=PASSIVE (set before torch is imported) to keep that cheap.
 
 Not modelled (yet): the modulation/vibrato LFOs, the modulation envelope, the low-pass filter,
 modulators other than the default velocity-to-attenuation curve, chorus and reverb sends.
@@ -43,7 +48,6 @@ EMU_ATTENUATION_FACTOR = 0.4  # FluidSynth and EMU hardware scale initialAttenua
 VELOCITY_RANGE_CB = 960.0  # default velocity-to-attenuation modulator: 96 dB, concave curve
 CHOKE_RELEASE_S = 0.01  # release of a voice cut by a newer one of the same exclusive class
 _LN10_OVER_200 = math.log(10.0) / 200.0  # amplitude = exp(-cB * ln(10) / 200)
-_NO_LOOP = 1 << 30  # loop end for pieces that do not wrap: never reached
 
 
 @dataclass
@@ -154,7 +158,8 @@ def plan_voices(soundfont: SoundFont, notes: Notes, sample_rate_hz: int = 44100,
     """Match notes to zones and work out every voice's playback parameters (CPU, vectorised)."""
     sr = float(sample_rate_hz)
     track = np.zeros(len(notes), dtype=np.int64) if track is None else np.asarray(track, dtype=np.int64)
-    playable = (notes.duration_s > 0) & (notes.velocity >= 1) & (notes.gain > 0) & np.isfinite(notes.start_s)
+    finite = np.isfinite(notes.start_s) & np.isfinite(notes.duration_s) & np.isfinite(notes.pitch)
+    playable = finite & (notes.duration_s > 0) & (notes.velocity >= 1) & (notes.gain > 0)
     bank = np.where(notes.is_drum, DRUM_BANK, notes.bank)
     program = np.clip(notes.program, 0, 127)
     key = np.clip(np.rint(notes.pitch), 0, 127).astype(np.int64)
@@ -241,7 +246,7 @@ def plan_voices(soundfont: SoundFont, notes: Notes, sample_rate_hz: int = 44100,
     samples, segment = _compact_samples(soundfont, seg_start, seg_end, z["loop_start"], z["loop_end"], loop_always, keep)
     end_frames = start_frame + length
     if num_frames is None:
-        num_frames = int(end_frames[keep].max()) if keep.any() else 0
+        num_frames = max(int(end_frames[keep].max()), 0) if keep.any() else 0
 
     def k(values):
         return np.ascontiguousarray(values[keep])
@@ -282,8 +287,8 @@ def _apply_exclusive_classes(exclusive, track, slot, start, off, release, sr):
     group = group.ravel()
     order = np.lexsort((start[chosen], group))
     g_sorted, s_sorted = group[order], start[chosen][order]
-    span = int(s_sorted.max()) + 2
-    combined = g_sorted * span + s_sorted  # sortable key: group first, then start
+    s_rel = s_sorted - s_sorted.min()  # >= 0, so group * span + start sorts by group, then start
+    combined = g_sorted * (int(s_rel.max()) + 2) + s_rel
     after = np.searchsorted(combined, combined, side="right")  # first voice starting strictly later
     has_next = after < len(order)
     after_c = np.minimum(after, len(order) - 1)
@@ -373,11 +378,12 @@ def render_plan(plan: VoicePlan, *, tracks: int = 1, device: str | torch.device 
     if len(plan) == 0 or n_frames == 0:
         return torch.zeros(tracks, 2, n_frames, dtype=dtype, device=device)
 
-    # Pieces: voice v covers output tiles first_tile[v] .. last tile (clipped to the output).
+    # Pieces: voice v covers output tiles first_tile[v] .. last tile (clipped to the output;
+    # a note that starts before 0 s is heard from 0 s on).
     start = plan.start_frame
     end = np.minimum(start + plan.length_frames, n_frames)
-    first_tile = start // T
-    piece_count = np.where(end > start, (np.maximum(end, start + 1) - 1) // T - first_tile + 1, 0)
+    first_tile = np.maximum(start, 0) // T
+    piece_count = np.where(end > np.maximum(start, 0), (np.maximum(end, 1) - 1) // T - first_tile + 1, 0)
     piece_offset = np.concatenate([[0], np.cumsum(piece_count)])
     total_pieces = int(piece_offset[-1])
 
@@ -388,7 +394,7 @@ def render_plan(plan: VoicePlan, *, tracks: int = 1, device: str | torch.device 
     ], axis=1).astype(np.float64)
     env = np.stack([
         plan.delay_frames, plan.attack_frames, plan.hold_end_frames, plan.decay_cb_per_frame, plan.sustain_cb,
-        plan.off_frames, plan.release_cb_per_frame, plan.release_level, end - start, plan.gain_left,
+        plan.off_frames, plan.release_cb_per_frame, plan.release_level, plan.length_frames, plan.gain_left,
         plan.gain_right,
     ], axis=1)
     tables = _VoiceTables(

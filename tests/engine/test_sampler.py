@@ -238,7 +238,7 @@ def test_same_input_gives_identical_output(gm):
 
 def test_block_size_does_not_change_the_result(gm):
     reference = render_notes(gm, _mix(), 22050)
-    assert torch.equal(render_notes(gm, _mix(), 22050, block_frames=1 << 14), reference)
+    assert torch.equal(render_notes(gm, _mix(), 22050, block_frames=1 << 16), reference)
 
 
 def test_batch_renders_each_track_like_a_single_render(gm):
@@ -268,3 +268,14 @@ def test_no_notes_renders_silence(gm):
 def test_notes_validate_their_shapes():
     with pytest.raises(ValueError, match="shape"):
         Notes([0.0, 1.0], [1.0], [60, 62], [100, 100])
+
+
+def test_notes_before_zero_and_past_the_end_are_cut(gm):
+    sample_rate = 22050
+    whole = render_notes(sine_font(), note(69, start=0.0, duration=1.0), sample_rate)
+    early = render_notes(sine_font(), note(69, start=-0.5, duration=1.0), sample_rate)
+    assert early.shape[1] < whole.shape[1]
+    assert float(early[:, :100].abs().max()) > 0.05  # already sounding at 0 s
+    cropped = render_notes(sine_font(), note(69, duration=1.0), sample_rate, num_frames=1000)
+    assert cropped.shape == (2, 1000)
+    assert torch.equal(cropped, whole[:, :1000])
