@@ -1,0 +1,219 @@
+"""Render a `Score`: instruments on the device, stems with their effects, the mix, the master.
+
+- SoundFont parts are rendered together in one batched pass (`render_notes_batch`), synth parts
+  one patch at a time (`render_synth`); every part has the full length of the track.
+- Each stem (drums, bass, harmony, melody, vocals, fx) gets its channel strip from the style's
+  `fx` preset: high-pass, compression, saturation, sidechain ducking under the kick, delay,
+  stereo width, and lo-fi texture (wow/flutter, bit/sample-rate reduction, low-pass) where the
+  style asks for it. Reverb is a send: all stems go through one batched convolution and each
+  stem keeps its own return, so a stem file carries its reverb.
+- The mix is the plain sum of the processed stems; the master bus (glue compression, loudness to
+  -14 LUFS, true-peak limiting to -1 dBTP) runs on that sum. Stems are exported pre-master with
+  the master's static gain so they line up with the mastered mix in level.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+
+from .effects import (BitCrush, Chorus, Compressor, Delay, HighPassFilter, LowPassFilter, Reverb, Saturation,
+                      SidechainDucker, StereoWidth, VinylCrackle, WowFlutter, db_to_gain, tempo_synced_delay_ms)
+from .mastering import default_glue, master
+from .sampler import Notes, render_notes_batch
+from .score import STEMS, Part, Score
+from .soundfont import SoundFont
+from .styles import styles
+from .synths import Envelope, Filter, Layer, SynthPatch, choke_notes, render_synth
+
+TARGET_LUFS = -14.0
+TRUE_PEAK_CEILING_DBTP = -1.0
+# Level of each stem before the master (dB); the composer's velocities shape the rest.
+STEM_GAIN_DB = {"drums": 0.0, "bass": -1.5, "harmony": -6.0, "melody": -5.0, "vocals": -3.0, "fx": -16.0}
+# Reverb send per stem, scaled by the style's reverb amount.
+REVERB_SEND = {"drums": 0.25, "bass": 0.0, "harmony": 0.8, "melody": 0.7, "vocals": 0.8, "fx": 1.0}
+HIGH_PASS_HZ = {"drums": 25.0, "bass": 28.0, "harmony": 110.0, "melody": 160.0, "vocals": 140.0, "fx": 60.0}
+
+RISER = SynthPatch(
+    name="riser", category="fx",
+    layers=(Layer(waveform="noise", level=1.0, amp=Envelope(attack_ms=3000.0, decay_ms=10.0, sustain_level=1.0, release_ms=60.0),
+                  filter=Filter(mode="bandpass", cutoff_frequency_hz=400.0, resonance=0.5, envelope_amount_semitones=48.0,
+                                envelope=Envelope(attack_ms=3000.0, decay_ms=10.0, sustain_level=1.0, release_ms=60.0))),),
+    description="Noise riser: a band-pass sweeping up four octaves into the next section.",
+)
+EXTRA_PATCHES = {"riser": RISER}
+
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass
+class RenderedTrack:
+    sample_rate_hz: int
+    stems: dict[str, torch.Tensor]  # processed stems, pre-master, (2, frames) on CPU, scaled like the master
+    mix: torch.Tensor  # mastered mix (2, frames) on CPU
+    master_report: dict
+    timings_s: dict[str, float] = field(default_factory=dict)
+
+
+def _notes_of(part: Part) -> Notes:
+    return part.to_notes()
+
+
+def render_parts(score: Score, soundfont: SoundFont, *, sample_rate_hz: int, device: torch.device,
+                 num_frames: int, check_cancelled: Callable[[], None] | None = None) -> list[torch.Tensor]:
+    """Raw audio of every part, (2, num_frames) each, in `score.parts` order, with the part's gain."""
+    out: list[torch.Tensor | None] = [None] * len(score.parts)
+    sf2_index = [i for i, p in enumerate(score.parts) if p.source == "sf2"]
+    if sf2_index:
+        batch = render_notes_batch(soundfont, [_notes_of(score.parts[i]) for i in sf2_index], sample_rate_hz,
+                                   device=device, num_frames=num_frames)
+        for k, i in enumerate(sf2_index):
+            out[i] = batch[k]
+    closed_hats = [p for p in score.parts if p.source == "synth" and p.patch == "hat_closed"]
+    for i, part in enumerate(score.parts):
+        if part.source != "synth":
+            continue
+        if check_cancelled:
+            check_cancelled()
+        notes = _notes_of(part)
+        if part.patch == "hat_open" and closed_hats:
+            notes = choke_notes(notes, _notes_of(closed_hats[0]))
+        patch = EXTRA_PATCHES.get(part.patch or "", part.patch)
+        out[i] = render_synth(patch, notes, sample_rate_hz, device=device, seed=score.spec.seed + i, num_frames=num_frames)
+    for i, part in enumerate(score.parts):
+        if out[i] is None:
+            out[i] = torch.zeros(2, num_frames, device=device)
+        elif part.gain_db:
+            out[i] = out[i] * db_to_gain(part.gain_db)
+    return out  # type: ignore[return-value]
+
+
+def _kick_key(score: Score, parts_audio: list[torch.Tensor], sample_rate_hz: int) -> torch.Tensor | None:
+    """The kick alone, for sidechain ducking: the synth kick part, or the drum stem's low band."""
+    for part, audio in zip(score.parts, parts_audio):
+        if part.is_drum and part.patch in ("kick_808", "kick_punchy"):
+            return audio
+    for part, audio in zip(score.parts, parts_audio):
+        if part.stem == "drums":
+            return LowPassFilter(cutoff_frequency_hz=120.0)(audio, sample_rate_hz)
+    return None
+
+
+def process_stems(score: Score, parts_audio: list[torch.Tensor], sample_rate_hz: int) -> dict[str, torch.Tensor]:
+    """Sum parts into stems and run each stem's channel strip (see module docstring)."""
+    style = styles()[score.spec.style]
+    fx = style.fx
+    sr = sample_rate_hz
+    frames = parts_audio[0].shape[-1] if parts_audio else 0
+    device = parts_audio[0].device if parts_audio else torch.device("cpu")
+    raw: dict[str, torch.Tensor] = {}
+    for part, audio in zip(score.parts, parts_audio):
+        if part.notes:
+            raw[part.stem] = raw[part.stem] + audio if part.stem in raw else audio.clone()
+    kick = _kick_key(score, parts_audio, sr)
+    seed = score.spec.seed
+    stems: dict[str, torch.Tensor] = {}
+    for name in STEMS:
+        if name not in raw:
+            continue
+        x = raw[name] * db_to_gain(STEM_GAIN_DB[name])
+        x = HighPassFilter(cutoff_frequency_hz=HIGH_PASS_HZ[name])(x, sr)
+        if name == "drums":
+            x = Compressor(threshold_db=-20.0, ratio=3.0, attack_ms=8.0, release_ms=120.0, makeup_gain_db=2.0)(x, sr)
+        if name == "bass":
+            x = Compressor(threshold_db=-22.0, ratio=4.0, attack_ms=15.0, release_ms=150.0, makeup_gain_db=2.0)(x, sr)
+        if fx.saturation > 0 and name in ("drums", "bass", "harmony"):
+            x = Saturation(drive_db=12.0 * fx.saturation, mix=0.5 + 0.5 * fx.saturation)(x, sr)
+        if fx.sidechain and kick is not None and name in ("bass", "harmony"):
+            x = SidechainDucker(key=kick, depth_db=8.0 if name == "harmony" else 5.0, threshold_db=-24.0,
+                                attack_ms=3.0, release_ms=0.45 * 60000.0 / score.tempo_bpm)(x, sr)
+        if name == "harmony" and style.id in ("lofi_hip_hop", "rnb", "synthwave"):
+            x = Chorus(rate_hz=0.6, depth_ms=2.5, mix=0.35)(x, sr)
+        if fx.delay > 0 and name in ("melody", "vocals"):
+            x = Delay(delay_ms=tempo_synced_delay_ms(score.tempo_bpm, 0.75), feedback=0.3 + 0.3 * fx.delay,
+                      mix=0.35 * fx.delay, ping_pong=True)(x, sr)
+        if name in ("harmony", "melody", "fx") and fx.width != 1.0:
+            x = StereoWidth(width=fx.width)(x, sr)
+        if fx.lofi:
+            x = WowFlutter(depth_cents=10.0)(x, sr) if fx.wow else x
+            x = BitCrush(bit_depth=12.0, target_sample_rate_hz=min(sr, 26000.0), mix=0.5)(x, sr)
+        if fx.lowpass_hz:
+            x = LowPassFilter(cutoff_frequency_hz=min(fx.lowpass_hz, 0.45 * sr))(x, sr)
+        stems[name] = x
+    if fx.vinyl:
+        crackle = VinylCrackle(density_per_s=5.0, level_db=-34.0, seed=seed)(torch.zeros(2, frames, device=device), sr)
+        stems["fx"] = stems["fx"] + crackle if "fx" in stems else crackle
+    # Reverb send: one batched convolution, each stem keeps its own return.
+    names = [n for n in stems if REVERB_SEND[n] * fx.reverb > 0]
+    if names:
+        reverb = Reverb(room_size=0.3 + 0.5 * fx.reverb, decay_s=0.8 + 2.4 * fx.reverb, damping=0.5, wet_level=1.0,
+                        dry_level=0.0, seed=seed)
+        batch = torch.stack([stems[n] for n in names])
+        wet = reverb(batch, sr)
+        for k, n in enumerate(names):
+            stems[n] = stems[n] + wet[k] * (REVERB_SEND[n] * fx.reverb * 0.6)
+    return {n: stems[n] for n in STEMS if n in stems}
+
+
+def render_score(score: Score, soundfont: SoundFont, *, device: str | torch.device = "cpu",
+                 sample_rate_hz: int | None = None, progress: ProgressFn | None = None,
+                 check_cancelled: Callable[[], None] | None = None) -> RenderedTrack:
+    """Render, mix and master a score. Progress is reported as fractions within this call."""
+    import time
+
+    sr = int(sample_rate_hz or score.spec.sample_rate_hz)
+    device = torch.device(device)
+    frames = int(math.ceil(score.total_s * sr))
+    timings: dict[str, float] = {}
+    report = progress or (lambda _f, _s: None)
+
+    t0 = time.perf_counter()
+    report(0.0, "rendering")
+    with torch.inference_mode():
+        parts_audio = render_parts(score, soundfont, sample_rate_hz=sr, device=device, num_frames=frames,
+                                   check_cancelled=check_cancelled)
+        timings["render_s"] = time.perf_counter() - t0
+        if check_cancelled:
+            check_cancelled()
+        report(0.6, "mixing")
+        t1 = time.perf_counter()
+        stems = process_stems(score, parts_audio, sr)
+        del parts_audio
+        stems = {n: _fade_out(x, sr, fade_s=min(1.5, score.tail_s)) for n, x in stems.items()}
+        mix = torch.stack(list(stems.values())).sum(dim=0) if stems else torch.zeros(2, frames, device=device)
+        timings["mix_s"] = time.perf_counter() - t1
+        if check_cancelled:
+            check_cancelled()
+        report(0.8, "mastering")
+        t2 = time.perf_counter()
+        mastered, master_report = master(mix, sr, TARGET_LUFS, TRUE_PEAK_CEILING_DBTP, glue=default_glue())
+        timings["master_s"] = time.perf_counter() - t2
+    gain = float(db_to_gain(torch.tensor(master_report["gain_applied_db"])))
+    scaled = {n: (x * gain).cpu() for n, x in stems.items()}
+    peak = max((float(x.abs().max()) for x in scaled.values()), default=0.0)
+    headroom = db_to_gain(torch.tensor(-1.0)).item()
+    if peak > headroom:  # keep stems unclipped in fixed-point files; they stay in proportion
+        scaled = {n: x * (headroom / peak) for n, x in scaled.items()}
+        master_report["stems_gain_db"] = round(20 * math.log10(gain * headroom / peak), 2)
+    else:
+        master_report["stems_gain_db"] = round(20 * math.log10(max(gain, 1e-12)), 2)
+    return RenderedTrack(sample_rate_hz=sr, stems=scaled, mix=mastered.cpu(), master_report=master_report, timings_s=timings)
+
+
+def _fade_out(audio: torch.Tensor, sample_rate_hz: int, fade_s: float) -> torch.Tensor:
+    """Fade the last `fade_s` so release and reverb tails end in silence, not a cut."""
+    n = min(int(fade_s * sample_rate_hz), audio.shape[-1])
+    if n <= 1:
+        return audio
+    curve = torch.cos(torch.linspace(0, math.pi / 2, n, device=audio.device, dtype=audio.dtype)) ** 2
+    audio = audio.clone()
+    audio[..., -n:] *= curve
+    return audio
+
+
+def stems_sum(stems: dict[str, torch.Tensor]) -> torch.Tensor:
+    return torch.stack(list(stems.values())).sum(dim=0)
+

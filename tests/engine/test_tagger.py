@@ -1,0 +1,144 @@
+"""The torch port of musicnn against the original (TensorFlow) model.
+
+`fixtures/musicnn_reference.json` holds musicnn 0.1.0's own outputs for the clips of
+`musicnn_clips.py`; `tools/musicnn_reference.py` regenerates it in a TensorFlow venv."""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from studio.engine.tagger import (
+    PATCH_FRAMES,
+    SAMPLE_RATE_HZ,
+    TagResult,
+    load_tagger,
+    mel_power_spectrogram,
+    resample,
+)
+from tests.engine.musicnn_clips import CLIPS, OTHER_CLIPS
+
+REFERENCE = json.loads((Path(__file__).parent / "fixtures" / "musicnn_reference.json").read_text())
+MODELS = ("MSD_musicnn", "MTT_musicnn")
+TOLERANCE = 1e-3
+
+
+ALL_CLIPS = {name: (make, SAMPLE_RATE_HZ) for name, make in CLIPS.items()} | OTHER_CLIPS
+
+
+@pytest.fixture(scope="module")
+def clips() -> dict[str, tuple[torch.Tensor, int]]:
+    """name -> (audio, sample rate): 16 kHz mono clips and one 44.1 kHz stereo clip."""
+    return {name: (torch.from_numpy(make()), rate) for name, (make, rate) in ALL_CLIPS.items()}
+
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("clip", list(ALL_CLIPS))
+def test_tags_match_original_musicnn(clips, clip, model):
+    ref = REFERENCE["clips"][clip]["models"][model]
+    tagger = load_tagger(model)
+    assert tagger.tags == ref["tags"]
+    result = tagger.tag(*clips[clip])
+    taggram = np.array(ref["taggram"])
+    assert result.per_patch.shape == taggram.shape
+    assert np.abs(result.per_patch.numpy() - taggram).max() < TOLERANCE
+    mean = np.array([result.tags[t] for t in ref["tags"]])
+    assert np.abs(mean - np.array(ref["mean"])).max() < TOLERANCE
+
+
+@pytest.mark.parametrize("clip", list(ALL_CLIPS))
+def test_mel_spectrogram_matches_librosa(clips, clip):
+    """musicnn's float16 mel power (librosa 0.7: reflect padding, kaiser_best resampling) at both
+    ends of each clip. float32 rounding may move a value sitting on a float16 rounding boundary by
+    one step (resampled input: at float32 rounding of librosa's), nothing more."""
+    ref = REFERENCE["clips"][clip]
+    edge = REFERENCE["edge_frames"]
+    expected = np.frombuffer(zlib.decompress(base64.b64decode(ref["mel_float16_edges_zlib_b64"])), dtype="<f2")
+    expected = expected.reshape(2 * edge, 96).astype(np.float64)
+    audio, rate = clips[clip]
+    mono = audio.mean(dim=0) if audio.dim() == 2 else audio
+    mel = mel_power_spectrogram(resample(mono, rate, SAMPLE_RATE_HZ))
+    assert mel.shape == (ref["n_frames"], 96)
+    ours = torch.cat([mel[:edge], mel[-edge:]]).to(torch.float16).double().numpy()
+    differs = ours != expected
+    assert differs.mean() < 5e-3
+    one_step = np.spacing(np.abs(expected).astype(np.float16)).astype(np.float64)
+    assert np.all(np.abs(ours - expected) <= one_step)
+
+
+@pytest.mark.parametrize("orig_hz", [8000, 22050, 44100, 48000])
+def test_resample_keeps_a_sine(orig_hz):
+    seconds = 0.5
+    t = torch.arange(int(seconds * orig_hz), dtype=torch.float64) / orig_hz
+    out = resample(torch.sin(2 * math.pi * 1000.0 * t).float(), orig_hz, SAMPLE_RATE_HZ)
+    assert out.shape[-1] == math.ceil(t.numel() * SAMPLE_RATE_HZ / orig_hz)
+    t16 = torch.arange(out.shape[-1], dtype=torch.float64) / SAMPLE_RATE_HZ
+    expected = torch.sin(2 * math.pi * 1000.0 * t16)
+    interior = slice(400, out.shape[-1] - 400)  # away from the zero-padded ends
+    # resampy 0.2's table stepping (reproduced on purpose) raises the passband gain by ~0.4 %
+    assert (out.double()[interior] - expected[interior]).abs().max() < 6e-3
+
+
+def test_resample_refuses_rates_without_a_common_factor():
+    with pytest.raises(ValueError, match="common sample rate"):
+        resample(torch.zeros(1000), 44101, SAMPLE_RATE_HZ)
+
+
+def test_resample_removes_content_above_the_new_nyquist():
+    t = torch.arange(44100, dtype=torch.float64) / 44100
+    out = resample(torch.sin(2 * math.pi * 12000.0 * t).float(), 44100, SAMPLE_RATE_HZ)
+    assert out[1000:-1000].abs().max() < 1e-3
+
+
+def test_other_rates_and_stereo_give_nearly_the_same_tags(clips):
+    tagger = load_tagger("MTT_musicnn")
+    pad = clips["chord_pad"][0]
+    mono = tagger.tag(pad, SAMPLE_RATE_HZ)
+    up = resample(pad, SAMPLE_RATE_HZ, 44100)
+    stereo = torch.stack([up, up])
+    other = tagger.tag(stereo, 44100)
+    assert other.per_patch.shape == mono.per_patch.shape
+    assert max(abs(other.tags[k] - mono.tags[k]) for k in mono.tags) < 0.02
+
+
+def test_short_and_loud_audio():
+    tagger = load_tagger("MSD_musicnn")
+    short = tagger.tag(torch.randn(SAMPLE_RATE_HZ) * 0.1, SAMPLE_RATE_HZ)  # 1 s: repeat-padded to 3 s
+    assert short.per_patch.shape == (1, 50)
+    t = torch.arange(4 * SAMPLE_RATE_HZ) / SAMPLE_RATE_HZ
+    loud = tagger.tag(torch.sign(torch.sin(2 * math.pi * 60 * t)), SAMPLE_RATE_HZ)  # full-scale square wave
+    assert torch.isfinite(loud.per_patch).all()
+    assert all(0.0 <= p <= 1.0 for p in loud.tags.values())
+
+
+def test_patch_hop_overlaps_patches(clips):
+    tagger = load_tagger("MSD_musicnn")
+    audio = clips["drum_loop"][0]
+    frames = audio.numel() // 256 + 1
+    result = tagger.tag(audio, SAMPLE_RATE_HZ, patch_hop_s=1.0)
+    hop = int((1.0 * SAMPLE_RATE_HZ - 256) // 256)
+    assert result.per_patch.shape[0] == (frames - PATCH_FRAMES) // hop + 1
+
+
+def test_api():
+    tagger = load_tagger()
+    assert tagger is load_tagger("MSD_musicnn")
+    assert tagger.model == "MSD_musicnn" and len(tagger.tags) == 50 and "rock" in tagger.tags
+    assert tagger.version.startswith("musicnn-0.1.0/MSD_musicnn/")
+    assert load_tagger("MTT_musicnn").version != tagger.version
+    result = tagger.tag(torch.zeros(2, 4 * SAMPLE_RATE_HZ), SAMPLE_RATE_HZ)
+    assert isinstance(result, TagResult) and result.model == "MSD_musicnn"
+    assert list(result.tags) == tagger.tags
+    top = result.top(3)
+    assert len(top) == 3 and top[0][1] >= top[1][1] >= top[2][1]
+    with pytest.raises(ValueError):
+        load_tagger("MSD_vgg")
+    with pytest.raises(ValueError):
+        tagger.tag(torch.zeros(1, 2, 3), SAMPLE_RATE_HZ)
