@@ -1,3 +1,9 @@
 """Studio: a desktop music studio for creators, with a local HTTP API."""
 
 __version__ = "0.1.0"
+
+import os as _os
+
+# torch's OpenMP threads spin while idle by default; on a small machine that steals the CPU from
+# the window and the API between engine calls. Passive waiting costs nothing measurable.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

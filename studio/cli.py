@@ -41,6 +41,43 @@ def _parser() -> argparse.ArgumentParser:
     auth_sub = auth.add_subparsers(dest="auth_command", required=True)
     auth_sub.add_parser("reset-password", help="set a new random admin password and print it")
 
+    gen = sub.add_parser("generate", help="compose and render a track into a folder (no window, no database)",
+                         description="Compose, render, master and export one track. The prompt fills whatever "
+                                     "the options leave open; explicit options win.")
+    gen.add_argument("prompt", nargs="?", help='free text, e.g. "relaxing lo-fi hip hop beat for studying"')
+    gen.add_argument("--duration", type=float, help="seconds (1-600; default 60 or a length named in the prompt)")
+    gen.add_argument("--seed", type=int, help="same seed + same options = the same track")
+    gen.add_argument("--style", help="style id or name, e.g. lofi_hip_hop, trap, jazz (see --list-styles)")
+    gen.add_argument("--mood", help="e.g. calm, happy, sad, energetic, dark (see --list-styles)")
+    gen.add_argument("--tempo", type=float, help="BPM, 40-240")
+    gen.add_argument("--key", help="e.g. A_minor, F#_major")
+    gen.add_argument("--instruments", help="comma-separated, e.g. piano,strings")
+    gen.add_argument("--complexity", help="0-1 or simple/medium/complex")
+    gen.add_argument("--creativity", type=float, help="0-1")
+    gen.add_argument("--lyrics", help="lyrics text, or @FILE to read them from a file")
+    gen.add_argument("--theme", help="write lyrics about this theme (implies vocals)")
+    gen.add_argument("--instrumental", action="store_true", help="no vocal line")
+    gen.add_argument("--quality", choices=["draft", "standard", "high"], help="sample rate / bit depth")
+    gen.add_argument("--formats", default="wav,mp3,midi",
+                     help="comma-separated: wav,mp3,flac,ogg,midi (or mid),stems,lyrics,chords (default wav,mp3,midi)")
+    gen.add_argument("--out", type=Path, default=Path("."), help="output folder (default: the current one)")
+    gen.add_argument("--name", help="file base name (default: from the title)")
+    gen.add_argument("--device", choices=["auto", "cpu", "cuda"], help="default from settings (auto)")
+    gen.add_argument("--no-tags", action="store_true", help="skip genre/mood tagging")
+    gen.add_argument("--json", action="store_true", help="print the full result as JSON")
+    gen.add_argument("--list-styles", action="store_true", help="list styles and moods, then exit")
+
+    ext = sub.add_parser("extend", help="continue a track made by `studio generate` (reads its _score.json)")
+    ext.add_argument("score", type=Path, help="the <name>_score.json written beside the track")
+    ext.add_argument("--duration", type=float, required=True, help="seconds to add")
+    ext.add_argument("--seed", type=int, help="seed for the new sections (default: the track's)")
+    ext.add_argument("--formats", default="wav,mp3,midi", help="as for generate")
+    ext.add_argument("--out", type=Path, help="output folder (default: beside the score)")
+    ext.add_argument("--name", help="file base name (default: <old name>_extended)")
+    ext.add_argument("--device", choices=["auto", "cpu", "cuda"])
+    ext.add_argument("--no-tags", action="store_true")
+    ext.add_argument("--json", action="store_true")
+
     sub.add_parser("doctor", help="check this machine: device, audio, data dir, database, components")
 
     backup = sub.add_parser("backup", help="backups")
@@ -59,6 +96,10 @@ def main(argv: list[str] | None = None) -> int:
         return run_doctor()
     if command == "backup":
         return _restore(args.archive)
+    if command in ("generate", "extend"):
+        from studio.engine_cli import run_extend, run_generate
+
+        return run_generate(args) if command == "generate" else run_extend(args)
 
     from studio.app import build_context, setup_logging
     from studio.config import Settings

@@ -23,13 +23,10 @@ import numpy as np
 import soundfile as sf
 
 from .score import LyricLine, Score
-from .spec import parse_key
+from .spec import OUTPUT_FORMATS, normalise_formats, parse_key
 
 AUDIO_FORMATS = ("wav", "flac", "ogg", "mp3")
-ALL_FORMATS = AUDIO_FORMATS + ("midi", "stems", "lyrics", "chords")
-# Accepted as well: "mid" (= midi), and the spec's "lrc" / "lyrics_json" (one of the two lyrics files).
-FORMAT_ALIASES = {"mid": "midi"}
-LYRICS_PARTS = ("lrc", "lyrics_json")
+ALL_FORMATS = OUTPUT_FORMATS
 
 _SF_FORMAT = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3"}
 _PCM_SUBTYPE = {16: "PCM_16", 24: "PCM_24"}
@@ -37,6 +34,7 @@ MP3_BITRATE_KBPS = 256  # constant bitrate at 32-48 kHz; lower rates use MPEG-2'
 OGG_COMPRESSION = 0.4  # libsndfile's Vorbis compression level 0.4 = quality 0.6, about 192 kbps nominal
 DITHER_SEED = 0x5D17
 TICKS_PER_BEAT = 480
+WRITE_BLOCK_FRAMES = 1 << 16
 
 # Conventional spelling of each key (what MIDI key signatures, ID3 TKEY and charts use).
 _MAJOR_KEYS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -66,23 +64,6 @@ def key_notation(key: str) -> str:
     except ValueError:
         return ""
     return (_MINOR_KEYS if mode == "minor" else _MAJOR_KEYS)[pitch_class]
-
-
-def normalise_formats(formats: Sequence[str]) -> list[str]:
-    """Lower-case, aliases resolved, duplicates dropped; ValueError naming the allowed formats."""
-    out: list[str] = []
-    unknown: list[str] = []
-    for fmt in formats:
-        name = FORMAT_ALIASES.get(str(fmt).strip().lower(), str(fmt).strip().lower())
-        if name in ALL_FORMATS or name in LYRICS_PARTS:
-            if name not in out:
-                out.append(name)
-        else:
-            unknown.append(str(fmt))
-    if unknown:
-        allowed = ", ".join(ALL_FORMATS + ("mid",) + LYRICS_PARTS)
-        raise ValueError(f"unknown export format(s) {', '.join(map(repr, unknown))}; allowed: {allowed}")
-    return out
 
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> Path:
@@ -263,7 +244,9 @@ def write_audio(
                 if metadata.year:
                     f.date = str(metadata.year)
                 f.software = "Studio"
-            f.write(frames)
+            # In blocks: libsndfile's Vorbis encoder crashes on some long single writes.
+            for start in range(0, frames.shape[0], WRITE_BLOCK_FRAMES):
+                f.write(frames[start:start + WRITE_BLOCK_FRAMES])
         if metadata is not None:
             _tag_file(tmp, fmt, metadata)
 

@@ -7,7 +7,7 @@ analysis. A score is plain data: it can be rendered, exported as MIDI, analysed 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -142,3 +142,31 @@ class Score:
             if section.start_s <= time_s < section.end_s:
                 return section
         return None
+
+    # -- persistence (the library keeps the score beside the audio so a track can be extended) --
+
+    SCHEMA_VERSION = 1
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready data; `Score.from_dict(score.to_dict())` gives an equal score."""
+        data = {k: v for k, v in asdict(self).items() if k != "spec"}
+        data["spec"] = self.spec.model_dump(mode="json")
+        data["schema_version"] = self.SCHEMA_VERSION
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Score":
+        version = data.get("schema_version")
+        if version != cls.SCHEMA_VERSION:
+            raise ValueError(f"score schema version {version!r} is not supported (expected {cls.SCHEMA_VERSION})")
+        return cls(
+            spec=ResolvedSpec.model_validate(data["spec"]),
+            tempo_bpm=float(data["tempo_bpm"]), beats_per_bar=int(data["beats_per_bar"]),
+            beat_unit=int(data["beat_unit"]), swing=float(data["swing"]),
+            sections=[Section(**s) for s in data["sections"]],
+            chords=[Chord(**{**c, "pitch_classes": tuple(c["pitch_classes"])}) for c in data["chords"]],
+            parts=[Part(**{**p, "notes": [NoteEvent(**e) for e in p["notes"]]}) for p in data["parts"]],
+            lyrics=[LyricLine(**{**line, "syllables": [Syllable(**s) for s in line["syllables"]]})
+                    for line in data["lyrics"]],
+            tail_s=float(data["tail_s"]),
+        )

@@ -20,7 +20,27 @@ from studio.engine.styles import Style, find_style, moods, styles
 NOTE_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
 _PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 KEY_PATTERN = re.compile(r"^([A-Ga-g])([#b]?)[_ ]?(major|minor|maj|min|m)?$")
-OUTPUT_FORMATS = ("wav", "mp3", "flac", "ogg", "midi", "stems", "lrc", "lyrics_json", "chords")
+# What a generation can export: audio formats, MIDI, per-stem WAVs, lyrics (both files, or one of
+# "lrc"/"lyrics_json") and the chord chart. "mid" is accepted for "midi".
+OUTPUT_FORMATS = ("wav", "mp3", "flac", "ogg", "midi", "stems", "lyrics", "lrc", "lyrics_json", "chords")
+FORMAT_ALIASES = {"mid": "midi"}
+
+
+def normalise_formats(formats) -> list[str]:
+    """Lower-case, aliases resolved, duplicates dropped; ValueError naming the allowed formats."""
+    out: list[str] = []
+    unknown: list[str] = []
+    for fmt in formats:
+        name = FORMAT_ALIASES.get(str(fmt).strip().lower(), str(fmt).strip().lower())
+        if name in OUTPUT_FORMATS:
+            if name not in out:
+                out.append(name)
+        else:
+            unknown.append(str(fmt))
+    if unknown:
+        raise ValueError(f"unknown output format(s) {', '.join(map(repr, unknown))}; "
+                         f"allowed: {', '.join(OUTPUT_FORMATS)} (or 'mid')")
+    return out
 COMPLEXITY_WORDS = {"simple": 0.2, "low": 0.25, "medium": 0.5, "moderate": 0.5, "high": 0.75, "complex": 0.85}
 # audio_quality -> (sample rate Hz, WAV bit depth)
 AUDIO_QUALITY = {"draft": (22050, 16), "standard": (44100, 16), "high": (44100, 24)}
@@ -102,11 +122,7 @@ class GenerationSpec(BaseModel):
     @field_validator("output_formats")
     @classmethod
     def _formats(cls, value: list[str]) -> list[str]:
-        normalised = ["midi" if v.lower() in ("mid", "midi") else v.lower() for v in value]
-        unknown = [v for v in normalised if v not in OUTPUT_FORMATS]
-        if unknown:
-            raise ValueError(f"unknown output format(s) {', '.join(unknown)}; allowed: {', '.join(OUTPUT_FORMATS)}")
-        return list(dict.fromkeys(normalised)) or ["wav"]
+        return normalise_formats(value) or ["wav"]
 
 
 def parse_key(text: str) -> tuple[int, str]:
@@ -157,6 +173,11 @@ def _find_words(prompt: str, words) -> list[str]:
     return [w for w in words if re.search(rf"(?<![a-z0-9]){re.escape(w)}s?(?![a-z0-9])", text)]
 
 
+def _word_position(prompt: str, word: str) -> int:
+    match = re.search(rf"(?<![a-z0-9]){re.escape(word)}", prompt.lower())
+    return match.start() if match else len(prompt)
+
+
 def _infer_style(text: str) -> tuple[Style | None, str | None]:
     """The style whose longest keyword appears in the text ("lo-fi hip hop" beats "hip hop")."""
     best: tuple[int, Style, str] | None = None
@@ -191,10 +212,15 @@ def resolve_spec(spec: GenerationSpec) -> ResolvedSpec:
     if spec.mood:
         mood, sources["mood"] = moods()[spec.mood], "explicit"
     else:
-        counts = {m.id: len(_find_words(prompt, m.keywords)) for m in moods().values()} if prompt else {}
-        best = max(counts.items(), key=lambda kv: kv[1], default=("", 0))
-        if best[1] > 0:
-            mood = moods()[best[0]]
+        # Most keyword matches wins; on a tie, the mood named first ("sad song about rain": sad).
+        ranked = []
+        for m in moods().values() if prompt else ():
+            found = _find_words(prompt, m.keywords)
+            if found:
+                first = min(_word_position(prompt, w) for w in found)
+                ranked.append((-len(found), first, m.id))
+        if ranked:
+            mood = moods()[min(ranked)[2]]
             sources["mood"] = f"prompt words {_find_words(prompt, mood.keywords)}"
         else:
             mood = min(moods().values(), key=lambda m: abs(m.energy - style.energy))
