@@ -29,6 +29,7 @@ class Context:
     jobs: JobQueue
     auth: AuthService
     system: Any = None  # SystemService; set in build_context (it needs the Context itself)
+    music: Any = None  # MusicService
     rate_limiter: Any = None  # set by the API server when it runs
     server_running: bool = False
     api_url: str | None = None  # where the API really listens (None while it does not run)
@@ -86,6 +87,7 @@ def setup_logging(settings: Settings, *, verbose: bool = False) -> None:
 
 def build_context(settings: Settings | None = None) -> Context:
     """Open (and migrate) the database, the media store and the services. No threads started."""
+    from studio.services.music import MusicService
     from studio.services.system import SystemService
 
     settings = settings or Settings()
@@ -101,8 +103,10 @@ def build_context(settings: Settings | None = None) -> Context:
     ctx = Context(settings=settings, db=db, store=store, events=events, jobs=jobs,
                   auth=AuthService(db, settings.session_ttl_s))
     ctx.system = SystemService(ctx)
-    for handler in ctx.system.job_handlers():
-        jobs.register(handler)
+    ctx.music = MusicService(ctx)
+    for service in (ctx.system, ctx.music):
+        for handler in service.job_handlers():
+            jobs.register(handler)
     return ctx
 
 

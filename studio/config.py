@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     soundfont_path: Path | None = Field(
         default=None, description="A .sf2 to render with instead of the embedded GM SoundFont."
     )
+    daily_credits: int = Field(
+        default=0, ge=0, description="Generation credits per UTC day (10 per minute of audio); 0 = unlimited."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("host")
@@ -175,6 +178,7 @@ EDITABLE_FIELDS: dict[str, bool] = {
     "session_ttl_s": False,
     "soundfont_path": False,
     "log_level": False,
+    "daily_credits": False,
     "database_url": True,
 }
 

@@ -125,3 +125,41 @@ class MediaFile(Base):
     job_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     extra: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class Track(Base):
+    """A finished piece of music in the library: what was asked, what was made, where its files are.
+
+    `files` maps a format to a media id ({"mp3": "gen_ab12.mp3", "stems": {"drums": ...},
+    "score": ...}); the ids are rows in `media_files`. `analysis` holds what was measured on the
+    audio (tempo, key, loudness, tags) beside the requested values in `spec`.
+    """
+
+    __tablename__ = "tracks"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    generation_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    prompt: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    style: Mapped[str] = mapped_column(String(64), index=True)
+    genre: Mapped[str] = mapped_column(String(64))
+    mood: Mapped[str] = mapped_column(String(64))
+    tempo_bpm: Mapped[float] = mapped_column(Float)
+    key: Mapped[str] = mapped_column(String(16))
+    duration_s: Mapped[float] = mapped_column(Float)
+    seed: Mapped[int] = mapped_column(Integer)
+    instrumental: Mapped[int] = mapped_column(Integer, default=1)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)  # user tags
+    is_public: Mapped[int] = mapped_column(Integer, default=0)
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    files: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    analysis: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    quality: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    lyrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    parent_track_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    credits_used: Mapped[float] = mapped_column(Float, default=0.0)
+    download_count: Mapped[int] = mapped_column(Integer, default=0)
+    play_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,128 @@
+"""Seed 000 music API against the real engine on tiny durations (draft quality, few seconds)."""
+
+from __future__ import annotations
+
+import io
+
+import soundfile as sf
+
+import pytest
+
+TINY = {"duration": 4, "audio_quality": "draft", "seed": 4}
+
+
+async def _generate(api, **fields):
+    body = {"prompt": "chill lo-fi beat", **TINY, **fields}
+    resp = await api.post("/api/music/generate", json=body, headers=api.auth_headers)
+    data = await resp.json()
+    assert resp.status == 200, data
+    return data
+
+
+
+
+@pytest.fixture
+async def done(api, running_ctx):
+    data = await _generate(api, output_formats=["wav", "mp3", "midi", "stems"])
+    job = await running_ctx.jobs.wait(data["generation_id"], timeout_s=180)
+    assert job["status"] == "completed", job
+    return data
+
+
+async def test_generate_status_download_list(api, running_ctx, done):
+    data = done
+    assert data["status"] == "success" and data["generation_id"].startswith("gen_")
+    assert data["credits_used"] == pytest.approx(0.67)
+    assert data["queue_position"] >= 0 and data["estimated_time"] > 0
+    assert data["resolved_spec"]["style"] == "lofi_hip_hop"
+
+    status = await (await api.get(f"/api/music/status/{data['generation_id']}", headers=api.auth_headers)).json()
+    assert status["status"] == "completed" and status["progress"] == 100
+    assert status["audio_url"] == f"/api/music/download/{data['generation_id']}.mp3"
+    assert status["duration"] == pytest.approx(4.0, abs=0.05)
+    assert status["metadata"]["bpm"] == data["resolved_spec"]["tempo_bpm"]
+    assert set(status["stems"]) >= {"drums", "bass"}
+
+    resp = await api.get(status["files"]["wav"], headers=api.auth_headers)
+    assert resp.status == 200 and resp.headers["Content-Type"] == "audio/wav"
+    raw = await resp.read()
+    assert int(resp.headers["Content-Length"]) == len(raw)
+    info = sf.info(io.BytesIO(raw))
+    assert info.samplerate == 22050 and info.channels == 2
+    # Range requests for seeking
+    resp = await api.get(status["audio_url"], headers={**api.auth_headers, "Range": "bytes=0-99"})
+    assert resp.status == 206 and len(await resp.read()) == 100
+    assert resp.headers["Content-Type"] == "audio/mpeg"
+
+    listing = await (await api.get("/api/music/list?page=1&limit=20&status=completed", headers=api.auth_headers)).json()
+    assert listing["total"] == 1 and listing["generations"][0]["id"] == data["generation_id"]
+    assert listing["generations"][0]["download_url"].endswith(".mp3")
+
+
+async def test_download_rejects_path_tricks_and_unknown_ids(api):
+    for bad in ("..%2F..%2Fstudio.db", "%2Fetc%2Fpasswd", "gen_0000000000000000.mp3", "gen_%00.mp3", "x"):
+        resp = await api.get(f"/api/music/download/{bad}", headers=api.auth_headers)
+        assert resp.status == 404, bad
+        body = await resp.json()
+        assert body["status"] == "error" and body["error"]["code"] == "NOT_FOUND"
+
+
+async def test_validation_errors_name_the_field(api):
+    for body, field in (({"prompt": "x", "duration": 0}, "duration"), ({"prompt": "x", "tempo": 500}, "tempo"),
+                        ({"prompt": "x", "style": "polka-step"}, "style"), ({"prompt": "x", "mystery": 1}, "mystery")):
+        resp = await api.post("/api/music/generate", json=body, headers=api.auth_headers)
+        assert resp.status == 422, body
+        error = (await resp.json())["error"]
+        assert field in error["message"] and error["code"] == "VALIDATION_ERROR"
+    resp = await api.get("/api/music/status/gen_ffffffffffffffff", headers=api.auth_headers)
+    assert resp.status == 404
+
+
+async def test_credits_are_real_and_exhaustion_is_1001(api, running_ctx):
+    running_ctx.settings.daily_credits = 1
+    credits = await (await api.get("/api/music/credits", headers=api.auth_headers)).json()
+    assert credits["credits"] == 1 and credits["credits_used_today"] == 0
+    data = await _generate(api)  # 4 s = 0.67 credits
+    credits = await (await api.get("/api/music/credits", headers=api.auth_headers)).json()
+    assert credits["credits"] == pytest.approx(0.33) and credits["credits_used_today"] == pytest.approx(0.67)
+    resp = await api.post("/api/music/generate", json={"prompt": "x", "duration": 6}, headers=api.auth_headers)
+    assert resp.status == 402
+    error = (await resp.json())["error"]
+    assert error["code"] == "INSUFFICIENT_CREDITS" and error["details"]["error_code"] == 1001
+    await running_ctx.jobs.wait(data["generation_id"], timeout_s=120)
+    running_ctx.settings.daily_credits = 0
+    credits = await (await api.get("/api/music/credits", headers=api.auth_headers)).json()
+    assert credits["credits"] == "unlimited"
+
+
+async def test_extend_batch_analytics(api, running_ctx, done):
+    resp = await api.post("/api/music/extend", json={"audio_id": done["generation_id"], "additional_duration": 3},
+                          headers=api.auth_headers)
+    data = await resp.json()
+    assert resp.status == 200 and data["status"] == "processing", data
+    job = await running_ctx.jobs.wait(data["extend_id"], timeout_s=180)
+    assert job["status"] == "completed", job
+    assert job["result"]["duration_s"] == pytest.approx(7.0, abs=0.1)
+
+    resp = await api.post("/api/music/extend", json={"audio_id": "gen_ffffffffffffffff", "additional_duration": 3},
+                          headers=api.auth_headers)
+    assert resp.status == 404
+
+    resp = await api.post("/api/music/batch", json={"generations": [
+        {"prompt": "energetic workout music", "style": "electronic", **TINY},
+        {"prompt": "calm meditation sounds", "style": "ambient", **TINY}]}, headers=api.auth_headers)
+    batch = await resp.json()
+    assert resp.status == 200 and batch["total_generations"] == 2, batch
+    for generation_id in batch["generation_ids"]:
+        assert (await running_ctx.jobs.wait(generation_id, timeout_s=180))["status"] == "completed"
+    resp = await api.post("/api/music/batch", json={"generations": [{"prompt": "ok", **TINY}, {"duration": -1}]},
+                          headers=api.auth_headers)
+    assert resp.status == 422
+
+    analytics = await (await api.get("/api/music/analytics?period=30d", headers=api.auth_headers)).json()
+    assert analytics["total_generations"] == 4 and analytics["successful_generations"] == 4
+    assert analytics["success_rate"] == 100.0
+    assert analytics["total_duration_minutes"] == pytest.approx((4 + 7 + 4 + 4) / 60, abs=0.01)
+    assert {s["style_id"] for s in analytics["top_styles"]} == {"lofi_hip_hop", "edm", "ambient"}
+    resp = await api.get("/api/music/analytics?period=soon", headers=api.auth_headers)
+    assert resp.status == 422
