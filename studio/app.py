@@ -30,6 +30,8 @@ class Context:
     auth: AuthService
     system: Any = None  # SystemService; set in build_context (it needs the Context itself)
     music: Any = None  # MusicService
+    templates: Any = None  # TemplateService (seed 001 templates)
+    webhooks: Any = None  # WebhookService (seed 001 callbacks)
     rate_limiter: Any = None  # set by the API server when it runs
     server_running: bool = False
     api_url: str | None = None  # where the API really listens (None while it does not run)
@@ -107,6 +109,13 @@ def build_context(settings: Settings | None = None) -> Context:
     for service in (ctx.system, ctx.music):
         for handler in service.job_handlers():
             jobs.register(handler)
+    from studio.services.templates import TemplateService
+    from studio.services.webhooks import WebhookService
+
+    ctx.templates = TemplateService(ctx)
+    ctx.webhooks = WebhookService(ctx)
+    events.subscribe(ctx.music.on_job_event)  # batch slots, playlist mixes
+    events.subscribe(ctx.webhooks.on_event)  # generation callbacks
     return ctx
 
 
@@ -155,4 +164,5 @@ async def serve_forever(ctx: Context, host: str, port: int, allow_remote: bool) 
             pass
     await stop.wait()
     await server.stop()
+    await ctx.webhooks.drain(timeout_s=5.0)  # let deliveries under way finish their current attempt
     shutdown(ctx)

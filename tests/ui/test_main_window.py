@@ -34,7 +34,7 @@ def test_every_panel_is_reachable_from_the_sidebar(window, qtbot):
 
 def test_placeholder_panels_are_honest_and_empty(window):
     placeholders = [p for p in window.panels if isinstance(p, PlaceholderPanel)]
-    assert [p.area for p in placeholders] == AREAS[:7]
+    assert [p.area for p in placeholders] == AREAS[2:7]
     for panel in placeholders:
         window.show_panel(panel.area)
         joined = " ".join(label.text() for label in panel.findChildren(QLabel))
@@ -47,10 +47,14 @@ def test_placeholder_panels_are_honest_and_empty(window):
 
 
 def test_ctrl_f_falls_back_to_the_sidebar_and_ctrl_enter_runs_the_panel_action(window, qtbot):
-    window.show_panel("library")
+    window.show_panel("voices")
     window.stack.currentWidget().setFocus()
     window.search_action.trigger()
     assert QApplication.focusWidget() is window.sidebar
+
+    window.show_panel("library")
+    window.search_action.trigger()
+    assert QApplication.focusWidget() is window.panel("library").search_edit
 
     window.show_panel("system")
     window.search_action.trigger()

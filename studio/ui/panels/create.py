@@ -1,15 +1,997 @@
-"""Create: compose and render tracks (placeholder until the music area is built)."""
+"""Create: describe a track (a prompt, and as many details as you like) and generate it.
 
-from studio.ui.panels.base import PlaceholderPanel
+What the prompt is understood as is shown live, before generating (`resolve_spec` is cheap and
+renders nothing); after a job is queued its card shows what was actually rendered (the seed
+included) and, when it finishes, what the analysis measured. Variations queue N jobs of the
+same spec with different seeds.
+
+`apply_fields(fields)` fills the form from GenerationSpec fields: the hook for a template gallery
+(or anything else that wants to prefill the form).
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from pydantic import ValidationError
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QCompleter,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QMenu,
+    QMessageBox,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QRadioButton,
+    QScrollArea,
+    QSlider,
+    QSpinBox,
+    QSplitter,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.engine.composer import INSTRUMENT_ROLES
+from studio.engine.spec import NOTE_NAMES, GenerationSpec, resolve_spec
+from studio.engine.styles import find_style, moods, styles
+from studio.services.music import GENERATE_KIND, InsufficientCredits, credits_for
+from studio.ui.panels.base import Panel, PanelHost
+from studio.ui.theme import COLORS, STATUS_COLORS, icon
+from studio.ui.widgets.jobs_dock import JOB_EVENTS
+
+AUTO_STYLE = "Auto (from the prompt)"
+PREVIEW_DELAY_MS = 150
+MAX_VARIATIONS = 8
+MAX_CARDS = 30
+INSTRUMENT_COLUMNS = 4
+SEED_MAX = 2**31 - 1
+DEFAULT_DURATION_S = 60
+# Ready-made prompts to start from; each shows what the prompt parser picks up.
+EXAMPLE_PROMPTS = (
+    "calm lo-fi hip hop with piano and vinyl crackle, 80 bpm",
+    "energetic synthwave for a night drive, 2 minutes",
+    "dark trap beat with 808s in F minor",
+    "happy acoustic folk song about summer with vocals",
+    "dreamy ambient pads with strings, slow",
+    "epic orchestral trailer music with brass and choir",
+    "funky house groove with organ, 124 bpm",
+)
+OUTPUT_CHOICES = (
+    ("wav", "WAV"), ("mp3", "MP3"), ("flac", "FLAC"), ("ogg", "OGG"), ("midi", "MIDI"),
+    ("stems", "Stems"), ("lyrics", "Lyrics"), ("chords", "Chords"),
+)
+DEFAULT_OUTPUTS = ("wav", "mp3", "midi", "stems", "lyrics", "chords")
+QUALITY_LABELS = {
+    "draft": "Draft (22 kHz, fast)",
+    "standard": "Standard (44.1 kHz, 16-bit)",
+    "high": "High (44.1 kHz, 24-bit)",
+}
+VOCALS_CHOICES = (("auto", "Auto"), ("instrumental", "Instrumental"), ("vocals", "With vocals"))
+# GenerationSpec field (as the error's location names it) -> the label on this panel.
+FIELD_LABELS = {
+    "prompt": "Prompt", "style": "Style", "genre": "Style", "mood": "Mood", "tempo": "Tempo",
+    "tempo_bpm": "Tempo", "key": "Key", "duration": "Duration", "duration_s": "Duration",
+    "instrumental": "Vocals", "lyrics": "Lyrics", "theme": "Lyrics theme", "text": "Lyrics",
+    "primary_instruments": "Instruments", "complexity": "Complexity", "creativity": "Creativity",
+    "seed": "Seed", "tags": "Tags", "output_formats": "Output formats", "audio_quality": "Quality",
+}
 
 
-class CreatePanel(PlaceholderPanel):
+def key_label(key: str) -> str:
+    return key.replace("_", " ")
+
+
+def describe_errors(exc: ValidationError) -> list[tuple[str, str]]:
+    """[(panel field label, message)] of a pydantic ValidationError."""
+    out = []
+    for error in exc.errors():
+        loc = [str(p) for p in error.get("loc", ()) if not isinstance(p, int)]
+        field = next((FIELD_LABELS[p] for p in reversed(loc) if p in FIELD_LABELS), loc[0] if loc else "Request")
+        message = str(error.get("msg", "")).removeprefix("Value error, ")
+        out.append((field, message))
+    return out
+
+
+def _muted(text: str) -> str:
+    return f"<span style='color:{COLORS['muted']}'>{text}</span>"
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def spec_summary(spec: dict[str, Any]) -> str:
+    """One line of a resolved spec: 'Lo-fi Hip Hop · calm · F major · 76 BPM · 4 s · seed 123'."""
+    vocals = "instrumental" if spec.get("instrumental") else "with vocals"
+    return " · ".join([
+        str(spec.get("style_name") or spec.get("style")), str(spec.get("mood")), key_label(str(spec.get("key"))),
+        f"{float(spec.get('tempo_bpm', 0)):g} BPM", f"{float(spec.get('duration_s', 0)):g} s", vocals,
+        f"seed {spec.get('seed')}",
+    ])
+
+
+class JobCard(QFrame):
+    """One generation queued from this panel: what it will render, its progress, what came out."""
+
+    def __init__(self, panel: CreatePanel, job: dict[str, Any], fields: dict[str, Any]) -> None:
+        super().__init__()
+        self.setObjectName("Card")
+        self.panel = panel
+        self.job_id = job["id"]
+        self.job = dict(job)
+        self.fields = fields
+        self.spec = job.get("resolved_spec") or {}
+        self.track_id: str | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 10)
+        layout.setSpacing(4)
+        top = QHBoxLayout()
+        self.title_label = QLabel(_escape(job.get("title") or self.spec.get("title") or self.job_id))
+        self.title_label.setStyleSheet("font-weight: 600;")
+        self.title_label.setWordWrap(True)
+        self.title_label.setToolTip(self.job_id)
+        self.status_label = QLabel()
+        top.addWidget(self.title_label, 1)
+        top.addWidget(self.status_label)
+        layout.addLayout(top)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 100)
+        self.progress.setTextVisible(False)
+        self.progress.setFixedHeight(6)
+        layout.addWidget(self.progress)
+        self.spec_label = QLabel(_escape(spec_summary(self.spec)) if self.spec else "")
+        self.spec_label.setWordWrap(True)
+        self.spec_label.setToolTip("What this job renders (the resolved spec)")
+        layout.addWidget(self.spec_label)
+        self.result_label = QLabel()
+        self.result_label.setObjectName("Muted")
+        self.result_label.setWordWrap(True)
+        self.result_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.result_label)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        self.reuse_button = QPushButton(icon("mdi6.content-duplicate"), "Reuse settings")
+        self.reuse_button.setToolTip("Fill the form with what this job rendered, its seed locked")
+        self.reuse_button.clicked.connect(lambda: panel.reuse(self))
+        self.library_button = QPushButton(icon("mdi6.bookshelf"), "Show in Library")
+        self.library_button.setEnabled(False)
+        self.library_button.clicked.connect(lambda: panel.show_in_library(self.track_id))
+        buttons.addWidget(self.reuse_button)
+        buttons.addWidget(self.library_button)
+        layout.addLayout(buttons)
+        self.update_job(job)
+
+    def update_job(self, job: dict[str, Any]) -> None:
+        self.job.update(job)
+        status = self.job.get("status", "queued")
+        self.progress.setValue(int(self.job.get("progress") or 0))
+        stage = self.job.get("stage") or ""
+        text = status if status in ("completed", "failed", "cancelled") or not stage or stage == status \
+            else f"{status} · {stage}"
+        self.status_label.setText(text)
+        self.status_label.setStyleSheet(f"color: {STATUS_COLORS.get(status, COLORS['muted'])};")
+        if status == "completed":
+            result = self.job.get("result") or {}
+            self.track_id = result.get("track_id")
+            self.library_button.setEnabled(bool(self.track_id))
+            self.result_label.setText(self._measured(result))
+            self.result_label.setObjectName("Muted")
+        elif status == "failed":
+            error = self.job.get("error") or {}
+            self.result_label.setText(f"Failed: {error.get('message') or error}")
+            self.result_label.setStyleSheet(f"color: {COLORS['danger']};")
+        elif status == "cancelled":
+            self.result_label.setText("Cancelled.")
+
+    def set_remaining(self, seconds: float | None) -> None:
+        if seconds and self.job.get("status") in ("queued", "processing"):
+            self.result_label.setText(f"About {seconds:.0f} s left")
+
+    @staticmethod
+    def _measured(result: dict[str, Any]) -> str:
+        parts = []
+        estimated = result.get("estimated") or {}
+        tempo = estimated.get("tempo_bpm")
+        if tempo and len(tempo) == 2 and tempo[1]:
+            parts.append(f"tempo {tempo[1]:.0f} BPM (asked {tempo[0]:g})")
+        key = estimated.get("key")
+        if key and len(key) == 2 and key[1]:
+            parts.append(f"key {key_label(key[1])} (asked {key_label(key[0])})")
+        quality = (result.get("quality_metrics") or {}).get("overall_quality")
+        if quality is not None:
+            parts.append(f"quality {quality * 100:.0f}%")
+        if result.get("duration_s"):
+            parts.append(f"{result['duration_s']:.1f} s")
+        if result.get("wall_s"):
+            parts.append(f"rendered in {result['wall_s']:.1f} s")
+        return "Measured: " + ", ".join(parts) if parts else "Done."
+
+
+class CreatePanel(Panel):
     title = "Create"
     icon = "mdi6.music-note-plus"
     area = "create"
-    description = "Compose and render full tracks from a prompt or a detailed spec, on the GPU when there is one."
-    will_hold = (
-        "A prompt, style presets, duration, key and tempo for a new track",
-        "Generate, extend and batch jobs, with their progress in the Jobs dock",
-        "The finished tracks, ready to play in the player bar and to export",
-    )
+    subtitle = "Describe a track in words, set as many details as you like, and generate it. Ctrl+Enter generates."
+
+    def __init__(self, host: PanelHost, parent: QWidget | None = None) -> None:
+        super().__init__(host, parent)
+        self.cards: dict[str, JobCard] = {}
+        self.last_jobs: list[dict[str, Any]] = []
+        self.last_error: list[tuple[str, str]] = []
+        self.preview_spec: dict[str, Any] | None = None
+        self._field_widgets: dict[str, QWidget] = {}
+
+        form = QWidget()
+        form_layout = QVBoxLayout(form)
+        form_layout.setContentsMargins(0, 0, 8, 0)
+        form_layout.setSpacing(12)
+        form_layout.addWidget(self._build_prompt())
+        form_layout.addWidget(self._build_music())
+        form_layout.addWidget(self._build_lyrics())
+        form_layout.addWidget(self._build_sound())
+        form_layout.addWidget(self._build_output())
+        form_layout.addStretch(1)
+        form_scroll = QScrollArea()
+        form_scroll.setWidgetResizable(True)
+        form_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        form_scroll.setWidget(form)
+        self.form_scroll = form_scroll
+
+        preview_scroll = QScrollArea()
+        preview_scroll.setWidgetResizable(True)
+        preview_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        preview_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        preview_scroll.setWidget(self._build_preview())
+        top = QWidget()
+        top_layout = QVBoxLayout(top)
+        top_layout.setContentsMargins(0, 0, 0, 4)
+        top_layout.setSpacing(8)
+        top_layout.addWidget(preview_scroll, 1)
+        top_layout.addWidget(self._build_generate_bar())
+        self.side_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.side_splitter.setChildrenCollapsible(False)
+        self.side_splitter.addWidget(top)
+        self.side_splitter.addWidget(self._build_jobs())
+        self.side_splitter.setStretchFactor(0, 0)  # the preview takes what it needs, the jobs the rest
+        self.side_splitter.setStretchFactor(1, 1)
+        self.side_splitter.setMinimumWidth(300)
+        self.side_splitter.setMaximumWidth(440)
+
+        columns = QHBoxLayout()
+        columns.setSpacing(16)
+        columns.addWidget(form_scroll, 3)
+        columns.addWidget(self.side_splitter, 2)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(28, 24, 28, 16)
+        layout.setSpacing(14)
+        layout.addLayout(self.header())
+        layout.addLayout(columns, 1)
+
+        self.preview_timer = QTimer(self)
+        self.preview_timer.setSingleShot(True)
+        self.preview_timer.setInterval(PREVIEW_DELAY_MS)
+        self.preview_timer.timeout.connect(self.update_preview)
+        self._connect_changes()
+        host.bridge.event.connect(self._on_event)
+        self._update_lyrics_state()
+        self._update_seed_state()
+        self.update_preview()
+
+    # --- building -------------------------------------------------------------------------------
+    def _build_prompt(self) -> QGroupBox:
+        box = QGroupBox("Prompt")
+        layout = QVBoxLayout(box)
+        layout.setSpacing(8)
+        self.prompt_edit = QPlainTextEdit()
+        self.prompt_edit.setPlaceholderText("Describe the track: style, mood, instruments, tempo, key, length… "
+                                            "e.g. “calm lo-fi hip hop with piano, 80 bpm”")
+        self.prompt_edit.setFixedHeight(72)
+        self.prompt_edit.setTabChangesFocus(True)
+        layout.addWidget(self.prompt_edit)
+        row = QHBoxLayout()
+        self.examples_button = QToolButton()
+        self.examples_button.setText("Examples")
+        self.examples_button.setIcon(icon("mdi6.lightbulb-on-outline"))
+        self.examples_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.examples_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.examples_button)
+        for text in EXAMPLE_PROMPTS:
+            menu.addAction(text, lambda t=text: self.set_prompt(t))
+        self.examples_button.setMenu(menu)
+        self.title_edit = QLineEdit()
+        self.title_edit.setPlaceholderText("Title (optional: the prompt otherwise)")
+        self.title_edit.setMaxLength(200)
+        self.clear_button = QPushButton(icon("mdi6.backspace-outline"), "Reset form")
+        self.clear_button.setToolTip("Back to an empty prompt and Auto everywhere")
+        self.clear_button.clicked.connect(self.reset_form)
+        row.addWidget(self.examples_button)
+        row.addWidget(self.title_edit, 1)
+        row.addWidget(self.clear_button)
+        layout.addLayout(row)
+        self._field_widgets["prompt"] = self.prompt_edit
+        return box
+
+    def _build_music(self) -> QGroupBox:
+        box = QGroupBox("Music")
+        grid = QGridLayout(box)
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(8)
+
+        self.style_combo = QComboBox()
+        self.style_combo.setEditable(True)
+        self.style_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.style_combo.addItem(AUTO_STYLE, None)
+        for style in sorted(styles().values(), key=lambda s: s.name.lower()):
+            self.style_combo.addItem(style.name, style.id)
+            self.style_combo.setItemData(self.style_combo.count() - 1,
+                                         f"{style.genre} · {style.tempo_min:.0f}–{style.tempo_max:.0f} BPM",
+                                         Qt.ItemDataRole.ToolTipRole)
+        completer = QCompleter(self.style_combo.model(), self.style_combo)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
+        self.style_combo.setCompleter(completer)
+        self.style_combo.lineEdit().setPlaceholderText("Type to search styles")
+        self.style_combo.setToolTip("Type to search the styles, or pick one")
+
+        self.mood_combo = QComboBox()
+        self.mood_combo.addItem("Auto", None)
+        for mood in sorted(moods()):
+            self.mood_combo.addItem(mood.capitalize(), mood)
+
+        self.tempo_spin = QSpinBox()
+        self.tempo_spin.setRange(39, 240)
+        self.tempo_spin.setSpecialValueText("Auto")
+        self.tempo_spin.setSuffix(" BPM")
+        self.tempo_spin.setValue(39)
+        self.tempo_spin.setToolTip("40–240 BPM; Auto takes it from the prompt or the style")
+
+        self.key_combo = QComboBox()
+        self.key_combo.addItem("Auto", None)
+        for mode in ("major", "minor"):
+            for note in NOTE_NAMES:
+                self.key_combo.addItem(f"{note} {mode}", f"{note}_{mode}")
+
+        self.duration_spin = QSpinBox()
+        self.duration_spin.setRange(0, 600)
+        self.duration_spin.setSpecialValueText("Auto")
+        self.duration_spin.setSuffix(" s")
+        self.duration_spin.setValue(0)
+        self.duration_spin.setToolTip(f"1–600 seconds; Auto takes it from the prompt (“2 minutes”) "
+                                      f"or {DEFAULT_DURATION_S} s")
+
+        self.vocals_combo = QComboBox()
+        for value, label in VOCALS_CHOICES:
+            self.vocals_combo.addItem(label, value)
+
+        for combo in (self.style_combo, self.mood_combo, self.key_combo, self.vocals_combo):
+            self._shrinkable(combo)
+        for row, (label, widget, label2, widget2) in enumerate((
+            ("Style", self.style_combo, "Mood", self.mood_combo),
+            ("Tempo", self.tempo_spin, "Key", self.key_combo),
+            ("Duration", self.duration_spin, "Vocals", self.vocals_combo),
+        )):
+            grid.addWidget(self._caption(label), row, 0)
+            grid.addWidget(widget, row, 1)
+            grid.addWidget(self._caption(label2), row, 2)
+            grid.addWidget(widget2, row, 3)
+        grid.setColumnStretch(1, 3)
+        grid.setColumnStretch(3, 2)
+        self._field_widgets.update(style=self.style_combo, genre=self.style_combo, mood=self.mood_combo,
+                                   tempo=self.tempo_spin, key=self.key_combo, duration=self.duration_spin,
+                                   instrumental=self.vocals_combo)
+        return box
+
+    def _build_lyrics(self) -> QGroupBox:
+        self.lyrics_box = QGroupBox("Lyrics")
+        layout = QVBoxLayout(self.lyrics_box)
+        layout.setSpacing(8)
+        row = QHBoxLayout()
+        self.theme_radio = QRadioButton("Write them from a theme")
+        self.own_radio = QRadioButton("Use my own")
+        self.theme_radio.setChecked(True)
+        self.lyrics_mode = QButtonGroup(self)
+        self.lyrics_mode.addButton(self.theme_radio)
+        self.lyrics_mode.addButton(self.own_radio)
+        row.addWidget(self.theme_radio)
+        row.addWidget(self.own_radio)
+        row.addStretch(1)
+        layout.addLayout(row)
+        self.theme_edit = QLineEdit()
+        self.theme_edit.setMaxLength(200)
+        self.theme_edit.setPlaceholderText("What the song is about, e.g. “driving home in the rain” "
+                                           "(empty: no lyrics unless Vocals says so)")
+        self.lyrics_edit = QPlainTextEdit()
+        self.lyrics_edit.setPlaceholderText("One line per sung line; a blank line between sections.")
+        self.lyrics_edit.setFixedHeight(110)
+        layout.addWidget(self.theme_edit)
+        layout.addWidget(self.lyrics_edit)
+        self.lyrics_note = QLabel()
+        self.lyrics_note.setObjectName("Muted")
+        self.lyrics_note.setWordWrap(True)
+        layout.addWidget(self.lyrics_note)
+        self._field_widgets.update(lyrics=self.theme_edit, theme=self.theme_edit, text=self.lyrics_edit)
+        return self.lyrics_box
+
+    def _build_sound(self) -> QGroupBox:
+        box = QGroupBox("Sound")
+        grid = QGridLayout(box)
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(8)
+        instruments = QGridLayout()
+        instruments.setHorizontalSpacing(12)
+        instruments.setVerticalSpacing(6)
+        self.instrument_checks: dict[str, QCheckBox] = {}
+        labels_seen: set[str] = set()
+        for name, (role, choice) in INSTRUMENT_ROLES.items():
+            label = choice.label or name
+            if label in labels_seen:  # two words for one sound ("guitar", "acoustic_guitar")
+                continue
+            labels_seen.add(label)
+            check = QCheckBox(label)
+            check.setToolTip(f"plays the {role} part")
+            index = len(self.instrument_checks)
+            instruments.addWidget(check, index // INSTRUMENT_COLUMNS, index % INSTRUMENT_COLUMNS)
+            self.instrument_checks[name] = check
+        instruments_caption = self._caption("Instruments")
+        instruments_caption.setToolTip("Lead instruments (up to 8). None ticked: from the prompt or the style.")
+        grid.addWidget(instruments_caption, 0, 0, 1, 3)
+        grid.addLayout(instruments, 1, 0, 1, 3)
+
+        self.complexity_slider, self.complexity_value = self._slider(50)
+        self.complexity_slider.setToolTip("How busy the parts are: 0 sparse, 100 dense")
+        self.creativity_slider, self.creativity_value = self._slider(50)
+        self.creativity_slider.setToolTip("How far melodies and harmony wander from the style's habits")
+        grid.addWidget(self._caption("Complexity"), 2, 0)
+        grid.addWidget(self.complexity_slider, 2, 1)
+        grid.addWidget(self.complexity_value, 2, 2)
+        grid.addWidget(self._caption("Creativity"), 3, 0)
+        grid.addWidget(self.creativity_slider, 3, 1)
+        grid.addWidget(self.creativity_value, 3, 2)
+        grid.setColumnStretch(1, 1)
+        self._field_widgets.update(primary_instruments=next(iter(self.instrument_checks.values())),
+                                   complexity=self.complexity_slider,
+                                   creativity=self.creativity_slider)
+        return box
+
+    def _build_output(self) -> QGroupBox:
+        box = QGroupBox("Output")
+        grid = QGridLayout(box)
+        grid.setHorizontalSpacing(10)
+        grid.setVerticalSpacing(8)
+
+        seed_row = QHBoxLayout()
+        self.seed_spin = QSpinBox()
+        self.seed_spin.setRange(0, SEED_MAX)
+        self.seed_spin.setValue(secrets.randbelow(SEED_MAX))
+        self.seed_spin.setMinimumWidth(120)
+        self.seed_lock = QToolButton()
+        self.seed_lock.setCheckable(True)
+        self.seed_lock.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.seed_lock.toggled.connect(self._update_seed_state)
+        self.seed_dice = QToolButton()
+        self.seed_dice.setIcon(icon("mdi6.dice-multiple"))
+        self.seed_dice.setToolTip("Pick another seed")
+        self.seed_dice.clicked.connect(lambda: self.seed_spin.setValue(secrets.randbelow(SEED_MAX)))
+        seed_row.addWidget(self.seed_spin)
+        seed_row.addWidget(self.seed_lock)
+        seed_row.addWidget(self.seed_dice)
+        seed_row.addStretch(1)
+        grid.addWidget(self._caption("Seed"), 0, 0)
+        grid.addLayout(seed_row, 0, 1)
+
+        self.quality_combo = QComboBox()
+        for value, label in QUALITY_LABELS.items():
+            self.quality_combo.addItem(label, value)
+        self.quality_combo.setCurrentIndex(self.quality_combo.findData("high"))
+        self._shrinkable(self.quality_combo, 16)
+        grid.addWidget(self._caption("Quality"), 1, 0)
+        grid.addWidget(self.quality_combo, 1, 1)
+
+        formats = QGridLayout()
+        formats.setHorizontalSpacing(14)
+        formats.setVerticalSpacing(6)
+        self.format_checks: dict[str, QCheckBox] = {}
+        for i, (value, label) in enumerate(OUTPUT_CHOICES):
+            check = QCheckBox(label)
+            check.setChecked(value in DEFAULT_OUTPUTS)
+            formats.addWidget(check, i // 4, i % 4)
+            self.format_checks[value] = check
+        formats.setColumnStretch(4, 1)
+        grid.addWidget(self._caption("Files"), 2, 0, Qt.AlignmentFlag.AlignTop)
+        grid.addLayout(formats, 2, 1)
+
+        self.tags_edit = QLineEdit()
+        self.tags_edit.setPlaceholderText("comma separated, e.g. demo, night")
+        grid.addWidget(self._caption("Tags"), 3, 0)
+        grid.addWidget(self.tags_edit, 3, 1)
+        grid.setColumnStretch(1, 1)
+        self._field_widgets.update(seed=self.seed_spin, output_formats=self.format_checks["wav"],
+                                   audio_quality=self.quality_combo, tags=self.tags_edit)
+        return box
+
+    def _build_preview(self) -> QGroupBox:
+        box = QGroupBox("Understood as")
+        layout = QVBoxLayout(box)
+        layout.setSpacing(6)
+        self.preview_grid = QGridLayout()
+        self.preview_grid.setHorizontalSpacing(12)
+        self.preview_grid.setVerticalSpacing(4)
+        self.preview_labels: dict[str, QLabel] = {}
+        for row, (key, label) in enumerate((("style", "Style"), ("mood", "Mood"), ("key", "Key"),
+                                            ("tempo_bpm", "Tempo"), ("duration_s", "Duration"),
+                                            ("instrumental", "Vocals"), ("instruments", "Instruments"),
+                                            ("seed", "Seed"), ("title", "Title"))):
+            caption = self._caption(label)
+            value = QLabel("–")
+            value.setWordWrap(True)
+            value.setTextFormat(Qt.TextFormat.RichText)
+            self.preview_grid.addWidget(caption, row, 0, Qt.AlignmentFlag.AlignTop)
+            self.preview_grid.addWidget(value, row, 1)
+            self.preview_labels[key] = value
+        self.preview_grid.setColumnStretch(1, 1)
+        layout.addLayout(self.preview_grid)
+        layout.addStretch(1)
+        self.preview_error = QLabel()
+        self.preview_error.setWordWrap(True)
+        self.preview_error.setStyleSheet(f"color: {COLORS['danger']};")
+        self.preview_error.hide()
+        layout.insertWidget(1, self.preview_error)
+        return box
+
+    def _build_jobs(self) -> QGroupBox:
+        box = QGroupBox("Generated here")
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(6, 12, 6, 6)
+        self.jobs_empty = QLabel("Nothing generated yet in this session. Jobs you start here show their "
+                                 "progress, what was rendered and what the analysis measured.")
+        self.jobs_empty.setObjectName("Muted")
+        self.jobs_empty.setWordWrap(True)
+        self.jobs_empty.setAlignment(Qt.AlignmentFlag.AlignTop)
+        content = QWidget()
+        self.cards_layout = QVBoxLayout(content)
+        self.cards_layout.setContentsMargins(0, 0, 4, 0)
+        self.cards_layout.setSpacing(8)
+        self.cards_layout.addWidget(self.jobs_empty)
+        self.cards_layout.addStretch(1)
+        self.cards_scroll = QScrollArea()
+        self.cards_scroll.setWidgetResizable(True)
+        self.cards_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.cards_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.cards_scroll.setWidget(content)
+        self.cards_scroll.setMinimumHeight(90)
+        layout.addWidget(self.cards_scroll)
+        return box
+
+    def _build_generate_bar(self) -> QWidget:
+        bar = QWidget()
+        layout = QVBoxLayout(bar)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        self.cost_label = QLabel()
+        self.cost_label.setObjectName("Muted")
+        self.cost_label.setWordWrap(True)
+        layout.addWidget(self.cost_label)
+        row = QHBoxLayout()
+        row.setSpacing(8)
+        variations_caption = self._caption("Variations")
+        self.variations_spin = QSpinBox()
+        self.variations_spin.setRange(1, MAX_VARIATIONS)
+        self.variations_spin.setToolTip("Generate this many tracks of the same spec, each with its own seed "
+                                        "(a locked seed counts up: seed, seed+1, …)")
+        variations_caption.setToolTip(self.variations_spin.toolTip())
+        self.generate_button = QPushButton(icon("mdi6.creation", COLORS["accent_text"]), "Generate")
+        self.generate_button.setObjectName("Primary")
+        self.generate_button.setToolTip("Queue the generation (Ctrl+Enter)")
+        self.generate_button.setMinimumWidth(140)
+        self.generate_button.clicked.connect(self.generate)
+        row.addWidget(variations_caption)
+        row.addWidget(self.variations_spin)
+        row.addStretch(1)
+        row.addWidget(self.generate_button)
+        layout.addLayout(row)
+        return bar
+
+    @staticmethod
+    def _shrinkable(combo: QComboBox, chars: int = 10) -> QComboBox:
+        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        combo.setMinimumContentsLength(chars)
+        return combo
+
+    @staticmethod
+    def _caption(text: str) -> QLabel:
+        label = QLabel(text)
+        label.setObjectName("Muted")
+        return label
+
+    def _slider(self, value: int) -> tuple[QSlider, QLabel]:
+        slider = QSlider(Qt.Orientation.Horizontal)
+        slider.setRange(0, 100)
+        slider.setValue(value)
+        label = QLabel(f"{value}%")
+        label.setMinimumWidth(40)
+        slider.valueChanged.connect(lambda v: label.setText(f"{v}%"))
+        return slider, label
+
+    def _connect_changes(self) -> None:
+        schedule = self._schedule_preview
+        self.prompt_edit.textChanged.connect(schedule)
+        self.title_edit.textChanged.connect(schedule)
+        self.style_combo.currentIndexChanged.connect(schedule)
+        self.style_combo.editTextChanged.connect(schedule)
+        for combo in (self.mood_combo, self.key_combo, self.quality_combo):
+            combo.currentIndexChanged.connect(schedule)
+        self.vocals_combo.currentIndexChanged.connect(self._update_lyrics_state)
+        for spin in (self.tempo_spin, self.duration_spin, self.seed_spin, self.variations_spin):
+            spin.valueChanged.connect(schedule)
+        self.lyrics_mode.buttonToggled.connect(self._update_lyrics_state)
+        self.theme_edit.textChanged.connect(schedule)
+        self.lyrics_edit.textChanged.connect(schedule)
+        for check in self.instrument_checks.values():
+            check.toggled.connect(schedule)
+        self.complexity_slider.valueChanged.connect(schedule)
+        self.creativity_slider.valueChanged.connect(schedule)
+        for check in self.format_checks.values():
+            check.toggled.connect(schedule)
+        self.tags_edit.textChanged.connect(schedule)
+
+    # --- state ----------------------------------------------------------------------------------
+    def _schedule_preview(self, *_args) -> None:
+        self.preview_timer.start()
+
+    def _update_lyrics_state(self, *_args) -> None:
+        instrumental = self.vocals_combo.currentData() == "instrumental"
+        own = self.own_radio.isChecked()
+        self.lyrics_edit.setVisible(own)
+        self.theme_edit.setVisible(not own)
+        for widget in (self.theme_radio, self.own_radio, self.theme_edit, self.lyrics_edit):
+            widget.setEnabled(not instrumental)
+        if instrumental:
+            self.lyrics_note.setText("Vocals is set to Instrumental, so there are no lyrics.")
+        elif self.own_radio.isChecked():
+            self.lyrics_note.setText("Your lines are sung as written, fitted to the melody.")
+        else:
+            self.lyrics_note.setText("Lyrics are written from the theme and sung by the placeholder voice; "
+                                     "they are exported as LRC/JSON with timings.")
+        self._schedule_preview()
+
+    def _update_seed_state(self, *_args) -> None:
+        locked = self.seed_lock.isChecked()
+        self.seed_spin.setEnabled(locked)
+        self.seed_dice.setEnabled(locked)
+        self.seed_lock.setIcon(icon("mdi6.lock" if locked else "mdi6.lock-open-variant"))
+        self.seed_lock.setText("Locked" if locked else "Random")
+        self.seed_lock.setToolTip("Locked: this seed is used, so the same settings give the same track. "
+                                  "Click to unlock." if locked else
+                                  "Unlocked: a new random seed for every generation. Click to lock the seed.")
+        self._schedule_preview()
+
+    def set_prompt(self, text: str) -> None:
+        self.prompt_edit.setPlainText(text)
+        self.prompt_edit.setFocus()
+
+    def style_value(self) -> str | None:
+        text = self.style_combo.currentText().strip()
+        index = self.style_combo.findText(text, Qt.MatchFlag.MatchFixedString)
+        if index >= 0:
+            return self.style_combo.itemData(index)
+        return text or None  # typed but not in the list: the spec's validation names the problem
+
+    def instruments(self) -> list[str]:
+        return [name for name, check in self.instrument_checks.items() if check.isChecked()]
+
+    def fields(self) -> dict[str, Any]:
+        """The GenerationSpec fields the form sets (Auto fields are left out, so the prompt decides)."""
+        fields: dict[str, Any] = {}
+        prompt = self.prompt_edit.toPlainText().strip()
+        if prompt:
+            fields["prompt"] = prompt
+        style = self.style_value()
+        if style:
+            fields["style"] = style
+        if self.mood_combo.currentData():
+            fields["mood"] = self.mood_combo.currentData()
+        if self.tempo_spin.value() != self.tempo_spin.minimum():
+            fields["tempo"] = self.tempo_spin.value()
+        if self.key_combo.currentData():
+            fields["key"] = self.key_combo.currentData()
+        if self.duration_spin.value() > 0:
+            fields["duration"] = self.duration_spin.value()
+        vocals = self.vocals_combo.currentData()
+        if vocals != "auto":
+            fields["instrumental"] = vocals == "instrumental"
+        if vocals != "instrumental":
+            if self.own_radio.isChecked():
+                text = self.lyrics_edit.toPlainText().strip()
+                if text:
+                    fields["lyrics"] = {"enabled": True, "text": text}
+            else:
+                theme = self.theme_edit.text().strip()
+                if theme:
+                    fields["lyrics"] = {"enabled": True, "theme": theme}
+        instruments = self.instruments()
+        if instruments:
+            fields["primary_instruments"] = instruments
+        fields["complexity"] = self.complexity_slider.value() / 100
+        fields["creativity"] = self.creativity_slider.value() / 100
+        if self.seed_lock.isChecked():
+            fields["seed"] = self.seed_spin.value()
+        tags = [t.strip() for t in self.tags_edit.text().split(",") if t.strip()]
+        if tags:
+            fields["tags"] = tags
+        fields["output_formats"] = [k for k, check in self.format_checks.items() if check.isChecked()]
+        fields["audio_quality"] = self.quality_combo.currentData()
+        return fields
+
+    def apply_fields(self, fields: dict[str, Any], *, title: str | None = None) -> None:
+        """Fill the form from GenerationSpec fields (aliases `tempo`/`duration` or `tempo_bpm`/
+        `duration_s`; `subgenre`/`genre` pick the style when `style` is absent); what `fields` leaves
+        out goes back to Auto. The hook for a template gallery."""
+        self.reset_form()
+        self.prompt_edit.setPlainText(fields.get("prompt") or "")
+        if title:
+            self.title_edit.setText(title)
+        style = fields.get("style") or fields.get("subgenre") or fields.get("genre")  # templates name genres
+        if style:
+            found = find_style(str(style))
+            index = self.style_combo.findData(found.id if found else style)
+            if index >= 0:
+                self.style_combo.setCurrentIndex(index)
+            else:
+                self.style_combo.setEditText(str(style))
+        if fields.get("mood"):
+            self.mood_combo.setCurrentIndex(max(0, self.mood_combo.findData(str(fields["mood"]).lower())))
+        tempo = fields.get("tempo", fields.get("tempo_bpm"))
+        if tempo:
+            self.tempo_spin.setValue(round(float(tempo)))
+        if fields.get("key"):
+            from studio.engine.spec import key_name, parse_key
+
+            try:
+                self.key_combo.setCurrentIndex(max(0, self.key_combo.findData(key_name(*parse_key(fields["key"])))))
+            except ValueError:
+                pass
+        duration = fields.get("duration", fields.get("duration_s"))
+        if duration:
+            self.duration_spin.setValue(round(float(duration)))
+        if fields.get("instrumental") is not None:
+            self.vocals_combo.setCurrentIndex(self.vocals_combo.findData(
+                "instrumental" if fields["instrumental"] else "vocals"))
+        lyrics = fields.get("lyrics") or {}
+        if lyrics.get("text"):
+            self.own_radio.setChecked(True)
+            self.lyrics_edit.setPlainText(lyrics["text"])
+        elif lyrics.get("theme"):
+            self.theme_radio.setChecked(True)
+            self.theme_edit.setText(lyrics["theme"])
+        wanted = set(fields.get("primary_instruments") or [])
+        aliases = {"guitar": "acoustic_guitar", "acoustic_guitar": "guitar"}
+        for name, check in self.instrument_checks.items():
+            check.setChecked(name in wanted or aliases.get(name) in wanted)
+        if isinstance(fields.get("complexity"), (int, float)):
+            self.complexity_slider.setValue(round(100 * float(fields["complexity"])))
+        if isinstance(fields.get("creativity"), (int, float)):
+            self.creativity_slider.setValue(round(100 * float(fields["creativity"])))
+        if fields.get("seed") is not None:
+            self.seed_spin.setValue(int(fields["seed"]))
+            self.seed_lock.setChecked(True)
+        if fields.get("tags"):
+            self.tags_edit.setText(", ".join(fields["tags"]))
+        if fields.get("output_formats"):
+            formats = set(fields["output_formats"])
+            if formats & {"lrc", "lyrics_json"}:
+                formats.add("lyrics")
+            for key, check in self.format_checks.items():
+                check.setChecked(key in formats)
+        if fields.get("audio_quality") in QUALITY_LABELS:
+            self.quality_combo.setCurrentIndex(self.quality_combo.findData(fields["audio_quality"]))
+        self.update_preview()
+
+    def reset_form(self) -> None:
+        self.prompt_edit.clear()
+        self.title_edit.clear()
+        self.style_combo.setCurrentIndex(0)
+        self.style_combo.setEditText(AUTO_STYLE)
+        for combo in (self.mood_combo, self.key_combo, self.vocals_combo):
+            combo.setCurrentIndex(0)
+        self.tempo_spin.setValue(self.tempo_spin.minimum())
+        self.duration_spin.setValue(0)
+        self.theme_radio.setChecked(True)
+        self.theme_edit.clear()
+        self.lyrics_edit.clear()
+        for check in self.instrument_checks.values():
+            check.setChecked(False)
+        self.complexity_slider.setValue(50)
+        self.creativity_slider.setValue(50)
+        self.seed_lock.setChecked(False)
+        self.tags_edit.clear()
+        for key, check in self.format_checks.items():
+            check.setChecked(key in DEFAULT_OUTPUTS)
+        self.quality_combo.setCurrentIndex(self.quality_combo.findData("high"))
+        self.variations_spin.setValue(1)
+
+    # --- the live preview -----------------------------------------------------------------------
+    def update_preview(self) -> dict[str, Any] | None:
+        """Resolve the form as the engine would (no audio); show it or the field that is wrong."""
+        self.preview_timer.stop()
+        fields = self.fields()
+        try:
+            resolved = resolve_spec(GenerationSpec.model_validate(fields))
+        except ValidationError as exc:
+            self.last_error = describe_errors(exc)
+            self.preview_error.setText("<br>".join(f"<b>{_escape(f)}</b>: {_escape(m)}" for f, m in self.last_error))
+            self.preview_error.show()
+            self.preview_spec = None
+            for label in self.preview_labels.values():
+                label.setEnabled(False)
+            self.generate_button.setEnabled(True)  # generating says the same, in a dialog
+            self._update_cost(None)
+            return None
+        self.last_error = []
+        self.preview_error.hide()
+        spec = resolved.model_dump(mode="json")
+        self.preview_spec = spec
+        sources = spec["sources"]
+        title = self.title_edit.text().strip() or spec["title"]
+
+        def show(key: str, value: str, source_key: str | None = None) -> None:
+            source = sources.get(source_key or key, "")
+            label = self.preview_labels[key]
+            label.setEnabled(True)
+            label.setText(f"<b>{_escape(value)}</b>" + (f" {_muted('· ' + _escape(source))}" if source else ""))
+
+        show("style", f"{spec['style_name']} ({spec['genre']})")
+        show("mood", spec["mood"])
+        show("key", key_label(spec["key"]))
+        show("tempo_bpm", f"{spec['tempo_bpm']:g} BPM")
+        show("duration_s", f"{spec['duration_s']:g} s")
+        if spec["instrumental"]:
+            vocals = "instrumental"
+        elif spec.get("lyrics") and spec["lyrics"].get("text"):
+            vocals = "with vocals, your lyrics"
+        elif spec.get("lyrics") and spec["lyrics"].get("theme"):
+            vocals = f"with vocals, lyrics about “{spec['lyrics']['theme']}”"
+        else:
+            vocals = "with vocals"
+        show("instrumental", vocals)
+        show("instruments", ", ".join(spec["instruments"]))
+        if self.seed_lock.isChecked():
+            seeds = self._seeds()
+            show("seed", str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]} … {seeds[-1]}")
+        else:
+            self.preview_labels["seed"].setEnabled(True)
+            self.preview_labels["seed"].setText(f"<b>random</b> {_muted('· new each time; lock it to repeat a track')}")
+        self.preview_labels["title"].setText(f"<b>{_escape(title)}</b>")
+        self.preview_labels["title"].setEnabled(True)
+        self._update_cost(spec["duration_s"])
+        return spec
+
+    def _update_cost(self, duration_s: float | None) -> None:
+        n = self.variations_spin.value()
+        if duration_s is None:
+            self.cost_label.setText("Fix the fields above to see the cost.")
+            return
+        cost = credits_for(duration_s) * n
+        balance = self.ctx.music.credit_balance()
+        left = "unlimited credits" if balance is None else f"{balance:g} credits left today"
+        what = f"{n} tracks" if n > 1 else "This track"
+        self.cost_label.setText(f"{what} of {duration_s:g} s: {cost:g} credits ({left}).")
+
+    # --- generating -----------------------------------------------------------------------------
+    def _seeds(self) -> list[int | None]:
+        n = self.variations_spin.value()
+        if not self.seed_lock.isChecked():
+            return [None] * n
+        start = self.seed_spin.value()
+        return [(start + i) % (SEED_MAX + 1) for i in range(n)]
+
+    def generate(self) -> list[dict[str, Any]]:
+        """Queue one job, or N variations (same spec, N seeds). Problems open a dialog naming the field."""
+        fields = self.fields()
+        title = self.title_edit.text().strip() or None
+        prompt = fields.get("prompt")
+        jobs: list[dict[str, Any]] = []
+        seeds = self._seeds()
+        for i, seed in enumerate(seeds):
+            spec_fields = dict(fields)
+            if seed is not None:
+                spec_fields["seed"] = seed
+            job_title = f"{title} ({i + 1})" if title and len(seeds) > 1 else title
+            try:
+                job = self.ctx.music.submit(spec_fields, source="gui", title=job_title,
+                                            extra={"prompt": prompt} if prompt else None)
+            except ValidationError as exc:
+                self._show_invalid(exc)
+                break
+            except InsufficientCredits as exc:
+                done = f"{len(jobs)} of {len(seeds)} queued. " if jobs else ""
+                QMessageBox.warning(self, "Not enough credits", f"{done}Not queued: {exc}.")
+                break
+            except Exception as exc:  # a service problem: say it, don't crash the window
+                QMessageBox.warning(self, "Generation not started", str(exc))
+                break
+            jobs.append(job)
+            self._add_card(job, spec_fields)
+        if jobs:
+            eta = max(j.get("estimated_time_s") or 0 for j in jobs)
+            what = f"{len(jobs)} variations" if len(jobs) > 1 else f"“{jobs[0]['resolved_spec']['title']}”"
+            self.host.show_status(f"Queued {what}; ready in about {eta:.0f} s. Progress is in the Jobs dock.", 8000)
+        self.last_jobs = jobs
+        self.update_preview()
+        return jobs
+
+    def primary_action(self) -> None:
+        """Ctrl+Enter: generate."""
+        self.generate()
+
+    def _show_invalid(self, exc: ValidationError) -> None:
+        errors = describe_errors(exc)
+        self.last_error = errors
+        first = errors[0][0] if errors else ""
+        for key, label in FIELD_LABELS.items():
+            if label == first and key in self._field_widgets:
+                self._field_widgets[key].setFocus()
+                break
+        text = "\n".join(f"{field}: {message}" for field, message in errors)
+        QMessageBox.warning(self, f"Check {first or 'the form'}", f"The track was not queued.\n\n{text}")
+
+    def _add_card(self, job: dict[str, Any], fields: dict[str, Any]) -> JobCard:
+        card = JobCard(self, job, fields)
+        self.cards[job["id"]] = card
+        self.jobs_empty.hide()
+        self.cards_layout.insertWidget(0, card)
+        while len(self.cards) > MAX_CARDS:
+            oldest = next(iter(self.cards))
+            old = self.cards.pop(oldest)
+            self.cards_layout.removeWidget(old)
+            old.deleteLater()
+        self.cards_scroll.verticalScrollBar().setValue(0)
+        return card
+
+    def _on_event(self, name: str, data: dict[str, Any]) -> None:
+        if name in JOB_EVENTS and data.get("kind") == GENERATE_KIND and data.get("id") in self.cards:
+            self.cards[data["id"]].update_job(data)
+            if name == "job_completed":
+                self._update_cost(self.preview_spec["duration_s"] if self.preview_spec else None)
+        elif name == "generation_progress" and data.get("generation_id") in self.cards:
+            self.cards[data["generation_id"]].set_remaining(data.get("estimated_remaining_s"))
+
+    def reuse(self, card: JobCard) -> None:
+        """Fill the form with what `card`'s job rendered (its seed locked)."""
+        spec = card.spec
+        fields = {
+            "prompt": card.fields.get("prompt"), "style": spec.get("style"), "mood": spec.get("mood"),
+            "tempo": spec.get("tempo_bpm"), "key": spec.get("key"), "duration": spec.get("duration_s"),
+            "instrumental": spec.get("instrumental"), "lyrics": spec.get("lyrics") or card.fields.get("lyrics"),
+            "primary_instruments": card.fields.get("primary_instruments") or [],
+            "complexity": spec.get("complexity"), "creativity": spec.get("creativity"), "seed": spec.get("seed"),
+            "tags": spec.get("tags") or [], "output_formats": card.fields.get("output_formats"),
+            "audio_quality": card.fields.get("audio_quality"),
+        }
+        self.apply_fields(fields)
+
+    def show_in_library(self, track_id: str | None) -> None:
+        window = self.window()
+        if not track_id or not hasattr(window, "show_panel"):
+            return
+        library = window.show_panel("library")
+        select = getattr(library, "select_track", None)
+        if callable(select):
+            select(track_id)
+
+    def focus_search(self) -> None:
+        """Ctrl+F: the style search."""
+        self.style_combo.setFocus()
+        self.style_combo.lineEdit().selectAll()

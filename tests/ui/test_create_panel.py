@@ -1,0 +1,189 @@
+import pytest
+from PySide6.QtCore import Qt
+
+from studio.ui.panels.create import EXAMPLE_PROMPTS, CreatePanel
+
+GENERATION_TIMEOUT_MS = 180_000
+
+
+def small(panel: CreatePanel) -> None:
+    """Tiny real generations: 4 s at draft quality."""
+    panel.duration_spin.setValue(4)
+    panel.quality_combo.setCurrentIndex(panel.quality_combo.findData("draft"))
+
+
+def test_preview_shows_what_the_prompt_is_understood_as(window):
+    panel = window.show_panel("create")
+    assert isinstance(panel, CreatePanel)
+    panel.set_prompt("dark trap beat with 808s in F minor, 140 bpm")
+    spec = panel.update_preview()
+    assert spec["style"] == "trap" and spec["key"] == "F_minor" and spec["tempo_bpm"] == 140
+    assert "808" in spec["instruments"]
+    assert "F minor" in panel.preview_labels["key"].text()
+    assert "prompt" in panel.preview_labels["tempo_bpm"].text()  # says where the value came from
+    assert "random" in panel.preview_labels["seed"].text()
+
+    panel.tempo_spin.setValue(100)
+    panel.key_combo.setCurrentIndex(panel.key_combo.findData("A_minor"))
+    panel.seed_lock.setChecked(True)
+    panel.seed_spin.setValue(4242)
+    spec = panel.update_preview()
+    assert spec["tempo_bpm"] == 100 and spec["sources"]["tempo_bpm"] == "explicit"
+    assert spec["key"] == "A_minor" and spec["seed"] == 4242
+    assert "4242" in panel.preview_labels["seed"].text()
+
+    # the preview follows edits by itself (debounced)
+    panel.prompt_edit.setPlainText("calm lo-fi hip hop")
+    panel.tempo_spin.setValue(panel.tempo_spin.minimum())  # back to Auto
+    assert panel.tempo_spin.text() == "Auto"
+    assert panel.preview_timer.isActive()
+    panel.preview_timer.timeout.emit()
+    assert panel.preview_spec["style"] == "lofi_hip_hop"
+
+
+def test_style_search_examples_and_lyrics_controls(window):
+    panel = window.show_panel("create")
+    completer = panel.style_combo.completer()
+    assert completer.filterMode() == Qt.MatchFlag.MatchContains
+    panel.style_combo.setEditText("Lo-fi hip hop")
+    assert panel.style_value() == "lofi_hip_hop"
+    panel.style_combo.setEditText(panel.style_combo.itemText(0))
+    assert panel.style_value() is None
+
+    actions = panel.examples_button.menu().actions()
+    assert [a.text() for a in actions] == list(EXAMPLE_PROMPTS)
+    actions[1].trigger()
+    assert panel.prompt_edit.toPlainText() == EXAMPLE_PROMPTS[1]
+
+    panel.theme_edit.setText("the sea at night")
+    assert panel.fields()["lyrics"] == {"enabled": True, "theme": "the sea at night"}
+    panel.own_radio.setChecked(True)
+    assert panel.lyrics_edit.isVisibleTo(panel) and not panel.theme_edit.isVisibleTo(panel)
+    panel.lyrics_edit.setPlainText("line one\nline two")
+    assert panel.fields()["lyrics"] == {"enabled": True, "text": "line one\nline two"}
+    assert panel.update_preview()["instrumental"] is False
+
+    panel.vocals_combo.setCurrentIndex(panel.vocals_combo.findData("instrumental"))
+    assert not panel.lyrics_edit.isEnabled()
+    fields = panel.fields()
+    assert fields["instrumental"] is True and "lyrics" not in fields
+
+
+def test_apply_fields_is_the_template_hook(window):
+    panel = window.show_panel("create")
+    panel.apply_fields({"prompt": "a walk in the park", "style": "jazz", "mood": "happy", "tempo": 120,
+                        "key": "Bb minor", "duration": 30, "instrumental": True, "primary_instruments": ["piano"],
+                        "complexity": 0.7, "creativity": 0.2, "seed": 77, "tags": ["demo"],
+                        "output_formats": ["wav", "midi"], "audio_quality": "standard"}, title="Park")
+    fields = panel.fields()
+    assert fields == {
+        "prompt": "a walk in the park", "style": "jazz", "mood": "happy", "tempo": 120, "key": "Bb_minor",
+        "duration": 30, "instrumental": True, "primary_instruments": ["piano"], "complexity": 0.7,
+        "creativity": 0.2, "seed": 77, "tags": ["demo"], "output_formats": ["wav", "midi"],
+        "audio_quality": "standard",
+    }
+    assert panel.title_edit.text() == "Park"
+    assert panel.seed_lock.isChecked() and panel.seed_spin.isEnabled()
+    panel.apply_fields({"genre": "electronic", "subgenre": "synthwave", "tempo": 100})  # a template's parameters
+    assert panel.fields()["style"] == "synthwave" and panel.fields()["tempo"] == 100
+    panel.reset_form()
+    assert panel.fields().keys() == {"complexity", "creativity", "output_formats", "audio_quality"}
+    assert not panel.seed_spin.isEnabled()
+
+
+def test_invalid_fields_open_a_dialog_naming_the_field(window, ctx, message_boxes):
+    panel = window.show_panel("create")
+    panel.set_prompt("anything")
+    panel.style_combo.setEditText("polka-stomp")
+    assert panel.update_preview() is None
+    assert "Style" in panel.preview_error.text()
+    assert panel.generate() == []
+    kind, title, text = message_boxes[-1]
+    assert kind == "warning" and title == "Check Style"
+    assert "Style: unknown style 'polka-stomp'" in text
+    assert ctx.jobs.list()[0] == 0
+
+    panel.style_combo.setCurrentIndex(0)
+    panel.lyrics_edit.setPlainText("x" * 5001)
+    panel.own_radio.setChecked(True)
+    assert panel.generate() == []
+    assert message_boxes[-1][1] == "Check Lyrics"
+
+
+def test_credits_problem_is_reported(window, ctx, message_boxes, monkeypatch):
+    monkeypatch.setattr(ctx.settings, "daily_credits", 1)
+    panel = window.show_panel("create")
+    panel.set_prompt("calm piano")
+    panel.duration_spin.setValue(60)  # 10 credits
+    assert "1 credits left today" in (panel.update_preview() and panel.cost_label.text())
+    assert panel.generate() == []
+    _kind, title, text = message_boxes[-1]
+    assert title == "Not enough credits" and "needs 10 credits" in text
+
+
+def test_variations_queue_one_job_per_seed(window, ctx, qtbot):
+    panel = window.show_panel("create")
+    panel.set_prompt("happy synthwave")
+    small(panel)
+    panel.seed_lock.setChecked(True)
+    panel.seed_spin.setValue(1000)
+    panel.variations_spin.setValue(3)
+    assert "3 tracks" in (panel.update_preview() and panel.cost_label.text())
+    jobs = panel.generate()
+    try:
+        assert [j["resolved_spec"]["seed"] for j in jobs] == [1000, 1001, 1002]
+        assert {j["resolved_spec"]["style"] for j in jobs} == {"synthwave"}
+        assert len(panel.cards) == 3 and not panel.jobs_empty.isVisibleTo(panel)
+        assert all(panel.cards[j["id"]].spec_label.text().endswith(f"seed {j['resolved_spec']['seed']}")
+                   for j in jobs)
+    finally:
+        for job in jobs:
+            ctx.jobs.cancel(job["id"])
+
+    panel.seed_lock.setChecked(False)
+    panel.variations_spin.setValue(2)
+    jobs = panel.generate()
+    try:
+        seeds = [j["resolved_spec"]["seed"] for j in jobs]
+        assert len(seeds) == 2 and seeds[0] != seeds[1]  # random seeds, one each
+    finally:
+        for job in jobs:
+            ctx.jobs.cancel(job["id"])
+    qtbot.waitUntil(lambda: all(c.job["status"] == "cancelled" for c in panel.cards.values()),
+                    timeout=GENERATION_TIMEOUT_MS)
+    assert all(c.result_label.text() == "Cancelled." for c in panel.cards.values())
+
+
+def test_ctrl_enter_generates_and_the_card_shows_what_came_out(window, ctx, qtbot):
+    panel = window.show_panel("create")
+    panel.set_prompt("calm lo-fi hip hop with piano")
+    small(panel)
+    panel.vocals_combo.setCurrentIndex(panel.vocals_combo.findData("instrumental"))
+    window.primary_action.trigger()  # Ctrl+Enter
+    assert len(panel.last_jobs) == 1
+    job = panel.last_jobs[0]
+    assert job["resolved_spec"]["duration_s"] == 4 and job["resolved_spec"]["sample_rate_hz"] == 22050
+    card = panel.cards[job["id"]]
+    assert "Lo-fi hip hop" in card.spec_label.text()
+    qtbot.waitUntil(lambda: card.job["status"] == "completed", timeout=GENERATION_TIMEOUT_MS)
+    assert card.progress.value() == 100
+    assert card.result_label.text().startswith("Measured: tempo")
+    assert card.track_id and card.library_button.isEnabled()
+    assert ctx.music.track_row(card.track_id)["prompt"] == "calm lo-fi hip hop with piano"
+
+    card.reuse_button.click()
+    assert panel.seed_lock.isChecked() and panel.seed_spin.value() == job["resolved_spec"]["seed"]
+    assert panel.fields()["style"] == "lofi_hip_hop"
+
+    card.library_button.click()
+    library = window.current_panel
+    assert library.area == "library"
+    qtbot.waitUntil(lambda: library.track is not None and library.track["id"] == card.track_id, timeout=5000)
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_empty_prompt_still_resolves(window, text):
+    panel = window.show_panel("create")
+    panel.set_prompt(text)
+    spec = panel.update_preview()
+    assert spec["style"] == "pop" and "default" in spec["sources"]["style"]

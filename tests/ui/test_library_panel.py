@@ -1,0 +1,252 @@
+import filecmp
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox
+
+from studio.db.models import Track
+from studio.ui.dialogs.export_dialog import export_plan
+from studio.ui.dialogs.track_edit import EditTrackDialog, parse_tags
+from studio.ui.panels.library import LibraryPanel
+from studio.ui.widgets.stem_mixer import HEADROOM, StemMixer, mix_stems
+
+GENERATION_TIMEOUT_MS = 180_000
+
+
+def add_track(ctx, track_id, title, style="pop", tempo=100.0, duration=30.0, **extra):
+    """A library row without audio (the list, search and sort need no files)."""
+    with ctx.db.session() as s:
+        s.add(Track(id=track_id, title=title, prompt=extra.pop("prompt", title), style=style, genre="Pop",
+                    mood="calm", tempo_bpm=tempo, key="C_major", duration_s=duration, seed=1, **extra))
+
+
+def generate(window, qtbot, prompt, **form):
+    create = window.show_panel("create")
+    create.set_prompt(prompt)
+    create.duration_spin.setValue(4)
+    create.quality_combo.setCurrentIndex(create.quality_combo.findData("draft"))
+    if "theme" in form:
+        create.theme_edit.setText(form["theme"])
+    jobs = create.generate()
+    assert len(jobs) == 1
+    card = create.cards[jobs[0]["id"]]
+    qtbot.waitUntil(lambda: card.job["status"] in ("completed", "failed"), timeout=GENERATION_TIMEOUT_MS)
+    assert card.job["status"] == "completed", card.job.get("error")
+    return card.track_id
+
+
+def test_empty_library_says_so(window):
+    panel = window.show_panel("library")
+    assert isinstance(panel, LibraryPanel)
+    assert panel.list_stack.currentIndex() == 1 and "No tracks yet" in panel.list_empty.text()
+    assert panel.details_stack.currentWidget() is panel.details_none
+    panel.primary_action()  # nothing selected: nothing happens
+    assert panel.delete_selected() is False and panel.export_selected() is None
+
+
+def test_search_filter_sort_and_live_updates(window, ctx, qtbot):
+    add_track(ctx, "trk_a", "Alpha Rain", style="lofi_hip_hop", tempo=80, duration=20)
+    add_track(ctx, "trk_b", "Bravo Drive", style="synthwave", tempo=110, duration=90)
+    add_track(ctx, "trk_c", "Charlie Night", style="synthwave", tempo=95, duration=45, prompt="night drive")
+    panel = window.show_panel("library")
+    panel.refresh()
+    assert sorted(panel.track_ids()) == ["trk_a", "trk_b", "trk_c"]
+    assert panel.count_label.text() == "3 tracks"
+
+    panel.search_edit.setText("drive")  # title or prompt
+    qtbot.waitUntil(lambda: sorted(panel.track_ids()) == ["trk_b", "trk_c"], timeout=3000)
+    panel.search_edit.clear()
+    panel.style_filter.setCurrentIndex(panel.style_filter.findData("synthwave"))
+    assert sorted(panel.track_ids()) == ["trk_b", "trk_c"]
+    panel.style_filter.setCurrentIndex(panel.style_filter.findData("jazz"))
+    assert panel.track_ids() == [] and "No track matches" in panel.list_empty.text()
+    panel.style_filter.setCurrentIndex(0)
+
+    panel.sort_combo.setCurrentIndex(panel.sort_combo.findText("Title A–Z"))
+    assert panel.track_ids() == ["trk_a", "trk_b", "trk_c"]
+    panel.table.horizontalHeader().sectionClicked.emit(2)  # BPM, fastest first
+    assert panel.track_ids() == ["trk_b", "trk_c", "trk_a"]
+    panel.table.horizontalHeader().sectionClicked.emit(2)  # again: slowest first
+    assert panel.track_ids() == ["trk_a", "trk_c", "trk_b"]
+    assert panel.sort_combo.currentText() == "Slowest"
+    panel.table.horizontalHeader().sectionClicked.emit(3)  # Length, longest first
+    assert panel.track_ids() == ["trk_b", "trk_c", "trk_a"]
+
+    assert panel.select_track("trk_c")
+    assert panel.track["id"] == "trk_c" and panel.detail_title.text() == "Charlie Night"
+    assert not panel.play_button.isEnabled()  # no audio file
+    assert not panel.extend_button.isEnabled()  # no stored score
+    assert "no audio file" in panel.waveform.empty_label.text()
+    assert "No chord chart" in panel.chords_text.toPlainText()
+    assert panel.stem_mixer.names == [] and panel.stem_mixer.empty_label.isVisibleTo(panel.stem_mixer)
+
+    # edits and deletions made elsewhere (the API, another panel) arrive through the bus
+    ctx.music.update_track("trk_c", {"title": "Charlie Midnight", "tags": ["late"]})
+    qtbot.waitUntil(lambda: panel.detail_title.text() == "Charlie Midnight", timeout=3000)
+    qtbot.waitUntil(lambda: any(panel.table.item(r, 0).text() == "Charlie Midnight"
+                                for r in range(panel.table.rowCount())), timeout=3000)
+    assert "late" in panel.fact_labels["tags"].text()
+    ctx.music.delete_track("trk_c")
+    qtbot.waitUntil(lambda: "trk_c" not in panel.track_ids(), timeout=3000)
+    assert panel.track is None and panel.details_stack.currentWidget() is panel.details_none
+
+    # selecting a track hidden by the search clears the search
+    panel.search_edit.setText("alpha")
+    panel.refresh()
+    assert panel.select_track("trk_b") and panel.search_edit.text() == ""
+
+
+def test_edit_dialog_reports_only_changes(qtbot):
+    dialog = EditTrackDialog({"id": "t", "title": "Old", "description": None, "tags": ["a"], "is_public": False})
+    qtbot.addWidget(dialog)
+    assert dialog.changes() == {}
+    dialog.title_edit.setText("  New  ")
+    dialog.tags_edit.setText("a, b,, b")
+    assert dialog.changes() == {"title": "New", "tags": ["a", "b"]}
+    dialog.title_edit.setText(" ")
+    assert not dialog.save_button.isEnabled()
+    assert parse_tags(",x , y,x") == ["x", "y"]
+
+
+def test_stem_mixer_solo_mute_and_mix():
+    left = np.full((100, 2), 0.6, dtype=np.float32)
+    right = np.full((50, 2), 0.5, dtype=np.float32)
+    out = mix_stems({"a": left, "b": right}, {"a": 1.0, "b": 1.0})
+    assert out.shape == (100, 2)
+    assert np.abs(out).max() == pytest.approx(HEADROOM)  # 1.1 scaled down under -1 dBFS
+    assert out[75, 0] == pytest.approx(0.6 * HEADROOM / 1.1)
+    quiet = mix_stems({"a": left * 0.5, "b": right}, {"a": 1.0, "b": 0.5})
+    assert np.allclose(quiet[:50], 0.55) and np.allclose(quiet[50:], 0.3)  # under the ceiling: untouched
+    assert not mix_stems({"a": left}, {}).any()
+    mono = mix_stems({"m": np.full(10, 0.1, dtype=np.float32), "s": np.zeros((10, 2), np.float32)}, {"m": 1.0})
+    assert mono.shape == (10, 2) and np.allclose(mono, 0.1)
+
+
+def test_stem_mixer_widget(qtbot):
+    mixer = StemMixer()
+    qtbot.addWidget(mixer)
+    mixer.set_stems(["drums", "bass", "vocals"])
+    assert mixer.audible() == ["drums", "bass", "vocals"]
+    mixer.set_muted("drums", True)
+    assert mixer.audible() == ["bass", "vocals"] and "bass, vocals" in mixer.summary.text()
+    mixer.set_solo("vocals", True)
+    assert mixer.audible() == ["vocals"]
+    mixer.set_solo("drums", True)  # soloed but muted: still silent
+    assert mixer.audible() == ["vocals"]
+    mixer.set_level("vocals", 50)
+    assert mixer.gains() == {"vocals": 0.5}
+    mixer.set_muted("vocals", True)
+    assert mixer.audible() == [] and not mixer.play_button.isEnabled()
+    mixer.reset()
+    assert mixer.gains() == {"drums": 1.0, "bass": 1.0, "vocals": 1.0}
+
+
+def test_generated_track_in_the_library(window, ctx, qtbot, sink, tmp_path, monkeypatch):
+    library = window.panel("library")
+    track_id = generate(window, qtbot, "calm lo-fi hip hop with piano", theme="walking home in the rain")
+    # it arrives without a refresh: job_completed through the bridge
+    qtbot.waitUntil(lambda: track_id in library.track_ids(), timeout=5000)
+    window.show_panel("library")
+    assert library.select_track(track_id)
+    track = library.track
+    assert library.detail_title.text() == track["title"] == "calm lo-fi hip hop with piano"
+    qtbot.waitUntil(lambda: library.waveform.has_data, timeout=10000)
+    xs, highs = library.waveform.high_curve.getData()
+    assert len(xs) > 100 and 0.3 < highs.max() <= 1.0
+    assert library.waveform.duration_s == pytest.approx(track["duration_s"], abs=0.05)
+    assert len(library.waveform.markers) == len(track["analysis"]["sections"])
+    assert "measured" in library.fact_labels["tempo"].text() and "LUFS" in library.fact_labels["loudness"].text()
+    assert library.quality_bars["overall_quality"].value() == round(100 * track["quality"]["overall_quality"])
+    assert track["analysis"]["tags"][0]["tag"] in library.tags_label.text()
+    assert "Key:" in library.chords_text.toPlainText()
+    assert library.lyrics_lines and library.lyrics_list.count() > len(library.lyrics_lines)  # + section headers
+    assert library.stem_mixer.names == list(track["files_raw"]["stems"])
+
+    # play through the player bar (null sink)
+    player = window.player_bar
+    library.play_selected()
+    qtbot.waitUntil(lambda: player.playing and sink.frames > 0, timeout=10000)
+    assert player.title == track["title"] and library.player_track_id == track_id
+    assert library.play_button.text() == "Pause"
+    first = library.lyrics_lines[0]
+    player.seek(first["start"] + 0.05)
+    qtbot.waitUntil(lambda: library.current_lyric == 0, timeout=3000)
+    assert library.current_lyric_text() == first["text"]
+    library.toggle_play()
+    assert not player.playing and library.play_button.text() == "Play"
+
+    # the stem mixer: solo the bass, play the mix
+    library.stem_mixer.set_solo("bass", True)
+    library.stem_mixer.play_button.click()
+    qtbot.waitUntil(lambda: player.title.endswith("(bass)") and player.playing, timeout=10000)
+    assert library.player_source == "stems" and library.player_track_id == track_id
+    library.stop()
+    assert not player.playing
+
+    # export through the dialog's underlying method, then through its worker
+    dialog = library.export_selected()
+    dialog.set_selection(["wav", "midi", "chords_txt"], ["drums"])
+    dialog.set_folder(tmp_path / "out")
+    written = dialog.export()
+    names = sorted(p.name for p in written)
+    title = track["title"]
+    assert names == sorted([f"{title}.wav", f"{title}.mid", f"{title}.chords.txt", f"{title} (drums).wav"])
+    source, _row = ctx.music.media_file(track["files_raw"]["wav"])
+    assert filecmp.cmp(source, tmp_path / "out" / f"{title}.wav", shallow=False)
+    assert len(export_plan(track, ["wav", "flac"], ["nope"])) == 1  # missing formats and stems are skipped
+    with qtbot.waitSignal(dialog.exported, timeout=10000) as exported:
+        dialog.ok_button.click()
+    assert (tmp_path / "out" / f"{title} (2).wav").is_file()  # never overwrites
+    assert len(exported.args[0]) == 4 and not dialog.isVisible()
+    assert library.last_export == exported.args[0]
+
+    # reveal: the folder of its audio file
+    opened = []
+    monkeypatch.setattr("studio.ui.panels.library.QDesktopServices.openUrl", lambda url: opened.append(url) or True)
+    assert library.reveal_selected()
+    assert opened[0].toLocalFile() == str(source.parent)
+
+    # rename through the service the dialog calls; the list follows
+    library.save_edit(track_id, {"title": "Rainy Walk", "tags": ["demo"]})
+    qtbot.waitUntil(lambda: library.detail_title.text() == "Rainy Walk", timeout=3000)
+
+    # extend: a new, longer track
+    job = library.extend_selected(seconds=2)
+    assert job is not None
+    qtbot.waitUntil(lambda: ctx.jobs.get(job["id"])["status"] in ("completed", "failed"),
+                    timeout=GENERATION_TIMEOUT_MS)
+    assert ctx.jobs.get(job["id"])["status"] == "completed"
+    longer = ctx.jobs.get(job["id"])["result"]["track_id"]
+    qtbot.waitUntil(lambda: longer in library.track_ids(), timeout=5000)
+    assert library.track["id"] == track_id  # the selection stays
+    assert ctx.music.track_row(longer)["duration_s"] > track["duration_s"]
+
+    # delete while it plays: cancel first, then confirm
+    library.play_selected()
+    qtbot.waitUntil(lambda: player.playing, timeout=10000)
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
+    assert library.delete_selected() is False and track_id in library.track_ids()
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    assert library.delete_selected() is True
+    assert not player.playing and library.player_track_id is None
+    assert track_id not in library.track_ids() and library.track is None
+    with pytest.raises(KeyError):
+        ctx.music.track_row(track_id)
+    assert not source.exists()
+    assert library.track_ids() == [longer]
+
+
+def test_double_click_and_ctrl_enter_play(window, ctx, qtbot, sink):
+    library = window.panel("library")
+    track_id = generate(window, qtbot, "happy pop")
+    window.show_panel("library")
+    qtbot.waitUntil(lambda: track_id in library.track_ids(), timeout=5000)
+    library.select_track(track_id)
+    row = library.track_ids().index(track_id)
+    rect = library.table.visualItemRect(library.table.item(row, 0))
+    qtbot.mouseClick(library.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.mouseDClick(library.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+    qtbot.waitUntil(lambda: window.player_bar.playing, timeout=10000)
+    window.primary_action.trigger()  # Ctrl+Enter in the Library: play / pause
+    assert not window.player_bar.playing
