@@ -89,6 +89,54 @@ class MusicService:
         self._lock = threading.Lock()
         self._held: set[str] = set()  # job rows queued but kept off the workers (batch slots, playlist mixes)
 
+    # --- catalogue: what the engine offers, for forms and pickers (the UI never imports the engine) --
+    @staticmethod
+    def styles() -> dict[str, Any]:
+        """Style id -> Style (name, genre, tempo_min/max, ...), from resources/music/styles.toml."""
+        from studio.engine.styles import styles
+
+        return styles()
+
+    @staticmethod
+    def find_style(text: str):
+        from studio.engine.styles import find_style
+
+        return find_style(text)
+
+    @staticmethod
+    def moods() -> list[str]:
+        from studio.engine.styles import moods
+
+        return sorted(moods())
+
+    @staticmethod
+    def note_names() -> tuple[str, ...]:
+        from studio.engine.spec import NOTE_NAMES
+
+        return tuple(NOTE_NAMES)
+
+    @staticmethod
+    def normalise_key(text: str) -> str:
+        """'Eb minor' / 'F#_major' -> the engine's key name; ValueError when it is not a key."""
+        from studio.engine.spec import key_name, parse_key
+
+        return key_name(*parse_key(text))
+
+    @staticmethod
+    def instrument_roles() -> dict[str, Any]:
+        """Instrument word -> (role it plays, instrument choice with its label)."""
+        from studio.engine.composer import INSTRUMENT_ROLES
+
+        return INSTRUMENT_ROLES
+
+    @staticmethod
+    def preview(spec_fields: dict[str, Any]):
+        """What a request is understood as (the resolved spec), without rendering anything.
+        Raises pydantic.ValidationError naming the bad field."""
+        from studio.engine.spec import GenerationSpec, resolve_spec
+
+        return resolve_spec(GenerationSpec.model_validate(spec_fields))
+
     # --- jobs -------------------------------------------------------------------------------------
     def job_handlers(self) -> list[JobHandler]:
         return [JobHandler(kind=GENERATE_KIND, run=self._run, complete=self._complete, id_prefix="gen",

@@ -42,9 +42,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.composer import INSTRUMENT_ROLES
-from studio.engine.spec import NOTE_NAMES, GenerationSpec, resolve_spec
-from studio.engine.styles import find_style, moods, styles
+from studio.services.music import MusicService
+
+# The engine's catalogue, through the music service (panels never import the engine).
+styles, moods, find_style = MusicService.styles, MusicService.moods, MusicService.find_style
 from studio.services.music import GENERATE_KIND, InsufficientCredits, credits_for
 from studio.ui.panels.base import Panel, PanelHost
 from studio.ui.theme import COLORS, STATUS_COLORS, icon
@@ -361,7 +362,7 @@ class CreatePanel(Panel):
         self.key_combo = QComboBox()
         self.key_combo.addItem("Auto", None)
         for mode in ("major", "minor"):
-            for note in NOTE_NAMES:
+            for note in MusicService.note_names():
                 self.key_combo.addItem(f"{note} {mode}", f"{note}_{mode}")
 
         self.duration_spin = QSpinBox()
@@ -435,7 +436,7 @@ class CreatePanel(Panel):
         instruments.setVerticalSpacing(6)
         self.instrument_checks: dict[str, QCheckBox] = {}
         labels_seen: set[str] = set()
-        for name, (role, choice) in INSTRUMENT_ROLES.items():
+        for name, (role, choice) in MusicService.instrument_roles().items():
             label = choice.label or name
             if label in labels_seen:  # two words for one sound ("guitar", "acoustic_guitar")
                 continue
@@ -757,10 +758,8 @@ class CreatePanel(Panel):
         if tempo:
             self.tempo_spin.setValue(round(float(tempo)))
         if fields.get("key"):
-            from studio.engine.spec import key_name, parse_key
-
             try:
-                self.key_combo.setCurrentIndex(max(0, self.key_combo.findData(key_name(*parse_key(fields["key"])))))
+                self.key_combo.setCurrentIndex(max(0, self.key_combo.findData(MusicService.normalise_key(fields["key"]))))
             except ValueError:
                 pass
         duration = fields.get("duration", fields.get("duration_s"))
@@ -828,7 +827,7 @@ class CreatePanel(Panel):
         self.preview_timer.stop()
         fields = self.fields()
         try:
-            resolved = resolve_spec(GenerationSpec.model_validate(fields))
+            resolved = MusicService.preview(fields)
         except ValidationError as exc:
             self.last_error = describe_errors(exc)
             self.preview_error.setText("<br>".join(f"<b>{_escape(f)}</b>: {_escape(m)}" for f, m in self.last_error))

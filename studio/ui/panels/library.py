@@ -42,7 +42,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.styles import styles
+from studio.services.music import MusicService
+
+styles = MusicService.styles  # the engine's catalogue, through the service
 from studio.services.music import GENERATE_KIND, UnknownTrack
 from studio.ui.dialogs.export_dialog import ExportDialog
 from studio.ui.dialogs.track_edit import EditTrackDialog
