@@ -31,8 +31,15 @@ from .synths import Envelope, Filter, Layer, SynthPatch, choke_notes, render_syn
 
 TARGET_LUFS = -14.0
 TRUE_PEAK_CEILING_DBTP = -1.0
-# Level of each stem before the master (dB); the composer's velocities shape the rest.
-STEM_GAIN_DB = {"drums": 0.0, "bass": -1.5, "harmony": -6.0, "melody": -5.0, "vocals": -3.0, "fx": -16.0}
+# Mix balance: each stem is brought to this RMS (dBFS, measured over the 100 ms blocks where it
+# plays, so a part that rests for a verse is not boosted) before its channel strip. Instruments
+# differ by 20 dB and more in raw level (a plucked synth against a sustained pad); levelling
+# first and then compressing is what a mix engineer's gain staging does. Drums follow the
+# style's `drums_level` (quiet in ambient, full in trap); the master sets the final loudness.
+STEM_TARGET_RMS_DB = {"drums": -16.0, "bass": -16.0, "harmony": -21.0, "melody": -20.0, "vocals": -18.0, "fx": -30.0}
+MAX_BALANCE_GAIN_DB = 18.0
+BALANCE_BLOCK_S = 0.1
+BALANCE_GATE_DB = -40.0  # blocks this far below the loudest block do not count as playing
 # Reverb send per stem, scaled by the style's reverb amount.
 REVERB_SEND = {"drums": 0.25, "bass": 0.0, "harmony": 0.8, "melody": 0.7, "vocals": 0.8, "fx": 1.0}
 HIGH_PASS_HZ = {"drums": 25.0, "bass": 28.0, "harmony": 110.0, "melody": 160.0, "vocals": 140.0, "fx": 60.0}
@@ -102,60 +109,98 @@ def _kick_key(score: Score, parts_audio: list[torch.Tensor], sample_rate_hz: int
     return None
 
 
+def active_rms_db(audio: torch.Tensor, sample_rate_hz: int) -> float | None:
+    """RMS (dBFS) over the blocks where `audio` (channels, frames) plays; None for silence."""
+    block = max(1, int(BALANCE_BLOCK_S * sample_rate_hz))
+    usable = audio.shape[-1] // block * block
+    if usable == 0:
+        return None
+    energy = audio[..., :usable].reshape(audio.shape[0], -1, block).square().mean(dim=(0, 2))
+    loudest = float(energy.max())
+    if loudest <= 1e-12:
+        return None
+    playing = energy[energy >= loudest * 10.0 ** (BALANCE_GATE_DB / 10.0)]
+    return 10.0 * math.log10(float(playing.mean()))
+
+
+def balance_gain_db(audio: torch.Tensor, sample_rate_hz: int, target_db: float) -> float:
+    level = active_rms_db(audio, sample_rate_hz)
+    if level is None:
+        return 0.0
+    return max(-MAX_BALANCE_GAIN_DB, min(MAX_BALANCE_GAIN_DB, target_db - level))
+
+
 def process_stems(score: Score, parts_audio: list[torch.Tensor], sample_rate_hz: int) -> dict[str, torch.Tensor]:
-    """Sum parts into stems and run each stem's channel strip (see module docstring)."""
+    """Sum parts into stems and run each stem's channel strip (see module docstring).
+
+    The stems are the rows of one (stems, 2, frames) buffer and every effect runs in place
+    (``process_``), so a long track costs no full-length temporaries; the effects that are the
+    same for every stem (lo-fi wow/flutter and bit-crush, the low-pass, the reverb send) run
+    once on the stacked rows. Each returned stem is its own row, with its own reverb return.
+    """
     style = styles()[score.spec.style]
     fx = style.fx
     sr = sample_rate_hz
     frames = parts_audio[0].shape[-1] if parts_audio else 0
     device = parts_audio[0].device if parts_audio else torch.device("cpu")
-    raw: dict[str, torch.Tensor] = {}
+    dtype = parts_audio[0].dtype if parts_audio else torch.float32
+    members: dict[str, list[torch.Tensor]] = {}
     for part, audio in zip(score.parts, parts_audio):
         if part.notes:
-            raw[part.stem] = raw[part.stem] + audio if part.stem in raw else audio.clone()
-    kick = _kick_key(score, parts_audio, sr)
+            members.setdefault(part.stem, []).append(audio)
+    kick = _kick_key(score, parts_audio, sr) if fx.sidechain else None  # only ducking listens to it
     seed = score.spec.seed
-    stems: dict[str, torch.Tensor] = {}
-    for name in STEMS:
-        if name not in raw:
+    send = {name: REVERB_SEND[name] * fx.reverb for name in STEMS}
+    played = [name for name in STEMS if name in members]
+    # Rows: played stems without a reverb send, then those with one, then an fx stem made of
+    # the vinyl crackle alone, so the shared lo-fi effects and the send each take one slice.
+    order = [n for n in played if send[n] <= 0] + [n for n in played if send[n] > 0]
+    if fx.vinyl and "fx" not in members:
+        order.append("fx")
+    bus = torch.empty((len(order), 2, frames), device=device, dtype=dtype)
+    for row, name in enumerate(order):
+        x = bus[row]
+        if name not in members:
+            x.zero_()
             continue
-        x = raw[name] * db_to_gain(STEM_GAIN_DB[name])
-        x = HighPassFilter(cutoff_frequency_hz=HIGH_PASS_HZ[name])(x, sr)
+        first, *others = members[name]
+        x.copy_(first)
+        for audio in others:
+            x.add_(audio)
+        target_db = STEM_TARGET_RMS_DB[name] + (20.0 * math.log10(max(style.drums_level, 0.05)) if name == "drums" else 0.0)
+        x.mul_(db_to_gain(balance_gain_db(x, sr, target_db)))
+        HighPassFilter(cutoff_frequency_hz=HIGH_PASS_HZ[name]).process_(x, sr)
         if name == "drums":
-            x = Compressor(threshold_db=-20.0, ratio=3.0, attack_ms=8.0, release_ms=120.0, makeup_gain_db=2.0)(x, sr)
+            Compressor(threshold_db=-20.0, ratio=3.0, attack_ms=8.0, release_ms=120.0, makeup_gain_db=2.0).process_(x, sr)
         if name == "bass":
-            x = Compressor(threshold_db=-22.0, ratio=4.0, attack_ms=15.0, release_ms=150.0, makeup_gain_db=2.0)(x, sr)
+            Compressor(threshold_db=-22.0, ratio=4.0, attack_ms=15.0, release_ms=150.0, makeup_gain_db=2.0).process_(x, sr)
         if fx.saturation > 0 and name in ("drums", "bass", "harmony"):
-            x = Saturation(drive_db=12.0 * fx.saturation, mix=0.5 + 0.5 * fx.saturation)(x, sr)
+            Saturation(drive_db=12.0 * fx.saturation, mix=0.5 + 0.5 * fx.saturation).process_(x, sr)
         if fx.sidechain and kick is not None and name in ("bass", "harmony"):
-            x = SidechainDucker(key=kick, depth_db=8.0 if name == "harmony" else 5.0, threshold_db=-24.0,
-                                attack_ms=3.0, release_ms=0.45 * 60000.0 / score.tempo_bpm)(x, sr)
+            SidechainDucker(key=kick, depth_db=8.0 if name == "harmony" else 5.0, threshold_db=-24.0,
+                            attack_ms=3.0, release_ms=0.45 * 60000.0 / score.tempo_bpm).process_(x, sr)
         if name == "harmony" and style.id in ("lofi_hip_hop", "rnb", "synthwave"):
-            x = Chorus(rate_hz=0.6, depth_ms=2.5, mix=0.35)(x, sr)
+            Chorus(rate_hz=0.6, depth_ms=2.5, mix=0.35).process_(x, sr)
         if fx.delay > 0 and name in ("melody", "vocals"):
-            x = Delay(delay_ms=tempo_synced_delay_ms(score.tempo_bpm, 0.75), feedback=0.3 + 0.3 * fx.delay,
-                      mix=0.35 * fx.delay, ping_pong=True)(x, sr)
+            Delay(delay_ms=tempo_synced_delay_ms(score.tempo_bpm, 0.75), feedback=0.3 + 0.3 * fx.delay,
+                  mix=0.35 * fx.delay, ping_pong=True).process_(x, sr)
         if name in ("harmony", "melody", "fx") and fx.width != 1.0:
-            x = StereoWidth(width=fx.width)(x, sr)
-        if fx.lofi:
-            x = WowFlutter(depth_cents=10.0)(x, sr) if fx.wow else x
-            x = BitCrush(bit_depth=12.0, target_sample_rate_hz=min(sr, 26000.0), mix=0.5)(x, sr)
-        if fx.lowpass_hz:
-            x = LowPassFilter(cutoff_frequency_hz=min(fx.lowpass_hz, 0.45 * sr))(x, sr)
-        stems[name] = x
+            StereoWidth(width=fx.width).process_(x, sr)
+    stems = bus[: len(played)]  # the same lo-fi texture on every played stem, in one call each
+    if fx.lofi:
+        if fx.wow:
+            WowFlutter(depth_cents=10.0).process_(stems, sr)
+        BitCrush(bit_depth=12.0, target_sample_rate_hz=min(sr, 26000.0), mix=0.5).process_(stems, sr)
+    if fx.lowpass_hz:
+        LowPassFilter(cutoff_frequency_hz=min(fx.lowpass_hz, 0.45 * sr)).process_(stems, sr)
     if fx.vinyl:
-        crackle = VinylCrackle(density_per_s=5.0, level_db=-34.0, seed=seed)(torch.zeros(2, frames, device=device), sr)
-        stems["fx"] = stems["fx"] + crackle if "fx" in stems else crackle
+        VinylCrackle(density_per_s=5.0, level_db=-34.0, seed=seed).process_(bus[order.index("fx")], sr)
     # Reverb send: one batched convolution, each stem keeps its own return.
-    names = [n for n in stems if REVERB_SEND[n] * fx.reverb > 0]
-    if names:
-        reverb = Reverb(room_size=0.3 + 0.5 * fx.reverb, decay_s=0.8 + 2.4 * fx.reverb, damping=0.5, wet_level=1.0,
-                        dry_level=0.0, seed=seed)
-        batch = torch.stack([stems[n] for n in names])
-        wet = reverb(batch, sr)
-        for k, n in enumerate(names):
-            stems[n] = stems[n] + wet[k] * (REVERB_SEND[n] * fx.reverb * 0.6)
-    return {n: stems[n] for n in STEMS if n in stems}
+    rows = [row for row, name in enumerate(order) if send[name] > 0]
+    if rows:
+        reverb = Reverb(room_size=0.3 + 0.5 * fx.reverb, decay_s=0.8 + 2.4 * fx.reverb, damping=0.5, seed=seed)
+        reverb.send_(bus[rows[0] : rows[-1] + 1], sr, [send[name] * 0.6 for name in order[rows[0] : rows[-1] + 1]])
+    return {name: bus[order.index(name)] for name in STEMS if name in order}
 
 
 def render_score(score: Score, soundfont: SoundFont, *, device: str | torch.device = "cpu",
@@ -182,8 +227,9 @@ def render_score(score: Score, soundfont: SoundFont, *, device: str | torch.devi
         t1 = time.perf_counter()
         stems = process_stems(score, parts_audio, sr)
         del parts_audio
-        stems = {n: _fade_out(x, sr, fade_s=min(1.5, score.tail_s)) for n, x in stems.items()}
-        mix = torch.stack(list(stems.values())).sum(dim=0) if stems else torch.zeros(2, frames, device=device)
+        for x in stems.values():  # in place: process_stems hands over buffers nobody else holds
+            _fade_out_(x, sr, fade_s=min(1.5, score.tail_s))
+        mix = stems_sum(stems) if stems else torch.zeros(2, frames, device=device)
         timings["mix_s"] = time.perf_counter() - t1
         if check_cancelled:
             check_cancelled()
@@ -191,29 +237,33 @@ def render_score(score: Score, soundfont: SoundFont, *, device: str | torch.devi
         t2 = time.perf_counter()
         mastered, master_report = master(mix, sr, TARGET_LUFS, TRUE_PEAK_CEILING_DBTP, glue=default_glue())
         timings["master_s"] = time.perf_counter() - t2
-    gain = float(db_to_gain(torch.tensor(master_report["gain_applied_db"])))
-    scaled = {n: (x * gain).cpu() for n, x in stems.items()}
-    peak = max((float(x.abs().max()) for x in scaled.values()), default=0.0)
-    headroom = db_to_gain(torch.tensor(-1.0)).item()
-    if peak > headroom:  # keep stems unclipped in fixed-point files; they stay in proportion
-        scaled = {n: x * (headroom / peak) for n, x in scaled.items()}
-        master_report["stems_gain_db"] = round(20 * math.log10(gain * headroom / peak), 2)
-    else:
+        # Stems leave with the master's static gain, so they line up with the mix in level; if
+        # that would clip a fixed-point stem file, all stems are lowered together.
+        gain = float(db_to_gain(torch.tensor(master_report["gain_applied_db"])))
+        peak = max((float(x.abs().max()) for x in stems.values()), default=0.0) * gain
+        headroom = db_to_gain(torch.tensor(-1.0)).item()
+        if peak > headroom:
+            gain *= headroom / peak
         master_report["stems_gain_db"] = round(20 * math.log10(max(gain, 1e-12)), 2)
+        scaled = {n: x.mul_(gain).cpu() for n, x in stems.items()}
     return RenderedTrack(sample_rate_hz=sr, stems=scaled, mix=mastered.cpu(), master_report=master_report, timings_s=timings)
 
 
-def _fade_out(audio: torch.Tensor, sample_rate_hz: int, fade_s: float) -> torch.Tensor:
-    """Fade the last `fade_s` so release and reverb tails end in silence, not a cut."""
+def _fade_out_(audio: torch.Tensor, sample_rate_hz: int, fade_s: float) -> torch.Tensor:
+    """Fade the last `fade_s` in place so release and reverb tails end in silence, not a cut."""
     n = min(int(fade_s * sample_rate_hz), audio.shape[-1])
     if n <= 1:
         return audio
     curve = torch.cos(torch.linspace(0, math.pi / 2, n, device=audio.device, dtype=audio.dtype)) ** 2
-    audio = audio.clone()
     audio[..., -n:] *= curve
     return audio
 
 
 def stems_sum(stems: dict[str, torch.Tensor]) -> torch.Tensor:
-    return torch.stack(list(stems.values())).sum(dim=0)
+    """The mix before the master bus: the plain sum of the processed stems."""
+    values = list(stems.values())
+    total = values[0].clone()
+    for x in values[1:]:
+        total += x
+    return total
 

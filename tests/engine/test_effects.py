@@ -35,6 +35,7 @@ from studio.engine.effects import (
     WowFlutter,
     apply_biquads,
     biquad_coefficients,
+    fft_convolve,
     follow_envelope,
     tempo_synced_delay_ms,
 )
@@ -403,3 +404,117 @@ def test_chain_applies_in_order():
     x = torch.randn(2, 3000, generator=torch.Generator().manual_seed(10))
     chain = Chain([Gain(6.0), Saturation(drive_db=0.0)])
     torch.testing.assert_close(chain(x, 44100), torch.tanh(x * 10 ** (6 / 20)))
+
+
+# --- in-place forms, chunked loops, batched convolution ----------------------------------------
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """CPU chunks of a few hundred frames and small FFT batches, so every chunked loop (and the
+    overlap-add) takes many steps."""
+    import studio.engine.effects as effects_module
+
+    monkeypatch.setattr(effects_module, "_CPU_CHUNK_VALUES", 600)
+    monkeypatch.setattr(effects_module, "_CPU_CHUNK_FRAMES", (300, 300))
+    monkeypatch.setattr(effects_module, "_FFT_CALL_VALUES", 1 << 15)
+
+
+@pytest.mark.parametrize("index", range(12))
+def test_in_place_form_equals_the_call_however_it_is_chunked(index, request):
+    sample_rate_hz, frames = 22050, 6000
+    effect = all_effects(frames)[index]
+    batch = torch.randn(3, 2, frames, generator=torch.Generator().manual_seed(11)) * 0.3
+    called = effect(batch, sample_rate_hz)
+    audio = batch.clone()
+    assert effect.process_(audio, sample_rate_hz) is audio
+    torch.testing.assert_close(audio, called, atol=1e-6, rtol=0)
+    request.getfixturevalue("small_chunks")
+    chunked = effect.process_(batch.clone(), sample_rate_hz)
+    torch.testing.assert_close(chunked, called, atol=2e-5, rtol=0)  # chorus: float32 LFO per chunk start
+
+
+def direct_convolution(x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+    """Causal convolution truncated to the input, float64, straight from the definition."""
+    taps = h.shape[-1]
+    batch = torch.broadcast_shapes(x.shape[:-1], h.shape[:-1])
+    xs = x.double().expand(*batch, x.shape[-1]).reshape(-1, 1, x.shape[-1])
+    hs = h.double().expand(*batch, taps).reshape(-1, 1, taps).flip(-1)
+    rows = [torch.nn.functional.conv1d(torch.nn.functional.pad(xs[i : i + 1], (taps - 1, 0)), hs[i : i + 1])[0, 0] for i in range(xs.shape[0])]
+    return torch.stack(rows).reshape(*batch, x.shape[-1])
+
+
+@pytest.mark.parametrize("frames, taps", [(50_000, 3000), (40_001, 1), (70_000, 17), (900, 5000)])
+def test_fft_convolve_equals_direct_convolution_in_blocks_and_in_place(frames, taps, small_chunks):
+    gen = torch.Generator().manual_seed(frames + taps)
+    x = torch.randn(2, 2, frames, generator=gen)
+    h = torch.randn(2, taps, generator=gen) / math.sqrt(taps)
+    expected = direct_convolution(x, h)
+    scale = float(expected.abs().max())
+    torch.testing.assert_close(fft_convolve(x, h).double(), expected, atol=2e-6 * scale, rtol=0)
+    in_place = x.clone()
+    assert fft_convolve(in_place, h, out=in_place) is in_place  # each block read before it is written
+    torch.testing.assert_close(in_place.double(), expected, atol=2e-6 * scale, rtol=0)
+    torch.testing.assert_close(fft_convolve(x[1, 0], h[0]).double(), expected[1, 0], atol=2e-6 * scale, rtol=0)
+
+
+def test_reverb_send_adds_each_items_own_return(small_chunks):
+    sample_rate_hz = 22050
+    x = torch.randn(3, 2, 30_000, generator=torch.Generator().manual_seed(12))
+    levels = [0.5, 0.0, 2.0]
+    out = Reverb(decay_s=0.4, seed=3).send_(x.clone(), sample_rate_hz, levels)
+    wet = Reverb(decay_s=0.4, seed=3, wet_level=1.0, dry_level=0.0)(x, sample_rate_hz)
+    torch.testing.assert_close(out, x + torch.tensor(levels).view(3, 1, 1) * wet, atol=1e-5, rtol=0)
+    with pytest.raises(ValueError):
+        Reverb().send_(x[0], sample_rate_hz, [1.0])
+
+
+def test_wow_flutter_read_position_is_the_running_sum_of_the_speed():
+    sample_rate_hz, frames = 44100, 20 * 44100
+    wow = WowFlutter(wow_rate_hz=1.5, depth_cents=40.0, flutter_rate_hz=7.0, flutter_depth_cents=10.0)
+    t = torch.arange(frames, dtype=torch.float64) / sample_rate_hz
+    cents = wow.depth_cents * torch.sin(2 * math.pi * wow.wow_rate_hz * t)
+    cents += wow.flutter_depth_cents * torch.sin(2 * math.pi * wow.flutter_rate_hz * t + 1.0)
+    drift = torch.cumsum(torch.pow(2.0, cents / 1200.0) - 1.0, dim=0)
+    expected = (drift - drift.mean())[::16]
+    offsets = wow.read_offsets(frames, sample_rate_hz)[: expected.shape[0]]
+    assert float((offsets - expected).abs().max()) < 2e-3  # frames, over a drift of hundreds
+
+
+def test_wow_flutter_reads_at_its_positions_held_at_the_ends(small_chunks):
+    sample_rate_hz, frames = 22050, 20_000
+    wow = WowFlutter(wow_rate_hz=3.0, depth_cents=300.0, flutter_depth_cents=0.0)  # reaches ~200 frames
+    ramp = torch.arange(frames, dtype=torch.float32)  # linear interpolation of a ramp is exact
+    out = wow(torch.stack([ramp, -ramp]), sample_rate_hz).double()
+    grid = wow.read_offsets(frames, sample_rate_hz)
+    n = torch.arange(frames)
+    offset = torch.lerp(grid[n // 16], grid[n // 16 + 1], (n % 16).double() / 16)
+    position = (n + offset).clamp(0, frames - 1)
+    assert float(offset.abs().max()) > 150 and float(position.min()) == 0.0 and float(position.max()) == frames - 1
+    torch.testing.assert_close(out[0], position, atol=5e-3, rtol=0)
+    torch.testing.assert_close(out[1], -position, atol=5e-3, rtol=0)
+
+
+def test_bitcrush_holds_earlier_frames_however_it_is_chunked(small_chunks):
+    x = torch.randn(2, 5000, generator=torch.Generator().manual_seed(13))
+    factor, steps = 2.7, 2.0**9
+    out = BitCrush(bit_depth=10, downsample_factor=factor).process_(x.clone(), 44100)
+    n = torch.arange(5000, dtype=torch.float64)
+    held = torch.floor(torch.floor(n / factor) * factor).long()  # frames 0, 2, 5, 8, 10, ...
+    torch.testing.assert_close(out, torch.round(x[:, held] * steps).clamp(-steps, steps - 1) / steps)
+
+
+@pytest.mark.parametrize("ping_pong", [False, True])
+def test_delay_over_many_chunks_is_the_sum_of_its_echoes(ping_pong, small_chunks):
+    sample_rate_hz, frames = 22050, 60_000
+    x = torch.randn(2, frames, generator=torch.Generator().manual_seed(14))
+    out = Delay(delay_ms=30.0, feedback=0.4, mix=0.3, ping_pong=ping_pong).process_(x.clone(), sample_rate_hz)
+    step, echoes = round(0.030 * sample_rate_hz), int(math.log(1e-4) / math.log(0.4)) + 1
+    wet = torch.zeros(2, frames, dtype=torch.float64)
+    for k in range(echoes):  # echo k + 1: k + 1 steps late, gain 0.4**k (ping-pong: the mono sum, alternating)
+        lag = (k + 1) * step
+        if ping_pong:
+            wet[k % 2, lag:] += 0.4**k * x.double().mean(0)[:-lag]
+        else:
+            wet[:, lag:] += 0.4**k * x.double()[:, :-lag]
+    torch.testing.assert_close(out.double(), 0.7 * x.double() + 0.3 * wet, atol=1e-5, rtol=0)
