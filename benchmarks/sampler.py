@@ -1,6 +1,6 @@
 """Benchmark: render a dense 180 s multi-instrument arrangement with the SoundFont sampler.
 
-    python benchmarks/sampler.py [--seconds 180] [--threads 2] [--sf2 PATH] [--no-fluidsynth]
+    python benchmarks/sampler.py [--seconds 180] [--threads 2] [--sf2 PATH] [--no-fluidsynth] [--thp]
 
 Prints wall time (best of --repeats), real-time factor (audio seconds per wall second) and peak
 RSS for the CPU render with 1 thread and with --threads threads (and CUDA when available). When
@@ -11,19 +11,26 @@ effects), the fairer comparison.
 
 OMP_WAIT_POLICY defaults to PASSIVE here: with the default (spinning) policy, torch's OpenMP
 threads slow down many-fold as soon as another process competes for the cores.
+
+--thp sets THP_MEM_ALLOC_ENABLE=1 (before torch is imported): torch's CPU allocator then backs
+tensors of 2 MB and more with transparent huge pages. The (tracks, 2, frames) output of a
+3-minute render is hundreds of MB, and taking it from the kernel 4 KB page by page costs a
+large share of the render on some machines (notably VMs); compare a run with and without.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # must be set before torch loads OpenMP
+if "--thp" in sys.argv:
+    os.environ["THP_MEM_ALLOC_ENABLE"] = "1"  # read by torch's allocator at its first large allocation
 
 import argparse
 import resource
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -147,6 +154,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--gpu-batch", type=int, default=16, help="tracks rendered in one CUDA batch")
     parser.add_argument("--no-fluidsynth", action="store_true")
+    parser.add_argument("--thp", action="store_true", help="back large tensors with transparent huge pages")
     args = parser.parse_args()
 
     soundfont = load_soundfont(args.sf2)
@@ -156,7 +164,8 @@ def main() -> None:
     print(f"SoundFont: {soundfont.name} ({soundfont.path})")
     print(f"arrangement: {args.seconds:.0f} s, {len(notes)} notes (" + ", ".join(f"{k} {len(v)}" for k, v in parts.items())
           + f"), {len(plan)} voices, {plan.length_frames.sum() / 1e6:.0f}M voice-frames")
-    print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, RSS after loading: {peak_rss_mb():.0f} MiB")
+    print(f"OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}, THP_MEM_ALLOC_ENABLE="
+          f"{os.environ.get('THP_MEM_ALLOC_ENABLE', '0')}, RSS after loading: {peak_rss_mb():.0f} MiB")
 
     cpu_seconds = {}
     for threads in sorted({1, args.threads}):

@@ -1,6 +1,6 @@
 """Benchmark: render a dense trap/EDM arrangement with the torch synths.
 
-    python benchmarks/synths.py [--seconds 180] [--threads 2] [--repeats 2] [--sample-rate 44100]
+    python benchmarks/synths.py [--seconds 180] [--threads 2] [--repeats 2] [--sample-rate 44100] [--thp]
 
 The pattern, at 140 BPM in A minor: 808 kick, clap, closed hats in 1/8s with 1/16, 1/32 and
 triplet rolls, open hats choked by the closed ones, an 808 bass line with overlapping (sliding)
@@ -8,13 +8,25 @@ notes, 4-note supersaw chords, a pad and a 1/16 pluck arpeggio, all the way thro
 each instrument's wall time and the total, as real-time factors (audio seconds per wall
 second), and the peak RSS, for the CPU (and CUDA when available). Timings are best-of-N
 wall clock, so other work on the machine slows them.
+
+OMP_WAIT_POLICY defaults to PASSIVE here (as in benchmarks/sampler.py): with the default
+(spinning) policy, torch's OpenMP threads slow down many-fold as soon as another process
+competes for the cores. --thp sets THP_MEM_ALLOC_ENABLE=1 before torch is imported, so that
+torch backs tensors of 2 MB and more with transparent huge pages (each instrument's output is
+a fresh 63 MB tensor for 3 minutes of audio; see benchmarks/sampler.py).
 """
 
 from __future__ import annotations
 
+import os
+import sys
+
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # must be set before torch loads OpenMP
+if "--thp" in sys.argv:
+    os.environ["THP_MEM_ALLOC_ENABLE"] = "1"  # read by torch's allocator at its first large allocation
+
 import argparse
 import resource
-import sys
 import time
 from pathlib import Path
 
@@ -107,6 +119,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (the target is 2 cores)")
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--sample-rate", type=int, default=44100)
+    parser.add_argument("--thp", action="store_true", help="back large tensors with transparent huge pages")
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)

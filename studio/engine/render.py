@@ -94,7 +94,7 @@ def render_parts(score: Score, soundfont: SoundFont, *, sample_rate_hz: int, dev
         if out[i] is None:
             out[i] = torch.zeros(2, num_frames, device=device)
         elif part.gain_db:
-            out[i] = out[i] * db_to_gain(part.gain_db)
+            out[i].mul_(db_to_gain(part.gain_db))  # each part's buffer is its own
     return out  # type: ignore[return-value]
 
 

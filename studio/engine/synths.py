@@ -9,21 +9,31 @@ drive.
 
 How it runs
 -----------
-As in the SoundFont sampler, every (voice, layer) is cut into *pieces* aligned to output tiles
-of `TILE_FRAMES` frames. A block of pieces is a (rows, channels, TILE_FRAMES) tensor; the
-finished block is added into the output tiles with one row-wise `index_add_`. Python loops run
-over layers and blocks of rows only, never over samples or notes.
+As in the SoundFont sampler, every (voice, layer) is cut into *rows*: the parts of the voice
+that fall into one output tile of `TILE_FRAMES` frames (a voice is rendered over its span
+only, note plus release). Work happens at two rates, with Python loops over layers, batches
+and blocks of rows only, never over samples or notes:
 
-Three kinds of state run across the tiles of a voice. Each is computed per row and chained
-over the rows of a voice with a scan:
+- per batch of rows (control rate): pitch, envelopes and filter cutoffs at the control points,
+  the oscillator phases at each row's start, the filter coefficient tables of each row;
+- per block of rows (audio rate): a block is a handful of large tensor ops into reusable work
+  buffers (fresh multi-MB tensors per op cost more than the math on the CPU), and the finished
+  block is added into the output in place: slices of consecutive tiles for each voice's run of
+  rows, or one row-wise `index_add_` when a block holds many short voices.
 
-- the oscillator phase, the cumulative sum of the instantaneous frequency (so glides and pitch
-  envelopes are exact): a float32 cumsum within the row plus a float64 prefix sum over rows;
-- the last sample of the DPW parabola (see below);
-- the filter's input and output history (see `_filter_rows`).
+State across the rows of a voice:
 
-A voice whose rows straddle two blocks hands this state over in small per-voice tensors, so
-the audio does not depend on the block size.
+- the oscillator phase is in closed form. Between control points the phase step is linear, so
+  the phase within a row is a fixed linear combination of the row's control points (one small
+  GEMM for moving pitch, a multiply for a steady one), added to the phase at the row's start,
+  which is a float64 prefix sum of exact row totals. No float32 error accumulates over long
+  notes, and rows are independent;
+- the DPW difference (see below) needs the parabola one frame before the row: each row simply
+  computes one frame more;
+- the filter's input and output history (see `_filter_block`) is chained with a scan.
+
+A voice whose rows straddle two blocks or batches hands this state over in small per-voice
+tensors, so the audio does not depend on the block size.
 
 Band-limited oscillators: DPW
 -----------------------------
@@ -32,8 +42,9 @@ Saw and square waves use the second-order differentiated parabolic waveform (DPW
 divided by the phase step, is a saw whose aliasing is about that of polyBLEP (both are second
 order). DPW suits torch better than polyBLEP. It costs one square and one difference per
 frame, where polyBLEP needs a masked piecewise polynomial around every wrap. The difference is
-linear, so the detuned voices of a unison (and the two saws of a square) are summed first and
-differentiated once. Sine is exact. The triangle is naive, because its harmonics fall by
+linear, so the detuned voices of a unison (and the two saws of a square) are summed first (one
+GEMM over the components) and differentiated once; for a steady pitch the 1/step factor is a
+per-voice constant, applied with the envelope after the (linear) filter. Sine is exact. The triangle is naive, because its harmonics fall by
 12 dB/octave and the little that aliases sits far below them.
 
 Control rate
@@ -54,16 +65,16 @@ from __future__ import annotations
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 import torch
 
-from .sampler import Notes
+from .sampler import Notes, host_empty, host_zeros
 
 TILE_FRAMES = 128  # output tile = row length; also how long a filter cutoff is held
 CONTROL_STEP_FRAMES = 16  # envelopes and pitch are exact every 16 frames, linear in between
-FILTER_SUB_FRAMES = 16  # sub-blocks of the filter's closed form (see _filter_rows)
+FILTER_SUB_FRAMES = 16  # sub-blocks of the filter's closed form (see _filter_block)
 SILENCE_DB = -80.0  # a voice ends once its envelope is 80 dB below full scale
 NOISE_TABLE_FRAMES = 1 << 18  # 6 s of seeded noise at 44.1 kHz, read at random offsets
 MAX_CUTOFF_RATIO = 0.45  # filter cutoffs are kept below 0.45 x the sample rate
@@ -560,6 +571,10 @@ class _LayerPlan:
     phase0: np.ndarray  # (voices, oscillators) start phase in cycles
     noise_offset: np.ndarray  # (voices, K) where each noise component reads the noise table
     events: np.ndarray  # (events, 5): voice, frame, from, to, glide frames (in layer pitch)
+    # The pitch can move within a voice (pitch envelope, vibrato, glides). Mono patches count as
+    # moving whether or not this render has glides, so that a legato pair and one long note take
+    # the same (bit-identical) path.
+    modulated: bool
 
 
 def _plan_layer(patch: SynthPatch, layer_index: int, voices: _Voices, sr: float, num_frames: int | None,
@@ -624,7 +639,9 @@ def _plan_layer(patch: SynthPatch, layer_index: int, voices: _Voices, sr: float,
 
     plan = _LayerPlan(layer=layer, bank=bank, amp=amp, filter_env=filter_env, burst_frames=burst_frames,
                       one_shot=patch.one_shot, voices=table, piece_offset=piece_offset, phase0=phase0,
-                      noise_offset=noise_offset, events=events)
+                      noise_offset=noise_offset, events=events,
+                      modulated=bool(layer.pitch_env_semitones or (layer.vibrato_depth_cents and layer.vibrato_rate_hz)
+                                     or patch.mono or len(events)))
     return plan, start + length.astype(np.int64)
 
 
@@ -632,34 +649,54 @@ def _plan_layer(patch: SynthPatch, layer_index: int, voices: _Voices, sr: float,
 
 @dataclass
 class _Biquad:
-    """Per-row RBJ biquad coefficients in the form `_filter_rows` evaluates.
+    """Per-row RBJ biquad coefficients in the form `_filter_block` evaluates (one row of tables
+    when every row has the same cutoff).
 
     The recursive part z = (b0 + b1 z^-1 + b2 z^-2) / (1 + a1 z^-1 + a2 z^-2) x is split into
-    partial fractions, z = d0 x + 2 Re(R sum_k p^(n-k) x[k]), with one pole p of the conjugate
-    pair and its residue R. Complex numbers are (real, imag) pairs of real tensors: complex exp
-    on the CPU is ~10x slower than the real functions it is made of.
+    partial fractions: z[n] = d0 x[n] + 2 Re(w[n]) with one complex mode w[n] = p w[n-1] + R x[n]
+    (p one pole of the conjugate pair, R its residue). Complex numbers are (real, imag) pairs of
+    real tensors: complex exp on the CPU is ~10x slower than the real functions it is made of.
+    All powers of p in the work dtype are of |p| <= 1 (no p^-n), so float32 keeps its precision.
     """
 
-    direct: torch.Tensor  # (rows,) y = direct x + modal sum (d0, plus 1 for the high-pass)
-    q_re: torch.Tensor  # (rows, S) R p^-l
-    q_im: torch.Tensor
-    p_re: torch.Tensor  # (rows, S) 2 p^l
-    p_im: torch.Tensor
+    impulse: torch.Tensor  # (rows, S + 1): y's response to a unit input, h[0 .. S-1], then a 0
+    project: torch.Tensor  # (rows, 2, S): Re, Im of R p^(S-l), a sub-block's input -> the mode at its end
+    free: torch.Tensor  # (rows, 2, S): (2 Re p^i, -2 Im p^i), a mode amplitude -> its free response
+    high_pass: float  # y = z + high_pass x
+    m: torch.Tensor  # (rows, 1) m = p^S, complex
+    m_powers: torch.Tensor  # (rows, 1, nb) m^b, complex
     p_tail: tuple[torch.Tensor, torch.Tensor]  # (rows, 2) 2 p^(S-1), 2 p^(S-2), float64
-    d0: torch.Tensor  # (rows,) float64, the direct term of z alone (for its history)
-    m_powers: tuple[torch.Tensor, torch.Tensor]  # (rows, nb) m^b, m = p^S, float64
-    m_inverse: tuple[torch.Tensor, torch.Tensor]  # (rows, nb) m^-b
+    row_tail: tuple[torch.Tensor, torch.Tensor]  # (rows, 2) 2 p^(T-1), 2 p^(T-2), float64
     kx: tuple[torch.Tensor, torch.Tensor]  # (rows, 2) input history (x[-1], x[-2]) -> its mode amplitude
     ky: tuple[torch.Tensor, torch.Tensor]  # (rows, 2) output history (z[-1], z[-2]) -> its mode amplitude
-    zero_input: torch.Tensor  # (rows, 2, 2) z history -> (z[T-1], z[T-2]) with no input
+    zero_input: torch.Tensor  # (2, 2, rows) z history -> (z[T-1], z[T-2]) with no input, float64
 
-    def expand(self, rows: int) -> _Biquad:
-        """One row of tables repeated for `rows` rows (views, no copies)."""
-        def grow(value):
+    @property
+    def rows(self) -> int:
+        return self.impulse.shape[0]
+
+    def slice(self, r0: int, r1: int) -> _Biquad:
+        def cut(value):
             if isinstance(value, tuple):
-                return tuple(grow(v) for v in value)
-            return value.expand(rows, *value.shape[1:]) if isinstance(value, torch.Tensor) else value
-        return _Biquad(**{f.name: grow(getattr(self, f.name)) for f in fields(self)})
+                return tuple(cut(v) for v in value)
+            if not isinstance(value, torch.Tensor):
+                return value
+            return value[..., r0:r1] if value is self.zero_input else value[r0:r1]
+        return _Biquad(**{f.name: cut(getattr(self, f.name)) for f in fields(self)})
+
+
+_INDEX_CACHE: dict[tuple[str, torch.device], torch.Tensor] = {}
+
+
+def _index(name: str, device: torch.device) -> torch.Tensor:
+    """Gather pattern that turns per-row impulse responses into Toeplitz matrices."""
+    key = (name, device)
+    if key not in _INDEX_CACHE:
+        S = FILTER_SUB_FRAMES
+        lag = np.arange(S)[None, :] - np.arange(S)[:, None]  # H[l, i] = h[i - l] (i >= l), else the trailing 0
+        index = np.where(lag >= 0, lag, S)
+        _INDEX_CACHE[key] = torch.as_tensor(index.reshape(-1), device=device)
+    return _INDEX_CACHE[key]
 
 
 def _pole_power(log_r: torch.Tensor, theta: torch.Tensor, n: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -708,12 +745,23 @@ def _biquad(cutoff_hz: torch.Tensor, q: float, mode: str, sample_rate_hz: float,
     inv_re, inv_im = _pole_power(log_r, theta, torch.tensor([-1.0, -2.0], **f64))  # p^-1, p^-2
     res_re, res_im = _cmul(a_re, a_im, r0 + r1 * inv_re[:, 0], r1 * inv_im[:, 0])
 
-    sub = torch.arange(S, dtype=torch.float32, device=cutoff.device)
-    lr32, th32 = log_r.float(), theta.float()
-    p_re, p_im = _pole_power(lr32, th32, sub)
-    n_re, n_im = _pole_power(lr32, th32, -sub)
-    q_re, q_im = _cmul(res_re.float()[:, None], res_im.float()[:, None], n_re, n_im)
-    block = torch.arange(nb, **f64) * S
+    # The sub-block tables in the work dtype: powers p^0 .. p^S, R p^n, and m^k = p^(S k). |p| <= 1,
+    # and tiny magnitudes are clamped (1e-26) so that nothing turns into slow denormal floats.
+    def powers(exponents):
+        lr, th = log_r.to(dtype)[:, None], theta.to(dtype)[:, None]
+        magnitude = torch.exp((lr * exponents).clamp(min=-60.0))
+        return magnitude * torch.cos(th * exponents), magnitude * torch.sin(th * exponents)
+
+    work = {"dtype": dtype, "device": cutoff.device}
+    pn_re, pn_im = powers(torch.arange(S + 1, **work))
+    rp_re, rp_im = _cmul(res_re.to(dtype)[:, None], res_im.to(dtype)[:, None], pn_re, pn_im)  # R p^n
+    h = 2.0 * rp_re[:, :S]
+    h[:, 0] += (d0 + high_pass).to(dtype)
+    zero = torch.zeros_like(h[:, :1])
+    impulse = torch.cat([h, zero], dim=1)
+    project = torch.stack([rp_re[:, 1:].flip(1), rp_im[:, 1:].flip(1)], dim=1)  # R p^(S-l)
+    mk_re, mk_im = powers(torch.arange(nb, **work) * S)
+
     # Input history x[-1], x[-2] enters as w[0] += b1 x[-1] + b2 x[-2], w[1] += b2 x[-1]: a mode
     # amplitude A (w[0] + w[1] / p).
     kx1 = _cmul(a_re, a_im, b1 + b2 * inv_re[:, 0], b2 * inv_im[:, 0])
@@ -725,92 +773,127 @@ def _biquad(cutoff_hz: torch.Tensor, q: float, mode: str, sample_rate_hz: float,
     ky_im = torch.stack([-2.0 * u2, 2.0 * u1], dim=1) / det[:, None]
     tail_re, tail_im = _pole_power(log_r, theta, torch.tensor([T - 1.0, T - 2.0], **f64))
     zero_input = 2.0 * (tail_re[:, :, None] * ky_re[:, None, :] - tail_im[:, :, None] * ky_im[:, None, :])
-    last_re, last_im = _pole_power(log_r, theta, torch.tensor([S - 1.0, S - 2.0], **f64))
     return _Biquad(
-        direct=(d0 + high_pass).to(dtype), q_re=q_re.to(dtype), q_im=q_im.to(dtype),
-        p_re=(2.0 * p_re).to(dtype), p_im=(2.0 * p_im).to(dtype), p_tail=(2.0 * last_re, 2.0 * last_im), d0=d0,
-        m_powers=_pole_power(log_r, theta, block), m_inverse=_pole_power(log_r, theta, -block),
+        impulse=impulse, project=project, free=torch.stack([2.0 * pn_re[:, :S], -2.0 * pn_im[:, :S]], dim=1),
+        high_pass=high_pass, m=torch.complex(mk_re[:, 1:2], mk_im[:, 1:2]),
+        m_powers=torch.complex(mk_re, mk_im)[:, None, :],
+        p_tail=(2.0 * pn_re[:, [S - 1, S - 2]].to(torch.float64), 2.0 * pn_im[:, [S - 1, S - 2]].to(torch.float64)),
+        row_tail=(2.0 * tail_re, 2.0 * tail_im),
         kx=(torch.stack([kx1[0], kx2[0]], dim=1), torch.stack([kx1[1], kx2[1]], dim=1)), ky=(ky_re, ky_im),
-        zero_input=zero_input,
+        zero_input=zero_input.permute(1, 2, 0).contiguous(),
     )
 
 
-def _filter_rows(x: torch.Tensor, bq: _Biquad, x_before: torch.Tensor, history_in: torch.Tensor,
-                 first: torch.Tensor, max_run: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _filter_block(x: torch.Tensor, bq: _Biquad, x_before: torch.Tensor, start_history: torch.Tensor,
+                  first_rows: torch.Tensor, max_run: int, scratch: _Scratch | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """Time-varying biquad over rows of consecutive tiles, without a loop over samples.
 
     x: (rows, C, T). Each row holds one tile of a voice with its own coefficients (the cutoff
-    is held for a tile); the rows of a voice are consecutive. x_before (rows, C, 2) holds the
-    two input samples before each row, in time order. history_in (rows, C, 2) holds (z[-1], z[-2]) for rows where
-    `first` is set (a voice's first row in this block); other rows take it from the row before.
-    Returns y (rows, C, T) and each row's outgoing history (rows, C, 2), float64.
+    is held for a tile; `bq` has one row of tables per row, or one for all); the rows of a voice
+    are consecutive. x_before (rows, C, 2) holds the two input samples before each row, in time
+    order. first_rows lists the rows whose output history is not the row before's (a voice's
+    first row in this block); start_history (2, C, len(first_rows)) holds theirs, (z[-1], z[-2]).
+    Returns y (rows, C, T) and each row's outgoing history (z[T-1], z[T-2]) as (2, C, rows),
+    float64.
 
     The recursion is a direct-form-I biquad, z = b0 x + b1 x[-1] + b2 x[-2] - a1 z[-1] - a2 z[-2],
     and the output is y = z (+ x for the high-pass, see `_biquad`). Within a row the
-    coefficients are constant, so z has the closed form
-        z[j] = d0 x[j] + 2 Re(p^j (R sum_{k<=j} p^-k x[k] + xi)),
-    where xi is set by the history. The sum is a cumsum, taken over sub-blocks of S frames so
-    that p^-k keeps float32 precision (|p| >= 0.41 for Q >= 0.707, so |p|^-15 < 1e6). The
-    sub-blocks are chained by a float64 prefix sum over m^-c (m = p^S). Across rows the history
-    follows an affine map h' = Z h + zs, and the maps are composed with a Hillis-Steele scan
-    (log2 of the longest run of rows) in float64. Keeping the input and output history (direct
-    form I) across coefficient changes means the output stays continuous when the cutoff moves.
+    coefficients are constant: z[n] = d0 x[n] + 2 Re(w[n]) with the complex mode
+    w[n] = p w[n-1] + R x[n]. The row is cut into sub-blocks of S frames, and with zeta_b the
+    mode amplitude entering sub-block b (p times the mode before it),
+        y[bS + i] = sum_{l<=i} h[i-l] x[bS + l] + 2 Re(p^i zeta_b),
+        zeta_(b+1) = m zeta_b + e_b,  e_b = R sum_l p^(S-l) x[bS + l],  m = p^S.
+    All of it is batched matrix products, no scan over samples: the Toeplitz matrix of the
+    impulse response h, the projections e_b, the chain over the nb sub-blocks of a row (an
+    (2 nb, 2 nb) real matrix per row) and the free responses. What enters a row (zeta_0, from
+    the input and output history) is known only once the rows before are done: across rows
+    the history follows an affine map h' = Z h + zs, and the maps are composed with a
+    Hillis-Steele scan (log2 of the longest run of rows) in float64. Keeping the input and
+    output history (direct form I) across coefficient changes means the output stays
+    continuous when the cutoff moves.
     """
     rows, C, T = x.shape
     S = FILTER_SUB_FRAMES
     nb = T // S
-    xv = x.view(rows, C, nb, S)
-    acc_re = torch.cumsum(xv * bq.q_re[:, None, None, :], dim=3)  # R sum p^-l x within each sub-block
-    acc_im = torch.cumsum(xv * bq.q_im[:, None, None, :], dim=3)
-
-    # Mode amplitude entering each sub-block, from the input alone (output history added below):
-    # xi_b = m^b (alpha_x + sum_{c<b} m^-c s_c), s_c the sub-block sums.
     f64 = torch.float64
-    kx_re, kx_im = bq.kx
-    x1, x2 = x_before[..., 1].to(f64), x_before[..., 0].to(f64)  # x[-1], x[-2]
-    alpha_re = x1 * kx_re[:, None, 0] + x2 * kx_re[:, None, 1]  # (rows, C)
-    alpha_im = x1 * kx_im[:, None, 0] + x2 * kx_im[:, None, 1]
-    s_re, s_im = _cmul(acc_re[..., -1].to(f64), acc_im[..., -1].to(f64), bq.m_inverse[0][:, None, :],
-                       bq.m_inverse[1][:, None, :])
-    s_re, s_im = torch.cumsum(s_re, 2) - s_re + alpha_re[..., None], torch.cumsum(s_im, 2) - s_im + alpha_im[..., None]
-    xi_re, xi_im = _cmul(s_re, s_im, bq.m_powers[0][:, None, :], bq.m_powers[1][:, None, :])
+    shared = bq.rows == 1  # one cutoff for all rows: plain GEMMs
+    sub = x.view(rows, C * nb, S)
 
-    # z[T-1], z[T-2] from the input alone (the last sub-block's last two frames).
-    c_re = acc_re[:, :, -1, -2:].to(f64).flip(-1) + xi_re[:, :, -1:]
-    c_im = acc_im[:, :, -1, -2:].to(f64).flip(-1) + xi_im[:, :, -1:]
-    tail_re, tail_im = bq.p_tail
-    zero_state = tail_re[:, None, :] * c_re - tail_im[:, None, :] * c_im
-    zero_state += bq.d0[:, None, None] * x[:, :, -2:].to(f64).flip(-1)
+    # Each sub-block's response to its own input: y = x H (H the Toeplitz matrix of h), and the
+    # mode at its end from its own input, e_b (complex, as (rows, C, nb)).
+    y = scratch.get("filtered", rows, C, T) if scratch is not None else torch.empty_like(x)
+    if shared:
+        toeplitz = bq.impulse[0, _index("toeplitz", x.device)].view(S, S)
+        torch.mm(x.view(-1, S), toeplitz, out=y.view(-1, S))
+        project = torch.mm(bq.project[0], x.view(-1, S).T)  # (2, rows * C * nb)
+        e = torch.complex(project[0], project[1]).view(rows, C, nb)
+    else:
+        toeplitz = scratch.get("toeplitz", rows, S * S) if scratch is not None else None
+        toeplitz = torch.index_select(bq.impulse, 1, _index("toeplitz", x.device), out=toeplitz).view(rows, S, S)
+        torch.bmm(sub, toeplitz, out=y.view(rows, C * nb, S))
+        project = torch.bmm(bq.project, sub.transpose(1, 2))  # (rows, 2, C * nb)
+        e = torch.complex(project[:, 0], project[:, 1]).view(rows, C, nb)
+    # The mode amplitude entering each sub-block from the row's own input: zeta_(b+1) = m zeta_b + e_b
+    # (a short loop over the nb sub-blocks, all rows at once).
+    m, m_powers = bq.m, bq.m_powers  # (rows, 1), (rows, 1, nb) complex
+    zeta = torch.empty_like(e)
+    zeta[:, :, 0] = 0.0
+    for b in range(nb - 1):
+        torch.addcmul(e[:, :, b], m, zeta[:, :, b], out=zeta[:, :, b + 1])
 
-    # History scan: row r maps its incoming history h to Z_r h + zs_r. A voice's first row in
-    # the block becomes a constant map (its known history applied), so maps never leak across
-    # voices; composing all maps up to row r gives the history after row r.
-    matrix = bq.zero_input.clone()
-    offset = zero_state
-    first_rows = torch.nonzero(first).squeeze(1)
-    start_hist = history_in[first_rows]
-    offset[first_rows] += start_hist @ matrix[first_rows].transpose(1, 2)
-    matrix[first_rows] = 0.0
+    # Row-level work in float64, laid out (..., C, rows).
+    def rows_last(t):  # (rows, C) -> (C, rows)
+        return t.T.to(f64)
+
+    kx_re, kx_im = (k.T for k in bq.kx)  # (2, rows)
+    ky_re, ky_im = (k.T for k in bq.ky)
+    x1, x2 = rows_last(x_before[:, :, 1]), rows_last(x_before[:, :, 0])  # x[-1], x[-2]
+    alpha_re = x1 * kx_re[0] + x2 * kx_re[1]  # input history -> mode amplitude entering the row
+    alpha_im = x1 * kx_im[0] + x2 * kx_im[1]
+    # History after the row, from the input alone: (z[T-1], z[T-2]) = the last sub-block's own
+    # response, its entering mode's and the row's.
+    outputs = torch.stack([y[:, :, T - 1].T, y[:, :, T - 2].T]).to(f64)  # (2, C, rows)
+    if bq.high_pass:
+        outputs -= bq.high_pass * torch.stack([x[:, :, T - 1].T, x[:, :, T - 2].T]).to(f64)
+    last_re, last_im = rows_last(zeta[:, :, -1].real), rows_last(zeta[:, :, -1].imag)
+    pt_re, pt_im = (t.T[:, None, :] for t in bq.p_tail)  # (2, 1, rows)
+    rt_re, rt_im = (t.T[:, None, :] for t in bq.row_tail)
+    outputs += pt_re * last_re - pt_im * last_im + rt_re * alpha_re - rt_im * alpha_im
+
+    # History scan: row r maps its incoming history h to Z_r h + zs_r, kept as one (2, 2 + C)
+    # matrix [Z | zs] per row. A voice's first row in the block becomes a constant map (its
+    # known history applied), so maps never leak across voices; composing all maps up to row r
+    # gives the history after row r.
+    maps = torch.empty(2, 2 + C, rows, dtype=f64, device=x.device)
+    maps[:, :2] = bq.zero_input
+    maps[:, 2:] = outputs
+    start = start_history  # (2, C, first rows)
+    z_first = maps[:, :2, first_rows]  # (2, 2, first rows)
+    maps[:, 2:, first_rows] += z_first[:, 0, None] * start[0] + z_first[:, 1, None] * start[1]
+    maps[:, :2, first_rows] = 0.0
     step = 1
     while step < max_run:
-        new_offset = torch.baddbmm(offset[step:], offset[:-step], matrix[step:].transpose(1, 2))
-        new_matrix = matrix[step:] @ matrix[:-step]
-        offset[step:], matrix[step:] = new_offset, new_matrix
+        later, earlier = maps[:, :, step:], maps[:, :, :-step]
+        composed = torch.addcmul(later[:, 0:1] * earlier[0:1], later[:, 1:2], earlier[1:2])
+        composed[:, 2:] += later[:, 2:]
+        maps[:, :, step:] = composed
         step *= 2
-    history_out = offset
-    incoming = torch.roll(history_out, 1, dims=0)
-    incoming[first_rows] = start_hist
+    history_out = maps[:, 2:]  # (2, C, rows)
+    incoming = torch.roll(history_out, 1, dims=2)
+    incoming[:, :, first_rows] = start
+    alpha_re += incoming[0] * ky_re[0] + incoming[1] * ky_re[1]
+    alpha_im += incoming[0] * ky_im[0] + incoming[1] * ky_im[1]
 
-    ky_re, ky_im = bq.ky
-    alpha_re = incoming[..., 0] * ky_re[:, None, 0] + incoming[..., 1] * ky_re[:, None, 1]
-    alpha_im = incoming[..., 0] * ky_im[:, None, 0] + incoming[..., 1] * ky_im[:, None, 1]
-    m_re, m_im = bq.m_powers
-    xi_re += m_re[:, None, :] * alpha_re[:, :, None] - m_im[:, None, :] * alpha_im[:, :, None]
-    xi_im += m_re[:, None, :] * alpha_im[:, :, None] + m_im[:, None, :] * alpha_re[:, :, None]
-    y = acc_re.add_(xi_re.to(x.dtype)[..., None]).mul_(bq.p_re[:, None, None, :])
-    y.sub_(acc_im.add_(xi_im.to(x.dtype)[..., None]).mul_(bq.p_im[:, None, None, :]))
-    y = y.view(rows, C, T)
-    return y.addcmul_(x, bq.direct[:, None, None]), history_out
+    # zeta_b += m^b alpha: what entered the row, carried to each sub-block; then the free
+    # responses 2 Re(p^i zeta_b) are added to y.
+    zeta.addcmul_(m_powers, torch.complex(alpha_re.T, alpha_im.T).to(zeta.dtype)[:, :, None])
+    zeta = torch.view_as_real(zeta)  # (rows, C, nb, 2)
+    if shared:
+        y.view(-1, S).addmm_(zeta.reshape(-1, 2), bq.free[0])
+    else:
+        y.view(rows, C * nb, S).baddbmm_(zeta.reshape(rows, C * nb, 2), bq.free)
+    return y, history_out
 
 
 def resonant_filter(audio: torch.Tensor, cutoff_frequency_hz: float | torch.Tensor, *, mode: str = "lowpass",
@@ -829,19 +912,18 @@ def resonant_filter(audio: torch.Tensor, cutoff_frequency_hz: float | torch.Tens
     x = torch.nn.functional.pad(audio.reshape(-1, frames), (0, tiles * T - frames))
     C = x.shape[0]
     rows = x.view(C, tiles, T).permute(1, 0, 2).contiguous()
-    centre = torch.clamp(torch.arange(tiles, device=audio.device) * T + T // 2, max=max(frames - 1, 0))
     if isinstance(cutoff_frequency_hz, torch.Tensor) and cutoff_frequency_hz.ndim > 0:
+        centre = torch.clamp(torch.arange(tiles, device=audio.device) * T + T // 2, max=max(frames - 1, 0))
         cutoff = cutoff_frequency_hz.to(audio.device, torch.float64)[centre]
     else:
-        cutoff = torch.full((tiles,), float(cutoff_frequency_hz), dtype=torch.float64, device=audio.device)
+        cutoff = torch.full((1,), float(cutoff_frequency_hz), dtype=torch.float64, device=audio.device)
     bq = _biquad(cutoff, Filter(mode=mode, resonance=resonance).q, mode, float(sample_rate_hz), audio.dtype)
     x_before = torch.zeros(tiles, C, 2, dtype=audio.dtype, device=audio.device)
     x_before[1:] = rows[:-1, :, -2:]
-    first = torch.zeros(tiles, dtype=torch.bool, device=audio.device)
-    first[0] = True
-    history = torch.zeros(tiles, C, 2, dtype=torch.float64, device=audio.device)
+    first_rows = torch.zeros(1, dtype=torch.int64, device=audio.device)
+    history = torch.zeros(2, C, 1, dtype=torch.float64, device=audio.device)
     with torch.inference_mode():
-        y, _ = _filter_rows(rows, bq, x_before, history, first, tiles)
+        y, _ = _filter_block(rows, bq, x_before, history, first_rows, tiles)
     return y.permute(1, 0, 2).reshape(C, tiles * T)[:, :frames].reshape(shape)
 
 
@@ -864,19 +946,44 @@ def _deterministic_on(device: torch.device):
 
 
 def _default_block_frames(device: torch.device) -> int:
-    # CPU: 8 MB work buffers (~70 blocks for a busy 3-minute part) keep the fixed per-block
-    # cost of a few hundred small row-level ops low; GPU: large blocks keep it busy.
+    # CPU: work buffers of up to ~8 MB (rows x oscillator components x tile); a block's small
+    # row-level ops (the filter's scan) cost per op, so fewer, larger blocks measured fastest
+    # on 2 cores; GPU: large blocks keep it busy.
     return 1 << 21 if device.type == "cpu" else 1 << 23
 
 
+# Control-rate work (pitch, envelopes, filter coefficients, phases) is prepared for this many
+# frames' worth of rows at once, then the blocks of that batch are rendered.
+_BATCH_FRAMES = 1 << 21
+# A block whose rows belong to at most this many voices adds them to the output as slices of
+# consecutive tiles (cheaper than a row-wise index_add_).
+_MAX_SLICE_RUNS = 8
+
+
+class _Scratch:
+    """Reusable block buffers. On CPU, allocating multi-MB tensors per op costs more than the
+    math (fresh pages every time), so blocks write into these with out= and in-place ops."""
+
+    def __init__(self, dtype: torch.dtype, device: torch.device):
+        self.dtype, self.device = dtype, device
+        self.buffers: dict[str, torch.Tensor] = {}
+
+    def get(self, name: str, *shape: int) -> torch.Tensor:
+        size = math.prod(shape)
+        buffer = self.buffers.get(name)
+        if buffer is None or buffer.numel() < size:
+            buffer = self.buffers[name] = host_empty((size,), self.dtype, self.device)
+        return buffer[:size].view(shape)
+
+
 class _Carry:
-    """Per-voice state handed from one block to the next (zero = a voice that has not started)."""
+    """Per-voice state handed from one batch or block to the next (zero = a voice that has not
+    started)."""
 
     def __init__(self, voices: int, channels: int, dtype: torch.dtype, device: torch.device):
-        self.phase = torch.zeros(voices, dtype=torch.float64, device=device)  # base phase before the next row
-        self.parabola = torch.zeros(voices, channels, dtype=dtype, device=device)  # last DPW sum
+        self.phase = torch.zeros(voices, dtype=torch.float64, device=device)  # layer cycles before the next row
         self.x_tail = torch.zeros(voices, channels, 2, dtype=dtype, device=device)  # filter input history
-        self.history = torch.zeros(voices, channels, 2, dtype=torch.float64, device=device)  # filter output
+        self.history = torch.zeros(2, channels, voices, dtype=torch.float64, device=device)  # filter output
 
 
 @dataclass
@@ -884,10 +991,33 @@ class _Context:
     sr: float
     dtype: torch.dtype
     device: torch.device
-    noise: torch.Tensor  # seeded noise table
+    noise_rows: torch.Tensor | None  # (NOISE_TABLE_FRAMES + 1, T) view: row i = the seeded noise from i on
+    grid: torch.Tensor  # (T/E + 1,) control points within a tile, float64
+    cumulative: torch.Tensor  # (T/E + 1, T + 1): control points -> their running sum before each frame
+    cumulative64: torch.Tensor  # the same in float64
+    count: torch.Tensor  # (T + 1,) 0 .. T
     ramp: torch.Tensor  # (E,) position between control points
-    grid: torch.Tensor  # (T/E + 1,) control points within a tile
-    frame: torch.Tensor  # (T,) frame within a tile
+
+    @classmethod
+    def make(cls, sr: float, dtype: torch.dtype, device: torch.device, noise: np.ndarray | None) -> _Context:
+        T, E = TILE_FRAMES, CONTROL_STEP_FRAMES
+        frame = np.arange(T)
+        interp = np.zeros((T // E + 1, T))  # control points -> frames, linear in between
+        interp[frame // E, frame] = 1.0 - (frame % E) / E
+        interp[frame // E + 1, frame] += (frame % E) / E
+        cumulative = np.concatenate([np.zeros((T // E + 1, 1)), np.cumsum(interp, axis=1)], axis=1)
+        noise_rows = None
+        if noise is not None:
+            table = torch.as_tensor(np.concatenate([noise, noise[:T]]), device=device).to(dtype)
+            noise_rows = table.unfold(0, T, 1)
+        return cls(
+            sr=sr, dtype=dtype, device=device, noise_rows=noise_rows,
+            grid=torch.arange(0, T + 1, E, device=device, dtype=torch.float64),
+            cumulative=torch.as_tensor(cumulative, device=device).to(dtype),
+            cumulative64=torch.as_tensor(cumulative, device=device),
+            count=torch.arange(T + 1, device=device, dtype=dtype),
+            ramp=torch.arange(E, device=device, dtype=dtype) / E,
+        )
 
 
 @dataclass
@@ -898,10 +1028,12 @@ class _LayerTables:
     phase0: torch.Tensor  # (voices, oscillators) float64
     noise_offset: torch.Tensor  # (voices, K) int64
     ratio64: torch.Tensor  # (K,)
-    ratio: torch.Tensor  # (K,) in the work dtype
     offset: torch.Tensor  # (K,) float64
     oscillator: torch.Tensor  # (K,) int64
-    weights: torch.Tensor  # (C, K)
+    mix: torch.Tensor | None  # (C, K) components -> channels; None: one component, its weight in the envelope
+    weight: float  # that weight
+    angular: float  # 2 pi for sines (phases in radians), else 1 (cycles)
+    ratio: torch.Tensor  # (K, 1) ratio x angular, in the work dtype
     event_key: torch.Tensor | None  # (events,) voice * 2^40 + frame, sorted
     events: torch.Tensor | None  # (events, 5) float64
     static_filter: _Biquad | None  # one row of tables when the cutoff never moves
@@ -921,27 +1053,20 @@ def _to_device(plan: _LayerPlan, ctx: _Context) -> _LayerTables:
     event_key = None
     if events is not None:
         event_key = t(events[:, 0].astype(np.int64) * (1 << 40) + np.floor(events[:, 1]).astype(np.int64), torch.int64)
+    # The waveforms as computed per frame (see _render_block), and the mix weights that undo it:
+    # DPW: f - f^2 (f the phase shifted by half a cycle) = -(parabola) + constant, which the
+    # difference removes; triangle: |f - 1/2| - 1/4 = (triangle) / 4.
+    weights = bank.weights * {"dpw": -1.0, "triangle": 4.0}.get(bank.kind, 1.0)
+    folded = weights.shape == (1, 1)
+    angular = 2.0 * math.pi if bank.kind == "sine" else 1.0
     return _LayerTables(
         plan=plan, voices=t(plan.voices), piece_offset=t(plan.piece_offset[:-1], torch.int64),
         phase0=t(plan.phase0), noise_offset=t(plan.noise_offset, torch.int64), ratio64=t(bank.ratio),
-        ratio=t(bank.ratio, ctx.dtype), offset=t(bank.offset), oscillator=t(bank.oscillator, torch.int64),
-        weights=t(bank.weights, ctx.dtype), event_key=event_key, events=t(events) if events is not None else None,
-        static_filter=static_filter,
+        offset=t(bank.offset), oscillator=t(bank.oscillator, torch.int64),
+        mix=None if folded else t(weights, ctx.dtype), weight=float(weights[0, 0]) if folded else 1.0,
+        angular=angular, ratio=t(bank.ratio * angular, ctx.dtype)[:, None],
+        event_key=event_key, events=t(events) if events is not None else None, static_filter=static_filter,
     )
-
-
-def _interpolate(points: torch.Tensor, ramp: torch.Tensor) -> torch.Tensor:
-    """(rows, n + 1) control points -> (rows, n * E) frames, linear in between."""
-    rows = points.shape[0]
-    start = points[:, :-1, None]
-    return torch.addcmul(start, points[:, 1:, None] - start, ramp).view(rows, -1)
-
-
-def _previous_rows(last: torch.Tensor, first: torch.Tensor, carried: torch.Tensor) -> torch.Tensor:
-    """Value at the end of the previous row of the same voice: the row before, or `carried`
-    for a voice's first row in the block."""
-    mask = first.view(-1, *([1] * (last.dim() - 1)))
-    return torch.where(mask, carried, torch.roll(last, 1, dims=0))
 
 
 def _segment_exclusive_cumsum(values: torch.Tensor, first: torch.Tensor) -> torch.Tensor:
@@ -965,51 +1090,54 @@ def _glide_pitch(tables: _LayerTables, voice: torch.Tensor, t: torch.Tensor, bas
     return torch.where(valid, gliding, base[:, None].expand_as(t))
 
 
-def _render_layer(tables: _LayerTables, ctx: _Context, out_tiles: torch.Tensor, block_frames: int) -> None:
-    plan = tables.plan
-    total = int(plan.piece_offset[-1])
-    if total == 0:
-        return
-    T = TILE_FRAMES
-    width = max(len(plan.bank.ratio), plan.bank.channels)
-    rows_per_block = max(1, block_frames // (T * width))
-    carry = _Carry(len(plan.voices), plan.bank.channels, ctx.dtype, ctx.device)
-    offsets = plan.piece_offset
-    for r0 in range(0, total, rows_per_block):
-        r1 = min(r0 + rows_per_block, total)
-        # Longest run of rows of one voice in this block (host side: no device sync).
-        v0 = np.searchsorted(offsets, r0, side="right") - 1
-        v1 = np.searchsorted(offsets, r1 - 1, side="right")
-        runs = np.minimum(offsets[v0 + 1:v1 + 1], r1) - np.maximum(offsets[v0:v1], r0)
-        _render_block(tables, ctx, carry, r0, r1, int(runs.max()), out_tiles)
+@dataclass
+class _Rows:
+    """Control-rate data of a batch of rows (index 0 = the batch's first row). Row subsets that
+    need extra work are listed as row indices with per-block bounds (index[bounds[k]:bounds[k+1]]
+    falls in block k)."""
+
+    voice: torch.Tensor  # (B,) int64
+    tile: torch.Tensor  # (B,) output tile (0 for a row in the partial last tile, which goes to the tail)
+    phase: torch.Tensor | None  # (K, B, 1) phase before the row's first frame (cycles or radians)
+    step: torch.Tensor | None  # (K, B, 1) phase step per frame (steady pitch)
+    control: torch.Tensor | None  # (B, T/E + 1) layer phase step at the control points (moving pitch)
+    control_segments: tuple[torch.Tensor, torch.Tensor] | None  # the same as segments (DPW)
+    noise_start: torch.Tensor | None  # (K, B) where each noise component reads the table
+    envelope: tuple[torch.Tensor, torch.Tensor]  # (B, T/E, 1) amplitude at the control points (and
+    #                                             folded factors), and its change to the next one
+    gains: torch.Tensor  # (2, B, 1) left/right gain
+    biquad: _Biquad | None  # per-row filter tables (moving cutoff)
+    first: tuple[torch.Tensor, list[int]]  # a voice's first row in its block
+    last: tuple[torch.Tensor, list[int]]  # a voice's last row in its block
+    onset: tuple[torch.Tensor, list[int]]  # rows that start before the note-on (masked up to it)
+    onset_mask: torch.Tensor  # (rows of onset, 1, T)
+    partial: tuple[torch.Tensor, list[int]]  # rows in the partial last output tile
 
 
-def _render_block(tables: _LayerTables, ctx: _Context, carry: _Carry, r0: int, r1: int, max_run: int,
-                  out_tiles: torch.Tensor) -> None:
+def _prepare_rows(tables: _LayerTables, ctx: _Context, carry: _Carry, b0: int, b1: int, block_rows: int,
+                  full_tiles: int) -> _Rows:
     plan, layer, bank = tables.plan, tables.plan.layer, tables.plan.bank
-    T, dtype, device = TILE_FRAMES, ctx.dtype, ctx.device
-    rows = r1 - r0
-    piece = torch.arange(r0, r1, device=device)
+    T, dtype, device, f64 = TILE_FRAMES, ctx.dtype, ctx.device, torch.float64
+    piece = torch.arange(b0, b1, device=device)
     voice = torch.searchsorted(tables.piece_offset, piece, right=True) - 1
     v = dict(zip(_VOICE_COLUMNS, tables.voices.index_select(0, voice).unbind(1)))
     local = piece - v["piece_offset"].to(torch.int64)
     tile = v["first_tile"].to(torch.int64) + local
-    t0 = (tile * T - v["start"].to(torch.int64)).to(torch.float64)  # frames since the voice's start
+    t0 = (tile * T - v["start"].to(torch.int64)).to(f64)  # frames since the voice's start
     starts = local == 0  # a voice's first rendered row: its state starts from rest
-    first = starts | (piece == r0)  # a voice's first row in this block
-    last = torch.ones(rows, dtype=torch.bool, device=device)
-    last[:-1] = voice[1:] != voice[:-1]
-    tc = t0[:, None] + ctx.grid  # control times (rows, T/E + 1)
-    before_start = starts & (t0 < 0)  # rows holding frames before the note-on
+    position = piece - b0
+    voice_ends = torch.ones_like(starts)
+    voice_ends[:-1] = voice[1:] != voice[:-1]
+    tc = t0[:, None] + ctx.grid if plan.modulated else None  # control times (rows, T/E + 1), float64
+    onset = (-t0).clamp(0.0, float(T))  # frames of a voice's first row before its note-on
 
-    # -- oscillators --
+    phase = step = control = noise_start = None
+    envelope_factor = torch.full_like(t0, tables.weight)
     if bank.kind == "noise":
-        t = (t0[:, None] + ctx.frame).clamp(min=0.0).to(torch.int64)
-        index = (tables.noise_offset.index_select(0, voice)[:, :, None] + t[:, None, :]) % NOISE_TABLE_FRAMES
-        components = ctx.noise[index]  # (rows, K, T)
-        x = torch.matmul(tables.weights, components) if components.shape[1] > 1 else components * tables.weights[:, :1]
+        noise_offset = tables.noise_offset.index_select(0, voice)
+        noise_start = torch.remainder(noise_offset + t0.to(torch.int64)[:, None], NOISE_TABLE_FRAMES).T.contiguous()
     else:
-        pitch = v["base_pitch"][:, None].expand_as(tc)
+        pitch = v["base_pitch"][:, None] if not plan.modulated else v["base_pitch"][:, None].expand_as(tc)
         if tables.events is not None:
             pitch = _glide_pitch(tables, voice, tc, v["base_pitch"])
         if layer.pitch_env_semitones:
@@ -1019,78 +1147,226 @@ def _render_block(tables: _LayerTables, ctx: _Context, carry: _Carry, r0: int, r
             fade = (tc / max(layer.vibrato_delay_ms * ctx.sr / 1000.0, 1.0)).clamp(0.0, 1.0)
             pitch = pitch + layer.vibrato_depth_cents / 100.0 * fade * torch.sin(
                 (2.0 * math.pi * layer.vibrato_rate_hz / ctx.sr) * tc)
-        increment = (440.0 / ctx.sr) * torch.exp2((pitch - 69.0) / 12.0)  # cycles per frame
-        increment = increment.clamp(1e-7, 0.49 / float(bank.ratio.max())).to(dtype)
-        inc = _interpolate(increment, ctx.ramp)  # (rows, T)
-        if bool(before_start.any()):
-            rows_before = torch.nonzero(before_start).squeeze(1)
-            inc[rows_before] *= (t0[rows_before, None] + ctx.frame >= 0).to(dtype)  # phase waits for the note-on
-        cycles = torch.cumsum(inc, dim=1)
-        # Base phase at each row start: float64 prefix sum over the voice's rows (+ the carry).
-        row_total = cycles[:, -1].to(torch.float64)
-        base = carry.phase.index_select(0, voice) + _segment_exclusive_cumsum(row_total, first)
-        carry.phase[voice[last]] = (base + row_total)[last]
-        start_phase = tables.phase0.index_select(0, voice)[:, tables.oscillator] + tables.offset
-        start_phase = torch.frac(start_phase + tables.ratio64 * base[:, None]).to(dtype)  # (rows, K)
-        # (a broadcast multiply then add: ~2x faster on the CPU than a broadcast addcmul)
-        phase = torch.mul(cycles[:, None, :], tables.ratio[None, :, None]).add_(start_phase[:, :, None])
-        if bank.kind == "sine":
-            wave = torch.sin(phase.mul_(2.0 * math.pi))
+        increment = (440.0 / ctx.sr) * torch.exp2((pitch - 69.0) / 12.0)  # cycles per frame (steady: one point)
+        increment = increment.clamp(1e-7, 0.49 / float(bank.ratio.max()))
+        # The phase step is linear between control points, so the phase is their weighted sum
+        # (ctx.cumulative). Frames before the note-on do not advance it.
+        if plan.modulated:
+            row_cycles = increment @ ctx.cumulative64[:, T]
+            before_onset = (increment * ctx.cumulative64.index_select(1, onset.to(torch.int64)).T).sum(1)
+            control = increment.to(dtype)
         else:
-            wave = phase.sub_(torch.round(phase))  # position in the cycle, -0.5 .. 0.5
-            wave = wave.square_() if bank.kind == "dpw" else wave.abs_().mul_(-4.0).add_(1.0)
-        x = torch.matmul(tables.weights, wave) if wave.shape[1] > 1 or bank.channels > 1 else wave * tables.weights[0, 0]
-        if bank.kind == "dpw":
-            # First difference of the parabola / phase step (the parabola before a voice's first
-            # frame equals its first frame: the phase has not moved yet).
-            previous = _previous_rows(x[:, :, -1], first, carry.parabola.index_select(0, voice))
-            previous = torch.where(starts[:, None], x[:, :, 0], previous)
-            carry.parabola[voice[last]] = x[last, :, -1]
-            diff = torch.empty_like(x)
-            torch.sub(x[:, :, 1:], x[:, :, :-1], out=diff[:, :, 1:])
-            diff[:, :, 0] = x[:, :, 0] - previous
-            x = diff.mul_(inc.clamp(min=1e-7).reciprocal_()[:, None, :])
-    if bool(before_start.any()):
-        rows_before = torch.nonzero(before_start).squeeze(1)
-        x[rows_before] *= (t0[rows_before, None] + ctx.frame >= 0).to(dtype)[:, None, :]
+            steady = increment[:, 0]
+            row_cycles, before_onset = steady * T, steady * onset
+            step = (steady[:, None] * tables.ratio64 * tables.angular).to(dtype).T[:, :, None].contiguous()
+            if bank.kind == "dpw":
+                envelope_factor = envelope_factor / steady  # the DPW's 1/step, outside the (linear) filter
+        advance = row_cycles - before_onset
+        base = carry.phase.index_select(0, voice) + _segment_exclusive_cumsum(advance, starts | (position == 0))
+        carry.phase[voice[voice_ends]] = (base + advance)[voice_ends]
+        # Each component's phase before the row's first frame, in [0, 1) (DPW: + half a cycle).
+        start = tables.phase0.index_select(0, voice)[:, tables.oscillator] + tables.offset
+        start = start + tables.ratio64 * (base - before_onset)[:, None] + (0.5 if bank.kind == "dpw" else 0.0)
+        phase = ((start - torch.floor(start)) * tables.angular).to(dtype).T[:, :, None].contiguous()
 
-    # -- filter: cutoff held for the tile, taken at its middle --
-    spec = layer.filter
-    if spec is not None:
-        if tables.static_filter is not None:
-            bq = tables.static_filter.expand(rows)
-        else:
-            t_mid = (t0 + T / 2).clamp(min=0.0)
-            amount = spec.envelope_amount_semitones * _adsr(
-                t_mid, plan.filter_env, None if plan.one_shot else v["off"], v["filter_level_at_off"])
-            semitones = (amount + spec.key_tracking * (v["base_pitch"] - 60.0)
-                         + spec.velocity_amount_semitones * v["velocity"] / 127.0)
-            bq = _biquad(spec.cutoff_frequency_hz * torch.exp2(semitones / 12.0), spec.q, spec.mode, ctx.sr, dtype)
-        x_before = _previous_rows(x[:, :, -2:], first, carry.x_tail.index_select(0, voice))
-        x_before = torch.where(starts[:, None, None], 0.0, x_before)
-        history_in = carry.history.index_select(0, voice)
-        carry.x_tail[voice[last]] = x[last, :, -2:]
-        x, history_out = _filter_rows(x, bq, x_before, history_in, first, max_run)
-        carry.history[voice[last]] = history_out[last]
-
-    # -- amplitude envelope (bursts, then ADSR), choke, drive, pan --
-    t_env = tc - plan.burst_frames
-    env = _adsr(t_env, plan.amp, None if plan.one_shot else v["env_off"][:, None], v["level_at_off"][:, None])
+    # Amplitude envelope (bursts, then ADSR), choke, and the voice's span, at the control points,
+    # in the work dtype (times since the voice's start: float32 keeps them to a frame).
+    t = t0.to(dtype)[:, None] + ctx.grid.to(dtype)  # whole frames: exact in float32 below 2^24
+    t_env = t - plan.burst_frames if plan.burst_frames else t
+    env = _envelope_points(t_env, plan.amp, None if plan.one_shot else v["env_off"].to(dtype)[:, None],
+                           v["level_at_off"].to(dtype)[:, None])
     if layer.bursts > 1:
         spacing = layer.burst_spacing_ms * ctx.sr / 1000.0
         rate = BURST_DECAY_DB / 20.0 * math.log(10.0) / spacing
-        burst = torch.exp(-torch.remainder(tc.clamp(min=0.0), spacing) * rate)
+        burst = torch.exp(-torch.remainder(t.clamp(min=0.0), spacing) * rate)
         env = torch.where(t_env < 0, burst, env)
-    choke = ((v["cut"][:, None] + CHOKE_MS * ctx.sr / 1000.0 - tc) / (CHOKE_MS * ctx.sr / 1000.0)).clamp(0.0, 1.0)
-    env = env * choke * ((tc >= 0) & (tc < v["length"][:, None]))
-    x = x * _interpolate(env.to(dtype), ctx.ramp)[:, None, :]
+    choke_frames = CHOKE_MS * ctx.sr / 1000.0
+    env.mul_(torch.sub((v["cut"] + choke_frames).to(dtype)[:, None], t).div_(choke_frames).clamp_(0.0, 1.0))
+    env.mul_((t >= 0) & (t < v["length"].to(dtype)[:, None])).mul_(envelope_factor.to(dtype)[:, None])
+    gains = torch.stack([v["gain_left"], v["gain_right"]])
     if layer.drive > 0:
-        x = torch.tanh(x.mul_(layer.drive)).mul_(1.0 / math.tanh(layer.drive))
-    gains = torch.stack([v["gain_left"], v["gain_right"]], dim=1).to(dtype)[:, :, None]  # (rows, 2, 1)
-    stereo = x * gains
-    with _deterministic_on(device):
-        # Through 2-D views: torch's CPU index_add_ is ~100x slower on 3-D tensors.
-        out_tiles.view(out_tiles.shape[0], -1).index_add_(0, tile, stereo.view(rows, -1))
+        gains = gains / math.tanh(layer.drive)
+
+    biquad = None
+    spec = layer.filter
+    if spec is not None and tables.static_filter is None:  # cutoff held for the tile, taken at its middle
+        t_mid = (t0 + T / 2).clamp(min=0.0)
+        amount = spec.envelope_amount_semitones * _adsr(
+            t_mid, plan.filter_env, None if plan.one_shot else v["off"], v["filter_level_at_off"])
+        semitones = (amount + spec.key_tracking * (v["base_pitch"] - 60.0)
+                     + spec.velocity_amount_semitones * v["velocity"] / 127.0)
+        biquad = _biquad(spec.cutoff_frequency_hz * torch.exp2(semitones / 12.0), spec.q, spec.mode, ctx.sr, dtype)
+
+    # Row subsets, split by block with one host sync for the batch.
+    rows = b1 - b0
+    in_block = position % block_rows
+    subsets = [starts | (in_block == 0), voice_ends | (in_block == block_rows - 1), onset > 0, tile == full_tiles]
+    indices = [torch.nonzero(mask).squeeze(1) for mask in subsets]
+    edges = torch.arange(0, rows + block_rows, block_rows, device=device).clamp(max=rows)
+    bounds = torch.cat([torch.searchsorted(index, edges) for index in indices]).view(len(indices), -1).tolist()
+    first, last, onset_rows, partial = ((index, b) for index, b in zip(indices, bounds))
+    onset_mask = (ctx.count[:T] >= onset[onset_rows[0]].to(dtype)[:, None]).to(dtype)[:, None, :]
+    return _Rows(
+        voice=voice, tile=torch.where(tile == full_tiles, 0, tile), phase=phase, step=step, control=control,
+        control_segments=_segments(control, dtype) if control is not None and bank.kind == "dpw" else None,
+        noise_start=noise_start, envelope=_segments(env, dtype), gains=gains.to(dtype)[:, :, None], biquad=biquad,
+        first=first, last=last, onset=onset_rows, onset_mask=onset_mask, partial=partial,
+    )
+
+
+def _envelope_points(t: torch.Tensor, env: _EnvelopeFrames, off: torch.Tensor | None,
+                     level_at_off: torch.Tensor) -> torch.Tensor:
+    """`_adsr` for torch with few temporaries (the control points of a batch are large)."""
+    level = torch.div(t, env.attack).clamp_(0.0, 1.0)
+    fall = torch.sub(t, env.attack).mul_(env.decay_rate).clamp_(0.0, 60.0).neg_().exp_()
+    level = torch.where(t < env.attack, level, fall.mul_(1.0 - env.sustain).add_(env.sustain))
+    if off is not None:
+        released = torch.sub(t, off).mul_(env.release_rate).clamp_(0.0, 60.0).neg_().exp_().mul_(level_at_off)
+        level = torch.where(t >= off, released, level)
+    return level
+
+
+def _segments(points: torch.Tensor, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    """(rows, n + 1) control points -> (rows, n, 1) start values and changes to the next point."""
+    points = points.to(dtype)
+    return points[:, :-1, None].contiguous(), (points[:, 1:] - points[:, :-1])[:, :, None].contiguous()
+
+
+def _interpolate(segments: tuple[torch.Tensor, torch.Tensor], r0: int, r1: int, ctx: _Context,
+                 out: torch.Tensor) -> torch.Tensor:
+    """Control points of rows r0..r1 -> (rows, T) frames, linear in between."""
+    start, change = segments
+    view = out.view(r1 - r0, start.shape[1], -1)
+    torch.mul(change[r0:r1], ctx.ramp, out=view)  # (a broadcast multiply then add: faster than addcmul)
+    view.add_(start[r0:r1])
+    return out
+
+
+def _block_rows(subset: tuple[torch.Tensor, list[int]], k: int, r0: int) -> torch.Tensor | None:
+    index, bounds = subset
+    lo, hi = bounds[k], bounds[k + 1]
+    return index[lo:hi] - r0 if hi > lo else None
+
+
+def _render_layer(tables: _LayerTables, ctx: _Context, tiles: torch.Tensor, tail: torch.Tensor,
+                  block_frames: int) -> None:
+    plan = tables.plan
+    total = int(plan.piece_offset[-1])
+    if total == 0:
+        return
+    T = TILE_FRAMES
+    width = max(len(plan.bank.ratio), plan.bank.channels, 2)
+    block_rows = max(1, block_frames // (T * width))
+    batch_rows = block_rows * max(1, _BATCH_FRAMES // (T * block_rows))
+    carry = _Carry(len(plan.voices), plan.bank.channels, ctx.dtype, ctx.device)
+    scratch = _Scratch(ctx.dtype, ctx.device)
+    offsets = plan.piece_offset
+    first_tile = plan.voices[:, _VOICE_COLUMNS.index("first_tile")].astype(np.int64)
+    for b0 in range(0, total, batch_rows):
+        b1 = min(b0 + batch_rows, total)
+        rows = _prepare_rows(tables, ctx, carry, b0, b1, block_rows, tiles.shape[1])
+        for k, r0 in enumerate(range(b0, b1, block_rows)):
+            r1 = min(r0 + block_rows, b1)
+            # The voices' runs of rows in this block (host side: no device sync).
+            v0 = np.searchsorted(offsets, r0, side="right") - 1
+            v1 = np.searchsorted(offsets, r1 - 1, side="right")
+            run_start = np.maximum(offsets[v0:v1], r0)
+            run_length = np.minimum(offsets[v0 + 1:v1 + 1], r1) - run_start
+            runs = None
+            if v1 - v0 <= _MAX_SLICE_RUNS:  # few voices: overlap-add tile ranges (row, tile, count)
+                run_tile = first_tile[v0:v1] + run_start - offsets[v0:v1]
+                run_count = np.minimum(run_length, tiles.shape[1] - run_tile)
+                runs = [(int(a - r0), int(t), int(n)) for a, t, n in zip(run_start, run_tile, run_count) if n > 0]
+            _render_block(tables, ctx, carry, rows, k, r0 - b0, r1 - b0, int(run_length.max()), runs, scratch,
+                          tiles, tail)
+
+
+def _render_block(tables: _LayerTables, ctx: _Context, carry: _Carry, rows: _Rows, k: int, r0: int, r1: int,
+                  max_run: int, runs: list[tuple[int, int, int]] | None, scratch: _Scratch, tiles: torch.Tensor,
+                  tail: torch.Tensor) -> None:
+    layer, bank = tables.plan.layer, tables.plan.bank
+    T, R, K, C = TILE_FRAMES, r1 - r0, len(bank.ratio), bank.channels
+
+    # -- oscillators: (K, R, frames) components, mixed (one GEMM) into channels, then (R, C, T) --
+    if bank.kind == "noise":
+        frames = T
+        wave = scratch.get("wave", K, R, T)
+        torch.index_select(ctx.noise_rows, 0, rows.noise_start[:, r0:r1].reshape(-1), out=wave.view(K * R, T))
+    else:
+        # DPW needs the frame before the row too (its difference), the others the row's frames.
+        frames = T + 1 if bank.kind == "dpw" else T
+        wave = scratch.get("wave", K, R, frames)
+        if rows.control is not None:
+            cycles = scratch.get("cycles", R, frames)
+            matrix = ctx.cumulative if bank.kind == "dpw" else ctx.cumulative[:, 1:]
+            torch.mm(rows.control[r0:r1], matrix, out=cycles)
+            torch.mul(cycles, tables.ratio[:, :, None], out=wave)
+        else:
+            torch.mul(rows.step[:, r0:r1], ctx.count if bank.kind == "dpw" else ctx.count[1:], out=wave)
+        wave.add_(rows.phase[:, r0:r1])
+        if bank.kind == "sine":
+            wave.sin_()
+        elif bank.kind == "triangle":
+            wave.frac_().sub_(0.5).abs_().sub_(0.25)
+        else:
+            wave.frac_()
+            wave.addcmul_(wave, wave, value=-1.0)
+    if tables.mix is not None:
+        mixed = torch.mm(tables.mix, wave.view(K, -1), out=scratch.get("mix", C, R * frames)).view(C, R, frames)
+    else:
+        mixed = wave  # (1, R, frames)
+    x = scratch.get("x", R, C, T)
+    if bank.kind == "dpw":
+        # First difference of the parabola / phase step (steady pitch: 1/step is in the envelope).
+        torch.sub(mixed[:, :, 1:], mixed[:, :, :-1], out=x.transpose(0, 1))
+        if rows.control is not None:
+            x.div_(_interpolate(rows.control_segments, r0, r1, ctx, scratch.get("step", R, T))[:, None, :])
+    elif C == 1:
+        x = mixed.view(R, 1, T)
+    else:
+        x.copy_(mixed.transpose(0, 1))
+    onset = _block_rows(rows.onset, k, r0)
+    if onset is not None:  # silence before the note-on
+        lo = rows.onset[1][k]
+        x[onset] *= rows.onset_mask[lo:lo + len(onset)]
+
+    # -- filter --
+    if layer.filter is not None:
+        bq = tables.static_filter if tables.static_filter is not None else rows.biquad.slice(r0, r1)
+        voice = rows.voice[r0:r1]
+        first, last = _block_rows(rows.first, k, r0), _block_rows(rows.last, k, r0)
+        x_before = torch.roll(x[:, :, -2:], 1, dims=0)
+        x_before[first] = carry.x_tail[voice[first]]
+        start_history = carry.history[:, :, voice[first]]
+        carry.x_tail[voice[last]] = x[last, :, -2:]
+        x, history_out = _filter_block(x, bq, x_before, start_history, first, max_run, scratch)
+        carry.history[:, :, voice[last]] = history_out[:, :, last]
+
+    # -- amplitude envelope, drive, pan, overlap-add --
+    envelope = _interpolate(rows.envelope, r0, r1, ctx, scratch.get("envelope", R, T))
+    x.mul_(envelope[:, None, :])
+    if layer.drive > 0:
+        x.mul_(layer.drive).tanh_()
+    gains = rows.gains[:, r0:r1]  # (2, R, 1)
+    partial = _block_rows(rows.partial, k, r0)
+    if runs is not None:
+        # Few voices: add each run of rows, panned, straight into its tiles (no stereo buffer).
+        for channel in range(2):
+            source = x[:, channel if C == 2 else 0]
+            for row, first, count in runs:
+                tiles[channel, first:first + count].addcmul_(source[row:row + count], gains[channel, row:row + count])
+            if partial is not None:  # the partial last tile is added at the end
+                tail[channel] += (source[partial] * gains[channel, partial]).sum(0)
+        return
+    stereo = scratch.get("stereo", 2, R, T)
+    torch.mul(x.transpose(0, 1), gains, out=stereo)
+    if partial is not None:  # the partial last tile is added at the end; these rows add zeros
+        tail += stereo[:, partial].sum(1)
+        stereo[:, partial] = 0.0
+    if tiles.shape[1]:
+        with _deterministic_on(tiles.device):
+            for channel in range(2):
+                tiles[channel].index_add_(0, rows.tile[r0:r1], stereo[channel])
 
 
 def render_synth(instrument: str | SynthPatch, notes: Notes, sample_rate_hz: int = 44100,
@@ -1116,20 +1392,23 @@ def render_synth(instrument: str | SynthPatch, notes: Notes, sample_rate_hz: int
     if num_frames is None:
         num_frames = int(max((e.max() for e in ends if len(e)), default=0))
     if num_frames == 0 or len(voices) == 0:
-        return torch.zeros(2, num_frames, dtype=dtype, device=device)
+        return host_zeros((2, num_frames), dtype, device)
 
-    T, E = TILE_FRAMES, CONTROL_STEP_FRAMES
-    noise = np.random.default_rng([seed, 0]).uniform(-1.0, 1.0, NOISE_TABLE_FRAMES)
-    ctx = _Context(
-        sr=sr, dtype=dtype, device=device, noise=torch.as_tensor(noise, device=device).to(dtype),
-        ramp=torch.arange(E, device=device, dtype=dtype) / E,
-        grid=torch.arange(0, T + 1, E, device=device, dtype=torch.float64),
-        frame=torch.arange(T, device=device, dtype=torch.float64),
-    )
-    n_tiles = -(-num_frames // T)
-    out_tiles = torch.zeros(n_tiles, 2, T, dtype=dtype, device=device)
+    T = TILE_FRAMES
+    noise = None
+    if any(layer.waveform == "noise" for layer in patch.layers):
+        noise = np.random.default_rng([seed, 0]).uniform(-1.0, 1.0, NOISE_TABLE_FRAMES)
+    ctx = _Context.make(sr, dtype, device, noise)
+    # Voices are added into the output's whole tiles in place (a (2, tiles, T) view); the
+    # partial last tile, if any, collects in `tail`.
+    out = host_zeros((2, num_frames), dtype, device)
+    full_tiles = num_frames // T
+    tiles = out[:, :full_tiles * T].view(2, full_tiles, T)
+    tail = torch.zeros(2, T, dtype=dtype, device=device)
     block = block_frames or _default_block_frames(device)
     with torch.inference_mode():
         for plan in plans:
-            _render_layer(_to_device(plan, ctx), ctx, out_tiles, block)
-    return out_tiles.permute(1, 0, 2).reshape(2, n_tiles * T)[:, :num_frames].contiguous()
+            _render_layer(_to_device(plan, ctx), ctx, tiles, tail, block)
+    if num_frames > full_tiles * T:
+        out[:, full_tiles * T:] = tail[:, :num_frames - full_tiles * T]
+    return out

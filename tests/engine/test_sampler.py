@@ -46,6 +46,16 @@ def sine_font(sample_mode: int = 1, release_tc: int = -1200, exclusive_class: in
     return parse_soundfont(build_sf2(samples, [("sine", [zone])], presets))
 
 
+def short_loop_font(sample_mode: int = 1):
+    """The sine with a loop of one cycle (100 samples): a tile of output at a high pitch wraps it
+    many times."""
+    t = np.arange(44100)
+    data = np.round(0.5 * 32767 * np.sin(2 * np.pi * t / PERIOD)).astype(np.int16)
+    zone = {sfmod.GEN_SAMPLE_MODES: sample_mode, sfmod.GEN_RELEASE_VOL_ENV: -1200, sfmod.GEN_SAMPLE_ID: 0}
+    samples = [{"data": data, "rate": 44100, "root": 69, "loop": (4400, 4400 + PERIOD)}]
+    return parse_soundfont(build_sf2(samples, [("sine", [zone])], [("Sine", 0, 0, [{sfmod.GEN_INSTRUMENT: 0}])]))
+
+
 def note(pitch, *, duration=1.0, start=0.0, velocity=100, program=0, drum=False, pan=0.0):
     return Notes([start], [duration], [pitch], [velocity], program=program, is_drum=drum, pan=pan)
 
@@ -136,6 +146,19 @@ def test_loop_until_release_plays_the_rest_of_the_sample_after_note_off():
     tail = then_out[0].numpy()[int(0.9 * sample_rate):]
     bound = np.abs(tail).max() * 2 * np.pi * SINE_HZ / sample_rate
     assert np.abs(np.diff(tail)).max() <= 1.02 * bound  # seamless across the loop exit
+
+
+@pytest.mark.parametrize("sample_mode", [1, 3])
+@pytest.mark.parametrize("pitch", [93.0, 97.5])  # 4x and 5.2x the recorded pitch: 10-13 wraps per tile
+def test_short_loops_play_seamlessly_at_high_pitches(sample_mode, pitch):
+    sample_rate = 44100
+    audio = render_notes(short_loop_font(sample_mode), note(pitch, duration=1.0, velocity=127), sample_rate)
+    sustain = audio[0].numpy()[int(0.1 * sample_rate):int(0.95 * sample_rate)]
+    freq = SINE_HZ * 2 ** ((pitch - 69) / 12)
+    bound = np.abs(sustain).max() * 2 * np.pi * freq / sample_rate
+    assert np.abs(np.diff(sustain)).max() <= 1.02 * bound  # no seam at any wrap
+    assert fundamental_hz(sustain, sample_rate, freq) == pytest.approx(freq, rel=2e-3)
+    assert np.abs(sustain).min() < 0.01 and np.abs(sustain).max() > 0.3
 
 
 # -- envelope, velocity, pan --
@@ -250,6 +273,21 @@ def test_batch_renders_each_track_like_a_single_render(gm):
     assert batch.shape[:2] == (2, 2)
     for i, part in enumerate((a, b)):
         assert torch.equal(batch[i], render_notes(gm, part, 22050, num_frames=batch.shape[2]))
+
+
+def test_overlap_add_paths_give_identical_output(gm, monkeypatch):
+    # Blocks of few voices add slices of tiles, others index_add_ rows: the same sums in the same
+    # order, so the output is bit-identical (and contiguous, with a partial last tile).
+    from studio.engine import sampler
+
+    outputs = []
+    for runs in (0, 10**6):
+        monkeypatch.setattr(sampler, "_MAX_SLICE_RUNS", runs)
+        outputs.append(render_notes_batch(gm, [_mix(), _mix()], 22050, num_frames=2 * 22050 + 77,
+                                          block_frames=1 << 14))
+    assert outputs[0].shape == (2, 2, 2 * 22050 + 77) and outputs[0].is_contiguous()
+    assert torch.equal(outputs[0], outputs[1])
+    assert float(outputs[0][:, :, -77:].abs().max()) > 0.0
 
 
 def test_float64_output_matches_float32(gm):
