@@ -209,6 +209,13 @@ class JobQueue:
         self.events.publish("job_queued", data)
         return data
 
+    def enqueue_existing(self, job_id: str, kind: str, params: dict[str, Any]) -> None:
+        """Hand a job row that was written `queued` but kept off the workers (a batch member
+        waiting for a slot) to the workers now."""
+        if kind not in self._handlers:
+            raise ValueError(f"unknown job kind {kind!r}; known: {', '.join(self.kinds)}")
+        self._enqueue(job_id, kind, params, 0)
+
     def get(self, job_id: str) -> dict[str, Any]:
         with self.db.session() as s:
             job = s.get(Job, job_id)

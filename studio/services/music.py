@@ -154,22 +154,26 @@ class MusicService:
     def submit(self, spec_fields: dict[str, Any], *, source: str = "api", title: str | None = None,
                extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Validate and queue one generation. Raises pydantic.ValidationError (bad fields) or
-        InsufficientCredits. Returns the job dict plus `resolved_spec`, `credits_used` and estimates."""
-        from studio.engine.spec import GenerationSpec, resolve_spec
-
-        spec = GenerationSpec.model_validate(spec_fields)
-        resolved = resolve_spec(spec)
-        return self._submit_resolved(resolved, source=source, title=title, extra=extra)
+        InsufficientCredits. Returns the job dict plus `resolved_spec`, `credits_used` and estimates.
+        A `title` names the track and its files (the prompt does otherwise)."""
+        return self.submit_generation(spec_fields, title=title, source=source, extra=extra)
 
     def _submit_resolved(self, resolved, *, source: str, title: str | None, extra: dict[str, Any] | None = None,
-                         duration_s: float | None = None) -> dict[str, Any]:
+                         duration_s: float | None = None, job_id: str | None = None,
+                         hold_stage: str | None = None) -> dict[str, Any]:
+        """The one place a generation job is created: credit check and submit under one lock, so
+        two requests cannot overspend. `hold_stage` keeps the row queued but off the workers."""
         cost = credits_for(duration_s if duration_s is not None else resolved.duration_s)
-        with self._lock:  # balance check and submit together, so two requests cannot overspend
+        with self._lock:
             balance = self.credit_balance()
             if balance is not None and cost > balance + 1e-9:
                 raise InsufficientCredits(cost, balance)
             params = {"spec": resolved.model_dump(mode="json"), "credits": cost, "source": source, **(extra or {})}
-            job = self.ctx.jobs.submit(GENERATE_KIND, params, title=title or resolved.title)
+            if hold_stage:
+                job = self._hold_job(GENERATE_KIND, params, title=title or resolved.title, stage=hold_stage,
+                                     job_id=job_id or new_id("gen"))
+            else:
+                job = self.ctx.jobs.submit(GENERATE_KIND, params, title=title or resolved.title, job_id=job_id)
         job["resolved_spec"] = params["spec"]
         job["credits_used"] = cost
         job["queue_position"] = self.ctx.jobs.queue_position(job["id"])
@@ -456,7 +460,7 @@ class MusicService:
                           description: str | None = None, source: str = "api", extra: dict[str, Any] | None = None,
                           job_id: str | None = None, hold_stage: str | None = None,
                           title_suffix: str | None = None) -> dict[str, Any]:
-        """Like `submit`, with the caller's title (files and track carry it) and description.
+        """Queue one generation; a `title` names the track and its files, `description` is stored with it.
 
         `hold_stage` keeps the job row queued but off the workers until `release_held` (a batch's
         concurrency limit); `job_id` pre-chooses the id (batch and playlist members)."""
@@ -470,22 +474,8 @@ class MusicService:
         extra = dict(extra or {})
         if description:
             extra["description"] = description
-        cost = credits_for(resolved.duration_s)
-        with self._lock:
-            balance = self.credit_balance()
-            if balance is not None and cost > balance + 1e-9:
-                raise InsufficientCredits(cost, balance)
-            params = {"spec": resolved.model_dump(mode="json"), "credits": cost, "source": source, **extra}
-            if hold_stage:
-                job = self._hold_job(GENERATE_KIND, params, title=resolved.title, stage=hold_stage,
-                                     job_id=job_id or new_id("gen"))
-            else:
-                job = self.ctx.jobs.submit(GENERATE_KIND, params, title=resolved.title, job_id=job_id)
-        job["resolved_spec"] = params["spec"]
-        job["credits_used"] = cost
-        job["queue_position"] = self.ctx.jobs.queue_position(job["id"])
-        job["estimated_time_s"] = self.estimate_time_s(job)
-        return job
+        return self._submit_resolved(resolved, source=source, title=None, extra=extra, job_id=job_id,
+                                     hold_stage=hold_stage)
 
     def _hold_job(self, kind: str, params: dict[str, Any], *, title: str | None, stage: str, job_id: str) -> dict[str, Any]:
         """A queued job row the workers do not see yet. A restart queues it like any other row."""
@@ -512,8 +502,7 @@ class MusicService:
                 return False
             job.stage, job.updated_at = None, utcnow()
             kind, params = job.kind, dict(job.params or {})
-        # JobQueue has no public "enqueue an existing row"; this is the call its submit() makes.
-        self.ctx.jobs._enqueue(job_id, kind, params, 0)
+        self.ctx.jobs.enqueue_existing(job_id, kind, params)
         return True
 
     def submit_batch(self, items: list[dict[str, Any]], *, concurrency: int, notify_when_all_complete: bool,
