@@ -187,3 +187,96 @@ def test_empty_prompt_still_resolves(window, text):
     panel.set_prompt(text)
     spec = panel.update_preview()
     assert spec["style"] == "pop" and "default" in spec["sources"]["style"]
+
+
+def test_template_gallery_fills_the_form_and_the_job_records_it(window, ctx, qtbot):
+    panel = window.show_panel("create")
+    panel.templates_button.click()
+    gallery = panel.gallery
+    assert gallery.isVisibleTo(panel) and len(gallery.template_ids()) == len(ctx.templates.templates)
+    assert all(not card.usage_label.text() for card in gallery.cards.values())  # never used: no figures
+    gallery.set_category("electronic")
+    assert set(gallery.template_ids()) == {t.id for t in ctx.templates.search(category="electronic")}
+    gallery.search_edit.setText("synthwave night")
+    gallery.refresh()
+    assert gallery.template_ids() == ["ai_template_001"]
+    card = gallery.cards["ai_template_001"]
+    assert "Synthwave" in card.name_label.text() and "electronic" in card.meta_label.text()
+    assert "sung lyrics" in card.meta_label.text()
+    card.use_button.click()
+    template = ctx.templates.get("ai_template_001")
+    fields = panel.fields()
+    assert fields["style"] == "synthwave" and fields["mood"] == template.parameters["mood"]
+    assert fields["tempo"] == template.parameters["tempo"] and fields["key"] == template.parameters["key"]
+    assert panel.template_id == "ai_template_001" and panel.template_row.isVisibleTo(panel)
+    assert template.name in panel.template_label.text() and card.use_button.text() == "Use again" and "in use" in card.name_label.text()
+
+    small(panel)
+    jobs = panel.generate()
+    assert len(jobs) == 1 and jobs[0]["params"]["template_id"] == "ai_template_001"
+    card_job = panel.cards[jobs[0]["id"]]
+    qtbot.waitUntil(lambda: card_job.job["status"] in ("completed", "failed"), timeout=GENERATION_TIMEOUT_MS)
+    assert card_job.job["status"] == "completed", card_job.job.get("error")
+    assert ctx.templates.usage()["ai_template_001"]["completed"] == 1
+    panel.show_gallery(True)  # reopening re-reads the real usage
+    assert gallery.cards["ai_template_001"].usage_label.text() == "Used 1 time here"
+    panel.reset_form()
+    assert panel.template_id is None and not panel.template_row.isVisibleTo(panel)
+
+
+def test_playlist_mode_queues_tracks_and_plays_the_mix(window, ctx, qtbot, sink):
+    panel = window.show_panel("create")
+    panel.set_prompt("calm lo-fi hip hop with piano")
+    small(panel)
+    panel.vocals_combo.setCurrentIndex(panel.vocals_combo.findData("instrumental"))
+    panel.playlist_button.click()
+    assert panel.mode == "playlist" and panel.playlist_options.isVisibleTo(panel)
+    assert not panel.variations_spin.isVisibleTo(panel) and panel.generate_button.text() == "Generate playlist"
+    options = panel.playlist_options
+    options.name_edit.setText("Study Mix")
+    options.count_spin.setValue(2)
+    options.total_spin.setValue(7)
+    options.cohesion_combo.setCurrentIndex(options.cohesion_combo.findData("high"))
+    options.tempo_check.setChecked(True)
+    options.tempo_lo.setValue(70)
+    options.tempo_hi.setValue(90)
+    options.keys_check.setChecked(True)
+    options.transition_combo.setCurrentIndex(options.transition_combo.findData("crossfade"))
+    options.transition_seconds.setValue(1.0)
+    spec = panel.update_preview()
+    plan = panel.preview_plan
+    assert spec["duration_s"] == 4 and plan["track_duration_s"] == 4
+    assert len(plan["tracks"]) == 2 and plan["tracks"][0]["key"] != plan["tracks"][1]["key"]  # relative key
+    assert all(70 <= t["tempo"] <= 90 for t in plan["tracks"]) and panel.plan_label.isVisibleTo(panel)
+    assert "2 tracks" in panel.cost_label.text()
+
+    options.total_spin.setValue(1)  # 1 s over two tracks with a 1 s crossfade: impossible
+    assert panel.update_preview() is None and "total_duration" in panel.preview_error.text()
+    options.total_spin.setValue(7)
+
+    jobs = window.primary_action.trigger() or panel.last_jobs
+    playlist = panel.last_playlist
+    assert len(jobs) == 2 and playlist["playlist_id"] in panel.playlist_cards
+    assert [j["params"]["playlist_id"] for j in jobs] == [playlist["playlist_id"]] * 2
+    assert [j["resolved_spec"]["tempo_bpm"] for j in jobs] == [t["tempo"] for t in plan["tracks"]]
+    card = panel.playlist_cards[playlist["playlist_id"]]
+    assert not card.play_button.isEnabled()
+    qtbot.waitUntil(lambda: card.mix_status in ("completed", "failed", "cancelled"), timeout=2 * GENERATION_TIMEOUT_MS)
+    assert card.mix_status == "completed", card.state["mix"].get("error")
+    assert card.status_label.text() == "completed" and card.progress.value() == 100
+    assert len(card.track_ids) == 2 and card.play_button.isEnabled()
+
+    card.play_button.click()
+    player = window.player_bar
+    qtbot.waitUntil(lambda: player.playing and sink.frames > 0, timeout=10000)
+    assert player.title == "Study Mix (mix)" and panel.mix_playlist_id == playlist["playlist_id"]
+    mix = ctx.music.playlist(playlist["playlist_id"])["mix"]["result"]
+    assert player.player.duration_s == pytest.approx(mix["duration_s"], abs=0.1)
+    player.stop()
+
+    card.library_button.click()
+    library = window.current_panel
+    assert library.area == "library" and library.search_edit.text() == "Study Mix"
+    qtbot.waitUntil(lambda: set(card.track_ids) <= set(library.track_ids()), timeout=5000)
+    assert library.track is not None and library.track["id"] == card.track_ids[0]
+    assert library.track["title"] == "Study Mix - 01"

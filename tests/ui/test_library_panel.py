@@ -250,3 +250,46 @@ def test_double_click_and_ctrl_enter_play(window, ctx, qtbot, sink):
     qtbot.waitUntil(lambda: window.player_bar.playing, timeout=10000)
     window.primary_action.trigger()  # Ctrl+Enter in the Library: play / pause
     assert not window.player_bar.playing
+
+
+def test_variations_and_dragging_a_track_out(window, ctx, qtbot, monkeypatch):
+    import studio.ui.panels.library as library_module
+
+    library = window.panel("library")
+    track_id = generate(window, qtbot, "happy synthwave")
+    window.show_panel("library")
+    qtbot.waitUntil(lambda: track_id in library.track_ids(), timeout=5000)
+    assert library.select_track(track_id)
+    track = library.track
+    assert library.variations_button.isEnabled()
+
+    # the drag carries the best audio file (WAV here) as a file URL
+    data = library.drag_mime_data(track_id)
+    assert data.hasUrls() and len(data.urls()) == 1
+    dragged = data.urls()[0].toLocalFile()
+    source, _row = ctx.music.media_file(track["files_raw"]["wav"])
+    assert dragged.endswith(".wav") and filecmp.cmp(dragged, source, shallow=False)
+    assert track["title"] in dragged  # named after the track, not the store's id
+    row = library.track_ids().index(track_id)
+    assert library.table.mimeData([library.table.item(row, 0)]).urls() == data.urls()
+    execs = []
+    monkeypatch.setattr(library_module.QDrag, "exec", lambda self, *a, **k: execs.append(self.mimeData().urls()))
+    library.table.startDrag(Qt.DropAction.CopyAction)
+    assert execs == [data.urls()]
+
+    # variations: N new takes of its spec, each with its own new seed
+    jobs = library.variations_selected(3)
+    try:
+        assert len(jobs) == 3
+        seeds = [j["resolved_spec"]["seed"] for j in jobs]
+        assert len(set(seeds)) == 3 and track["seed"] not in seeds
+        for job in jobs:
+            spec = job["resolved_spec"]
+            assert (spec["style"], spec["key"], spec["tempo_bpm"], spec["duration_s"]) == (
+                track["style"], track["key"], track["tempo_bpm"], track["spec"]["duration_s"])
+            assert spec["sample_rate_hz"] == track["spec"]["sample_rate_hz"]
+            assert job["params"]["variation_of"] == track_id and job["params"]["batch_id"]
+        assert jobs[0]["title"] == f"{track['title']} (take 2)"
+    finally:
+        for job in jobs:
+            ctx.jobs.cancel(job["id"])

@@ -5,8 +5,10 @@ renders nothing); after a job is queued its card shows what was actually rendere
 included) and, when it finishes, what the analysis measured. Variations queue N jobs of the
 same spec with different seeds.
 
-`apply_fields(fields)` fills the form from GenerationSpec fields: the hook for a template gallery
-(or anything else that wants to prefill the form).
+`apply_fields(fields)` fills the form from GenerationSpec fields: the hook the template gallery
+uses (Templates button); a generation started from a template records its id, so the gallery's
+usage counts are real. Playlist mode plans N tracks from the form (`plan_playlist`), queues them
+and their continuous mix (`submit_playlist`), follows them on a card and plays the mix.
 """
 
 from __future__ import annotations
@@ -46,16 +48,26 @@ from studio.services.music import MusicService
 
 # The engine's catalogue, through the music service (panels never import the engine).
 styles, moods, find_style = MusicService.styles, MusicService.moods, MusicService.find_style
-from studio.services.music import GENERATE_KIND, InsufficientCredits, credits_for
+from studio.services.music import (
+    GENERATE_KIND,
+    PLAYLIST_KIND,
+    InsufficientCredits,
+    credits_for,
+    plan_playlist,
+)
 from studio.ui.panels.base import Panel, PanelHost
 from studio.ui.theme import COLORS, STATUS_COLORS, icon
 from studio.ui.widgets.jobs_dock import JOB_EVENTS
+from studio.ui.widgets.playlist_widgets import PlaylistCard, PlaylistOptions
+from studio.ui.widgets.tasks import TaskRunner
+from studio.ui.widgets.template_gallery import TemplateGallery
 
 AUTO_STYLE = "Auto (from the prompt)"
 PREVIEW_DELAY_MS = 150
 MAX_VARIATIONS = 8
 MAX_CARDS = 30
 INSTRUMENT_COLUMNS = 4
+SINGLE, PLAYLIST = "single", "playlist"
 SEED_MAX = 2**31 - 1
 DEFAULT_DURATION_S = 60
 # Ready-made prompts to start from; each shows what the prompt parser picks up.
@@ -232,6 +244,16 @@ class CreatePanel(Panel):
         self.last_error: list[tuple[str, str]] = []
         self.preview_spec: dict[str, Any] | None = None
         self._field_widgets: dict[str, QWidget] = {}
+        self.mode = SINGLE
+        self.template_id: str | None = None
+        self.playlist_cards: dict[str, PlaylistCard] = {}
+        self.last_playlist: dict[str, Any] | None = None
+        self.preview_plan: dict[str, Any] | None = None
+        self.playlist_seed = secrets.randbelow(SEED_MAX)  # the next playlist's plan seed when unlocked
+        self.mix_playlist_id: str | None = None  # the playlist whose mix the player bar holds
+        self.tasks = TaskRunner(self)
+        self.tasks.done.connect(self._task_done)
+        self.tasks.failed.connect(self._task_failed)
 
         form = QWidget()
         form_layout = QVBoxLayout(form)
@@ -239,6 +261,9 @@ class CreatePanel(Panel):
         form_layout.setSpacing(12)
         form_layout.addWidget(self._build_prompt())
         form_layout.addWidget(self._build_music())
+        self.playlist_options = PlaylistOptions()
+        self.playlist_options.hide()
+        form_layout.addWidget(self.playlist_options)
         form_layout.addWidget(self._build_lyrics())
         form_layout.addWidget(self._build_sound())
         form_layout.addWidget(self._build_output())
@@ -248,6 +273,19 @@ class CreatePanel(Panel):
         form_scroll.setFrameShape(QFrame.Shape.NoFrame)
         form_scroll.setWidget(form)
         self.form_scroll = form_scroll
+        self.gallery = TemplateGallery(self.ctx.templates, {
+            t.subcategory: (find_style(t.subcategory).name if find_style(t.subcategory) else t.subcategory)
+            for t in self.ctx.templates.templates})
+        self.gallery.use_requested.connect(self.use_template)
+        self.gallery.close_requested.connect(lambda: self.show_gallery(False))
+        self.gallery.setMinimumHeight(160)
+        self.gallery.hide()
+        self.form_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.form_splitter.setChildrenCollapsible(False)
+        self.form_splitter.addWidget(self.gallery)
+        self.form_splitter.addWidget(form_scroll)
+        self.form_splitter.setStretchFactor(0, 2)
+        self.form_splitter.setStretchFactor(1, 3)
 
         preview_scroll = QScrollArea()
         preview_scroll.setWidgetResizable(True)
@@ -271,13 +309,13 @@ class CreatePanel(Panel):
 
         columns = QHBoxLayout()
         columns.setSpacing(16)
-        columns.addWidget(form_scroll, 3)
+        columns.addWidget(self.form_splitter, 3)
         columns.addWidget(self.side_splitter, 2)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 16)
         layout.setSpacing(14)
-        layout.addLayout(self.header())
+        layout.addLayout(self.header(*self._build_header_buttons()))
         layout.addLayout(columns, 1)
 
         self.preview_timer = QTimer(self)
@@ -285,12 +323,39 @@ class CreatePanel(Panel):
         self.preview_timer.setInterval(PREVIEW_DELAY_MS)
         self.preview_timer.timeout.connect(self.update_preview)
         self._connect_changes()
+        self.playlist_options.changed.connect(self._schedule_preview)
         host.bridge.event.connect(self._on_event)
         self._update_lyrics_state()
         self._update_seed_state()
         self.update_preview()
 
     # --- building -------------------------------------------------------------------------------
+    def _build_header_buttons(self) -> list[QWidget]:
+        self.templates_button = QPushButton(icon("mdi6.view-grid-outline"), "Templates")
+        self.templates_button.setCheckable(True)
+        self.templates_button.setToolTip("Browse the ready-made templates and fill the form from one")
+        self.templates_button.toggled.connect(self.show_gallery)
+        modes = QWidget()
+        row = QHBoxLayout(modes)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        self.single_button = QPushButton(icon("mdi6.music-note"), "Single track")
+        self.playlist_button = QPushButton(icon("mdi6.playlist-music"), "Playlist")
+        self.single_button.setToolTip("Generate one track (or N variations of it)")
+        self.playlist_button.setToolTip("Plan several tracks from this form and mix them into one continuous playlist")
+        self.mode_group = QButtonGroup(self)
+        for button in (self.single_button, self.playlist_button):
+            button.setCheckable(True)
+            self.mode_group.addButton(button)
+            row.addWidget(button)
+        self.single_button.setChecked(True)
+        self.playlist_button.toggled.connect(lambda on: self.set_mode(PLAYLIST if on else SINGLE))
+        checked = (f"QPushButton:checked {{ background: {COLORS['accent']}; color: {COLORS['accent_text']}; "
+                   f"border-color: {COLORS['accent']}; }}")
+        for button in (self.templates_button, self.single_button, self.playlist_button):
+            button.setStyleSheet(checked)
+        return [self.templates_button, modes]
+
     def _build_prompt(self) -> QGroupBox:
         box = QGroupBox("Prompt")
         layout = QVBoxLayout(box)
@@ -321,6 +386,20 @@ class CreatePanel(Panel):
         row.addWidget(self.title_edit, 1)
         row.addWidget(self.clear_button)
         layout.addLayout(row)
+        self.template_row = QWidget()
+        template_layout = QHBoxLayout(self.template_row)
+        template_layout.setContentsMargins(0, 0, 0, 0)
+        self.template_label = QLabel()
+        self.template_label.setTextFormat(Qt.TextFormat.RichText)
+        self.template_label.setWordWrap(True)
+        self.template_clear = QToolButton()
+        self.template_clear.setIcon(icon("mdi6.close"))
+        self.template_clear.setToolTip("Stop recording this template on the generations (the form stays as it is)")
+        self.template_clear.clicked.connect(lambda: self.set_template(None))
+        template_layout.addWidget(self.template_label, 1)
+        template_layout.addWidget(self.template_clear)
+        self.template_row.hide()
+        layout.addWidget(self.template_row)
         self._field_widgets["prompt"] = self.prompt_edit
         return box
 
@@ -544,6 +623,13 @@ class CreatePanel(Panel):
             self.preview_labels[key] = value
         self.preview_grid.setColumnStretch(1, 1)
         layout.addLayout(self.preview_grid)
+        self.plan_label = QLabel()
+        self.plan_label.setWordWrap(True)
+        self.plan_label.setTextFormat(Qt.TextFormat.RichText)
+        self.plan_label.setToolTip("The playlist's plan: each track's tempo, key and length (the same seed "
+                                   "gives the same plan)")
+        self.plan_label.hide()
+        layout.addWidget(self.plan_label)
         layout.addStretch(1)
         self.preview_error = QLabel()
         self.preview_error.setWordWrap(True)
@@ -587,7 +673,7 @@ class CreatePanel(Panel):
         layout.addWidget(self.cost_label)
         row = QHBoxLayout()
         row.setSpacing(8)
-        variations_caption = self._caption("Variations")
+        variations_caption = self.variations_caption = self._caption("Variations")
         self.variations_spin = QSpinBox()
         self.variations_spin.setRange(1, MAX_VARIATIONS)
         self.variations_spin.setToolTip("Generate this many tracks of the same spec, each with its own seed "
@@ -820,24 +906,24 @@ class CreatePanel(Panel):
             check.setChecked(key in DEFAULT_OUTPUTS)
         self.quality_combo.setCurrentIndex(self.quality_combo.findData("high"))
         self.variations_spin.setValue(1)
+        self.set_template(None)
 
     # --- the live preview -----------------------------------------------------------------------
     def update_preview(self) -> dict[str, Any] | None:
         """Resolve the form as the engine would (no audio); show it or the field that is wrong."""
         self.preview_timer.stop()
         fields = self.fields()
+        self.preview_plan = None
         try:
+            if self.mode == PLAYLIST:
+                _tracks, plan = self.plan_playlist()
+                self.preview_plan = plan
+                fields = {**self.playlist_base_fields(), "duration": plan["track_duration_s"]}
             resolved = MusicService.preview(fields)
         except ValidationError as exc:
-            self.last_error = describe_errors(exc)
-            self.preview_error.setText("<br>".join(f"<b>{_escape(f)}</b>: {_escape(m)}" for f, m in self.last_error))
-            self.preview_error.show()
-            self.preview_spec = None
-            for label in self.preview_labels.values():
-                label.setEnabled(False)
-            self.generate_button.setEnabled(True)  # generating says the same, in a dialog
-            self._update_cost(None)
-            return None
+            return self._preview_failed(describe_errors(exc))
+        except ValueError as exc:  # an impossible playlist plan (it names the field)
+            return self._preview_failed([("Playlist", str(exc))])
         self.last_error = []
         self.preview_error.hide()
         spec = resolved.model_dump(mode="json")
@@ -866,19 +952,48 @@ class CreatePanel(Panel):
             vocals = "with vocals"
         show("instrumental", vocals)
         show("instruments", ", ".join(spec["instruments"]))
-        if self.seed_lock.isChecked():
+        if self.mode == PLAYLIST:
+            how = "locked" if self.seed_lock.isChecked() else "a new one after each playlist"
+            label = self.preview_labels["seed"]
+            label.setEnabled(True)
+            label.setText(f"<b>{self.plan_seed()}</b> {_muted('· the plan’s; ' + how)}")
+        elif self.seed_lock.isChecked():
             seeds = self._seeds()
             show("seed", str(seeds[0]) if len(seeds) == 1 else f"{seeds[0]} … {seeds[-1]}")
         else:
             self.preview_labels["seed"].setEnabled(True)
             self.preview_labels["seed"].setText(f"<b>random</b> {_muted('· new each time; lock it to repeat a track')}")
+        if self.mode == PLAYLIST and self.preview_plan is not None:
+            plan = self.preview_plan
+            title = f"{self.playlist_name()} - 01 … {len(plan['tracks']):02d}"
+            show("duration_s", f"{spec['duration_s']:g} s a track, "
+                               f"{self.playlist_options.total_spin.value():g} s mixed")
+            rows = [f"{t['position']:02d} · {t['tempo']:g} BPM · {_escape(key_label(t['key']))}"
+                    + (f" · {_escape(', '.join(t['primary_instruments']))}" if t["primary_instruments"] else "")
+                    for t in plan["tracks"]]
+            transition = plan["transition"]
+            blend = "cut" if transition["style"] == "abrupt" else f"{transition['style']} {transition['seconds']:g} s"
+            self.plan_label.setText(f"<b>Plan</b> {_muted('· ' + _escape(blend))}<br>" + "<br>".join(rows))
+        self.plan_label.setVisible(self.mode == PLAYLIST and self.preview_plan is not None)
         self.preview_labels["title"].setText(f"<b>{_escape(title)}</b>")
         self.preview_labels["title"].setEnabled(True)
         self._update_cost(spec["duration_s"])
         return spec
 
+    def _preview_failed(self, errors: list[tuple[str, str]]) -> None:
+        self.last_error = errors
+        self.preview_error.setText("<br>".join(f"<b>{_escape(f)}</b>: {_escape(m)}" for f, m in errors))
+        self.preview_error.show()
+        self.preview_spec = None
+        self.plan_label.hide()
+        for label in self.preview_labels.values():
+            label.setEnabled(False)
+        self.generate_button.setEnabled(True)  # generating says the same, in a dialog
+        self._update_cost(None)
+        return None
+
     def _update_cost(self, duration_s: float | None) -> None:
-        n = self.variations_spin.value()
+        n = self.playlist_options.count_spin.value() if self.mode == PLAYLIST else self.variations_spin.value()
         if duration_s is None:
             self.cost_label.setText("Fix the fields above to see the cost.")
             return
@@ -897,7 +1012,11 @@ class CreatePanel(Panel):
         return [(start + i) % (SEED_MAX + 1) for i in range(n)]
 
     def generate(self) -> list[dict[str, Any]]:
-        """Queue one job, or N variations (same spec, N seeds). Problems open a dialog naming the field."""
+        """Queue one job, or N variations (same spec, N seeds); in Playlist mode, the playlist (its
+        tracks' jobs are returned). Problems open a dialog naming the field."""
+        if self.mode == PLAYLIST:
+            playlist = self.generate_playlist()
+            return playlist["jobs"] if playlist else []
         fields = self.fields()
         title = self.title_edit.text().strip() or None
         prompt = fields.get("prompt")
@@ -910,7 +1029,7 @@ class CreatePanel(Panel):
             job_title = f"{title} ({i + 1})" if title and len(seeds) > 1 else title
             try:
                 job = self.ctx.music.submit(spec_fields, source="gui", title=job_title,
-                                            extra={"prompt": prompt} if prompt else None)
+                                            extra=self._extra(prompt) or None)
             except ValidationError as exc:
                 self._show_invalid(exc)
                 break
@@ -931,9 +1050,192 @@ class CreatePanel(Panel):
         self.update_preview()
         return jobs
 
+    def _extra(self, prompt: str | None) -> dict[str, Any]:
+        """What the jobs record besides the spec: the prompt, and the template the form came from."""
+        extra: dict[str, Any] = {}
+        if prompt:
+            extra["prompt"] = prompt
+        if self.template_id:
+            extra["template_id"] = self.template_id
+        return extra
+
     def primary_action(self) -> None:
         """Ctrl+Enter: generate."""
         self.generate()
+
+    # --- templates ------------------------------------------------------------------------------
+    def show_gallery(self, show: bool = True) -> None:
+        if show:
+            self.gallery.refresh()  # usage counts change as generations finish
+        was_visible = self.gallery.isVisibleTo(self)
+        self.gallery.setVisible(show)
+        if show and not was_visible:
+            total = max(400, sum(self.form_splitter.sizes()))
+            self.form_splitter.setSizes([total * 11 // 20, total * 9 // 20])
+        if self.templates_button.isChecked() != show:
+            self.templates_button.blockSignals(True)
+            self.templates_button.setChecked(show)
+            self.templates_button.blockSignals(False)
+
+    def use_template(self, template_id: str) -> None:
+        """Fill the form with a template's parameters; later generations record the template."""
+        template = self.ctx.templates.get(template_id)
+        quality = self.quality_combo.currentData()
+        formats = [k for k, check in self.format_checks.items() if check.isChecked()]
+        self.apply_fields(template.parameters, title=None)
+        if "audio_quality" not in template.parameters:  # the template does not say: keep the user's choice
+            self.quality_combo.setCurrentIndex(self.quality_combo.findData(quality))
+        if "output_formats" not in template.parameters:
+            for key, check in self.format_checks.items():
+                check.setChecked(key in formats)
+        self.set_template(template_id)
+        self.host.show_status(f"Form filled from the template “{template.name}”; change anything before generating.",
+                              5000)
+
+    def set_template(self, template_id: str | None) -> None:
+        self.template_id = template_id
+        if template_id:
+            template = self.ctx.templates.get(template_id)
+            self.template_label.setText(f"{_muted('Template:')} <b>{_escape(template.name)}</b> "
+                                        f"{_muted('· ' + _escape(template.category))}")
+            self.template_label.setToolTip(template.description)
+        self.template_row.setVisible(bool(template_id))
+        if hasattr(self, "gallery"):
+            self.gallery.set_in_use(template_id)
+
+    # --- playlist mode --------------------------------------------------------------------------
+    def set_mode(self, mode: str) -> None:
+        self.mode = mode
+        playlist = mode == PLAYLIST
+        (self.playlist_button if playlist else self.single_button).setChecked(True)
+        self.playlist_options.setVisible(playlist)
+        self.variations_spin.setVisible(not playlist)
+        self.variations_caption.setVisible(not playlist)
+        self.duration_spin.setEnabled(not playlist)
+        self.duration_spin.setToolTip("In Playlist mode each track's length comes from the total length and "
+                                      "the track count" if playlist else
+                                      f"1–600 seconds; Auto takes it from the prompt (“2 minutes”) "
+                                      f"or {DEFAULT_DURATION_S} s")
+        self.generate_button.setText("Generate playlist" if playlist else "Generate")
+        self.generate_button.setToolTip("Queue the playlist's tracks and its mix (Ctrl+Enter)" if playlist
+                                        else "Queue the generation (Ctrl+Enter)")
+        self.update_preview()
+
+    def plan_seed(self) -> int:
+        return self.seed_spin.value() if self.seed_lock.isChecked() else self.playlist_seed
+
+    def playlist_base_fields(self) -> dict[str, Any]:
+        """The form as every track's base (its duration and seed come from the plan)."""
+        return {k: v for k, v in self.fields().items() if k not in ("duration", "seed")}
+
+    def playlist_name(self) -> str:
+        return self.playlist_options.name(self.title_edit.text().strip() or
+                                          (f"{self.preview_plan['style_name']} playlist" if self.preview_plan
+                                           else "Playlist"))
+
+    def plan_playlist(self) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """(tracks' spec fields, plan) for the form and the playlist options; raises ValidationError
+        or ValueError (an impossible plan)."""
+        return plan_playlist(self.playlist_base_fields(), **self.playlist_options.plan_arguments(self.plan_seed()))
+
+    def generate_playlist(self) -> dict[str, Any] | None:
+        """Plan and queue the playlist (tracks + continuous mix); a card follows it."""
+        try:
+            tracks, plan = self.plan_playlist()
+        except ValidationError as exc:
+            self._show_invalid(exc)
+            return None
+        except ValueError as exc:
+            QMessageBox.warning(self, "Check the playlist", f"The playlist was not queued.\n\n{exc}")
+            return None
+        self.preview_plan = plan
+        name = self.playlist_name()
+        try:
+            playlist = self.ctx.music.submit_playlist(name=name, description=None, tracks=tracks, plan=plan,
+                                                      source="gui", extra=self._extra(self.fields().get("prompt")))
+        except ValidationError as exc:
+            self._show_invalid(exc)
+            return None
+        except InsufficientCredits as exc:
+            QMessageBox.warning(self, "Not enough credits", f"The playlist was not queued: {exc}.")
+            return None
+        except Exception as exc:
+            QMessageBox.warning(self, "Playlist not started", str(exc))
+            return None
+        card = PlaylistCard(playlist["playlist_id"], name, plan)
+        card.play_requested.connect(self.play_mix)
+        card.library_requested.connect(self.show_playlist_in_library)
+        self.playlist_cards[card.playlist_id] = card
+        self.jobs_empty.hide()
+        self.cards_layout.insertWidget(0, card)
+        self.cards_scroll.verticalScrollBar().setValue(0)
+        self._refresh_playlist(card.playlist_id)
+        if not self.seed_lock.isChecked():
+            self.playlist_seed = secrets.randbelow(SEED_MAX)
+        self.last_playlist = playlist
+        self.last_jobs = playlist["jobs"]
+        eta = max((j.get("estimated_time_s") or 0) for j in playlist["jobs"])
+        self.host.show_status(f"Queued the playlist “{name}”: {len(tracks)} tracks (about {eta:.0f} s each at "
+                              "most), then their mix.", 8000)
+        self.update_preview()
+        return playlist
+
+    def _refresh_playlist(self, playlist_id: str) -> None:
+        card = self.playlist_cards.get(playlist_id)
+        if card is None:
+            return
+        try:
+            card.update_state(self.ctx.music.playlist(playlist_id))
+        except KeyError:
+            pass
+
+    def play_mix(self, playlist_id: str) -> None:
+        """Play the playlist's continuous mix in the player bar (decoded off the loop)."""
+        card = self.playlist_cards.get(playlist_id)
+        player = self.host.player
+        if card is None or player is None:
+            return
+        files = (card.state.get("mix", {}).get("result") or {}).get("files") or {}
+        media_id = files.get("wav") or files.get("mp3")
+        if not media_id:
+            self.host.show_status("This playlist has no mix yet.", 5000)
+            return
+        try:
+            path, _row = self.ctx.music.media_file(media_id)
+        except KeyError:
+            self.host.show_status("The mix file is missing.", 6000)
+            return
+        title = f"{card.name} (mix)"
+        self.host.show_status(f"Opening {title}…", 3000)
+
+        def read():
+            import soundfile as sf
+
+            audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+            return playlist_id, title, audio, int(rate)
+
+        self.tasks.start("mix", read)
+
+    def _task_done(self, name: str, result: Any) -> None:
+        if name == "mix" and self.host.player is not None:
+            playlist_id, title, audio, rate = result
+            self.host.player.load_audio(audio, rate, title)
+            self.mix_playlist_id = playlist_id
+            self.host.player.play()
+
+    def _task_failed(self, name: str, message: str) -> None:
+        if name == "mix":
+            self.host.show_status(f"Cannot play the mix: {message}", 8000)
+
+    def show_playlist_in_library(self, playlist_id: str) -> None:
+        card = self.playlist_cards.get(playlist_id)
+        window = self.window()
+        if card is None or not card.track_ids or not hasattr(window, "show_panel"):
+            return
+        library = window.show_panel("library")
+        show = getattr(library, "show_tracks", None)
+        if callable(show):
+            show(card.track_ids, search=card.name)
 
     def _show_invalid(self, exc: ValidationError) -> None:
         errors = describe_errors(exc)
@@ -960,6 +1262,12 @@ class CreatePanel(Panel):
         return card
 
     def _on_event(self, name: str, data: dict[str, Any]) -> None:
+        if name in JOB_EVENTS and self.playlist_cards:
+            playlist_id = (data.get("id") if data.get("kind") == PLAYLIST_KIND
+                           else (data.get("params") or {}).get("playlist_id"))
+            if playlist_id in self.playlist_cards:
+                self._refresh_playlist(playlist_id)
+                return
         if name in JOB_EVENTS and data.get("kind") == GENERATE_KIND and data.get("id") in self.cards:
             self.cards[data["id"]].update_job(data)
             if name == "job_completed":

@@ -4,16 +4,23 @@ stems and files.
 The list follows the bus: a finished generation (`job_completed`), an edit (`track_updated`) or a
 deletion (`track_deleted`) shows up without a refresh. Files are read on worker threads (peaks,
 decoding, stem mixes, exports) so the loop never waits on the disk.
+
+Variations… queues N new takes of the selected track's spec with new seeds (one batch). A row
+dragged out of the window carries its best audio file (WAV, else FLAC/MP3/OGG) as a file URL, so
+dropping it on a desktop, a file manager or a DAW copies the file.
 """
 
 from __future__ import annotations
 
+import os
+import secrets
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QStandardPaths, Qt, QTimer, QUrl
-from PySide6.QtGui import QBrush, QColor, QDesktopServices, QFont
+from PySide6.QtCore import QMimeData, QStandardPaths, Qt, QTimer, QUrl
+from PySide6.QtGui import QBrush, QColor, QDesktopServices, QDrag, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -71,6 +78,9 @@ SORTS = (
     ("Style A–Z", "style", False), ("Style Z–A", "style", True),
 )
 PLAYABLE = ("wav", "flac", "ogg", "mp3")
+DRAG_FORMATS = ("wav", "flac", "mp3", "ogg")  # the file a dragged row carries: the best there is
+MAX_VARIATIONS = 8
+SEED_MAX = 2**31 - 1
 QUALITY_LABELS = {
     "overall_quality": "Overall", "melodic_coherence": "Melodic coherence",
     "harmonic_consistency": "Harmonic consistency", "rhythmic_stability": "Rhythmic stability",
@@ -101,6 +111,76 @@ def _mix_files(paths: dict[str, Path], gains: dict[str, float]) -> tuple[np.ndar
         rate = sample_rate
         stems[name] = audio
     return mix_stems(stems, gains), int(rate or 44100)
+
+
+def variation_fields(track: dict[str, Any], seed: int) -> dict[str, Any]:
+    """GenerationSpec fields that render `track` again with another seed: what it was asked for
+    (prompt) and what it was resolved to (style, mood, key, tempo, length, vocals, options)."""
+    spec = track.get("spec") or {}
+    fields: dict[str, Any] = {
+        "style": spec.get("style") or track.get("style"), "mood": spec.get("mood") or track.get("mood"),
+        "key": spec.get("key") or track.get("key"), "tempo": spec.get("tempo_bpm") or track.get("tempo_bpm"),
+        "duration": spec.get("duration_s") or track.get("duration_s"),
+        "instrumental": spec.get("instrumental", track.get("instrumental")), "seed": int(seed),
+    }
+    if track.get("prompt"):
+        fields["prompt"] = track["prompt"]
+    for name in ("lyrics", "complexity", "creativity", "energy", "tags", "output_formats"):
+        if spec.get(name) is not None:
+            fields[name] = spec[name]
+    rate, bits = spec.get("sample_rate_hz"), spec.get("bit_depth")
+    if rate:
+        fields["audio_quality"] = "draft" if rate < 44100 else "high" if (bits or 16) > 16 else "standard"
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def drag_copy_path(source: Path, title: str, track_id: str) -> Path:
+    """A hard link to `source` named after the track (the store names files by id), so a drop
+    makes "Title.wav"; the stored file itself when no link can be made."""
+    safe = "".join(ch if ch.isalnum() or ch in " -_()" else "_" for ch in title).strip()[:120] or track_id
+    folder = Path(tempfile.gettempdir()) / "studio-drag" / track_id
+    target = folder / f"{safe}{source.suffix}"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if target.exists() and not os.path.samefile(target, source):
+            target.unlink()
+        if not target.exists():
+            os.link(source, target)
+        return target
+    except OSError:
+        return source
+
+
+class TrackTable(QTableWidget):
+    """The track list; a row dragged out carries the track's audio file as a file URL."""
+
+    def __init__(self, panel: LibraryPanel, rows: int, columns: int) -> None:
+        super().__init__(rows, columns)
+        self.panel = panel
+        self.setDragEnabled(True)
+        self.setDragDropMode(QAbstractItemView.DragDropMode.DragOnly)
+        self.setDefaultDropAction(Qt.DropAction.CopyAction)
+        self.last_drag: QDrag | None = None
+
+    def mimeData(self, items) -> QMimeData:  # noqa: N802 (Qt's name)
+        track_id = items[0].data(Qt.ItemDataRole.UserRole) if items else None
+        data = self.panel.drag_mime_data(track_id) if track_id else None
+        return data if data is not None else QMimeData()
+
+    def startDrag(self, supported_actions) -> None:  # noqa: N802
+        rows = self.selectionModel().selectedRows()
+        if not rows:
+            return
+        track_id = self.item(rows[0].row(), 0).data(Qt.ItemDataRole.UserRole)
+        data = self.panel.drag_mime_data(track_id)
+        if data is None:
+            self.panel.host.show_status("This track has no audio file to drag out.", 5000)
+            return
+        drag = QDrag(self)
+        drag.setMimeData(data)
+        drag.setPixmap(icon("mdi6.file-music-outline").pixmap(32, 32))
+        self.last_drag = drag
+        drag.exec(Qt.DropAction.CopyAction)
 
 
 class LibraryPanel(Panel):
@@ -189,7 +269,7 @@ class LibraryPanel(Panel):
 
     def _build_list(self) -> QWidget:
         self.list_stack = QStackedWidget()
-        self.table = QTableWidget(0, len(COLUMNS))
+        self.table = TrackTable(self, 0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -265,6 +345,9 @@ class LibraryPanel(Panel):
         self.stop_button.clicked.connect(self.stop)
         self.extend_button = self._tool("mdi6.arrow-expand-right", "Extend…", "Add seconds to the end of this track "
                                         "(a new track; this one is kept)", self.extend_selected)
+        self.variations_button = self._tool("mdi6.shuffle-variant", "Variations…",
+                                            "Generate new takes of this track: the same settings, new seeds",
+                                            self.variations_selected)
         self.edit_button = self._tool("mdi6.pencil", "Edit…", "Rename, describe and tag this track", self.edit_selected)
         self.export_button = self._tool("mdi6.export", "Export…", "Copy its files (formats, stems) into a folder",
                                         self.export_selected)
@@ -275,7 +358,7 @@ class LibraryPanel(Panel):
         actions.addWidget(self.play_button)
         actions.addWidget(self.stop_button)
         actions.addStretch(1)
-        for button in (self.extend_button, self.edit_button, self.export_button, self.reveal_button,
+        for button in (self.variations_button, self.extend_button, self.edit_button, self.export_button, self.reveal_button,
                        self.delete_button):
             actions.addWidget(button)
         layout.addLayout(actions)
@@ -673,6 +756,7 @@ class LibraryPanel(Panel):
         for button in (self.edit_button, self.export_button, self.delete_button):
             button.setEnabled(has)
         self.play_button.setEnabled(has and any(isinstance(files.get(f), str) for f in PLAYABLE))
+        self.variations_button.setEnabled(has and bool((self.track or {}).get("spec")))
         self.reveal_button.setEnabled(has and bool(files))
         self.extend_button.setEnabled(has and "score" in files
                                       and (self.track or {}).get("duration_s", MAX_DURATION_S) < MAX_DURATION_S - 1)
@@ -871,6 +955,73 @@ class LibraryPanel(Panel):
         self.host.show_status(f"Extending “{track['title']}” by {seconds:g} s; the longer version appears "
                               "here as a new track when it is done.", 8000)
         return job
+
+    def variations_selected(self, count: int | None = None) -> list[dict[str, Any]]:
+        """Queue `count` new takes (asked for when None) of the selected track: its spec, new seeds."""
+        track = self.track
+        if track is None or not track.get("spec"):
+            return []
+        if count is None:
+            value, ok = QInputDialog.getInt(self, "Variations", f"How many new takes of “{track['title']}”? "
+                                            "Same settings, a new seed each.", 2, 1, MAX_VARIATIONS)
+            if not ok:
+                return []
+            count = value
+        seeds: list[int] = []
+        while len(seeds) < count:
+            seed = secrets.randbelow(SEED_MAX)
+            if seed != track.get("seed") and seed not in seeds:
+                seeds.append(seed)
+        items = [{"fields": variation_fields(track, seed), "title": f"{track['title']} (take {i + 2})",
+                  "extra": {"variation_of": track["id"], "variation_id": f"take_{i + 2}",
+                            **({"prompt": track["prompt"]} if track.get("prompt") else {})}}
+                 for i, seed in enumerate(seeds)]
+        try:
+            batch = self.ctx.music.submit_batch(items, concurrency=count, notify_when_all_complete=False,
+                                                source="gui")
+        except Exception as exc:  # ValidationError (an old spec), credits
+            QMessageBox.warning(self, "No variations queued", str(exc))
+            return []
+        self.host.show_status(f"Queued {count} variation{'s' if count != 1 else ''} of “{track['title']}”; "
+                              "they appear here when done.", 8000)
+        return batch["jobs"]
+
+    def drag_path(self, track_id: str) -> Path | None:
+        """The file a drag of `track_id` carries: its best audio file, named after the track."""
+        try:
+            track = self.track if self.track and self.track["id"] == track_id else self.ctx.music.track_row(track_id)
+        except UnknownTrack:
+            return None
+        files = track.get("files_raw") or {}
+        for fmt in DRAG_FORMATS:
+            if isinstance(files.get(fmt), str):
+                try:
+                    path = self.ctx.music.media_file(files[fmt])[0]
+                except KeyError:
+                    continue
+                if path.is_file():
+                    return drag_copy_path(path, track["title"], track_id)
+        return None
+
+    def drag_mime_data(self, track_id: str) -> QMimeData | None:
+        path = self.drag_path(track_id)
+        if path is None:
+            return None
+        data = QMimeData()
+        data.setUrls([QUrl.fromLocalFile(str(path))])
+        data.setText(str(path))
+        return data
+
+    def show_tracks(self, track_ids: list[str], *, search: str | None = None) -> bool:
+        """Show a group of tracks (a playlist's): the search narrowed to `search`, the first selected."""
+        self.style_filter.blockSignals(True)
+        self.style_filter.setCurrentIndex(0)
+        self.style_filter.blockSignals(False)
+        self.search_edit.blockSignals(True)
+        self.search_edit.setText(search or "")
+        self.search_edit.blockSignals(False)
+        self.refresh()
+        return bool(track_ids) and self.select_track(track_ids[0])
 
     def edit_selected(self) -> EditTrackDialog | None:
         if self.track is None:
