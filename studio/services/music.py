@@ -20,6 +20,7 @@ One service behind the GUI's Create/Library panels and both documented API famil
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import statistics
@@ -28,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 
 from studio.db.models import Job, MediaFile, Track, utcnow
 from studio.db.store import new_id
@@ -390,8 +391,11 @@ class MusicService:
             "created_at": iso(track.created_at), "updated_at": iso(track.updated_at),
         }
 
-    def list_tracks(self, *, search: str | None = None, style: str | None = None, limit: int = 50, offset: int = 0,
+    def list_tracks(self, *, search: str | None = None, style: str | None = None, tag: str | None = None,
+                    created_after: datetime | None = None, limit: int = 50, offset: int = 0,
                     sort_by: str = "created_at", descending: bool = True) -> tuple[int, list[dict[str, Any]]]:
+        """Tracks matching every filter given: `search` in title/prompt/style/tags, an exact
+        `style` id, a user `tag`, made after `created_after`."""
         column = {"created_at": Track.created_at, "title": Track.title, "duration": Track.duration_s,
                   "tempo": Track.tempo_bpm, "style": Track.style}.get(sort_by, Track.created_at)
         with self.ctx.db.session() as s:
@@ -399,12 +403,22 @@ class MusicService:
             if search:
                 like = f"%{search.lower()}%"
                 query = query.where(func.lower(Track.title).like(like) | func.lower(Track.prompt).like(like)
-                                    | func.lower(Track.style).like(like))
+                                    | func.lower(Track.style).like(like) | func.lower(cast(Track.tags, String)).like(like))
             if style:
                 query = query.where(Track.style == style)
+            if tag:  # tags are a JSON list of strings: match the quoted element in its text form
+                query = query.where(cast(Track.tags, String).like(f'%{json.dumps(tag)}%'))
+            if created_after is not None:
+                query = query.where(Track.created_at >= created_after)
             total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
             rows = s.scalars(query.order_by(column.desc() if descending else column.asc()).limit(limit).offset(offset)).all()
             return total, [self._track_dict(t) for t in rows]
+
+    def all_tags(self) -> list[str]:
+        """Every user tag on a track, for filter pickers."""
+        with self.ctx.db.session() as s:
+            lists = s.scalars(select(Track.tags)).all()
+        return sorted({t for tags in lists for t in (tags or [])}, key=str.lower)
 
     def update_track(self, track_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         allowed = {"title", "description", "tags", "is_public"}

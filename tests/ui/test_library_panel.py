@@ -293,3 +293,22 @@ def test_variations_and_dragging_a_track_out(window, ctx, qtbot, monkeypatch):
     finally:
         for job in jobs:
             ctx.jobs.cancel(job["id"])
+
+
+def test_tag_and_date_filters_narrow_the_list(window, ctx):
+    from datetime import timedelta
+
+    from studio.db.models import utcnow
+
+    add_track(ctx, "trk_a", "Alpha Rain", tags=["chill", "study"])
+    add_track(ctx, "trk_b", "Bravo Lift", tags=["gym"], created_at=utcnow() - timedelta(days=40))
+    assert ctx.music.list_tracks(tag="chill")[0] == 1
+    assert ctx.music.list_tracks(search="gym")[0] == 1  # search covers tags too
+    panel = window.show_panel("library")
+    panel.refresh()
+    assert [panel.tag_filter.itemData(i) for i in range(panel.tag_filter.count())] == ["", "chill", "gym", "study"]
+    panel.tag_filter.setCurrentIndex(panel.tag_filter.findData("gym"))
+    assert panel.track_ids() == ["trk_b"]
+    panel.tag_filter.setCurrentIndex(0)
+    panel.date_filter.setCurrentIndex(panel.date_filter.findData(30))
+    assert panel.track_ids() == ["trk_a"]

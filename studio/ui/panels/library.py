@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import secrets
 import tempfile
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +69,8 @@ SEARCH_DELAY_MS = 250
 POSITION_MS = 100
 MAX_DURATION_S = 600.0  # the engine's longest track
 COLUMNS = ("Title", "Style", "BPM", "Length", "Created")
+# Date filter: label -> days back (0 = any time).
+DATE_FILTERS = (("Any time", 0), ("Today", 1), ("Last 7 days", 7), ("Last 30 days", 30), ("Last year", 365))
 # column -> list_tracks sort_by
 SORT_COLUMNS = {0: "title", 1: "style", 2: "tempo", 3: "duration", 4: "created_at"}
 SORTS = (
@@ -255,6 +258,14 @@ class LibraryPanel(Panel):
         for style in sorted(styles().values(), key=lambda s: s.name.lower()):
             self.style_filter.addItem(style.name, style.id)
         self.style_filter.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.tag_filter = QComboBox()
+        self.tag_filter.setToolTip("Only tracks with this tag (tags are set with Edit…)")
+        self.tag_filter.addItem("All tags", "")
+        self.tag_filter.currentIndexChanged.connect(lambda _i: self.refresh())
+        self.date_filter = QComboBox()
+        for label, days in DATE_FILTERS:
+            self.date_filter.addItem(label, days)
+        self.date_filter.currentIndexChanged.connect(lambda _i: self.refresh())
         self.sort_combo = QComboBox()
         for label, sort_by, descending in SORTS:
             self.sort_combo.addItem(label, (sort_by, descending))
@@ -263,6 +274,8 @@ class LibraryPanel(Panel):
         self.count_label.setObjectName("Muted")
         row.addWidget(self.search_edit, 1)
         row.addWidget(self.style_filter)
+        row.addWidget(self.tag_filter)
+        row.addWidget(self.date_filter)
         row.addWidget(self.sort_combo)
         row.addWidget(self.count_label)
         return row
@@ -483,14 +496,36 @@ class LibraryPanel(Panel):
         return scroll
 
     # --- the list -------------------------------------------------------------------------------
+    def _refresh_tag_choices(self) -> None:
+        """Offer every tag in use; keep the chosen one even if no track carries it any more."""
+        chosen = self.tag_filter.currentData() or ""
+        tags = self.ctx.music.all_tags()
+        if chosen and chosen not in tags:
+            tags.append(chosen)
+        current = [self.tag_filter.itemData(i) for i in range(1, self.tag_filter.count())]
+        if current == tags:
+            return
+        self.tag_filter.blockSignals(True)
+        self.tag_filter.clear()
+        self.tag_filter.addItem("All tags", "")
+        for tag in tags:
+            self.tag_filter.addItem(f"#{tag}", tag)
+        self.tag_filter.setCurrentIndex(max(0, self.tag_filter.findData(chosen)))
+        self.tag_filter.blockSignals(False)
+
     def refresh(self) -> None:
         """Reload the list with the current search, style and sort; keep the selection."""
         self.search_timer.stop()
         self.refresh_timer.stop()
         search = self.search_edit.text().strip() or None
         style = self.style_filter.currentData() or None
-        self.total, self.tracks = self.ctx.music.list_tracks(search=search, style=style, limit=PAGE_SIZE,
-                                                             sort_by=self.sort_by, descending=self.descending)
+        self._refresh_tag_choices()
+        tag = self.tag_filter.currentData() or None
+        days = self.date_filter.currentData()
+        since = datetime.now(timezone.utc) - timedelta(days=days) if days else None
+        self.total, self.tracks = self.ctx.music.list_tracks(search=search, style=style, tag=tag, created_after=since,
+                                                             limit=PAGE_SIZE, sort_by=self.sort_by,
+                                                             descending=self.descending)
         keep = self.track["id"] if self.track else None
         self.table.blockSignals(True)
         self.table.setRowCount(len(self.tracks))
