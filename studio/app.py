@@ -30,6 +30,7 @@ class Context:
     auth: AuthService
     system: Any = None  # SystemService; set in build_context (it needs the Context itself)
     music: Any = None  # MusicService
+    analysis: Any = None  # AnalysisService (seed 004 predictions, the Analyze panel)
     templates: Any = None  # TemplateService (seed 001 templates)
     webhooks: Any = None  # WebhookService (seed 001 callbacks)
     rate_limiter: Any = None  # set by the API server when it runs
@@ -89,6 +90,7 @@ def setup_logging(settings: Settings, *, verbose: bool = False) -> None:
 
 def build_context(settings: Settings | None = None) -> Context:
     """Open (and migrate) the database, the media store and the services. No threads started."""
+    from studio.services.analysis import AnalysisService
     from studio.services.music import MusicService
     from studio.services.system import SystemService
 
@@ -106,7 +108,8 @@ def build_context(settings: Settings | None = None) -> Context:
                   auth=AuthService(db, settings.session_ttl_s))
     ctx.system = SystemService(ctx)
     ctx.music = MusicService(ctx)
-    for service in (ctx.system, ctx.music):
+    ctx.analysis = AnalysisService(ctx)
+    for service in (ctx.system, ctx.music, ctx.analysis):
         for handler in service.job_handlers():
             jobs.register(handler)
     from studio.services.templates import TemplateService
@@ -116,6 +119,7 @@ def build_context(settings: Settings | None = None) -> Context:
     ctx.webhooks = WebhookService(ctx)
     events.subscribe(ctx.music.on_job_event)  # batch slots, playlist mixes
     events.subscribe(ctx.webhooks.on_event)  # generation callbacks
+    events.subscribe(ctx.analysis.on_event)  # batch analysis rows, cancelled batches
     return ctx
 
 

@@ -163,3 +163,40 @@ class Track(Base):
     play_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Prediction(Base):
+    """One audio analysis (seed 004 prediction): the file, the state machine
+    (queued -> processing -> converting -> predicting -> completed | failed) and what the tagger
+    and the audio analysis found. `result` holds all_probabilities, moods, tags and the measured
+    features; `upload_id` is the stored upload (removed once analysed), `source_path` a file on
+    disk (GUI batch); `batch_id` the `analysis.batch` job it belongs to."""
+
+    __tablename__ = "predictions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    batch_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True, default="queued")
+    source: Mapped[str] = mapped_column(String(16), default="api")
+    filename: Mapped[str] = mapped_column(String(255))
+    file_format: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    upload_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    source_path: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    spectrogram_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    model: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    model_version: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    genre: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    confidence: Mapped[float | None] = mapped_column(Float, nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    tempo_bpm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    key: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    processing_time_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

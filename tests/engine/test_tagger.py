@@ -1,4 +1,5 @@
-"""The torch port of musicnn against the original (TensorFlow) model.
+"""The torch port of musicnn against the original (TensorFlow) model (on the CPU this runs the fast
+`CpuForward` path; `test_cpu_forward_matches_the_network` ties it to the module's forward).
 
 `fixtures/musicnn_reference.json` holds musicnn 0.1.0's own outputs for the clips of
 `musicnn_clips.py`; `tools/musicnn_reference.py` regenerates it in a TensorFlow venv."""
@@ -18,6 +19,7 @@ import torch
 from studio.engine.tagger import (
     PATCH_FRAMES,
     SAMPLE_RATE_HZ,
+    CpuForward,
     TagResult,
     load_tagger,
     mel_power_spectrogram,
@@ -142,3 +144,32 @@ def test_api():
         load_tagger("MSD_vgg")
     with pytest.raises(ValueError):
         tagger.tag(torch.zeros(1, 2, 3), SAMPLE_RATE_HZ)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_cpu_forward_matches_the_network(clips, model):
+    """The reorganised CPU path (DFT timbral convs, windowed temporal convs, folded pooling)
+    computes the module's own forward to float32 rounding."""
+    tagger = load_tagger(model)
+    fast = CpuForward(tagger.net)
+    torch.manual_seed(7)
+    real = torch.cat([tagger._patches(audio, rate, None) for audio, rate in clips.values()])
+    inputs = torch.cat([real, torch.rand(3, PATCH_FRAMES, 96) * 4.0, torch.zeros(1, PATCH_FRAMES, 96)])
+    with torch.inference_mode():
+        expected = tagger.net(inputs)
+        got = fast(inputs)
+        odd = fast(inputs[:2, :100])  # any number of frames, like the module
+        assert torch.allclose(odd, tagger.net(inputs[:2, :100]), atol=1e-4)
+    assert (got - expected).abs().max() < 1e-4
+    assert (torch.sigmoid(got) - torch.sigmoid(expected)).abs().max() < 1e-5
+
+
+def test_tag_many_equals_tag(clips):
+    tagger = load_tagger("MSD_musicnn")
+    chosen = [clips["drum_loop"], clips["chord_pad"], clips["drum_loop_stereo_44k"]]
+    many = tagger.tag_many(chosen)
+    assert tagger.tag_many([]) == []
+    for (audio, rate), result in zip(chosen, many):
+        single = tagger.tag(audio, rate)
+        assert result.per_patch.shape == single.per_patch.shape
+        assert torch.allclose(result.per_patch, single.per_patch, atol=1e-6)
