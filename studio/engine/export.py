@@ -211,20 +211,31 @@ def write_audio(
     mp3_bitrate_kbps: int = MP3_BITRATE_KBPS,
 ) -> Path:
     """Write `audio` ((channels, frames) floats in [-1, 1]) as WAV/FLAC (PCM 16/24), OGG Vorbis or
-    MP3 (constant bitrate), tagged with `metadata`; atomic. Returns `path`."""
+    MP3 (constant bitrate), tagged with `metadata`; atomic. Returns `path`.
+
+    Integer audio (int16 for 16-bit, int32 holding 24-bit samples in its top bits, as soundfile
+    reads them) is taken as already quantised: WAV <-> FLAC then copies the samples exactly."""
     fmt = fmt.lower()
+    pcm = getattr(audio, "dtype", None) in (np.int16, np.int32)
+    if pcm and fmt in ("wav", "flac"):
+        expected = np.int16 if bit_depth == 16 else np.int32
+        if audio.dtype != expected or audio.ndim != 2:
+            raise ValueError(f"integer audio for {bit_depth}-bit PCM must be (channels, frames) {np.dtype(expected)}")
+    elif pcm:  # lossy targets encode from floats
+        audio = audio.astype(np.float32) / (32768.0 if audio.dtype == np.int16 else 2147483648.0)
+        pcm = False
     if fmt not in AUDIO_FORMATS:
         raise ValueError(f"unknown audio format {fmt!r}; allowed: {', '.join(AUDIO_FORMATS)}")
     if fmt in ("wav", "flac") and bit_depth not in _PCM_SUBTYPE:
         raise ValueError(f"bit_depth must be 16 or 24, not {bit_depth}")
-    data = _as_array(audio)
+    data = np.ascontiguousarray(audio) if pcm else _as_array(audio)
     if fmt in ("mp3", "ogg") and data.shape[0] > (2 if fmt == "mp3" else 8):
         raise ValueError(f"{fmt} takes at most {2 if fmt == 'mp3' else 8} channels, got {data.shape[0]}")
     sample_rate_hz = int(sample_rate_hz)
 
     def write(tmp: Path) -> None:
         if fmt in ("wav", "flac"):
-            frames = _quantise(data, bit_depth)
+            frames = np.ascontiguousarray(data.T) if pcm else _quantise(data, bit_depth)
             subtype = _PCM_SUBTYPE[bit_depth]
             options: dict[str, Any] = {}
         else:

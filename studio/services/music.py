@@ -20,6 +20,7 @@ One service behind the GUI's Create/Library panels and both documented API famil
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import shutil
@@ -37,10 +38,13 @@ from studio.jobs import CANCELLED, COMPLETED, FAILED, PROCESSING, QUEUED, JobCan
 
 if TYPE_CHECKING:
     from studio.app import Context
+    from studio.engine.export import TrackMetadata
 
 GENERATE_KIND = "music.generate"
 PLAYLIST_KIND = "music.playlist"  # a playlist's continuous mix, run once its tracks have finished
 CREDITS_PER_MINUTE = 10.0
+CONVERTIBLE_AUDIO = ("wav", "flac", "ogg", "mp3")  # can be encoded from the master after the render
+LOSSLESS_MASTERS = ("wav", "flac")
 # Until this machine has finished a generation there is no measured speed; the estimate then
 # assumes this real-time factor and says so (`estimate_basis`).
 ASSUMED_REALTIME_FACTOR = 4.0
@@ -67,6 +71,10 @@ class InsufficientCredits(Exception):
         self.balance = balance
 
 
+class FormatUnavailable(Exception):
+    """The track has no file in that format and none can be made (no master audio to encode from)."""
+
+
 class UnknownTrack(KeyError):
     pass
 
@@ -89,6 +97,7 @@ class MusicService:
         self.work_root = ctx.settings.home / "work"
         self._lock = threading.Lock()
         self._held: set[str] = set()  # job rows queued but kept off the workers (batch slots, playlist mixes)
+        self._conversion_locks: dict[tuple[str, str], asyncio.Lock] = {}
 
     # --- catalogue: what the engine offers, for forms and pickers (the UI never imports the engine) --
     @staticmethod
@@ -452,6 +461,55 @@ class MusicService:
         deleted = sum(self.ctx.store.delete(media_id) for media_id in ids)
         self.ctx.events.publish("track_deleted", {"track_id": track_id})
         return deleted
+
+    def conversion_source(self, track: dict[str, Any], fmt: str) -> tuple[Path, TrackMetadata]:
+        """(master audio file, tags) to encode `track` as `fmt` from, for a format it was not
+        rendered in; FormatUnavailable when `fmt` is not an audio format or there is no master."""
+        from studio.engine.export import TrackMetadata
+
+        files = track.get("files_raw") or {}
+        if fmt not in CONVERTIBLE_AUDIO:
+            raise FormatUnavailable(f"only audio formats ({', '.join(CONVERTIBLE_AUDIO)}) can be made after the "
+                                    f"render; '{fmt}' comes from the render itself")
+        source_id = next((files[f] for f in LOSSLESS_MASTERS if files.get(f)), None)
+        if source_id is None:
+            raise FormatUnavailable(f"track '{track['id']}' has no lossless master (WAV or FLAC) to encode {fmt} from")
+        meta = TrackMetadata(title=track["title"], genre=track.get("genre") or "", tempo_bpm=track.get("tempo_bpm") or 0,
+                             key=track.get("key") or "")
+        return self.ctx.store.path(source_id), meta
+
+    async def ensure_audio_format(self, track_id: str, fmt: str) -> str:
+        """Media id of the track's audio as `fmt`: the rendered file, or the first time it is asked
+        for, one encoded from the lossless master (off the loop) and kept with the track's files so
+        later downloads reuse it. UnknownTrack / FormatUnavailable when that cannot be."""
+        track = self.track_row(track_id)
+        if (track["files_raw"] or {}).get(fmt):
+            return track["files_raw"][fmt]
+        source, meta = self.conversion_source(track, fmt)
+        lock = self._conversion_locks.setdefault((track_id, fmt), asyncio.Lock())
+        async with lock:  # two requests for the same file encode it once
+            track = self.track_row(track_id)
+            if (track["files_raw"] or {}).get(fmt):
+                return track["files_raw"][fmt]
+            temp = self.ctx.store.temp_path(f".{fmt}")
+            try:
+                await asyncio.to_thread(transcode_audio, source, temp, fmt, meta)
+            except Exception:
+                temp.unlink(missing_ok=True)
+                raise
+            media_id = f"{track['generation_id'] or track_id}.{fmt}"
+            stored = self.ctx.store.adopt(temp, media_id=media_id)
+            safe_title = "".join(ch if ch.isalnum() or ch in " -_" else "_" for ch in track["title"]).strip() or "track"
+            with self.ctx.db.session() as s:
+                s.merge(MediaFile(id=media_id, kind="audio", mime_type=MIME_TYPES[fmt], size_bytes=stored.size_bytes,
+                                  sha256=stored.sha256, display_name=f"{safe_title}.{fmt}", job_id=track["generation_id"]))
+                row = s.get(Track, track_id)
+                if row is None:  # deleted while encoding: drop the orphan file
+                    self.ctx.store.delete(media_id)
+                    raise UnknownTrack(track_id)
+                row.files = {**(row.files or {}), fmt: media_id}  # a new dict, so the JSON column is saved
+                row.updated_at = utcnow()
+            return media_id
 
     def count_download(self, track_id: str) -> None:
         with self.ctx.db.session() as s:
@@ -962,6 +1020,24 @@ def plan_playlist(base_fields: dict[str, Any], *, track_count: int, total_durati
                    for i, t in enumerate(tracks)],
     }
     return tracks, plan
+
+
+def transcode_audio(source: Path, target: Path, fmt: str, metadata: TrackMetadata) -> Path:
+    """Encode an audio file as `fmt` (blocking). A PCM source going to WAV/FLAC keeps its samples
+    and bit depth exactly; lossy targets are encoded from its float samples."""
+    import numpy as np
+    import soundfile as sf
+
+    from studio.engine.export import write_audio
+
+    subtype = sf.info(str(source)).subtype
+    bit_depth = 24 if subtype == "PCM_24" else 16
+    if subtype in ("PCM_16", "PCM_24"):
+        frames, rate = sf.read(str(source), dtype="int16" if bit_depth == 16 else "int32", always_2d=True)
+        audio = np.ascontiguousarray(frames.T)
+    else:
+        audio, rate, _subtype = _read_audio(source, None)
+    return write_audio(target, audio, rate, fmt, bit_depth=bit_depth, metadata=metadata)
 
 
 def _read_audio(path: Path, sample_rate_hz: int | None) -> tuple[Any, int, str]:

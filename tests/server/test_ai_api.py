@@ -116,15 +116,23 @@ async def test_generate_status_track_files_and_downloads(api, running_ctx, song)
     resp = await api.get(f"{V1}/tracks/{track_id}/download?format=chords", headers=api.auth_headers)
     assert resp.status == 200 and (await resp.json())["key"] == "C_minor"
 
-    status, resp = await call(api, "GET", f"{V1}/tracks/{track_id}/download?format=flac")
-    error = assert_v1_error(status, resp, 404, mentions=("flac", "wav, mp3, midi"))
-    assert "wav" in error["details"]["available_formats"]
+    # Not rendered as FLAC/OGG: encoded from the WAV master on the first request, then kept.
+    resp = await api.get(f"{V1}/tracks/{track_id}/download?format=flac", headers=api.auth_headers)
+    flac = await resp.read()
+    assert resp.status == 200 and resp.headers["Content-Type"] == "audio/flac"
+    decoded, rate = sf.read(io.BytesIO(flac), dtype="int16")
+    master, _ = sf.read(io.BytesIO(raw), dtype="int16")
+    assert rate == 22050 and np.array_equal(decoded, master)  # lossless: the same samples
+    track_row = running_ctx.music.track_row(track_id)
+    assert track_row["files_raw"]["flac"] == f"{data['generation_id']}.flac"
+    resp = await api.get(f"/api/music/download/{data['generation_id']}.ogg", headers=api.auth_headers)
+    assert resp.status == 200 and sf.info(io.BytesIO(await resp.read())).format == "OGG"
     status, resp = await call(api, "GET", f"{V1}/tracks/{track_id}/download?stem=kazoo")
     assert_v1_error(status, resp, 404, mentions=("kazoo", "drums"))
     status, resp = await call(api, "GET", f"{V1}/tracks/{track_id}/download?format=aac")
     assert_v1_error(status, resp, 422, code="VALIDATION_ERROR", mentions=("format",))
     status, resp = await call(api, "GET", f"{V1}/tracks/{track_id}")
-    assert assert_envelope(resp)["download_count"] == 4
+    assert assert_envelope(resp)["download_count"] == 6
 
     # Finished generations: cancel is a conflict, and so is retrying a completed one.
     status, resp = await call(api, "POST", f"{V1}/generations/{data['generation_id']}/cancel")

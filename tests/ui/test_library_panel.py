@@ -2,6 +2,7 @@ import filecmp
 
 import numpy as np
 import pytest
+import soundfile as sf
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
 
@@ -194,7 +195,15 @@ def test_generated_track_in_the_library(window, ctx, qtbot, sink, tmp_path, monk
     assert names == sorted([f"{title}.wav", f"{title}.mid", f"{title}.chords.txt", f"{title} (drums).wav"])
     source, _row = ctx.music.media_file(track["files_raw"]["wav"])
     assert filecmp.cmp(source, tmp_path / "out" / f"{title}.wav", shallow=False)
-    assert len(export_plan(track, ["wav", "flac"], ["nope"])) == 1  # missing formats and stems are skipped
+    assert len(export_plan(track, ["wav", "nope"], ["nope"])) == 1  # unknown formats and stems are skipped
+    # FLAC was not rendered: the dialog offers it, encoded from the WAV master while exporting
+    assert "flac" not in track["files_raw"] and "master" in dialog.format_checks["flac"].text()
+    dialog.set_selection(["flac"])
+    flac = dialog.export()[0]
+    assert flac.name == f"{title}.flac" and sf.info(str(flac)).format == "FLAC"
+    assert sf.info(str(flac)).frames == sf.info(str(source)).frames
+    flac.unlink()
+    dialog.set_selection(["wav", "midi", "chords_txt"], ["drums"])
     with qtbot.waitSignal(dialog.exported, timeout=10000) as exported:
         dialog.ok_button.click()
     assert (tmp_path / "out" / f"{title} (2).wav").is_file()  # never overwrites

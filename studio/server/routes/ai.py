@@ -34,8 +34,10 @@ from studio.server.keys import CTX
 from studio.server.routes.music import insufficient
 from studio.server.routing import RouteTable, validation_error
 from studio.services.music import (
+    CONVERTIBLE_AUDIO,
     DEFAULT_TRANSITION_S,
     GENERATE_KIND,
+    FormatUnavailable,
     InsufficientCredits,
     UnknownTrack,
     iso,
@@ -828,6 +830,13 @@ async def download_track(request: web.Request, query: DownloadQuery) -> web.Stre
         media_id = stems[query.stem]
     else:
         fmt = query.format or next((f for f in ("wav", "mp3", "flac", "ogg") if files.get(f)), None)
+        if fmt in CONVERTIBLE_AUDIO and not files.get(fmt):
+            try:  # an audio format it was not rendered in: encoded from the master once, then kept
+                files = {**files, fmt: await music.ensure_audio_format(track_id, fmt)}
+            except FormatUnavailable:
+                pass
+            except UnknownTrack:
+                raise not_found("track", track_id) from None
         if fmt is None or not files.get(DOWNLOAD_FORMATS[fmt]):
             raise ApiError(404, f"Track '{track_id}' was not rendered as {fmt or 'audio'}; available formats: "
                                 f"{', '.join(formats) or 'none'}",

@@ -15,7 +15,14 @@ from studio.jobs import UnknownJob
 from studio.server.errors import ApiError, not_found, ok
 from studio.server.keys import CTX
 from studio.server.routing import RouteTable, validation_error
-from studio.services.music import GENERATE_KIND, InsufficientCredits, UnknownTrack, parse_period_days
+from studio.services.music import (
+    CONVERTIBLE_AUDIO,
+    GENERATE_KIND,
+    FormatUnavailable,
+    InsufficientCredits,
+    UnknownTrack,
+    parse_period_days,
+)
 
 routes = RouteTable()
 TAGS = ["music"]
@@ -147,6 +154,15 @@ async def status(request: web.Request) -> web.Response:
 async def download(request: web.Request) -> web.StreamResponse:
     file_id = request.match_info["file_id"]
     music = _music(request)
+    generation_id, _, fmt = file_id.rpartition(".")
+    if fmt in CONVERTIBLE_AUDIO and generation_id.startswith("gen_") and "." not in generation_id:
+        # gen_x.flac of a track rendered without FLAC: encoded from its master once, then kept
+        track = music.track_for_generation(generation_id)
+        if track is not None:
+            try:
+                file_id = await music.ensure_audio_format(track["id"], fmt)
+            except (FormatUnavailable, UnknownTrack):
+                pass
     try:
         path, row = music.media_file(file_id)
     except KeyError:

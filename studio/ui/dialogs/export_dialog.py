@@ -31,6 +31,7 @@ from studio.ui.theme import icon
 from studio.ui.widgets.tasks import TaskRunner
 
 if TYPE_CHECKING:
+    from studio.engine.export import TrackMetadata
     from studio.services.music import MusicService
 
 # files_raw key -> what the user sees, in the order shown.
@@ -71,35 +72,67 @@ def _free_path(folder: Path, base: str, ext: str) -> Path:
     return target
 
 
-def export_plan(track: dict[str, Any], formats: list[str], stems: list[str]) -> list[tuple[str, str, str]]:
-    """[(media_id, file base name, extension)] for the chosen formats and stems that the track has."""
+def encodable_formats(track: dict[str, Any]) -> list[str]:
+    """Audio formats the track was not rendered in but can be encoded in from its lossless master."""
+    from studio.services.music import CONVERTIBLE_AUDIO, LOSSLESS_MASTERS
+
     files = track.get("files_raw") or {}
-    plan = [(files[key], *export_name(track["title"], files[key])) for key in formats
-            if isinstance(files.get(key), str)]
+    if not any(isinstance(files.get(f), str) for f in LOSSLESS_MASTERS):
+        return []
+    return [f for f in CONVERTIBLE_AUDIO if not isinstance(files.get(f), str)]
+
+
+def export_plan(track: dict[str, Any], formats: list[str], stems: list[str]) -> list[tuple[str | None, str, str]]:
+    """[(media_id, file base name, extension)] for the chosen formats and stems that the track has;
+    media_id None for an audio format that is encoded from the master while exporting."""
+    files = track.get("files_raw") or {}
+    encodable = encodable_formats(track)
+    plan: list[tuple[str | None, str, str]] = []
+    for key in formats:
+        if isinstance(files.get(key), str):
+            plan.append((files[key], *export_name(track["title"], files[key])))
+        elif key in encodable:
+            plan.append((None, safe_name(track["title"]), key))
     stem_files = files.get("stems") or {}
     plan += [(stem_files[name], *export_name(track["title"], stem_files[name], stem=name)) for name in stems
              if name in stem_files]
     return plan
 
 
+# (stored file, base name, extension, tags when the file is encoded from it rather than copied)
+ExportSource = tuple[Path, str, str, "TrackMetadata | None"]
+
+
 def export_sources(music: MusicService, track: dict[str, Any], formats: list[str],
-                   stems: list[str]) -> list[tuple[Path, str, str]]:
-    """[(stored file, base name, extension)] to copy; looks the media ids up (on the loop thread)."""
+                   stems: list[str]) -> list[ExportSource]:
+    """What to copy or encode; looks the media ids up (on the loop thread)."""
     plan = export_plan(track, formats, stems)
     if not plan:
         raise ValueError("nothing to export: choose at least one format or stem")
-    return [(music.media_file(media_id)[0], base, ext) for media_id, base, ext in plan]
+    sources: list[ExportSource] = []
+    for media_id, base, ext in plan:
+        if media_id is None:
+            master, tags = music.conversion_source(track, ext)
+            sources.append((master, base, ext, tags))
+        else:
+            sources.append((music.media_file(media_id)[0], base, ext, None))
+    return sources
 
 
-def copy_files(sources: list[tuple[Path, str, str]], folder: str | Path) -> list[Path]:
-    """Copy into `folder` (created if missing) without overwriting; blocking, no database."""
+def copy_files(sources: list[ExportSource], folder: str | Path) -> list[Path]:
+    """Copy (or encode) into `folder` (created if missing) without overwriting; blocking, no database."""
+    from studio.services.music import transcode_audio
+
     folder = Path(folder).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    for source, base, ext in sources:
+    for source, base, ext, encode_tags in sources:
         target = _free_path(folder, base, ext)
         partial = target.with_name(target.name + ".part")
-        shutil.copyfile(source, partial)
+        if encode_tags is not None:
+            transcode_audio(source, partial, ext, encode_tags)
+        else:
+            shutil.copyfile(source, partial)
         partial.replace(target)
         written.append(target)
     return written
@@ -132,9 +165,10 @@ class ExportDialog(QDialog):
         formats_box = QGroupBox("Files")
         grid = QGridLayout(formats_box)
         self.format_checks: dict[str, QCheckBox] = {}
-        available = [key for key in FORMAT_LABELS if isinstance(files.get(key), str)]
+        encodable = encodable_formats(track)
+        available = [key for key in FORMAT_LABELS if isinstance(files.get(key), str) or key in encodable]
         for i, key in enumerate(available):
-            check = QCheckBox(FORMAT_LABELS[key])
+            check = QCheckBox(FORMAT_LABELS[key] + (" · encoded from the master" if key in encodable else ""))
             check.setChecked(key in DEFAULT_FORMATS)
             check.toggled.connect(self._update)
             grid.addWidget(check, i // 2, i % 2)
@@ -228,7 +262,7 @@ class ExportDialog(QDialog):
         if count == 0:
             self.note.setText("Choose at least one file.")
         else:
-            self.note.setText(f"{count} file{'s' if count != 1 else ''} will be copied; "
+            self.note.setText(f"{count} file{'s' if count != 1 else ''} will be written; "
                               "files already in the folder are kept (new ones get a number).")
 
     # --- exporting ------------------------------------------------------------------------------

@@ -1,0 +1,110 @@
+"""Screenshots of every panel after a short real session, for looking at the GUI as a user does.
+
+    xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python tools/screenshots.py OUT_DIR [--seconds 20]
+
+In a fresh temporary data dir it opens the main window, generates a track from the Create panel
+(`--seconds` long, lo-fi with lyrics), waits for it in the Library and selects it, analyses the
+rendered WAV in the Analyze panel, then writes `OUT_DIR/<panel>.png` for every panel (Qt's
+`grab()`, so the window's own pixels) and `OUT_DIR/window.png` of the whole screen when
+ImageMagick's `import` is there. Nothing is mocked: the engine, the tagger and the job queue run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+async def wait_for(predicate, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+async def scenario(ctx, out: Path, seconds: float) -> None:
+    from studio.app import start_background
+    from studio.ui.app import create_main_window
+
+    window = create_main_window(ctx, player_sink=lambda block: None)
+    window.resize(1500, 940)
+    window.show()
+    start_background(ctx, asyncio.get_running_loop())
+
+    create = window.show_panel("create")
+    create.apply_fields({"prompt": "relaxing lo-fi hip hop beat for studying, rainy night", "duration": seconds,
+                         "instrumental": False, "lyrics": {"enabled": True, "theme": "rain on the window"}})
+    await asyncio.sleep(0.3)
+    window.grab().save(str(out / "create.png"))
+    jobs = create.generate()
+    print("generating:", [j.get("id") for j in jobs], flush=True)
+    await asyncio.sleep(1.0)
+    window.grab().save(str(out / "create_running.png"))
+    await wait_for(lambda: ctx.music.list_tracks()[0] > 0, 600, "the generated track")
+
+    library = window.show_panel("library")
+    await asyncio.sleep(0.5)
+    track = ctx.music.list_tracks()[1][0]
+    if hasattr(library, "select_track"):
+        library.select_track(track["id"])
+    await asyncio.sleep(1.0)
+    window.grab().save(str(out / "library.png"))
+
+    analyze = window.show_panel("analyze")
+    analyze.analyse_file(ctx.store.path(track["files_raw"]["wav"]))
+    await wait_for(lambda: analyze.current is not None, 300, "the analysis")
+    await asyncio.sleep(0.5)
+    window.grab().save(str(out / "analyze.png"))
+
+    for panel in window.panels:
+        if panel.area in ("create", "library", "analyze"):
+            continue
+        window.show_panel(panel.area)
+        await asyncio.sleep(0.3)
+        window.grab().save(str(out / f"{panel.area}.png"))
+    if shutil.which("import") and os.environ.get("DISPLAY"):
+        subprocess.run(["import", "-window", "root", str(out / "window.png")], check=False)
+    window.close()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    import qasync
+
+    from studio.app import build_context, shutdown
+    from studio.config import Settings
+    from studio.ui.app import ensure_app
+
+    home = Path(tempfile.mkdtemp(prefix="studio-shots-"))
+    os.environ["STUDIO_HOME"] = str(home)
+    app = ensure_app()
+    ctx = build_context(Settings(home=home))
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    try:
+        with loop:
+            loop.run_until_complete(scenario(ctx, args.out, args.seconds))
+    finally:
+        shutdown(ctx)
+        shutil.rmtree(home, ignore_errors=True)
+    print("screenshots in", args.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
