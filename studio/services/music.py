@@ -157,7 +157,7 @@ class MusicService:
     def _progress_payload(self, job: dict[str, Any]) -> dict[str, Any]:
         remaining = self.estimate_remaining_s(job)
         return {"generation_id": job["id"], "status": job["status"], "progress": job["progress"],
-                "stage": job["stage"], "estimated_remaining_s": remaining,
+                "stage": job["stage"], "estimated_remaining": remaining, "estimated_remaining_s": remaining,
                 "track_id": (job.get("result") or {}).get("track_id"), "error": job.get("error")}
 
     # --- submission -------------------------------------------------------------------------------

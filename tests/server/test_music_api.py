@@ -19,8 +19,6 @@ async def _generate(api, **fields):
     return data
 
 
-
-
 @pytest.fixture
 async def done(api, running_ctx):
     data = await _generate(api, output_formats=["wav", "mp3", "midi", "stems"])
@@ -126,3 +124,26 @@ async def test_extend_batch_analytics(api, running_ctx, done):
     assert {s["style_id"] for s in analytics["top_styles"]} == {"lofi_hip_hop", "edm", "ambient"}
     resp = await api.get("/api/music/analytics?period=soon", headers=api.auth_headers)
     assert resp.status == 422
+
+
+async def test_websocket_streams_generation_progress(api, running_ctx):
+    """Seed 000's `generation_progress` event (generation_id, progress, stage, estimated_remaining)
+    while a real generation runs, then the job's completion."""
+    async with api.ws_connect("/ws") as ws:
+        await ws.send_json({"type": "auth", "token": api.key})
+        assert (await ws.receive_json(timeout=5))["event"] == "authenticated"
+        data = await _generate(api)
+        progress, finished = [], None
+        while finished is None or progress[-1]["status"] == "processing":  # job_completed comes first
+            msg = await ws.receive_json(timeout=120)
+            if msg["event"] == "generation_progress":
+                progress.append(msg["data"])
+            elif msg["event"] in ("job_completed", "job_failed") and msg["data"]["id"] == data["generation_id"]:
+                finished = msg
+    assert finished["event"] == "job_completed"
+    assert all(p["generation_id"] == data["generation_id"] for p in progress)
+    running = [p for p in progress if p["status"] == "processing"]
+    assert {"composing", "rendering", "mastering"} <= {p["stage"] for p in running}
+    assert all(0 <= p["progress"] <= 100 and p["estimated_remaining"] is not None for p in running)
+    assert [p["progress"] for p in running] == sorted(p["progress"] for p in running)
+    assert progress[-1]["status"] == "completed" and progress[-1]["track_id"].startswith("trk_")
