@@ -31,6 +31,7 @@ class Context:
     system: Any = None  # SystemService; set in build_context (it needs the Context itself)
     music: Any = None  # MusicService
     analysis: Any = None  # AnalysisService (seed 004 predictions, the Analyze panel)
+    voices: Any = None  # VoicesService (voice characters, scripts, speech, voice matching)
     templates: Any = None  # TemplateService (seed 001 templates)
     webhooks: Any = None  # WebhookService (seed 001 callbacks)
     rate_limiter: Any = None  # set by the API server when it runs
@@ -93,6 +94,7 @@ def build_context(settings: Settings | None = None) -> Context:
     from studio.services.analysis import AnalysisService
     from studio.services.music import MusicService
     from studio.services.system import SystemService
+    from studio.services.voices import VoicesService
 
     settings = settings or Settings()
     settings.ensure_dirs()
@@ -109,7 +111,8 @@ def build_context(settings: Settings | None = None) -> Context:
     ctx.system = SystemService(ctx)
     ctx.music = MusicService(ctx)
     ctx.analysis = AnalysisService(ctx)
-    for service in (ctx.system, ctx.music, ctx.analysis):
+    ctx.voices = VoicesService(ctx)
+    for service in (ctx.system, ctx.music, ctx.analysis, ctx.voices):
         for handler in service.job_handlers():
             jobs.register(handler)
     from studio.services.templates import TemplateService
@@ -120,6 +123,7 @@ def build_context(settings: Settings | None = None) -> Context:
     events.subscribe(ctx.music.on_job_event)  # batch slots, playlist mixes
     events.subscribe(ctx.webhooks.on_event)  # generation callbacks
     events.subscribe(ctx.analysis.on_event)  # batch analysis rows, cancelled batches
+    events.subscribe(ctx.voices.on_event)  # failed/cancelled speech and voice-matching jobs
     return ctx
 
 

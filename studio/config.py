@@ -97,6 +97,11 @@ class Settings(BaseSettings):
     daily_credits: int = Field(
         default=0, ge=0, description="Generation credits per UTC day (10 per minute of audio); 0 = unlimited."
     )
+    ollama_url: str | None = Field(
+        default=None, description="A local Ollama server (e.g. http://127.0.0.1:11434) that writes character "
+                                  "scripts; empty uses the built-in writer."
+    )
+    ollama_model: str = Field(default="llama3.2", description="The Ollama model that writes scripts.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("host")
@@ -105,6 +110,16 @@ class Settings(BaseSettings):
         value = value.strip()
         if not value:
             raise ValueError("host must not be empty (127.0.0.1 keeps the API on this machine)")
+        return value
+
+    @field_validator("ollama_url")
+    @classmethod
+    def _ollama_url(cls, value: str | None) -> str | None:
+        value = (value or "").strip().rstrip("/")
+        if not value:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("ollama_url must start with http:// or https:// (e.g. http://127.0.0.1:11434)")
         return value
 
     @field_validator("soundfont_path")
@@ -179,6 +194,8 @@ EDITABLE_FIELDS: dict[str, bool] = {
     "soundfont_path": False,
     "log_level": False,
     "daily_credits": False,
+    "ollama_url": False,
+    "ollama_model": False,
     "database_url": True,
 }
 

@@ -4,7 +4,8 @@
 
 In a fresh temporary data dir it opens the main window, generates a track from the Create panel
 (`--seconds` long, lo-fi with lyrics), waits for it in the Library and selects it, analyses the
-rendered WAV in the Analyze panel, then writes `OUT_DIR/<panel>.png` for every panel (Qt's
+rendered WAV in the Analyze panel, creates the default voice characters and makes Luna speak and
+write an introduction in the Voices panel, then writes `OUT_DIR/<panel>.png` for every panel (Qt's
 `grab()`, so the window's own pixels) and `OUT_DIR/window.png` of the whole screen when
 ImageMagick's `import` is there. Nothing is mocked: the engine, the tagger and the job queue run.
 """
@@ -66,8 +67,19 @@ async def scenario(ctx, out: Path, seconds: float) -> None:
     await asyncio.sleep(0.5)
     window.grab().save(str(out / "analyze.png"))
 
+    voices = window.show_panel("voices")
+    voices.initialize()
+    voices.select_character("luna_lofi")
+    voices.say_edit.setText("Hey, beautiful souls, it's Luna. Tonight the rain plays along.")
+    spoken = voices.speak()
+    await wait_for(lambda: ctx.voices.get_content(spoken["id"])["status"] != "processing", 300, "the speech")
+    voices.topic_edit.setText("my new album, Midnight Rain")
+    await voices.write_and_voice()
+    await asyncio.sleep(0.5)
+    window.grab().save(str(out / "voices.png"))
+
     for panel in window.panels:
-        if panel.area in ("create", "library", "analyze"):
+        if panel.area in ("create", "library", "analyze", "voices"):
             continue
         window.show_panel(panel.area)
         await asyncio.sleep(0.3)

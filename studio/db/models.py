@@ -200,3 +200,75 @@ class Prediction(Base):
     started_at: Mapped[datetime | None] = mapped_column(nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Character(Base):
+    """A voice character (seed 000 "voice characters", seed 002 "characters"): a persona with its
+    words and voice. `voice` holds the voice settings (voice_id of a stored voice or the built-in
+    one, pitch_semitones, formant_shift, pitch_range, speed, emotion); `words` what the script
+    writer draws on (greetings, sign-offs, phrases, vocabulary, emotion tags)."""
+
+    __tablename__ = "characters"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    genre: Mapped[str] = mapped_column(String(64), default="")
+    style: Mapped[str | None] = mapped_column(String(32), nullable=True)  # engine style id for music beds
+    personality_summary: Mapped[str] = mapped_column(String(500), default="")
+    personality: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    backstory: Mapped[str] = mapped_column(String(4000), default="")
+    interests: Mapped[list[str]] = mapped_column(JSON, default=list)
+    age: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    location: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    timezone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    voice: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    voice_quality: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    words: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    content_schedule: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="active", index=True)
+    appearance: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    is_default: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_active_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class Voice(Base):
+    """A voice made by voice matching: a transform of the built-in neural voice fitted to samples.
+    `transform` is what synthesis applies (pitch_semitones, formant_shift, pitch_range); `profile`
+    what was measured (the samples' pitch statistics, similarity before and after fitting)."""
+
+    __tablename__ = "voices"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    character_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="processing")
+    transform: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    profile: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    job_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VoiceContent(Base):
+    """One piece of a character's content: a synthesis, a scripted piece (introduction, outro,
+    track commentary, announcement) with its audio, or a caption (text only)."""
+
+    __tablename__ = "voice_content"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    character_id: Mapped[str] = mapped_column(String(64), index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(String(20000), default="")
+    emotion: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="processing", index=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    media_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    job_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    completed_at: Mapped[datetime | None] = mapped_column(nullable=True)

@@ -23,7 +23,7 @@ from studio.server.middleware import (
     request_context,
 )
 from studio.server.ratelimit import RateLimiter
-from studio.server.routes import ai, auth, docs, music, predict, system
+from studio.server.routes import ai, auth, docs, music, predict, system, voices
 from studio.server.routing import RouteTable
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ log = logging.getLogger("studio.server")
 
 # Each area's route module contributes one table; later areas add theirs here.
 ROUTE_TABLES: list[RouteTable] = [system.routes, auth.routes, docs.routes, music.routes, ai.routes, predict.routes,
-                                  ws.routes]
+                                  voices.routes, ws.routes]
 
 
 def build_app(ctx: "Context") -> web.Application:

@@ -1,7 +1,8 @@
 """API errors and the two documented response families.
 
-- `/api/v1/...` (seeds 001, 003, 004): `{success, data, message, timestamp, request_id}`, errors
-  `{success: false, error: {code, message, details}, timestamp, request_id}`.
+- `/api/v1/...` (seeds 001, 003, 004) and seed 002's paths (`/api/characters/...`,
+  `/api/voice/generate`, `/api/voice/list`): `{success, data, message, timestamp, request_id}`,
+  errors `{success: false, error: {code, message, details}, timestamp, request_id}`.
 - everything else under `/api/...` (seed 000): `{"status": "success", ...}`, errors
   `{"status": "error", "error": {code, message, details, timestamp, request_id}}`.
 """
@@ -53,8 +54,13 @@ def utc_timestamp() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def is_v1(path: str) -> bool:
-    return path.startswith("/api/v1/") or path == "/api/v1"
+ENVELOPE_PREFIXES = ("/api/v1/", "/api/characters/")
+ENVELOPE_PATHS = frozenset({"/api/v1", "/api/characters", "/api/voice/generate", "/api/voice/list"})
+
+
+def uses_envelope(path: str) -> bool:
+    """Whether `path` answers in the `{success, data, ...}` envelope (else seed 000's shape)."""
+    return path in ENVELOPE_PATHS or path.startswith(ENVELOPE_PREFIXES)
 
 
 def error_body(path: str, err: ApiError, request_id: str) -> dict[str, Any]:
@@ -63,7 +69,7 @@ def error_body(path: str, err: ApiError, request_id: str) -> dict[str, Any]:
     if err.details is not None:
         inner["details"] = err.details
     inner.update(err.extra)
-    if is_v1(path):
+    if uses_envelope(path):
         return {"success": False, "error": inner, "timestamp": timestamp, "request_id": request_id}
     inner.update({"timestamp": timestamp, "request_id": request_id})
     return {"status": "error", "error": inner}

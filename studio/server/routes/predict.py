@@ -27,9 +27,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any, Literal
 
-from aiohttp import BodyPartReader, web
+from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from studio.server import multipart
 from studio.server.errors import ApiError, envelope, not_found, utc_timestamp
 from studio.server.keys import CTX, REQUEST_ID
 from studio.server.routing import RouteTable
@@ -46,7 +47,6 @@ from studio.services.analysis import (
 routes = RouteTable()
 TAGS = ["analysis"]
 PREFIX = "/api/v1"
-CHUNK = 1 << 16
 
 
 def _analysis(request: web.Request):
@@ -57,41 +57,14 @@ def api_error(exc: AnalysisError) -> ApiError:
     return ApiError(exc.http_status, exc.message, code=exc.code, details=exc.details, extra=exc.extra)
 
 
-async def _read_part(part: BodyPartReader, limit: int) -> bytes:
-    """The part's bytes; FILE_TOO_LARGE as soon as it passes `limit` (the rest is not read)."""
-    data = bytearray()
-    while True:
-        chunk = await part.read_chunk(CHUNK)
-        if not chunk:
-            return bytes(data)
-        data.extend(chunk)
-        if len(data) > limit:
-            raise FileTooLarge(f"'{part.filename or part.name}' is larger than {limit / 1048576:.0f} MB, the limit "
-                               "for one file", details={"max_bytes": limit})
-
-
 async def read_form(request: web.Request, file_fields: tuple[str, ...], limit: int) -> tuple[list[tuple[bytes, str]], dict[str, str]]:
-    """Files (bytes, filename) under `file_fields` and the other text fields of a multipart body."""
-    if not request.content_type.startswith("multipart/"):
-        raise MissingParameter("send the audio as multipart/form-data "
-                               f"(field {' or '.join(repr(f) for f in file_fields)}), e.g. curl -F file=@song.mp3",
-                               details={"content_type": request.content_type or None})
-    files: list[tuple[bytes, str]] = []
-    fields: dict[str, str] = {}
+    """The multipart form, with seed 004's error codes (FILE_TOO_LARGE, MISSING_PARAMETER)."""
     try:
-        reader = await request.multipart()
-        async for part in reader:
-            if not isinstance(part, BodyPartReader):
-                continue
-            if part.name in file_fields:
-                files.append((await _read_part(part, limit), part.filename or "upload"))
-            elif part.name:
-                fields[part.name] = (await part.read(decode=True)).decode("utf-8", "replace")[:2000]
-    except AnalysisError:
-        raise
-    except (ValueError, AssertionError) as exc:  # a malformed multipart body
-        raise MissingParameter(f"the multipart body could not be read: {exc}") from None
-    return files, fields
+        return await multipart.read_form(request, file_fields, limit)
+    except multipart.FileTooLargeError as exc:
+        raise FileTooLarge(exc.message, details=exc.details) from None
+    except multipart.FormError as exc:
+        raise MissingParameter(exc.message, details=exc.details) from None
 
 
 def _payload(prediction: dict[str, Any]) -> dict[str, Any]:

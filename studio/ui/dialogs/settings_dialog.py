@@ -46,6 +46,8 @@ LABELS = {
     "max_body_mb": "Largest request (MB)",
     "session_ttl_s": "Login session (s)",
     "soundfont_path": "SoundFont",
+    "ollama_url": "Ollama server",
+    "ollama_model": "Ollama model",
     "log_level": "Log level",
     "rate_limits": "Rate limits",
     "requests": "requests",
@@ -131,6 +133,13 @@ class SettingsDialog(QDialog):
         engine.addRow(self._label("max_concurrent"), self.fields["max_concurrent"])
         engine.addRow(self._label("soundfont_path"), soundfont_row)
         engine.addRow(self._label("log_level"), self.fields["log_level"])
+        self.fields["ollama_url"] = QLineEdit()
+        self.fields["ollama_url"].setPlaceholderText("empty: the built-in script writer (e.g. http://127.0.0.1:11434)")
+        self.fields["ollama_url"].setToolTip("A local Ollama server that writes character scripts; when it is not "
+                                             "set or does not answer, the built-in writer is used")
+        self.fields["ollama_model"] = QLineEdit()
+        engine.addRow(self._label("ollama_url"), self.fields["ollama_url"])
+        engine.addRow(self._label("ollama_model"), self.fields["ollama_model"])
 
         for name in ("port", "max_body_mb", "session_ttl_s", "max_concurrent"):
             low, high = _bounds(name)
@@ -201,6 +210,8 @@ class SettingsDialog(QDialog):
         self.fields["max_concurrent"].setValue(s.max_concurrent)
         self.soundfont_edit.setText(str(s.soundfont_path) if s.soundfont_path else "")
         self.fields["log_level"].setCurrentText(s.log_level)
+        self.fields["ollama_url"].setText(s.ollama_url or "")
+        self.fields["ollama_model"].setText(s.ollama_model)
         self.rate_table.setRowCount(0)
         for group, limit in s.rate_limits.items():
             row = self.rate_table.rowCount()
@@ -225,6 +236,8 @@ class SettingsDialog(QDialog):
             "max_concurrent": self.fields["max_concurrent"].value(),
             "soundfont_path": soundfont or None,
             "log_level": self.fields["log_level"].currentText(),
+            "ollama_url": self.fields["ollama_url"].text().strip() or None,
+            "ollama_model": self.fields["ollama_model"].text().strip() or self.ctx.settings.ollama_model,
             "rate_limits": self._rate_limits(),
         }
 

@@ -1,15 +1,574 @@
-"""Voices: characters' voices, synthesis and cloning (placeholder until the voice area is built)."""
+"""Voices: the characters that front your music, what they say and how they sound.
 
-from studio.ui.panels.base import PlaceholderPanel
+Left, the characters (the eight defaults are one click away). Right, the selected character:
+who they are, their voice (pitch, formants, intonation range, speed, delivery, or a matched
+voice), a box to make them say something, a writer for scripted pieces (introductions, outros,
+track commentary, announcements) voiced over an optional music bed, and their content history,
+each piece playable in the player bar. "Match a voice…" fits a voice to your own recordings.
+
+Everything goes through `ctx.voices` (the service the API uses); speech runs on the job queue and
+finished pieces arrive through the event bus.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QFrame,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QMessageBox,
+    QPlainTextEdit,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from studio.engine.scripts import CONTENT_TYPES
+from studio.ui.panels.base import Panel, PanelHost, empty_state
+from studio.ui.theme import STATUS_COLORS, icon
+
+REFRESH_DELAY_MS = 150
+SAMPLE_FILTER = "Audio (*.wav *.flac *.ogg *.mp3)"
+MOODS = ("neutral", "calm", "happy", "excited", "energetic", "mysterious", "serious", "sad", "warm")
 
 
-class VoicesPanel(PlaceholderPanel):
+def _emotions() -> list[str]:
+    from studio.engine.voice import emotion_names
+
+    return emotion_names()
+
+
+class MatchVoiceDialog(QDialog):
+    """Pick recordings, name the voice; `submit` hands them to the service."""
+
+    def __init__(self, voices, characters: list[dict[str, Any]], current: str | None, parent=None) -> None:
+        super().__init__(parent)
+        self.voices = voices
+        self.paths: list[Path] = []
+        self.result: dict[str, Any] | None = None
+        self.setWindowTitle("Match a voice")
+        self.setMinimumWidth(520)
+        layout = QVBoxLayout(self)
+        note = QLabel("Voice matching fits the built-in voice's pitch, intonation and timbre (formants) to your "
+                      "recordings and measures how close it gets. It is not a neural voice clone. Give it 3 s to "
+                      "10 min of one person speaking, as WAV, FLAC, OGG or MP3.")
+        note.setWordWrap(True)
+        note.setObjectName("Muted")
+        layout.addWidget(note)
+        form = QFormLayout()
+        self.files_label = QLabel("No files chosen")
+        choose = QPushButton(icon("mdi6.folder-open"), "Choose recordings…")
+        choose.clicked.connect(self.choose)
+        row = QHBoxLayout()
+        row.addWidget(self.files_label, 1)
+        row.addWidget(choose)
+        form.addRow("Samples", row)
+        self.name_edit = QLineEdit()
+        self.name_edit.setPlaceholderText("e.g. My narrator voice")
+        form.addRow("Name", self.name_edit)
+        self.description_edit = QLineEdit()
+        form.addRow("Description", self.description_edit)
+        self.character_combo = QComboBox()
+        self.character_combo.addItem("No character (use it anywhere)", None)
+        for c in characters:
+            self.character_combo.addItem(f"{c['name']} ({c['genre']})", c["id"])
+        if current:
+            self.character_combo.setCurrentIndex(max(0, self.character_combo.findData(current)))
+        form.addRow("For", self.character_combo)
+        layout.addLayout(form)
+        self.error_label = QLabel()
+        self.error_label.setObjectName("Error")
+        self.error_label.setWordWrap(True)
+        layout.addWidget(self.error_label)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Match")
+        buttons.accepted.connect(self.submit)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def choose(self) -> None:
+        names, _ = QFileDialog.getOpenFileNames(self, "Recordings of one speaker", str(Path.home()), SAMPLE_FILTER)
+        if names:
+            self.set_paths([Path(n) for n in names])
+
+    def set_paths(self, paths: list[Path]) -> None:
+        self.paths = list(paths)
+        self.files_label.setText(", ".join(p.name for p in self.paths) if self.paths else "No files chosen")
+
+    def submit(self) -> dict[str, Any] | None:
+        from studio.services.voices import VoiceError
+
+        try:
+            samples = [(p.read_bytes(), p.name) for p in self.paths]
+            self.result = self.voices.submit_clone(samples, name=self.name_edit.text(),
+                                                   description=self.description_edit.text(),
+                                                   character_id=self.character_combo.currentData())
+        except (VoiceError, OSError) as exc:
+            self.error_label.setText(getattr(exc, "message", None) or str(exc))
+            return None
+        self.accept()
+        return self.result
+
+
+class VoicesPanel(Panel):
     title = "Voices"
     icon = "mdi6.account-voice"
     area = "voices"
-    description = "Voices for your characters: speech and singing synthesis and voice clones."
-    will_hold = (
-        "Characters and the voice each one uses",
-        "Text-to-speech previews with the built-in neural English voice",
-        "Voice clones made from your own recordings",
-    )
+    subtitle = ("Characters that front your music: their personality, their words and their voice. Make them speak, "
+                "write and voice intros and outros, or match a voice to your own recordings.")
+
+    def __init__(self, host: PanelHost, parent: QWidget | None = None) -> None:
+        super().__init__(host, parent)
+        self.service = self.ctx.voices
+        self.characters: list[dict[str, Any]] = []
+        self.character: dict[str, Any] | None = None
+        self.content_rows: list[dict[str, Any]] = []
+        self.pending_play: str | None = None  # content id to play when its job finishes
+        self.last_error = ""
+        self.last_script: dict[str, Any] | None = None
+        self._play_when_loaded = False
+
+        self.init_button = QPushButton(icon("mdi6.account-multiple-plus"), "Create the default characters")
+        self.init_button.clicked.connect(self.initialize)
+        self.match_button = QPushButton(icon("mdi6.waveform"), "Match a voice…")
+        self.match_button.clicked.connect(self.open_match_dialog)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(28, 24, 28, 16)
+        layout.setSpacing(10)
+        layout.addLayout(self.header(self.init_button, self.match_button))
+
+        self.empty = empty_state("mdi6.account-voice", "No characters yet")
+        empty_note = QLabel("Create the eight default characters (Luna, Kai, Zara, Max, Nova, Rex, Aria, Jules), each "
+                            "with a genre, a personality and a voice of their own, or add your own through the API.")
+        empty_note.setWordWrap(True)
+        empty_note.setObjectName("Muted")
+        self.empty.layout().addWidget(empty_note)
+        layout.addWidget(self.empty)
+
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.character_list = QListWidget()
+        self.character_list.setMinimumWidth(220)
+        self.character_list.currentItemChanged.connect(self._character_selected)
+        self.splitter.addWidget(self.character_list)
+        self.splitter.addWidget(self._build_detail())
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([240, 900])
+        layout.addWidget(self.splitter, 1)
+
+        self.refresh_timer = QTimer(self)
+        self.refresh_timer.setSingleShot(True)
+        self.refresh_timer.setInterval(REFRESH_DELAY_MS)
+        self.refresh_timer.timeout.connect(self.refresh)
+        host.bridge.event.connect(self._on_event)
+        if host.player is not None:
+            host.player.loaded.connect(self._player_loaded)
+        self.refresh()
+
+    # --- layout ---------------------------------------------------------------------------------------
+    def _build_detail(self) -> QWidget:
+        page = QWidget()
+        col = QVBoxLayout(page)
+        col.setContentsMargins(8, 0, 6, 0)
+        col.setSpacing(10)
+
+        self.name_label = QLabel()
+        self.name_label.setObjectName("TrackTitle")
+        col.addWidget(self.name_label)
+        self.about_label = QLabel()
+        self.about_label.setWordWrap(True)
+        self.about_label.setTextFormat(Qt.TextFormat.RichText)
+        col.addWidget(self.about_label)
+
+        voice_box = QGroupBox("Voice")
+        grid = QGridLayout(voice_box)
+        self.voice_combo = QComboBox()
+        self.pitch_spin = self._spin(-24, 24, 0.5, " st", "Pitch shift in semitones (+12 is an octave up)")
+        self.formant_spin = self._spin(0.6, 1.6, 0.01, "", "Timbre: above 1 a smaller, brighter voice; below 1 a "
+                                                          "bigger, darker one")
+        self.range_spin = self._spin(0.0, 3.0, 0.05, "", "Intonation range: 1 as spoken, below 1 flatter, above livelier")
+        self.speed_spin = self._spin(0.5, 2.0, 0.05, "x", "Speaking rate")
+        self.emotion_combo = QComboBox()
+        self.emotion_combo.addItems(_emotions())
+        for i, (label, widget) in enumerate((("Base", self.voice_combo), ("Pitch", self.pitch_spin),
+                                             ("Formants", self.formant_spin), ("Range", self.range_spin),
+                                             ("Speed", self.speed_spin), ("Delivery", self.emotion_combo))):
+            grid.addWidget(QLabel(label), i // 3, (i % 3) * 2)
+            grid.addWidget(widget, i // 3, (i % 3) * 2 + 1)
+        self.save_voice_button = QPushButton(icon("mdi6.content-save"), "Save voice")
+        self.save_voice_button.clicked.connect(self.save_voice)
+        self.voice_note = QLabel()
+        self.voice_note.setObjectName("Muted")
+        self.voice_note.setWordWrap(True)
+        grid.addWidget(self.voice_note, 2, 0, 1, 5)
+        grid.addWidget(self.save_voice_button, 2, 5)
+        col.addWidget(voice_box)
+
+        say_box = QGroupBox("Say something")
+        say = QHBoxLayout(say_box)
+        self.say_edit = QLineEdit()
+        self.say_edit.setPlaceholderText("Type a sentence and press Speak (Ctrl+Enter)")
+        self.say_edit.returnPressed.connect(self.speak)
+        self.speak_button = QPushButton(icon("mdi6.account-voice"), "Speak")
+        self.speak_button.setObjectName("Primary")
+        self.speak_button.clicked.connect(self.speak)
+        say.addWidget(self.say_edit, 1)
+        say.addWidget(self.speak_button)
+        col.addWidget(say_box)
+
+        write_box = QGroupBox("Write and voice a piece")
+        write = QGridLayout(write_box)
+        self.type_combo = QComboBox()
+        for kind in CONTENT_TYPES:
+            self.type_combo.addItem(kind.replace("_", " ").capitalize(), kind)
+        self.topic_edit = QLineEdit()
+        self.topic_edit.setPlaceholderText("Topic, e.g. my new album Midnight Rain")
+        self.mood_combo = QComboBox()
+        self.mood_combo.addItem("Character's own", None)
+        for mood in MOODS:
+            self.mood_combo.addItem(mood.capitalize(), mood)
+        self.duration_spin = self._spin(3, 300, 1, " s", "Target length when spoken")
+        self.duration_spin.setValue(20)
+        self.music_check = QCheckBox("Over a music bed")
+        self.music_check.setToolTip("The character's newest track in its style from the Library, or a fresh "
+                                    "instrumental; ducked under the voice")
+        self.write_button = QPushButton(icon("mdi6.script-text-outline"), "Write and voice")
+        self.write_button.clicked.connect(self.write_and_voice)
+        write.addWidget(QLabel("Type"), 0, 0)
+        write.addWidget(self.type_combo, 0, 1)
+        write.addWidget(QLabel("Mood"), 0, 2)
+        write.addWidget(self.mood_combo, 0, 3)
+        write.addWidget(QLabel("Length"), 0, 4)
+        write.addWidget(self.duration_spin, 0, 5)
+        write.addWidget(self.topic_edit, 1, 0, 1, 4)
+        write.addWidget(self.music_check, 1, 4)
+        write.addWidget(self.write_button, 1, 5)
+        self.script_view = QPlainTextEdit()
+        self.script_view.setReadOnly(True)
+        self.script_view.setPlaceholderText("The script appears here as soon as it is written.")
+        self.script_view.setMaximumHeight(110)
+        write.addWidget(self.script_view, 2, 0, 1, 6)
+        col.addWidget(write_box)
+
+        history_box = QGroupBox("Content")
+        history = QVBoxLayout(history_box)
+        self.content_table = QTableWidget(0, 5)
+        self.content_table.setHorizontalHeaderLabels(["Type", "Title", "Length", "Status", "Made"])
+        self.content_table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.content_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.content_table.verticalHeader().setVisible(False)
+        self.content_table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.content_table.cellDoubleClicked.connect(lambda row, _col: self.play_content(row))
+        self.content_table.setMinimumHeight(160)
+        history.addWidget(self.content_table)
+        self.content_empty = QLabel("Nothing yet: what this character says appears here, ready to play.")
+        self.content_empty.setObjectName("Muted")
+        history.addWidget(self.content_empty)
+        buttons = QHBoxLayout()
+        self.play_button = QPushButton(icon("mdi6.play"), "Play")
+        self.play_button.clicked.connect(lambda: self.play_content(self.content_table.currentRow()))
+        self.delete_content_button = QPushButton(icon("mdi6.delete-outline"), "Delete")
+        self.delete_content_button.clicked.connect(self.delete_selected_content)
+        self.status_label = QLabel()
+        self.status_label.setObjectName("Muted")
+        self.status_label.setWordWrap(True)
+        buttons.addWidget(self.status_label, 1)
+        buttons.addWidget(self.play_button)
+        buttons.addWidget(self.delete_content_button)
+        history.addLayout(buttons)
+        col.addWidget(history_box, 1)
+
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setWidget(page)
+        return scroll
+
+    @staticmethod
+    def _spin(low: float, high: float, step: float, suffix: str, tip: str) -> QDoubleSpinBox:
+        spin = QDoubleSpinBox()
+        spin.setRange(low, high)
+        spin.setSingleStep(step)
+        spin.setDecimals(2)
+        spin.setSuffix(suffix)
+        spin.setToolTip(tip)
+        return spin
+
+    # --- data -----------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        _total, self.characters = self.service.list_characters(limit=1000)
+        selected = self.character["id"] if self.character else None
+        has = bool(self.characters)
+        self.empty.setVisible(not has)
+        self.splitter.setVisible(has)
+        self.init_button.setVisible(len(self.characters) < 8 or not has)
+        self.character_list.blockSignals(True)
+        self.character_list.clear()
+        for c in self.characters:
+            item = QListWidgetItem(icon("mdi6.account-music"), self._list_text(c))
+            item.setData(Qt.ItemDataRole.UserRole, c["id"])
+            item.setToolTip(c["personality"])
+            self.character_list.addItem(item)
+        self.character_list.blockSignals(False)
+        ids = [c["id"] for c in self.characters]
+        if has:
+            self.select_character(selected if selected in ids else ids[0])
+
+    @staticmethod
+    def _list_text(character: dict[str, Any]) -> str:
+        count = character["total_content"]
+        return f"{character['name']}\n{character['genre']} · {count} piece{'' if count == 1 else 's'}"
+
+    def _update_counts(self) -> None:
+        """New content finished: refresh the list's counts without touching the form."""
+        _total, self.characters = self.service.list_characters(limit=1000)
+        by_id = {c["id"]: c for c in self.characters}
+        for row in range(self.character_list.count()):
+            item = self.character_list.item(row)
+            character = by_id.get(item.data(Qt.ItemDataRole.UserRole))
+            if character is not None:
+                item.setText(self._list_text(character))
+
+    def character_ids(self) -> list[str]:
+        return [c["id"] for c in self.characters]
+
+    def select_character(self, character_id: str) -> bool:
+        for row in range(self.character_list.count()):
+            if self.character_list.item(row).data(Qt.ItemDataRole.UserRole) == character_id:
+                self.character_list.setCurrentRow(row)
+                self._show_character(character_id)
+                return True
+        return False
+
+    def _character_selected(self, current: QListWidgetItem | None, _previous=None) -> None:
+        if current is not None:
+            self._show_character(current.data(Qt.ItemDataRole.UserRole))
+
+    def _show_character(self, character_id: str) -> None:
+        self.character = self.service.get_character(character_id)
+        c = self.character
+        self.name_label.setText(f"{c['name']} · {c['genre']}")
+        traits = c["personality_traits"]
+        facts = [f"<b>{c['personality']}</b>", c["backstory"]]
+        if traits.get("content_tone"):
+            facts.append(f"Tone: {traits['content_tone']} · style: {traits.get('communication_style', '–')}")
+        where = ", ".join(x for x in (c.get("location"), c.get("timezone")) if x)
+        if where:
+            facts.append(where)
+        self.about_label.setText("<br>".join(facts))
+        voice = c["voice_settings"]
+        self.voice_combo.clear()
+        self.voice_combo.addItem("Built-in (Joe, Piper)", "piper_joe")
+        for v in self.service.list_voices():
+            if v["status"] == "ready" and v["character_id"] in (None, c["id"]):
+                self.voice_combo.addItem(f"Matched: {v['name']}", v["voice_id"])
+        self.voice_combo.setCurrentIndex(max(0, self.voice_combo.findData(voice.get("voice_id", "piper_joe"))))
+        self.pitch_spin.setValue(float(voice.get("pitch_semitones", 0.0)))
+        self.formant_spin.setValue(float(voice.get("formant_shift", 1.0)))
+        self.range_spin.setValue(float(voice.get("pitch_range", 1.0)))
+        self.speed_spin.setValue(float(voice.get("speed", 1.0)))
+        self.emotion_combo.setCurrentText(voice.get("emotion", "neutral"))
+        matched = self.voice_combo.currentData() != "piper_joe"
+        self.voice_note.setText("A matched voice replaces pitch, formants and range with what was fitted to its "
+                                "recordings (not a neural clone)." if matched else
+                                "Every character is the built-in neural voice reshaped by these settings.")
+        self._load_content()
+
+    def _load_content(self) -> None:
+        if self.character is None:
+            return
+        _total, self.content_rows = self.service.content_history(self.character["id"], limit=100)
+        table = self.content_table
+        table.setRowCount(len(self.content_rows))
+        for row, item in enumerate(self.content_rows):
+            length = f"{item['duration']:.1f} s" if item["duration"] else "–"
+            cells = [item["type"].replace("_", " "), item["title"], length, item["status"],
+                     (item["created_at"] or "")[:16].replace("T", " ")]
+            for col, text in enumerate(cells):
+                cell = QTableWidgetItem(text)
+                if col == 3:
+                    cell.setForeground(QColor(STATUS_COLORS.get(item["status"], "#cccccc")))
+                cell.setToolTip(item["text"][:500] if item["text"] else "")
+                table.setItem(row, col, cell)
+        self.content_empty.setVisible(not self.content_rows)
+
+    # --- actions ---------------------------------------------------------------------------------------
+    def initialize(self) -> dict[str, Any]:
+        result = self.service.initialize()
+        self.refresh()
+        self.host.show_status(f"{len(result['created'])} characters created" if result["created"]
+                              else "The default characters exist already")
+        return result
+
+    def save_voice(self) -> list[str]:
+        if self.character is None:
+            return []
+        from studio.services.voices import VoiceError
+
+        changes = {"voice": {"voice_id": self.voice_combo.currentData(), "pitch_semitones": self.pitch_spin.value(),
+                             "formant_shift": self.formant_spin.value(), "pitch_range": self.range_spin.value(),
+                             "speed": self.speed_spin.value(), "emotion": self.emotion_combo.currentText()}}
+        try:
+            _character, updated = self.service.update_character(self.character["id"], changes)
+        except VoiceError as exc:
+            self._error(exc.message)
+            return []
+        self.status_label.setText("Voice saved" if updated else "Nothing changed")
+        self._show_character(self.character["id"])
+        return updated
+
+    def speak(self, text: str | None = None) -> dict[str, Any] | None:
+        if self.character is None:
+            return None
+        from studio.services.voices import VoiceError
+
+        text = text if isinstance(text, str) else self.say_edit.text()
+        try:
+            row = self.service.submit_synthesis(self.character["id"], text)
+        except VoiceError as exc:
+            self._error(exc.message)
+            return None
+        self.pending_play = row["id"]
+        self.status_label.setText(f"Speaking… (about {row['estimated_time']:.0f} s)")
+        self._load_content()
+        return row
+
+    def primary_action(self) -> None:
+        self.speak()
+
+    def write_and_voice(self) -> asyncio.Future | None:
+        """Write the script (shown as soon as it exists), then the job voices it."""
+        if self.character is None:
+            return None
+        from studio.services.voices import VoiceError
+
+        character_id = self.character["id"]
+        self.write_button.setEnabled(False)
+        self.script_view.setPlainText("Writing…")
+
+        async def run() -> dict[str, Any] | None:
+            try:
+                row = await self.service.submit_content(character_id, self.type_combo.currentData(),
+                                                        topic=self.topic_edit.text() or None,
+                                                        mood=self.mood_combo.currentData(),
+                                                        duration_s=self.duration_spin.value(),
+                                                        include_music=self.music_check.isChecked())
+            except VoiceError as exc:
+                self._error(exc.message)
+                self.script_view.clear()
+                return None
+            finally:
+                self.write_button.setEnabled(True)
+            self.last_script = row["script"]
+            self.script_view.setPlainText(f"{row['script']['script']}\n\n({row['script']['word_count']} words, about "
+                                          f"{row['script']['duration_estimate']:.0f} s · {row['script']['source']})")
+            self.pending_play = row["id"]
+            self.status_label.setText(f"Voicing… (about {row['estimated_time']:.0f} s)")
+            self._load_content()
+            return row
+
+        return asyncio.ensure_future(run())
+
+    def play_content(self, row: int) -> bool:
+        if not 0 <= row < len(self.content_rows):
+            return False
+        item = self.content_rows[row]
+        if item["status"] != "completed" or not item["files"]:
+            self.status_label.setText("This piece has no audio yet" if item["type"] not in ("caption", "post")
+                                      else "Captions are text: hover to read")
+            return False
+        path, _row = self.service.content_file(item["id"])
+        if self.host.player is None:
+            return False
+        name = self.character["name"] if self.character else ""
+        self.host.player.load_file(path, title=f"{name}: {item['title']}")
+        self._play_when_loaded = True
+        return True
+
+    def _player_loaded(self, _title: str) -> None:
+        if self._play_when_loaded and self.host.player is not None:
+            self._play_when_loaded = False
+            self.host.player.play()
+
+    def delete_selected_content(self) -> bool:
+        row = self.content_table.currentRow()
+        if not 0 <= row < len(self.content_rows):
+            return False
+        item = self.content_rows[row]
+        answer = QMessageBox.question(self, "Delete", f"Delete “{item['title']}” and its audio?")
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        self.service.delete_content(item["id"])
+        self._load_content()
+        return True
+
+    def open_match_dialog(self) -> MatchVoiceDialog:
+        dialog = MatchVoiceDialog(self.service, self.characters, self.character["id"] if self.character else None, self)
+        dialog.accepted.connect(lambda: self._match_started(dialog.result))
+        dialog.open()
+        return dialog
+
+    def _match_started(self, result: dict[str, Any] | None) -> None:
+        if result:
+            self.status_label.setText(f"Matching the voice ({result['samples_uploaded']} samples, "
+                                      f"{result['total_duration']:.0f} s); it appears under Base when done")
+
+    def _error(self, message: str) -> None:
+        self.last_error = message
+        self.status_label.setText(message)
+        if self.isVisible():
+            QMessageBox.warning(self, "Voices", message)
+
+    # --- events ----------------------------------------------------------------------------------------
+    def _on_event(self, name: str, data: dict) -> None:
+        kind = data.get("kind", "")
+        if name == "characters_changed":
+            self.refresh_timer.start()
+        elif name in ("job_completed", "job_failed", "job_cancelled") and kind.startswith("voice."):
+            if kind == "voice.clone":
+                self.refresh_timer.start()
+                result = data.get("result") or {}
+                profile = result.get("profile") or {}
+                if name == "job_completed" and profile.get("similarity_after") is not None:
+                    self.status_label.setText(f"Voice matched: similarity {profile['similarity_before']:.2f} → "
+                                              f"{profile['similarity_after']:.2f}")
+                elif name == "job_failed":
+                    self.status_label.setText(f"Voice matching failed: {(data.get('error') or {}).get('message')}")
+                return
+            self._load_content()
+            self._update_counts()
+            if data.get("id") == self.pending_play:
+                self.pending_play = None
+                if name == "job_completed":
+                    self.status_label.setText("Done")
+                    rows = [r["id"] for r in self.content_rows]
+                    if data["id"] in rows:
+                        self.content_table.selectRow(rows.index(data["id"]))
+                        self.play_content(rows.index(data["id"]))
+                else:
+                    self.status_label.setText(f"Failed: {(data.get('error') or {}).get('message', name)}")

@@ -76,9 +76,9 @@ class _LoadSignals(QObject):
 
 
 class _LoadFile(QRunnable):
-    def __init__(self, token: int, path: Path, signals: _LoadSignals) -> None:
+    def __init__(self, token: int, path: Path, signals: _LoadSignals, title: str | None = None) -> None:
         super().__init__()
-        self.token, self.path, self.signals = token, path, signals
+        self.token, self.path, self.signals, self.title = token, path, signals, title
 
     def run(self) -> None:
         try:
@@ -91,7 +91,7 @@ class _LoadFile(QRunnable):
         except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError/OSError
             self.signals.failed.emit(self.token, f"Cannot open {self.path.name}: {exc}")
             return
-        self.signals.loaded.emit(self.token, audio, int(sample_rate), env, self.path.stem)
+        self.signals.loaded.emit(self.token, audio, int(sample_rate), env, self.title or self.path.stem)
 
 
 class WaveformView(QStackedWidget):
@@ -253,13 +253,14 @@ class PlayerBar(QFrame):
         self._update_controls()
 
     # --- loading --------------------------------------------------------------------------------
-    def load_file(self, path: str | os.PathLike) -> None:
-        """Decode `path` (WAV/FLAC/OGG/MP3) off the loop and load it; emits `loaded` or `load_failed`."""
+    def load_file(self, path: str | os.PathLike, title: str | None = None) -> None:
+        """Decode `path` (WAV/FLAC/OGG/MP3) off the loop and load it, shown as `title` (the file's
+        name by default); emits `loaded` or `load_failed`."""
         path = Path(path)
         self._token += 1
         self.pause()
-        self.show_message(f"Opening {path.name}…", error=False)
-        QThreadPool.globalInstance().start(_LoadFile(self._token, path, self._signals))
+        self.show_message(f"Opening {title or path.name}…", error=False)
+        QThreadPool.globalInstance().start(_LoadFile(self._token, path, self._signals, title))
 
     def load_audio(self, audio: np.ndarray, sample_rate: int, title: str) -> None:
         """Load audio already in memory (frames or frames x channels, float)."""

@@ -1,0 +1,71 @@
+"""The Voices panel: create the default characters, make one speak and hear it, tune a voice,
+write and voice an introduction, and refuse bad recordings for voice matching."""
+
+from __future__ import annotations
+
+import numpy as np
+import soundfile as sf
+
+from studio.ui.panels.voices import MatchVoiceDialog, VoicesPanel
+
+TIMEOUT_MS = 120_000
+
+
+def test_characters_speak_and_write(window, ctx, qtbot, sink, message_boxes):
+    panel = window.show_panel("voices")
+    assert isinstance(panel, VoicesPanel)
+    assert panel.character_ids() == [] and panel.empty.isVisibleTo(panel)
+
+    panel.initialize()
+    assert len(panel.character_ids()) == 8 and not panel.empty.isVisibleTo(panel)
+    assert not panel.init_button.isVisibleTo(panel)  # all eight exist
+    assert panel.select_character("zara_trap")
+    assert panel.name_label.text() == "Zara · Trap" and "Confident" in panel.about_label.text()
+    assert panel.pitch_spin.value() == 7.0 and panel.emotion_combo.currentText() == "excited"
+
+    # speak: the job runs, the piece lands in the history and plays in the player bar
+    panel.say_edit.setText("It's Zara, let's get it!")
+    row = panel.speak()
+    assert row["id"].startswith("synth_") and panel.content_table.rowCount() == 1
+    qtbot.waitUntil(lambda: window.player_bar.playing and sink.frames > 0, timeout=TIMEOUT_MS)
+    assert panel.content_rows[0]["status"] == "completed" and panel.status_label.text() == "Done"
+    window.player_bar.stop()
+
+    # empty text: a clear message, nothing queued
+    panel.say_edit.setText("   ")
+    assert panel.speak() is None and "text is empty" in panel.last_error
+    assert panel.content_table.rowCount() == 1
+
+    # tune the voice and save it
+    panel.pitch_spin.setValue(5.5)
+    panel.emotion_combo.setCurrentText("confident")
+    assert set(panel.save_voice()) == {"voice"}
+    assert ctx.voices.get_character("zara_trap")["voice_settings"]["pitch_semitones"] == 5.5
+
+    # write and voice an introduction: the script shows at once, the audio follows
+    panel.type_combo.setCurrentIndex(panel.type_combo.findData("introduction"))
+    panel.topic_edit.setText("my new mixtape")
+    panel.duration_spin.setValue(5)
+    panel.write_and_voice()
+    qtbot.waitUntil(lambda: panel.last_script is not None, timeout=10_000)
+    assert "my new mixtape" in panel.script_view.toPlainText()
+    qtbot.waitUntil(lambda: all(r["status"] == "completed" for r in panel.content_rows) and len(panel.content_rows) == 2,
+                    timeout=TIMEOUT_MS)
+    assert panel.content_rows[0]["type"] == "introduction"
+
+
+def test_match_dialog_refuses_bad_recordings(window, ctx, qtbot, tmp_path):
+    panel = window.show_panel("voices")
+    panel.initialize()
+    dialog = MatchVoiceDialog(ctx.voices, panel.characters, "luna_lofi", panel)
+    qtbot.addWidget(dialog)
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(16000 * 5, dtype=np.float32), 16000)
+    dialog.set_paths([silent])
+    dialog.name_edit.setText("Me")
+    assert dialog.submit() is None and "silent" in dialog.error_label.text()
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    dialog.set_paths([notes])
+    assert dialog.submit() is None and "unsupported" in dialog.error_label.text()
+    assert ctx.voices.list_voices() == []
