@@ -42,7 +42,7 @@ def _default_rate_limits() -> dict[str, RateLimit]:
     return {
         "/api/music/generate": RateLimit(requests=100, window_s=3600),
         "/api/music/batch": RateLimit(requests=20, window_s=3600),
-        "/api/voice/synthesize": RateLimit(requests=500, window_s=3600),
+        "/api/voice/characters/*/synthesize": RateLimit(requests=500, window_s=3600),  # seed: "/api/voice/synthesize"
         "/api/voice/clone": RateLimit(requests=10, window_s=86400),
         "/api/trending/": RateLimit(requests=100, window_s=3600),
         "/api/community/": RateLimit(requests=200, window_s=3600),

@@ -38,6 +38,13 @@ class Decision:
         return f"{self.limit} requests per {unit}" if unit else f"{self.limit} requests per {self.window_s} s"
 
 
+def _segments_match(pattern: str, path: str) -> bool:
+    want, have = pattern.rstrip("/").split("/"), path.split("/")
+    if len(have) < len(want) or (not pattern.endswith("/") and len(have) > len(want)):
+        return False
+    return all(w == "*" or w == h for w, h in zip(want, have))
+
+
 class RateLimiter:
     def __init__(self, limits: dict[str, RateLimit], clock=time.time) -> None:
         self._clock = clock
@@ -50,10 +57,15 @@ class RateLimiter:
         self._prefixes = sorted((g for g in self.limits if g != "default"), key=len, reverse=True)
 
     def group_for(self, path: str) -> str | None:
+        """The group of `path`: a group ending in "/" covers everything under it, another covers
+        that path and what is below it; `*` stands for one path segment (an id)."""
         for prefix in self._prefixes:
-            if prefix.endswith("/") and path.startswith(prefix):
+            if "*" in prefix:
+                if _segments_match(prefix, path):
+                    return prefix
+            elif prefix.endswith("/") and path.startswith(prefix):
                 return prefix
-            if not prefix.endswith("/") and (path == prefix or path.startswith(prefix + "/")):
+            elif not prefix.endswith("/") and (path == prefix or path.startswith(prefix + "/")):
                 return prefix
         return "default" if "default" in self.limits else None
 

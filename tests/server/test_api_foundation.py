@@ -107,6 +107,18 @@ async def test_rate_limit_headers_and_429(api, running_ctx):
     assert other.status == 200 and other.headers["X-RateLimit-Limit"] == "1000"
 
 
+def test_rate_limit_groups_match_prefixes_and_id_patterns():
+    from studio.config import _default_rate_limits
+    from studio.server.ratelimit import RateLimiter
+
+    limiter = RateLimiter(_default_rate_limits())
+    assert limiter.group_for("/api/voice/characters/luna_lofi/synthesize") == "/api/voice/characters/*/synthesize"
+    assert limiter.group_for("/api/voice/characters/luna_lofi/script") == "default"
+    assert limiter.group_for("/api/voice/clone") == "/api/voice/clone"
+    assert limiter.group_for("/api/music/generate") == "/api/music/generate"
+    assert limiter.group_for("/api/system/config") == "/api/system/"
+
+
 async def test_requests_are_logged(api, running_ctx):
     await api.get("/api/status", headers=api.auth_headers)
     await api.get("/api/health")

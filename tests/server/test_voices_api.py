@@ -301,3 +301,29 @@ async def test_voice_matching_end_to_end(api, running_ctx, initialized, tmp_path
     assert status == 200 and body["data"]["files_deleted"] == 2
     status, body = await call(api, "GET", "/api/characters/kai_lofi")
     assert body["data"]["voice_id"] == "piper_joe"  # back to the built-in voice
+
+
+async def test_content_over_a_music_bed_from_the_library(api, running_ctx, initialized):
+    job = running_ctx.music.submit({"style": "lofi_hip_hop", "duration": 4, "audio_quality": "draft", "seed": 2,
+                                    "instrumental": True, "output_formats": ["wav"]}, source="test")
+    assert (await running_ctx.jobs.wait(job["id"], timeout_s=120))["status"] == "completed"
+    track_id = running_ctx.music.track_for_generation(job["id"])["id"]
+    status, body = await call(api, "POST", "/api/voice/characters/luna_lofi/generate",
+                              json={"content_type": "outro", "duration": 4, "include_music": True, "seed": 1})
+    assert status == 200, body
+    done = await running_ctx.jobs.wait(body["content_id"], timeout_s=120)
+    assert done["status"] == "completed", done
+    content = running_ctx.voices.get_content(body["content_id"])
+    assert content["music"] == {"source": "library", "track_id": track_id, "title": content["music"]["title"]}
+    mix = done["result"]["mix"]
+    assert mix["with_music"] and mix["voice_start_s"] == 1.5
+    # the bed (looped: the track is shorter than the speech) plays before and after the voice
+    assert content["duration"] == pytest.approx(mix["voice_start_s"] + mix["voice_duration_s"] + 2.5, abs=0.05)
+    assert mix["integrated_lufs"] == pytest.approx(-16.0, abs=0.5)
+    path, _row = running_ctx.voices.content_file(content["id"])
+    audio, rate = sf.read(path)
+    lead_in = audio[int(0.5 * rate):int(1.4 * rate)]
+    assert np.sqrt(np.mean(lead_in ** 2)) > 1e-3  # music alone before the voice
+    status, body = await call(api, "POST", "/api/voice/characters/luna_lofi/generate",
+                              json={"content_type": "outro", "include_music": True, "track_id": "trk_nope"})
+    assert_seed000_error(status, body, 404, "trk_nope")
