@@ -5,7 +5,9 @@
 Prints, for a ~20 s paragraph: the voice's load time, Piper synthesis as a real-time factor
 (wall seconds per second of audio; the target is <= 0.15 on 2 cores), the WORLD transform's
 cost per second of audio (analysis, envelope warp, resynthesis) and `speak` end to end with a
-character's settings. Timings are best-of-N wall clock, so other work on the machine slows them.
+character's settings, and singing the vocal stem of a 30 s song (`singing.sing`: Piper per lyric
+line, WORLD analysis and resynthesis on the notes; target <= 0.5 s per second of song on 2 cores).
+Timings are best-of-N wall clock, so other work on the machine slows them.
 ``--threads`` sets OMP_NUM_THREADS (scipy/numpy); onnxruntime uses one thread per physical core.
 """
 
@@ -72,6 +74,23 @@ def main() -> None:
     wall, (spoken, sr) = best_of(args.repeats, lambda: V.speak(PARAGRAPH, settings))
     seconds = len(spoken) / sr
     print(f"speak       {seconds:5.1f} s (female, happy) in {wall:5.2f} s: RTF {wall / seconds:.3f}")
+
+    from studio.engine import singing as S
+    from studio.engine.composer import compose
+    from studio.engine.spec import GenerationSpec, resolve_spec
+
+    score = compose(resolve_spec(GenerationSpec(style="pop", duration=30, instrumental=False,
+                                                lyrics={"enabled": True, "theme": "summer nights"}, seed=3)))
+    rate = 44100
+    frames = int(round(score.total_s * rate))
+    sung_s = sum(line.end_s - line.start_s for line in score.lyrics)
+    S._aligned_voice(None)  # the duration-exposing copy of the voice loads once
+    for label, settings in [("joe", None), ("female +10 st, formants 1.15", settings)]:
+        wall, _ = best_of(args.repeats, lambda: S.sing(score.lyrics, sample_rate_hz=rate, num_frames=frames,
+                                                       settings=settings))
+        print(f"singing     {score.total_s:4.0f} s song ({len(score.lyrics)} lines, {sung_s:4.1f} s sung, {label}) "
+              f"in {wall:5.2f} s: RTF {wall / score.total_s:.3f} per song second, "
+              f"{wall / sung_s:.3f} per sung second (target <= 0.5 per song second)")
 
 
 if __name__ == "__main__":
