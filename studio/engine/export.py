@@ -14,6 +14,7 @@ import os
 import re
 import uuid
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ OGG_COMPRESSION = 0.4  # libsndfile's Vorbis compression level 0.4 = quality 0.6
 DITHER_SEED = 0x5D17
 TICKS_PER_BEAT = 480
 WRITE_BLOCK_FRAMES = 1 << 16
+EXPORT_THREADS = 3  # encoder threads of export_track (the encoders release the GIL)
+_ENCODE_ORDER = ("mp3", "ogg", "flac", "wav")  # slowest encoder first, so it never starts last
 
 # Conventional spelling of each key (what MIDI key signatures, ID3 TKEY and charts use).
 _MAJOR_KEYS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -558,20 +561,32 @@ def export_track(
     out_dir.mkdir(parents=True, exist_ok=True)
     result: dict[str, Path | dict[str, Path]] = {}
 
-    for fmt in AUDIO_FORMATS:
-        if fmt in wanted:
-            result[fmt] = write_audio(out_dir / f"{basename}.{fmt}", mix, sample_rate_hz, fmt, bit_depth=bit_depth, metadata=metadata)
-    if "midi" in wanted:
-        result["midi"] = write_midi(out_dir / f"{basename}.mid", score)
+    # Encoding is C code (libsndfile, LAME, Vorbis) that releases the GIL, and the lossy
+    # encoders are single-threaded and slow (MP3: ~10 s for 3 minutes): the audio files are
+    # written by a small thread pool, slowest first, while the MIDI file is written here.
+    jobs: dict[tuple[str, str], Callable[[], Path]] = {}
+    for fmt in sorted((f for f in AUDIO_FORMATS if f in wanted), key=_ENCODE_ORDER.index):
+        jobs[(fmt, "")] = lambda fmt=fmt: write_audio(out_dir / f"{basename}.{fmt}", mix, sample_rate_hz, fmt,
+                                                      bit_depth=bit_depth, metadata=metadata)
     if "stems" in wanted:
-        stem_paths: dict[str, Path] = {}
         for name, audio in stems.items():
             safe = _SAFE_NAME.sub("_", name).strip("._") or "stem"
             stem_meta = replace(metadata, title=f"{metadata.title} ({name})")
-            stem_paths[name] = write_audio(
-                out_dir / f"{basename}_stem_{safe}.wav", audio, sample_rate_hz, "wav", bit_depth=bit_depth, metadata=stem_meta
-            )
-        result["stems"] = stem_paths
+            jobs[("stems", name)] = lambda audio=audio, safe=safe, stem_meta=stem_meta: write_audio(
+                out_dir / f"{basename}_stem_{safe}.wav", audio, sample_rate_hz, "wav", bit_depth=bit_depth,
+                metadata=stem_meta)
+    with ThreadPoolExecutor(max_workers=max(1, min(EXPORT_THREADS, len(jobs)))) as pool:
+        futures = {key: pool.submit(job) for key, job in jobs.items()}
+        midi = write_midi(out_dir / f"{basename}.mid", score) if "midi" in wanted else None
+        done = {key: future.result() for key, future in futures.items()}  # re-raises a worker's error
+    # The result lists the files in the usual order: audio formats, MIDI, stems.
+    for fmt in AUDIO_FORMATS:
+        if (fmt, "") in done:
+            result[fmt] = done[(fmt, "")]
+    if midi is not None:
+        result["midi"] = midi
+    if "stems" in wanted:
+        result["stems"] = {name: done[("stems", name)] for name in stems}
     if score.lyrics:
         if "lyrics" in wanted or "lrc" in wanted:
             result["lrc"] = _write_text(out_dir / f"{basename}.lrc", lyrics_lrc(score, metadata))

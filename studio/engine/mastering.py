@@ -4,7 +4,8 @@
   -70 LUFS and relative gate 10 LU below the absolute-gated loudness. Equals pyloudnorm's
   BS.1770-exact meter (``filter_class="DeMan"``, the same filters) to < 0.01 LU and its default
   meter (RBJ approximations of the filters) to < 0.1 LU.
-* `true_peak_dbtp`: 4x oversampling with the 48-tap interpolation filter of BS.1770 annex 2.
+* `true_peak_dbtp`: 4x oversampling with the 48-tap interpolation filter of BS.1770 annex 2,
+  run only on the blocks that can hold the maximum (exact; see `_BlockTruePeak`).
 * `loudness_range_lu`: EBU Tech 3342 loudness range from 3 s short-term loudness.
 * `master`: gain to the target, a true-peak-aware look-ahead limiter, then measure and
   iterate until the loudness is within ``tolerance_lu`` of the target and the true peak is at
@@ -39,11 +40,12 @@ from .effects import (
     Chain,
     Compressor,
     HighPassFilter,
-    _block_max,
+    _linked_block_peak,
     _upsample_linear,
     apply_biquads,
     db_to_gain,
     follow_envelope,
+    run_jobs,
 )
 
 __all__ = [
@@ -127,7 +129,9 @@ def _weighted_energy(audio: Tensor, sample_rate_hz: int, block_frames: int) -> t
         return (energy * weights.unsqueeze(-1)).sum(dim=-2), frames
     blocks = frames // block_frames
     energy = weighted[..., : blocks * block_frames].reshape(*weighted.shape[:-1], blocks, block_frames)
-    energy = energy.square().sum(dim=-1, dtype=torch.float64)  # (..., C, blocks)
+    # Norm of each (short) block in float32, squared in float64: ~3x faster than a float64
+    # sum of squares, and a sum of a few thousand squares at most loses nothing that matters.
+    energy = torch.linalg.vector_norm(energy, dim=-1).to(torch.float64).square()  # (..., C, blocks)
     return (energy * weights.unsqueeze(-1)).sum(dim=-2), block_frames
 
 
@@ -225,7 +229,8 @@ def _true_peak_matrix() -> Tensor:
 
 
 def _frame_true_peak(audio: Tensor) -> Tensor:
-    """Per-frame peak magnitude including the three 4x-oversampled values between the frame and
+    """The full computation (every frame; the reference `_BlockTruePeak` is tested against).
+    Per-frame peak magnitude including the three 4x-oversampled values between the frame and
     the next one, linked over channels: (..., frames).
 
     The interpolation (12 taps per phase) is a matmul of overlapping windows (read in place
@@ -254,14 +259,120 @@ def _frame_true_peak(audio: Tensor) -> Tensor:
     return peak.reshape(*x.shape[:-1], frames).amax(dim=-2).to(audio.dtype)
 
 
+# Largest gain of any 4x phase (sum of its |taps|): no interpolated value can exceed this times
+# the largest |sample| of its 12-frame window, so a window max times this bounds the true peak.
+_TRUE_PEAK_GAIN_BOUND = max(1.0, max(sum(abs(t) for t in phase) for phase in _TRUE_PEAK_PHASES)) * (1.0 + 1e-6)
+_TRUE_PEAK_EXACT_BLOCKS = 1 << 15  # blocks per gathered chunk of the exact computation
+
+
+@lru_cache(maxsize=8)
+def _true_peak_block_matrix(block_frames: int) -> Tensor:
+    """(block + 11, block * 4): one block's window (5 frames before, 6 after) to the four
+    phases' outputs of each of its frames; `_true_peak_matrix` for any block length."""
+    taps = torch.tensor(_TRUE_PEAK_PHASES, dtype=torch.float32)
+    matrix = torch.zeros((block_frames + _TRUE_PEAK_TAPS - 1, block_frames, 4))
+    frame = torch.arange(block_frames)
+    for j in range(_TRUE_PEAK_TAPS):
+        matrix[frame + _TRUE_PEAK_TAPS - 1 - j, frame, :] = taps[:, j]
+    return matrix.reshape(block_frames + _TRUE_PEAK_TAPS - 1, block_frames * 4)
+
+
+class _BlockTruePeak:
+    """True peak (4x oversampled, linked over channels) per block of ``block_frames``, equal to
+    ``_block_max(_frame_true_peak(x), block_frames)`` but computed only where it can matter.
+
+    A cheap upper bound per block comes first: the largest |sample| in the block's window times
+    the largest gain of any interpolation phase. `peaks_above(threshold)` then runs the exact
+    interpolation only on the blocks whose bound exceeds the threshold (mastered or limited
+    audio has few of them: the bulk sits well under its peaks) and keeps the bound elsewhere,
+    where both are <= the threshold. So a limiter that only asks "how far over the ceiling is
+    each block?" gets exactly the answer of the full computation, at a fraction of its cost.
+    """
+
+    def __init__(self, audio: Tensor, block_frames: int):
+        x = _as_channels(audio).to(torch.float32)
+        self.batch_shape = x.shape[:-2]
+        self.channels, self.frames = x.shape[-2], x.shape[-1]
+        self.block = block_frames
+        rows = x.reshape(-1, self.channels, self.frames)
+        items = rows.shape[0]
+        self.blocks = -(-self.frames // block_frames)
+        before = _TRUE_PEAK_TAPS - 1 - _TRUE_PEAK_DELAY_FRAMES  # 5 frames of history per window
+        self.before = before
+        # Zero-padded copy: every block's window (5 before, 6 after) lies inside it.
+        length = before + self.blocks * block_frames + _TRUE_PEAK_DELAY_FRAMES
+        self.padded = rows.new_zeros((items * self.channels, length))
+        self.padded[:, before : before + self.frames] = rows.reshape(-1, self.frames)
+        # Upper bound: max |sample| (linked over channels) over the window of frames
+        # b*block-5 .. b*block+block+5, taken as the max over the neighbouring blocks it touches.
+        level = _linked_block_peak(rows, block_frames)  # (items, blocks)
+        self.sample_peak = level.amax(dim=-1)
+        reach = -(-(_TRUE_PEAK_TAPS - 1) // block_frames)
+        window_max = F.max_pool1d(level.unsqueeze(1), 2 * reach + 1, stride=1, padding=reach).squeeze(1)
+        self.bound = window_max * _TRUE_PEAK_GAIN_BOUND
+        self.peak = self.bound.clone()
+        self.exact = torch.zeros_like(self.bound, dtype=torch.bool)
+
+    def _compute(self, which: Tensor) -> None:
+        """Exact peaks of the (item, block) pairs where ``which`` is True."""
+        item, block_index = which.nonzero(as_tuple=True)
+        span = self.block + _TRUE_PEAK_TAPS - 1
+        matrix = _true_peak_block_matrix(self.block).to(self.padded.device)
+        offsets = torch.arange(span, device=self.padded.device)
+        channel = torch.arange(self.channels, device=self.padded.device)
+        frame_in_block = torch.arange(self.block, device=self.padded.device)
+        for c0 in range(0, item.shape[0], _TRUE_PEAK_EXACT_BLOCKS):
+            it, bl = item[c0 : c0 + _TRUE_PEAK_EXACT_BLOCKS], block_index[c0 : c0 + _TRUE_PEAK_EXACT_BLOCKS]
+            start = bl * self.block  # window start in padded coordinates (5 frames of history)
+            rows = (it * self.channels).unsqueeze(-1) + channel  # (n, C)
+            windows = self.padded[rows.unsqueeze(-1), (start.unsqueeze(-1) + offsets).unsqueeze(1)]  # (n, C, span)
+            phases = (windows @ matrix).abs_().view(*windows.shape[:-1], self.block, 4).amax(dim=-1)
+            samples = windows[..., self.before : self.before + self.block].abs()
+            per_frame = torch.maximum(phases, samples).amax(dim=-2)  # (n, block), linked
+            valid = (start.unsqueeze(-1) + frame_in_block) < self.frames  # frames past the end do not count
+            self.peak[it, bl] = torch.where(valid, per_frame, torch.zeros_like(per_frame)).amax(dim=-1)
+        self.exact[item, block_index] = True
+
+    def peaks_above(self, threshold: Tensor | float) -> Tensor:
+        """Per-block peaks (*batch, blocks), exact wherever the exact value may exceed
+        ``threshold`` (linear, a float or one per item); elsewhere an upper bound <= threshold."""
+        limit = torch.as_tensor(threshold, dtype=self.bound.dtype, device=self.bound.device)
+        limit = limit.reshape(-1, 1) if limit.dim() else limit
+        todo = (self.bound > limit) & ~self.exact
+        if bool(todo.any()):
+            self._compute(todo)
+        return self.peak.reshape(*self.batch_shape, self.blocks)
+
+    def maximum(self) -> Tensor:
+        """Exact true peak per item (*batch): blocks are refined from the highest bound down,
+        until no block left can beat the largest exact peak found."""
+        best = self.sample_peak.clone()  # the true peak is never below the sample peak
+        while True:
+            todo = (self.bound > best.unsqueeze(-1)) & ~self.exact
+            if not bool(todo.any()):
+                break
+            # Refine the most promising blocks first; their peaks usually rule out the rest.
+            chosen = torch.zeros_like(todo)
+            candidates = torch.where(todo, self.bound, torch.zeros_like(self.bound))
+            count = min(_TRUE_PEAK_EXACT_BLOCKS, int(todo.sum(dim=-1).max()))
+            top = candidates.topk(count, dim=-1).indices
+            chosen.scatter_(-1, top, True)
+            self._compute(chosen & todo)
+            best = torch.maximum(best, torch.where(self.exact, self.peak, torch.zeros_like(self.peak)).amax(dim=-1))
+        return best.reshape(self.batch_shape)
+
+
 def true_peak_dbtp(audio: Tensor, sample_rate_hz: int) -> Tensor:
     """Maximum true peak (dBTP) per item, 4x oversampled per BS.1770 annex 2 (the same filter
-    at every sample rate). Never below the sample peak. -inf for all-zero audio."""
+    at every sample rate). Never below the sample peak. -inf for all-zero audio.
+
+    Exact, but the interpolation only runs on the blocks that can hold the maximum (see
+    `_BlockTruePeak`)."""
     del sample_rate_hz  # the annex filter is defined on normalised frequency
     x = _as_channels(audio)
     if x.shape[-1] == 0:
         return torch.full(x.shape[:-2], -math.inf, dtype=torch.float64, device=x.device)
-    return 20.0 * torch.log10(_frame_true_peak(x).amax(dim=-1).to(torch.float64))
+    return 20.0 * torch.log10(_BlockTruePeak(x, _TRUE_PEAK_BLOCK).maximum().to(torch.float64))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -376,16 +487,26 @@ def master(
     if glue is not None:
         glue_gain_db = torch.where(silent, glue_gain_db, target_lufs - input_lufs)
         x = torch.where(per_item(silent) > 0, x, glue(x * per_item(db_to_gain(glue_gain_db)), sample_rate_hz))
-        energy, energy_block = _weighted_energy(x, sample_rate_hz, block)
 
-    # Analysis of the limiter's input, per control block.
-    peak_db = 20.0 * torch.log10(_block_max(_frame_true_peak(x), block).to(torch.float64).clamp_min(1e-10))
+    # Analysis of the limiter's input, per control block: loudness and true peaks (these computed
+    # exactly only on the blocks that the gain being tried could push over the ceiling, see
+    # `_BlockTruePeak`); the two are independent, so they run side by side on the CPU.
+    analysis = [lambda: _BlockTruePeak(x, block)]
+    if glue is not None:
+        analysis.append(lambda: _weighted_energy(x, sample_rate_hz, block))
+    block_peaks, *measured = run_jobs(analysis, x.device)
+    if measured:
+        energy, energy_block = measured[0]
     control_hz = sample_rate_hz / block
     lookahead_blocks = max(1, round(lookahead_ms * 1e-3 * control_hz))
     release_blocks = release_ms * 1e-3 * control_hz
     short = energy_block != block  # one whole-clip block: its gain is the mean block gain
 
     def limiter_gain_db(gain_db: Tensor, ceiling_db: Tensor) -> tuple[Tensor, Tensor]:
+        # Blocks whose peak is under ceiling - gain need no reduction: their exact peak is moot.
+        # (The threshold sits a hair low so float rounding cannot make a kept bound count.)
+        peaks = block_peaks.peaks_above(db_to_gain(ceiling_db - gain_db).to(torch.float32) * (1.0 - 1e-5))
+        peak_db = 20.0 * torch.log10(peaks.to(torch.float64).clamp_min(1e-10))
         required = (peak_db + (gain_db - ceiling_db).unsqueeze(-1)).clamp_min(0.0)
         reduction = _limiter_reduction_db(required, lookahead_blocks, release_blocks)
         return gain_db.unsqueeze(-1) - reduction, reduction
@@ -427,9 +548,9 @@ def master(
         curve = db_to_gain(curve_db)
         curve = torch.where(silent.unsqueeze(-1), torch.ones_like(curve), curve).to(x.dtype)
         y = x * _upsample_linear(curve, block, frames).unsqueeze(-2)
-        final_energy, final_length = _weighted_energy(y, sample_rate_hz, hop)
+        (final_energy, final_length), peak = run_jobs(
+            [lambda: _weighted_energy(y, sample_rate_hz, hop), lambda: true_peak_dbtp(y, sample_rate_hz)], y.device)
         loudness = _integrated(final_energy, final_length)
-        peak = true_peak_dbtp(y, sample_rate_hz)
         over = peak - true_peak_ceiling_dbtp
         off = torch.where(silent, torch.zeros_like(loudness), target_lufs - loudness)
         if bool(((off.abs() <= tolerance_lu) & (over <= 0.0)).all()):

@@ -10,7 +10,10 @@ import pytest
 import torch
 
 from studio.engine.effects import Compressor
+from studio.engine.effects import _block_max
 from studio.engine.mastering import (
+    _BlockTruePeak,
+    _frame_true_peak,
     default_glue,
     k_weighting_sections,
     loudness_range_lu,
@@ -147,6 +150,34 @@ def master_inputs(sample_rate_hz: int) -> dict[str, torch.Tensor]:
         "hot noise": torch.randn(2, 6 * sample_rate_hz, generator=gen) * 1.5,
         "dense square": torch.sign(torch.sin(torch.arange(6 * sample_rate_hz) * (2 * math.pi * 150 / sample_rate_hz))).repeat(2, 1) * 0.9,
     }
+
+
+@pytest.mark.parametrize("block_frames", [1, 5, 7, 16])
+@pytest.mark.parametrize("frames", [1, 11, 100, 4097])
+def test_lazy_block_true_peak_equals_the_full_oversampled_computation(block_frames, frames):
+    """`_BlockTruePeak` interpolates only where a block's bound can matter: wherever it answers,
+    it must agree with the full 4x computation (`_frame_true_peak` over every frame), and its
+    bound must never be below it."""
+    gen = torch.Generator().manual_seed(frames * 31 + block_frames)
+    audio = torch.randn((3, 2, frames), generator=gen) * torch.rand((3, 1, 1), generator=gen)
+    full = _block_max(_frame_true_peak(audio), block_frames)
+    lazy = _BlockTruePeak(audio, block_frames)
+    assert bool((lazy.bound.reshape(full.shape) >= full).all())
+    torch.testing.assert_close(lazy.peaks_above(0.0), full, rtol=1e-6, atol=1e-7)  # every block asked for
+    threshold = full.amax(dim=-1) * 0.7
+    partial = _BlockTruePeak(audio, block_frames).peaks_above(threshold)
+    above = full > threshold.unsqueeze(-1)
+    torch.testing.assert_close(partial[above], full[above], rtol=1e-6, atol=1e-7)
+    assert bool((partial[~above] <= threshold.unsqueeze(-1).expand_as(full)[~above]).all())
+
+
+def test_true_peak_equals_the_full_computation_on_mastered_music():
+    audio = music_like(44100, seconds=8.0)
+    out, _ = master(audio, 44100, glue=default_glue())
+    for x in (audio, out, torch.stack([audio, 0.5 * out])):
+        full = 20.0 * torch.log10(_frame_true_peak(x).amax(dim=-1).double())
+        torch.testing.assert_close(true_peak_dbtp(x, 44100), full, rtol=0, atol=1e-5)
+
 
 
 @pytest.mark.parametrize("sample_rate_hz", SAMPLE_RATES)
