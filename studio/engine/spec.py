@@ -65,6 +65,19 @@ class LyricsOptions(BaseModel):
     text: str | None = Field(default=None, max_length=5000)
 
 
+class SingerOptions(BaseModel):
+    """Who sings the lyrics: the built-in voice reshaped (studio/engine/voice.py). Without a
+    singer, a lead instrument plays the vocal melody."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(default="Studio voice", max_length=100)
+    character_id: str | None = Field(default=None, max_length=64)
+    voice_id: str | None = Field(default=None, max_length=64)
+    pitch_semitones: float = Field(default=0.0, ge=-24, le=24)
+    formant_shift: float = Field(default=1.0, ge=0.5, le=2.0)
+    pitch_range: float = Field(default=1.0, ge=0.0, le=4.0)
+
+
 class GenerationSpec(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
@@ -86,6 +99,7 @@ class GenerationSpec(BaseModel):
     tags: list[str] = Field(default_factory=list, max_length=20)
     output_formats: list[str] = Field(default_factory=lambda: ["wav", "mp3", "midi"])
     audio_quality: Literal["draft", "standard", "high"] = "high"
+    singer: SingerOptions | None = Field(default=None, description="Sing the lyrics with this voice.")
 
     @field_validator("style")
     @classmethod
@@ -165,6 +179,7 @@ class ResolvedSpec(BaseModel):
     bit_depth: int
     title: str
     sources: dict[str, str]
+    singer: SingerOptions | None = None  # None: a lead instrument plays the vocal melody
 
 
 def _find_words(prompt: str, words) -> list[str]:
@@ -273,6 +288,9 @@ def resolve_spec(spec: GenerationSpec) -> ResolvedSpec:
         instrumental, sources["instrumental"] = spec.instrumental, "explicit"
     elif lyrics is not None:
         instrumental, sources["instrumental"] = False, "lyrics requested"
+    elif spec.singer is not None:
+        instrumental, sources["instrumental"] = False, f"sung by {spec.singer.name}"
+        lyrics = LyricsOptions(enabled=True, theme=(prompt or style.name)[:200])
     elif _find_words(prompt, ["vocals", "singing", "sung", "with lyrics", "song about"]):
         instrumental, sources["instrumental"] = False, "prompt asks for vocals"
         lyrics = LyricsOptions(enabled=True, theme=prompt[:200])
@@ -280,6 +298,9 @@ def resolve_spec(spec: GenerationSpec) -> ResolvedSpec:
         instrumental, sources["instrumental"] = True, "default (no lyrics requested)"
     if instrumental:
         lyrics = None
+    singer = None if instrumental else spec.singer
+    sources["singer"] = f"{singer.name} sings the lyrics" if singer else (
+        "no vocals" if instrumental else "a lead instrument plays the vocal melody (no singer chosen)")
 
     instruments = list(dict.fromkeys(spec.primary_instruments))
     if instruments:
@@ -303,5 +324,5 @@ def resolve_spec(spec: GenerationSpec) -> ResolvedSpec:
         key=key_name(tonic, mode), tonic_pitch_class=tonic, mode=mode, duration_s=float(duration),
         instrumental=instrumental, lyrics=lyrics, instruments=instruments, textures=style.textures, complexity=float(spec.complexity),
         creativity=spec.creativity, energy=energy, seed=seed, tags=spec.tags, output_formats=spec.output_formats,
-        sample_rate_hz=sample_rate_hz, bit_depth=bit_depth, title=title, sources=sources,
+        sample_rate_hz=sample_rate_hz, bit_depth=bit_depth, title=title, sources=sources, singer=singer,
     )

@@ -71,6 +71,15 @@ class InsufficientCredits(Exception):
         self.balance = balance
 
 
+class SingerError(Exception):
+    """The singer a generation names does not exist or is not ready; `http_status` says which."""
+
+    def __init__(self, http_status: int, message: str) -> None:
+        super().__init__(message)
+        self.http_status = http_status
+        self.message = message
+
+
 class FormatUnavailable(Exception):
     """The track has no file in that format and none can be made (no master audio to encode from)."""
 
@@ -139,13 +148,12 @@ class MusicService:
 
         return INSTRUMENT_ROLES
 
-    @staticmethod
-    def preview(spec_fields: dict[str, Any]):
+    def preview(self, spec_fields: dict[str, Any]):
         """What a request is understood as (the resolved spec), without rendering anything.
-        Raises pydantic.ValidationError naming the bad field."""
+        Raises pydantic.ValidationError naming the bad field, SingerError for an unknown singer."""
         from studio.engine.spec import GenerationSpec, resolve_spec
 
-        return resolve_spec(GenerationSpec.model_validate(spec_fields))
+        return resolve_spec(GenerationSpec.model_validate(self.with_singer(spec_fields)))
 
     # --- jobs -------------------------------------------------------------------------------------
     def job_handlers(self) -> list[JobHandler]:
@@ -538,7 +546,7 @@ class MusicService:
         concurrency limit); `job_id` pre-chooses the id (batch and playlist members)."""
         from studio.engine.spec import GenerationSpec, resolve_spec
 
-        resolved = resolve_spec(GenerationSpec.model_validate(spec_fields))
+        resolved = resolve_spec(GenerationSpec.model_validate(self.with_singer(spec_fields)))
         if title and title.strip():
             resolved = resolved.model_copy(update={"title": title.strip()[:200]})
         elif title_suffix:
@@ -548,6 +556,27 @@ class MusicService:
             extra["description"] = description
         return self._submit_resolved(resolved, source=source, title=None, extra=extra, job_id=job_id,
                                      hold_stage=hold_stage)
+
+    def with_singer(self, spec_fields: dict[str, Any]) -> dict[str, Any]:
+        """A `singer` naming a character and/or a matched voice gets that voice's settings (what
+        the engine sings with). SingerError for an unknown or unready one."""
+        from studio.services.voices import UnknownCharacter, UnknownVoice, VoiceError
+
+        singer = spec_fields.get("singer")
+        if hasattr(singer, "model_dump"):
+            singer = singer.model_dump()
+        if not singer or not (singer.get("character_id") or singer.get("voice_id")):
+            return spec_fields
+        try:
+            resolved = self.ctx.voices.singer_options(singer.get("character_id"), singer.get("voice_id"))
+        except UnknownCharacter:
+            raise SingerError(404, f"character '{singer.get('character_id')}' was not found (GET /api/voice/characters "
+                                   "lists them)") from None
+        except UnknownVoice:
+            raise SingerError(404, f"voice '{singer.get('voice_id')}' was not found (GET /api/voice/list)") from None
+        except VoiceError as exc:
+            raise SingerError(exc.http_status, exc.message) from None
+        return {**spec_fields, "singer": resolved}
 
     def _hold_job(self, kind: str, params: dict[str, Any], *, title: str | None, stage: str, job_id: str) -> dict[str, Any]:
         """A queued job row the workers do not see yet. A restart queues it like any other row."""
@@ -585,6 +614,7 @@ class MusicService:
         valid (pydantic.ValidationError otherwise). All or nothing on the credit budget."""
         from studio.engine.spec import GenerationSpec
 
+        items = [{**item, "fields": self.with_singer(item["fields"])} for item in items]  # all singers exist
         durations = [GenerationSpec.model_validate(item["fields"]).duration_s for item in items]
         total_cost = round(sum(credits_for(d) for d in durations), 2)
         balance = self.credit_balance()
@@ -612,6 +642,7 @@ class MusicService:
         for them. The playlist id is the mix job's id."""
         from studio.engine.spec import GenerationSpec
 
+        tracks = [self.with_singer(fields) for fields in tracks]
         for fields in tracks:
             GenerationSpec.model_validate(fields)
         total_cost = round(sum(credits_for(float(f["duration"])) for f in tracks), 2)

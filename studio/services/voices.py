@@ -578,6 +578,28 @@ class VoicesService:
         out = {k: v for k, v in result.items() if k not in ("work_dir", "files")}
         return {**out, "files": files}
 
+    def singer_options(self, character_id: str | None = None, voice_id: str | None = None) -> dict[str, Any]:
+        """The engine's SingerOptions for a character (its voice, or its matched voice) and/or a
+        matched voice: what a generation with sung vocals needs. UnknownCharacter / UnknownVoice."""
+        transform: dict[str, Any] | None = None
+        voice = None
+        if voice_id and voice_id != BUILTIN_VOICE_ID:
+            voice = self.get_voice(voice_id)
+            if voice["status"] != "ready":
+                raise VoiceError(f"voice '{voice_id}' is {voice['status']}, not ready", field="voice_id",
+                                 http_status=409)
+            transform = voice["transform"]
+        if character_id:
+            character = self.get_character(character_id)
+            timbre = transform or self._voice_for(character) or character["voice_settings"]
+            name = character["name"]
+        else:
+            timbre, name = transform or {}, voice["name"] if voice else "Joe (built-in voice)"
+        return {"name": name, "character_id": character_id, "voice_id": voice_id,
+                "pitch_semitones": float(timbre.get("pitch_semitones", 0.0)),
+                "formant_shift": float(timbre.get("formant_shift", 1.0)),
+                "pitch_range": float(timbre.get("pitch_range", 1.0))}
+
     # --- content ----------------------------------------------------------------------------------
     def _content_dict(self, row: VoiceContent) -> dict[str, Any]:
         files = (row.result or {}).get("files") or {}

@@ -327,3 +327,29 @@ async def test_content_over_a_music_bed_from_the_library(api, running_ctx, initi
     status, body = await call(api, "POST", "/api/voice/characters/luna_lofi/generate",
                               json={"content_type": "outro", "include_music": True, "track_id": "trk_nope"})
     assert_seed000_error(status, body, 404, "trk_nope")
+
+
+async def test_a_character_sings_a_generated_track(api, running_ctx, initialized):
+    """POST /api/music/generate with lyrics and a character_id: the vocals stem is sung in that
+    character's voice (and the spec says who sings)."""
+    body = {"prompt": "summer pop song", "style": "pop", "duration": 8, "audio_quality": "draft", "seed": 5,
+            "lyrics": "Summer nights are calling me\nDancing by the open sea", "character_id": "luna_lofi",
+            "output_formats": ["wav", "stems"]}
+    resp = await api.post("/api/music/generate", json=body, headers=api.auth_headers)
+    data = await resp.json()
+    assert resp.status == 200, data
+    assert data["resolved_spec"]["singer"]["name"] == "Luna"
+    assert data["resolved_spec"]["singer"]["formant_shift"] == pytest.approx(1.16)
+    job = await running_ctx.jobs.wait(data["generation_id"], timeout_s=240)
+    assert job["status"] == "completed", job
+    status = await (await api.get(f"/api/music/status/{data['generation_id']}", headers=api.auth_headers)).json()
+    resp = await api.get(status["stems"]["vocals"], headers=api.auth_headers)
+    vocals, rate = sf.read(io.BytesIO(await resp.read()))
+    assert np.sqrt(np.mean(vocals ** 2)) > 0.01  # the voice is there
+
+    status, err = await call(api, "POST", "/api/music/generate", json={**body, "character_id": "nobody"})
+    assert_seed000_error(status, err, 404, "nobody")
+    status, err = await call(api, "POST", "/api/v1/ai/generate",
+                             json={"parameters": {"genre": "pop", "duration": 5, "character_id": "nobody",
+                                                  "lyrics": {"enabled": True, "theme": "x"}}})
+    assert_envelope_error(status, err, 404, "nobody")

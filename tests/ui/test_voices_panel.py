@@ -69,3 +69,19 @@ def test_match_dialog_refuses_bad_recordings(window, ctx, qtbot, tmp_path):
     dialog.set_paths([notes])
     assert dialog.submit() is None and "unsupported" in dialog.error_label.text()
     assert ctx.voices.list_voices() == []
+
+
+def test_create_panel_offers_characters_as_singers(window, ctx, qtbot):
+    create = window.show_panel("create")
+    assert create.singer_combo.count() == 1  # only the lead instrument before characters exist
+    window.show_panel("voices").initialize()
+    qtbot.waitUntil(lambda: create.singer_combo.count() == 9, timeout=5000)
+    create.apply_fields({"prompt": "summer pop song", "style": "pop", "duration": 8, "instrumental": False,
+                         "lyrics": {"enabled": True, "theme": "summer nights"},
+                         "singer": {"character_id": "aria_classical"}})
+    assert create.singer_combo.currentData() == "aria_classical"
+    assert create.fields()["singer"] == {"character_id": "aria_classical"}
+    spec = create.update_preview()
+    assert spec["singer"]["name"] == "Aria"
+    assert "sung by Aria" in create.preview_labels["instrumental"].text()
+    assert "sung by Aria" in create.lyrics_note.text()

@@ -39,6 +39,7 @@ from studio.services.music import (
     GENERATE_KIND,
     FormatUnavailable,
     InsufficientCredits,
+    SingerError,
     UnknownTrack,
     iso,
     plan_playlist,
@@ -79,6 +80,10 @@ class AiParameters(GenerationSpec):
     """The engine's generation fields plus the model to run them on."""
 
     ai_model: str | None = Field(default=None, description=f"Engine model: {MODELS_DOC} (the default).")
+    character_id: str | None = Field(default=None, max_length=64,
+                                     description="A voice character sings the lyrics (GET /api/characters).")
+    voice_id: str | None = Field(default=None, max_length=64,
+                                 description="A matched voice sings the lyrics (GET /api/voice/list).")
 
     @field_validator("ai_model")
     @classmethod
@@ -264,7 +269,10 @@ def _prefixed(exc: ValidationError, prefix: str) -> ApiError:
 
 def spec_fields(params: AiParameters, metadata: MetadataIn | None = None) -> dict[str, Any]:
     """Engine spec fields from validated v1 parameters (only what the caller set, plus formats)."""
-    fields = params.model_dump(by_alias=True, exclude_unset=True, exclude={"ai_model", "tempo_range"})
+    fields = params.model_dump(by_alias=True, exclude_unset=True,
+                               exclude={"ai_model", "tempo_range", "character_id", "voice_id"})
+    if params.character_id or params.voice_id:
+        fields["singer"] = {"character_id": params.character_id, "voice_id": params.voice_id}
     formats = fields.get("output_formats") or V1_DEFAULT_FORMATS
     fields["output_formats"] = list(dict.fromkeys([*formats, "lyrics", "chords"]))
     if metadata is not None and metadata.tags:
@@ -320,6 +328,8 @@ def _submit(music, fields: dict[str, Any], where: str, **kwargs) -> dict[str, An
         raise _prefixed(exc, where) from None
     except InsufficientCredits as exc:
         raise insufficient(exc) from None
+    except SingerError as exc:
+        raise ApiError(exc.http_status, exc.message, details={"parameter": "parameters.character_id"}) from None
 
 
 def _track_url(track_id: str, fmt: str | None = None, stem: str | None = None) -> str:
@@ -443,6 +453,8 @@ async def generate_batch(request: web.Request, body: BatchIn) -> web.Response:
         raise _prefixed(exc, "variations") from None
     except InsufficientCredits as exc:
         raise insufficient(exc) from None
+    except SingerError as exc:
+        raise ApiError(exc.http_status, exc.message, details={"parameter": "parameters.character_id"}) from None
     jobs = batch["jobs"]
     workers = ctx.jobs.max_concurrent
     data = {
@@ -499,6 +511,8 @@ async def generate_playlist(request: web.Request, body: PlaylistIn) -> web.Respo
         raise _prefixed(exc, "base_parameters") from None
     except InsufficientCredits as exc:
         raise insufficient(exc) from None
+    except SingerError as exc:
+        raise ApiError(exc.http_status, exc.message, details={"parameter": "parameters.character_id"}) from None
     jobs = playlist["jobs"]
     data = {
         "playlist_id": playlist["playlist_id"], "name": config.name,
@@ -698,6 +712,8 @@ async def retry_generation(request: web.Request) -> web.Response:
         raise ApiError(409, str(exc), code="GENERATION_NOT_RETRYABLE", details={"generation_id": generation_id}) from None
     except InsufficientCredits as exc:
         raise insufficient(exc) from None
+    except SingerError as exc:
+        raise ApiError(exc.http_status, exc.message, details={"parameter": "parameters.character_id"}) from None
     body = {"original_generation_id": generation_id, "new_generation_id": job["id"], "status": job["status"],
             "queue_position": job["queue_position"], "estimated_completion_time": _eta(job["estimated_time_s"]),
             "status_url": f"{PREFIX}/generations/{job['id']}"}

@@ -20,6 +20,7 @@ from studio.services.music import (
     GENERATE_KIND,
     FormatUnavailable,
     InsufficientCredits,
+    SingerError,
     UnknownTrack,
     parse_period_days,
 )
@@ -50,6 +51,10 @@ class MusicGenerateIn(BaseModel):
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
     output_formats: list[str] | None = None
     audio_quality: Literal["draft", "standard", "high"] | None = None
+    character_id: str | None = Field(default=None, max_length=64,
+                                     description="A voice character sings the lyrics (GET /api/voice/characters).")
+    voice: str | None = Field(default=None, max_length=64,
+                              description="A matched voice (voice_id from GET /api/voice/list) sings the lyrics.")
 
 
 def engine_fields(body: MusicGenerateIn) -> dict[str, Any]:
@@ -67,6 +72,8 @@ def engine_fields(body: MusicGenerateIn) -> dict[str, Any]:
     if body.lyrics:
         fields["lyrics"] = {"enabled": True, "text": body.lyrics}
         fields.setdefault("instrumental", False)
+    if body.character_id or body.voice:
+        fields["singer"] = {"character_id": body.character_id, "voice_id": body.voice}
     return fields
 
 
@@ -79,6 +86,8 @@ def submit_or_raise(music, fields: dict[str, Any], *, source: str, where: str = 
         raise validation_error(exc, where) from None
     except InsufficientCredits as exc:
         raise insufficient(exc) from None
+    except SingerError as exc:
+        raise ApiError(exc.http_status, exc.message, details={"parameter": "character_id"}) from None
 
 
 def insufficient(exc: InsufficientCredits) -> ApiError:
@@ -267,7 +276,10 @@ async def batch(request: web.Request, body: BatchIn) -> web.Response:
 
     music = _music(request)
     # Validate everything and check the whole cost first: a batch is queued entirely or not at all.
-    fields_list = [engine_fields(item) for item in body.generations]
+    try:
+        fields_list = [music.with_singer(engine_fields(item)) for item in body.generations]
+    except SingerError as exc:
+        raise ApiError(exc.http_status, exc.message, details={"parameter": "character_id"}) from None
     for index, fields in enumerate(fields_list):
         try:
             GenerationSpec.model_validate(fields)

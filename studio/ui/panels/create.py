@@ -44,7 +44,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.services.music import MusicService
+from studio.services.music import MusicService, SingerError
 
 # The engine's catalogue, through the music service (panels never import the engine).
 styles, moods, find_style = MusicService.styles, MusicService.moods, MusicService.find_style
@@ -498,12 +498,32 @@ class CreatePanel(Panel):
         self.lyrics_edit.setFixedHeight(110)
         layout.addWidget(self.theme_edit)
         layout.addWidget(self.lyrics_edit)
+        singer_row = QHBoxLayout()
+        self.singer_combo = QComboBox()
+        self.singer_combo.setToolTip("Who sings the lyrics: a voice character (Voices panel) or a lead instrument")
+        self.refresh_singers()
+        singer_row.addWidget(self._caption("Sung by"))
+        singer_row.addWidget(self.singer_combo, 1)
+        layout.addLayout(singer_row)
         self.lyrics_note = QLabel()
         self.lyrics_note.setObjectName("Muted")
         self.lyrics_note.setWordWrap(True)
         layout.addWidget(self.lyrics_note)
-        self._field_widgets.update(lyrics=self.theme_edit, theme=self.theme_edit, text=self.lyrics_edit)
+        self._field_widgets.update(lyrics=self.theme_edit, theme=self.theme_edit, text=self.lyrics_edit,
+                                   singer=self.singer_combo, character_id=self.singer_combo)
         return self.lyrics_box
+
+    def refresh_singers(self) -> None:
+        """The singer choices: a lead instrument, then every voice character."""
+        current = self.singer_combo.currentData()
+        self.singer_combo.blockSignals(True)
+        self.singer_combo.clear()
+        self.singer_combo.addItem("A lead instrument (no singer)", None)
+        _total, characters = self.ctx.voices.list_characters(limit=1000)
+        for c in characters:
+            self.singer_combo.addItem(f"{c['name']} ({c['genre']})", c["id"])
+        self.singer_combo.setCurrentIndex(max(0, self.singer_combo.findData(current)))
+        self.singer_combo.blockSignals(False)
 
     def _build_sound(self) -> QGroupBox:
         box = QGroupBox("Sound")
@@ -721,6 +741,7 @@ class CreatePanel(Panel):
         for combo in (self.mood_combo, self.key_combo, self.quality_combo):
             combo.currentIndexChanged.connect(schedule)
         self.vocals_combo.currentIndexChanged.connect(self._update_lyrics_state)
+        self.singer_combo.currentIndexChanged.connect(self._update_lyrics_state)
         for spin in (self.tempo_spin, self.duration_spin, self.seed_spin, self.variations_spin):
             spin.valueChanged.connect(schedule)
         self.lyrics_mode.buttonToggled.connect(self._update_lyrics_state)
@@ -743,15 +764,17 @@ class CreatePanel(Panel):
         own = self.own_radio.isChecked()
         self.lyrics_edit.setVisible(own)
         self.theme_edit.setVisible(not own)
-        for widget in (self.theme_radio, self.own_radio, self.theme_edit, self.lyrics_edit):
+        for widget in (self.theme_radio, self.own_radio, self.theme_edit, self.lyrics_edit, self.singer_combo):
             widget.setEnabled(not instrumental)
+        singer = self.singer_combo.currentText().split(" (")[0] if self.singer_combo.currentData() else None
+        who = f"sung by {singer}" if singer else "played by a lead instrument (choose a singer to hear them sung)"
         if instrumental:
             self.lyrics_note.setText("Vocals is set to Instrumental, so there are no lyrics.")
         elif self.own_radio.isChecked():
-            self.lyrics_note.setText("Your lines are sung as written, fitted to the melody.")
+            self.lyrics_note.setText(f"Your lines are fitted to the melody and {who}.")
         else:
-            self.lyrics_note.setText("Lyrics are written from the theme and sung by the placeholder voice; "
-                                     "they are exported as LRC/JSON with timings.")
+            self.lyrics_note.setText(f"Lyrics are written from the theme and {who}; they are exported as LRC/JSON "
+                                     "with timings.")
         self._schedule_preview()
 
     def _update_seed_state(self, *_args) -> None:
@@ -808,6 +831,8 @@ class CreatePanel(Panel):
                 theme = self.theme_edit.text().strip()
                 if theme:
                     fields["lyrics"] = {"enabled": True, "theme": theme}
+            if self.singer_combo.currentData():
+                fields["singer"] = {"character_id": self.singer_combo.currentData()}
         instruments = self.instruments()
         if instruments:
             fields["primary_instruments"] = instruments
@@ -861,6 +886,8 @@ class CreatePanel(Panel):
         elif lyrics.get("theme"):
             self.theme_radio.setChecked(True)
             self.theme_edit.setText(lyrics["theme"])
+        singer = (fields.get("singer") or {}).get("character_id")
+        self.singer_combo.setCurrentIndex(max(0, self.singer_combo.findData(singer)))
         wanted = set(fields.get("primary_instruments") or [])
         aliases = {"guitar": "acoustic_guitar", "acoustic_guitar": "guitar"}
         for name, check in self.instrument_checks.items():
@@ -889,7 +916,7 @@ class CreatePanel(Panel):
         self.title_edit.clear()
         self.style_combo.setCurrentIndex(0)
         self.style_combo.setEditText(AUTO_STYLE)
-        for combo in (self.mood_combo, self.key_combo, self.vocals_combo):
+        for combo in (self.mood_combo, self.key_combo, self.vocals_combo, self.singer_combo):
             combo.setCurrentIndex(0)
         self.tempo_spin.setValue(self.tempo_spin.minimum())
         self.duration_spin.setValue(0)
@@ -919,9 +946,12 @@ class CreatePanel(Panel):
                 _tracks, plan = self.plan_playlist()
                 self.preview_plan = plan
                 fields = {**self.playlist_base_fields(), "duration": plan["track_duration_s"]}
-            resolved = MusicService.preview(fields)
+            resolved = self.ctx.music.preview(fields)
         except ValidationError as exc:
             return self._preview_failed(describe_errors(exc))
+        except SingerError as exc:  # the character was deleted meanwhile
+            self.refresh_singers()
+            return self._preview_failed([("Sung by", exc.message)])
         except ValueError as exc:  # an impossible playlist plan (it names the field)
             return self._preview_failed([("Playlist", str(exc))])
         self.last_error = []
@@ -950,6 +980,8 @@ class CreatePanel(Panel):
             vocals = f"with vocals, lyrics about “{spec['lyrics']['theme']}”"
         else:
             vocals = "with vocals"
+        if spec.get("singer"):
+            vocals += f", sung by {spec['singer']['name']}"
         show("instrumental", vocals)
         show("instruments", ", ".join(spec["instruments"]))
         if self.mode == PLAYLIST:
@@ -1262,6 +1294,9 @@ class CreatePanel(Panel):
         return card
 
     def _on_event(self, name: str, data: dict[str, Any]) -> None:
+        if name == "characters_changed":
+            self.refresh_singers()
+            return
         if name in JOB_EVENTS and self.playlist_cards:
             playlist_id = (data.get("id") if data.get("kind") == PLAYLIST_KIND
                            else (data.get("params") or {}).get("playlist_id"))
