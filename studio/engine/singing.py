@@ -50,6 +50,7 @@ from .voice import (
     _track_f0,
     _warp_frequency,
     default_voice_paths,
+    interpolate_frames,
     normalize_text,
 )
 
@@ -441,16 +442,9 @@ def _pitch_contour(placed: list[_Placed], times: np.ndarray, transpose: float, s
 
 def _resample_frames(sp: np.ndarray, ap: np.ndarray, voiced: np.ndarray, position: np.ndarray):
     """Envelope (interpolated in log), aperiodicity and voicing at fractional frame positions."""
-    n = len(sp)
-    position = np.clip(position, 0.0, n - 1)
-    lower = np.floor(position).astype(np.intp)
-    upper = np.minimum(lower + 1, n - 1)
-    frac = (position - lower)[:, None]
-    log_sp = np.log(np.maximum(sp, 1e-30))
-    sp_out = np.exp(log_sp[lower] * (1.0 - frac) + log_sp[upper] * frac)
-    ap_out = ap[lower] * (1.0 - frac) + ap[upper] * frac
+    sp_out, ap_out, lower, upper, frac = interpolate_frames(sp, ap, position)
     nearest = np.where(frac[:, 0] < 0.5, lower, upper)
-    return np.ascontiguousarray(sp_out), np.ascontiguousarray(ap_out), voiced[nearest]
+    return sp_out, ap_out, voiced[nearest]
 
 
 # ============================================================================ one line

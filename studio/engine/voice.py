@@ -522,17 +522,25 @@ def _warp_frequency(envelope: np.ndarray, factor: float, *, log_domain: bool) ->
     return np.exp(warped) if log_domain else warped
 
 
-def _stretch_frames(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, speed: float):
-    """Resample the frame sequence: ``speed`` 2 keeps every other frame's worth of material."""
-    n = len(f0)
-    n_out = max(1, int(round(n / speed)))
-    position = np.minimum(np.arange(n_out) * speed, n - 1)
+def interpolate_frames(sp: np.ndarray, ap: np.ndarray, position: np.ndarray):
+    """WORLD envelope (interpolated in log) and aperiodicity at fractional frame `position`s;
+    also the neighbouring frame indices and the fraction, for callers that carry F0 or voicing."""
+    n = len(sp)
+    position = np.clip(position, 0.0, n - 1)
     lower = np.floor(position).astype(np.intp)
     upper = np.minimum(lower + 1, n - 1)
     frac = (position - lower)[:, None]
     log_sp = np.log(np.maximum(sp, 1e-30))
     sp_out = np.exp(log_sp[lower] * (1.0 - frac) + log_sp[upper] * frac)
     ap_out = ap[lower] * (1.0 - frac) + ap[upper] * frac
+    return np.ascontiguousarray(sp_out), np.ascontiguousarray(ap_out), lower, upper, frac
+
+
+def _stretch_frames(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, speed: float):
+    """Resample the frame sequence: ``speed`` 2 keeps every other frame's worth of material."""
+    n = len(f0)
+    n_out = max(1, int(round(n / speed)))
+    sp_out, ap_out, lower, upper, frac = interpolate_frames(sp, ap, np.minimum(np.arange(n_out) * speed, n - 1))
     # F0: voicing from the nearer frame (no half-voiced frames); the value interpolated in log
     # where both neighbours are voiced.
     nearest = np.where(frac[:, 0] < 0.5, lower, upper)
@@ -540,7 +548,7 @@ def _stretch_frames(f0: np.ndarray, sp: np.ndarray, ap: np.ndarray, speed: float
     both = (f0[lower] > 0) & (f0[upper] > 0)
     f = frac[both, 0]
     f0_out[both] = np.exp(np.log(f0[lower][both]) * (1.0 - f) + np.log(f0[upper][both]) * f)
-    return f0_out, np.ascontiguousarray(sp_out), np.ascontiguousarray(ap_out)
+    return f0_out, sp_out, ap_out
 
 
 def transform_voice(audio: np.ndarray, sample_rate_hz: int, *, pitch_semitones: float = 0.0,

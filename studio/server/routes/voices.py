@@ -54,6 +54,18 @@ def _character_or_404(request: web.Request, character_id: str | None = None) -> 
         raise not_found("character", character_id) from None
 
 
+def _update(request: web.Request, character_id: str, changes: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The service's update, its errors in the family's shape (404 character/voice, 422 bad field)."""
+    try:
+        return _voices(request).update_character(character_id, changes)
+    except UnknownCharacter:
+        raise not_found("character", character_id) from None
+    except UnknownVoice as exc:
+        raise not_found("voice", str(exc.args[0])) from None
+    except VoiceError as exc:
+        raise _error(exc) from None
+
+
 def _semitones_from_offset(pitch: float | None) -> float:
     return 12.0 * pitch if pitch is not None else 0.0
 
@@ -139,14 +151,7 @@ async def update_character(request: web.Request, body: CharacterUpdateIn) -> web
     if not changes:
         raise ApiError(422, "nothing to update: send personality_update, voice_settings, content_schedule, name, "
                             "backstory or status")
-    try:
-        character, updated = _voices(request).update_character(character_id, changes)
-    except UnknownCharacter:
-        raise not_found("character", character_id) from None
-    except UnknownVoice as exc:
-        raise not_found("voice", str(exc.args[0])) from None
-    except VoiceError as exc:
-        raise _error(exc) from None
+    character, updated = _update(request, character_id, changes)
     names = {"personality_summary": "personality", "voice": "voice_settings", "content_schedule": "schedule"}
     return ok({"character": character_id, "updated_fields": [names.get(f, f) for f in updated],
                "effective_immediately": True, "voice_settings": character["voice_settings"]})
@@ -486,14 +491,7 @@ async def put_character(request: web.Request, body: CharacterIn) -> web.Response
     fields = _character_fields(body)
     if not fields:
         raise ApiError(422, "nothing to update: send at least one character field")
-    try:
-        data, updated = _voices(request).update_character(character_id, fields)
-    except UnknownCharacter:
-        raise not_found("character", character_id) from None
-    except UnknownVoice as exc:
-        raise not_found("voice", str(exc.args[0])) from None
-    except VoiceError as exc:
-        raise _error(exc) from None
+    data, updated = _update(request, character_id, fields)
     return envelope(request, {**data, "updated_fields": updated}, "Character updated")
 
 
