@@ -3,7 +3,7 @@
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python tools/screenshots.py OUT_DIR [--seconds 20]
 
 In a fresh temporary data dir it opens the main window, generates a track from the Create panel
-(`--seconds` long, lo-fi with lyrics), waits for it in the Library and selects it, analyses the
+(`--seconds` long, lo-fi with lyrics sung by Luna), waits for it in the Library and selects it, analyses the
 rendered WAV in the Analyze panel, creates the default voice characters and makes Luna speak and
 write an introduction in the Voices panel, then writes `OUT_DIR/<panel>.png` for every panel (Qt's
 `grab()`, so the window's own pixels) and `OUT_DIR/window.png` of the whole screen when
@@ -42,9 +42,11 @@ async def scenario(ctx, out: Path, seconds: float) -> None:
     window.show()
     start_background(ctx, asyncio.get_running_loop())
 
+    ctx.voices.initialize()  # so the Create panel can pick a singer
     create = window.show_panel("create")
     create.apply_fields({"prompt": "relaxing lo-fi hip hop beat for studying, rainy night", "duration": seconds,
-                         "instrumental": False, "lyrics": {"enabled": True, "theme": "rain on the window"}})
+                         "instrumental": False, "lyrics": {"enabled": True, "theme": "rain on the window"},
+                         "singer": {"character_id": "luna_lofi"}})
     await asyncio.sleep(0.3)
     window.grab().save(str(out / "create.png"))
     jobs = create.generate()
@@ -68,7 +70,6 @@ async def scenario(ctx, out: Path, seconds: float) -> None:
     window.grab().save(str(out / "analyze.png"))
 
     voices = window.show_panel("voices")
-    voices.initialize()
     voices.select_character("luna_lofi")
     voices.say_edit.setText("Hey, beautiful souls, it's Luna. Tonight the rain plays along.")
     spoken = voices.speak()

@@ -657,10 +657,11 @@ class LibraryPanel(Panel):
         created = when(track["created_at"], "")
         created = f"{created[:16]} UTC" if created else ""
         parent = " · extended from another track" if track.get("parent_track_id") else ""
+        singer = ((track.get("spec") or {}).get("singer") or {}).get("name")
+        vocals = "instrumental" if track["instrumental"] else f"sung by {singer}" if singer else "with vocals"
         self.detail_line.setText(
             f"{names.get(track['style'], track['style'])} · {track['mood']} · {key_label(track['key'])} · "
-            f"{track['tempo_bpm']:.0f} BPM · {format_time(track['duration_s'])} · "
-            f"{'instrumental' if track['instrumental'] else 'with vocals'} · {created}{parent}")
+            f"{track['tempo_bpm']:.0f} BPM · {format_time(track['duration_s'])} · {vocals} · {created}{parent}")
         self._fill_overview(track)
         self._fill_lyrics(track)
         self._fill_chords(track)
