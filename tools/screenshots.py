@@ -78,6 +78,10 @@ async def scenario(ctx, out: Path, seconds: float) -> None:
     await voices.write_and_voice()
     await asyncio.sleep(0.5)
     window.grab().save(str(out / "voices.png"))
+    dialog = voices.open_character_dialog(voices.character)
+    await asyncio.sleep(0.3)
+    dialog.grab().save(str(out / "character_dialog.png"))
+    dialog.reject()
 
     for panel in window.panels:
         if panel.area in ("create", "library", "analyze", "voices"):

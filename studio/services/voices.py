@@ -403,6 +403,21 @@ class VoicesService:
             seconds += (text_duration_s + MUSIC_BED_PAD_S) / 20.0  # a bed renders at roughly 20-40x real time
         return round(seconds + 0.5, 1)
 
+    def preview_speech(self, text: str, voice: dict[str, Any]):
+        """(audio, rate) of `text` with voice settings that need not be saved yet (the Voices
+        panel's Preview). Blocking: call it off the GUI thread. A matched `voice_id` lends its timbre."""
+        from studio.engine.voice import speak
+
+        text = self._check_text(text)
+        transform = None
+        if voice.get("voice_id") not in (None, BUILTIN_VOICE_ID):
+            try:
+                matched = self.get_voice(voice["voice_id"])
+                transform = matched["transform"] if matched["status"] == "ready" else None
+            except UnknownVoice:
+                transform = None
+        return speak(text, _voice_settings({k: v for k, v in voice.items() if k != "voice_id"}, transform))
+
     def _voice_for(self, character: dict[str, Any]) -> dict[str, Any] | None:
         voice_id = character["voice_settings"].get("voice_id") or BUILTIN_VOICE_ID
         if voice_id == BUILTIN_VOICE_ID:

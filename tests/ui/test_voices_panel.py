@@ -85,3 +85,76 @@ def test_create_panel_offers_characters_as_singers(window, ctx, qtbot):
     assert spec["singer"]["name"] == "Aria"
     assert "sung by Aria" in create.preview_labels["instrumental"].text()
     assert "sung by Aria" in create.lyrics_note.text()
+
+
+def test_create_edit_delete_preview_script_and_batch(window, ctx, qtbot, sink, message_boxes, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
+    from studio.ui.dialogs.character_dialog import CharacterDialog
+
+    panel = window.show_panel("voices")
+    panel.initialize()
+
+    # a new character through the dialog (a missing name is refused in the dialog)
+    dialog = panel.open_character_dialog(None)
+    assert isinstance(dialog, CharacterDialog)
+    assert dialog.save() is None and "name" in dialog.error_label.text()
+    dialog.name_edit.setText("Milo")
+    dialog.genre_edit.setText("Folk")
+    dialog.style_combo.setCurrentIndex(dialog.style_combo.findData("folk"))
+    dialog.summary_edit.setText("Wandering folk singer")
+    dialog.trait_sliders["humor"].setValue(80)
+    dialog.greetings_edit.setPlainText("Hello there, Milo here.\nEvening, friends.")
+    dialog.vocabulary_edit.setText("earthy, gentle, warm")
+    milo = dialog.save()
+    assert milo["id"] == "milo_folk" and milo["personality_traits"]["humor"] == 0.8
+    assert milo["words"]["greetings"] == ["Hello there, Milo here.", "Evening, friends."]
+    assert "milo_folk" in panel.character_ids() and panel.character["id"] == "milo_folk"
+
+    # edit: the dialog opens filled in
+    dialog = panel.open_character_dialog(panel.character)
+    assert dialog.name_edit.text() == "Milo" and dialog.trait_sliders["humor"].value() == 80
+    dialog.backstory_edit.setPlainText("Grew up by the sea.")
+    dialog.save()
+    assert ctx.voices.get_character("milo_folk")["backstory"] == "Grew up by the sea."
+
+    # preview unsaved voice settings: plays, nothing is stored
+    panel.pitch_spin.setValue(4.0)
+    panel.preview_voice()
+    qtbot.waitUntil(lambda: window.player_bar.playing and sink.frames > 0, timeout=60_000)
+    assert window.player_bar.title == "Milo: preview"
+    window.player_bar.stop()
+    assert ctx.voices.get_character("milo_folk")["voice_settings"]["pitch_semitones"] == 0.0
+    assert panel.content_table.rowCount() == 0
+
+    # write a script into the editor, edit it, speak it
+    panel.topic_edit.setText("the harvest fair")
+    panel.duration_spin.setValue(8)
+    panel.write_script()
+    qtbot.waitUntil(lambda: "harvest fair" in panel.script_view.toPlainText(), timeout=10_000)
+    assert panel.script_view.toPlainText().startswith(("Hello there, Milo here.", "Evening, friends."))
+    panel.script_view.setPlainText("Evening, friends. Tonight we sing by the fire.")
+    row = panel.speak_script()
+    assert row["text"] == "Evening, friends. Tonight we sing by the fire."
+    qtbot.waitUntil(lambda: panel.content_rows and panel.content_rows[0]["status"] == "completed", timeout=120_000)
+
+    # batch: two characters x one piece
+    batch = panel.open_batch_dialog()
+    batch.set_selection(["luna_lofi", "kai_lofi"], ["outro"])
+    batch.duration_spin.setValue(4)
+    batch.submit()
+    qtbot.waitUntil(lambda: batch.result is not None, timeout=10_000)
+    assert len(batch.result["operations"]) == 2
+    empty = panel.open_batch_dialog()
+    empty.submit()
+    qtbot.waitUntil(lambda: bool(empty.error_label.text()), timeout=5000)
+    assert "characters is empty" in empty.error_label.text()
+    for op in batch.result["operations"]:
+        qtbot.waitUntil(lambda op=op: ctx.voices.get_content(op["content_id"])["status"] != "processing",
+                        timeout=120_000)
+
+    # delete, after confirming
+    panel.select_character("milo_folk")
+    monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
+    assert panel.delete_character()
+    assert "milo_folk" not in panel.character_ids()

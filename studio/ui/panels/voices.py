@@ -16,8 +16,8 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QColor
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -48,8 +48,10 @@ from PySide6.QtWidgets import (
 )
 
 from studio.engine.scripts import CONTENT_TYPES
+from studio.ui.dialogs.character_dialog import CharacterDialog
 from studio.ui.panels.base import Panel, PanelHost, empty_state
 from studio.ui.theme import STATUS_COLORS, icon
+from studio.ui.widgets.tasks import TaskRunner
 
 REFRESH_DELAY_MS = 150
 SAMPLE_FILTER = "Audio (*.wav *.flac *.ogg *.mp3)"
@@ -134,6 +136,102 @@ class MatchVoiceDialog(QDialog):
         return self.result
 
 
+AVATAR_COLORS = ("#5b7cfa", "#e0795b", "#4fb286", "#b46fd6", "#d6a94f", "#5bb7d6", "#d65b8e", "#8f9a5b")
+
+
+def avatar(name: str, size: int = 36) -> QIcon:
+    """A round avatar with the name's initials, its colour picked from the name."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(QColor(AVATAR_COLORS[sum(map(ord, name)) % len(AVATAR_COLORS)]))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.drawEllipse(0, 0, size, size)
+    font = QFont()
+    font.setBold(True)
+    font.setPixelSize(size // 2 - 2)
+    painter.setFont(font)
+    painter.setPen(QColor("#ffffff"))
+    initials = "".join(part[0] for part in name.split()[:2]).upper() or "?"
+    painter.drawText(pixmap.rect(), Qt.AlignmentFlag.AlignCenter, initials)
+    painter.end()
+    return QIcon(pixmap)
+
+
+class VoiceBatchDialog(QDialog):
+    """Characters x content types: one voiced piece each, queued together (seed 000's batch)."""
+
+    def __init__(self, voices, characters: list[dict[str, Any]], parent=None) -> None:
+        super().__init__(parent)
+        self.voices = voices
+        self.result: dict[str, Any] | None = None
+        self.future: asyncio.Future | None = None
+        self.setWindowTitle("Batch content")
+        layout = QVBoxLayout(self)
+        who = QGroupBox("Characters")
+        who_grid = QGridLayout(who)
+        self.character_checks: dict[str, QCheckBox] = {}
+        for i, c in enumerate(characters):
+            check = QCheckBox(f"{c['name']} ({c['genre']})")
+            self.character_checks[c["id"]] = check
+            who_grid.addWidget(check, i // 2, i % 2)
+        layout.addWidget(who)
+        what = QGroupBox("Pieces")
+        what_row = QHBoxLayout(what)
+        self.type_checks: dict[str, QCheckBox] = {}
+        for kind in CONTENT_TYPES:
+            check = QCheckBox(kind.replace("_", " ").capitalize())
+            self.type_checks[kind] = check
+            what_row.addWidget(check)
+        layout.addWidget(what)
+        form = QFormLayout()
+        self.topic_edit = QLineEdit()
+        self.topic_edit.setPlaceholderText("What they talk about, e.g. this week's releases")
+        self.duration_spin = QDoubleSpinBox()
+        self.duration_spin.setRange(3, 300)
+        self.duration_spin.setValue(20)
+        self.duration_spin.setSuffix(" s")
+        form.addRow("Topic", self.topic_edit)
+        form.addRow("Length", self.duration_spin)
+        layout.addLayout(form)
+        self.error_label = QLabel()
+        self.error_label.setObjectName("Error")
+        self.error_label.setWordWrap(True)
+        layout.addWidget(self.error_label)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Queue")
+        buttons.accepted.connect(self.submit)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def set_selection(self, characters: list[str], kinds: list[str]) -> None:
+        for char_id, check in self.character_checks.items():
+            check.setChecked(char_id in characters)
+        for kind, check in self.type_checks.items():
+            check.setChecked(kind in kinds)
+
+    def submit(self) -> asyncio.Future:
+        from studio.services.voices import VoiceError
+
+        characters = [c for c, check in self.character_checks.items() if check.isChecked()]
+        kinds = [k for k, check in self.type_checks.items() if check.isChecked()]
+
+        async def run() -> dict[str, Any] | None:
+            try:
+                self.result = await self.voices.submit_batch("generate_content", characters, kinds,
+                                                             topic=self.topic_edit.text().strip() or None,
+                                                             duration_s=self.duration_spin.value())
+            except VoiceError as exc:
+                self.error_label.setText(exc.message)
+                return None
+            self.accept()
+            return self.result
+
+        self.future = asyncio.ensure_future(run())
+        return self.future
+
+
 class VoicesPanel(Panel):
     title = "Voices"
     icon = "mdi6.account-voice"
@@ -156,11 +254,19 @@ class VoicesPanel(Panel):
         self.init_button.clicked.connect(self.initialize)
         self.match_button = QPushButton(icon("mdi6.waveform"), "Match a voice…")
         self.match_button.clicked.connect(self.open_match_dialog)
+        self.new_button = QPushButton(icon("mdi6.account-plus"), "New character…")
+        self.new_button.clicked.connect(lambda: self.open_character_dialog(None))
+        self.batch_button = QPushButton(icon("mdi6.playlist-plus"), "Batch…")
+        self.batch_button.setToolTip("Write and voice pieces for several characters at once")
+        self.batch_button.clicked.connect(self.open_batch_dialog)
+        self.tasks = TaskRunner(self)
+        self.tasks.done.connect(self._task_done)
+        self.tasks.failed.connect(self._task_failed)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 24, 28, 16)
         layout.setSpacing(10)
-        layout.addLayout(self.header(self.init_button, self.match_button))
+        layout.addLayout(self.header(self.init_button, self.new_button, self.batch_button, self.match_button))
 
         self.empty = empty_state("mdi6.account-voice", "No characters yet")
         empty_note = QLabel("Create the eight default characters (Luna, Kai, Zara, Max, Nova, Rex, Aria, Jules), each "
@@ -173,6 +279,7 @@ class VoicesPanel(Panel):
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.character_list = QListWidget()
         self.character_list.setMinimumWidth(220)
+        self.character_list.setIconSize(QSize(36, 36))
         self.character_list.currentItemChanged.connect(self._character_selected)
         self.splitter.addWidget(self.character_list)
         self.splitter.addWidget(self._build_detail())
@@ -196,9 +303,17 @@ class VoicesPanel(Panel):
         col.setContentsMargins(8, 0, 6, 0)
         col.setSpacing(10)
 
+        name_row = QHBoxLayout()
         self.name_label = QLabel()
         self.name_label.setObjectName("TrackTitle")
-        col.addWidget(self.name_label)
+        self.edit_button = QPushButton(icon("mdi6.pencil"), "Edit…")
+        self.edit_button.clicked.connect(lambda: self.open_character_dialog(self.character))
+        self.delete_button = QPushButton(icon("mdi6.delete-outline"), "Delete…")
+        self.delete_button.clicked.connect(self.delete_character)
+        name_row.addWidget(self.name_label, 1)
+        name_row.addWidget(self.edit_button)
+        name_row.addWidget(self.delete_button)
+        col.addLayout(name_row)
         self.about_label = QLabel()
         self.about_label.setWordWrap(True)
         self.about_label.setTextFormat(Qt.TextFormat.RichText)
@@ -207,6 +322,7 @@ class VoicesPanel(Panel):
         voice_box = QGroupBox("Voice")
         grid = QGridLayout(voice_box)
         self.voice_combo = QComboBox()
+        self.voice_combo.activated.connect(lambda _i: self.voice_note.setText(self._voice_note(self.voice_combo.currentData())))
         self.pitch_spin = self._spin(-24, 24, 0.5, " st", "Pitch shift in semitones (+12 is an octave up)")
         self.formant_spin = self._spin(0.6, 1.6, 0.01, "", "Timbre: above 1 a smaller, brighter voice; below 1 a "
                                                           "bigger, darker one")
@@ -221,10 +337,14 @@ class VoicesPanel(Panel):
             grid.addWidget(widget, i // 3, (i % 3) * 2 + 1)
         self.save_voice_button = QPushButton(icon("mdi6.content-save"), "Save voice")
         self.save_voice_button.clicked.connect(self.save_voice)
+        self.preview_button = QPushButton(icon("mdi6.play-circle-outline"), "Preview")
+        self.preview_button.setToolTip("Hear these settings (not saved yet) say a sample sentence")
+        self.preview_button.clicked.connect(self.preview_voice)
         self.voice_note = QLabel()
         self.voice_note.setObjectName("Muted")
         self.voice_note.setWordWrap(True)
-        grid.addWidget(self.voice_note, 2, 0, 1, 5)
+        grid.addWidget(self.voice_note, 2, 0, 1, 4)
+        grid.addWidget(self.preview_button, 2, 4)
         grid.addWidget(self.save_voice_button, 2, 5)
         col.addWidget(voice_box)
 
@@ -268,10 +388,20 @@ class VoicesPanel(Panel):
         write.addWidget(self.music_check, 1, 4)
         write.addWidget(self.write_button, 1, 5)
         self.script_view = QPlainTextEdit()
-        self.script_view.setReadOnly(True)
-        self.script_view.setPlaceholderText("The script appears here as soon as it is written.")
+        self.script_view.setPlaceholderText("The script appears here as soon as it is written; edit it and press "
+                                            "Speak script, or write your own.")
         self.script_view.setMaximumHeight(110)
         write.addWidget(self.script_view, 2, 0, 1, 6)
+        self.write_only_button = QPushButton(icon("mdi6.pencil-outline"), "Write script")
+        self.write_only_button.setToolTip("Write a script in the character's words without voicing it")
+        self.write_only_button.clicked.connect(self.write_script)
+        self.speak_script_button = QPushButton(icon("mdi6.account-voice"), "Speak script")
+        self.speak_script_button.clicked.connect(self.speak_script)
+        script_buttons = QHBoxLayout()
+        script_buttons.addStretch(1)
+        script_buttons.addWidget(self.write_only_button)
+        script_buttons.addWidget(self.speak_script_button)
+        write.addLayout(script_buttons, 3, 0, 1, 6)
         col.addWidget(write_box)
 
         history_box = QGroupBox("Content")
@@ -330,7 +460,7 @@ class VoicesPanel(Panel):
         self.character_list.blockSignals(True)
         self.character_list.clear()
         for c in self.characters:
-            item = QListWidgetItem(icon("mdi6.account-music"), self._list_text(c))
+            item = QListWidgetItem(avatar(c["name"]), self._list_text(c))
             item.setData(Qt.ItemDataRole.UserRole, c["id"])
             item.setToolTip(c["personality"])
             self.character_list.addItem(item)
@@ -393,10 +523,7 @@ class VoicesPanel(Panel):
         self.range_spin.setValue(float(voice.get("pitch_range", 1.0)))
         self.speed_spin.setValue(float(voice.get("speed", 1.0)))
         self.emotion_combo.setCurrentText(voice.get("emotion", "neutral"))
-        matched = self.voice_combo.currentData() != "piper_joe"
-        self.voice_note.setText("A matched voice replaces pitch, formants and range with what was fitted to its "
-                                "recordings (not a neural clone)." if matched else
-                                "Every character is the built-in neural voice reshaped by these settings.")
+        self.voice_note.setText(self._voice_note(self.voice_combo.currentData()))
         self._load_content()
 
     def _load_content(self) -> None:
@@ -537,6 +664,107 @@ class VoicesPanel(Panel):
         if result:
             self.status_label.setText(f"Matching the voice ({result['samples_uploaded']} samples, "
                                       f"{result['total_duration']:.0f} s); it appears under Base when done")
+
+    def _voice_note(self, voice_id: str | None) -> str:
+        if voice_id in (None, "piper_joe"):
+            return "Every character is the built-in neural voice reshaped by these settings."
+        voice = self.service.get_voice(voice_id)
+        profile = voice["profile"]
+        fit = (f" Similarity to the recordings: {profile['similarity_before']:.2f} before fitting, "
+               f"{profile['similarity_after']:.2f} after." if profile.get("similarity_after") is not None else "")
+        return (f"“{voice['name']}” was matched to {profile.get('total_duration_s', 0):.0f} s of recordings: its pitch, "
+                f"formants and range replace the ones above (not a neural clone).{fit}")
+
+    def voice_form(self) -> dict[str, Any]:
+        return {"voice_id": self.voice_combo.currentData(), "pitch_semitones": self.pitch_spin.value(),
+                "formant_shift": self.formant_spin.value(), "pitch_range": self.range_spin.value(),
+                "speed": self.speed_spin.value(), "emotion": self.emotion_combo.currentText()}
+
+    def preview_voice(self) -> None:
+        """Speak a sample with the form's settings (unsaved) on a worker, then play it."""
+        if self.character is None:
+            return
+        text = self.say_edit.text().strip() or (
+            ((self.character.get("words") or {}).get("greetings") or [f"Hi, I'm {self.character['name']}."])[0]
+            + " This is how I sound.")
+        voice = self.voice_form()
+        self.preview_button.setEnabled(False)
+        self.status_label.setText("Preparing the preview…")
+        self.tasks.start("preview", lambda: self.service.preview_speech(text, voice))
+
+    def _task_done(self, name: str, result: Any) -> None:
+        if name == "preview":
+            self.preview_button.setEnabled(True)
+            audio, rate = result
+            self.status_label.setText("Preview (not saved)")
+            if self.host.player is not None:
+                self.host.player.load_audio(audio, rate, f"{self.character['name']}: preview")
+                self.host.player.play()
+
+    def _task_failed(self, name: str, message: str) -> None:
+        self.preview_button.setEnabled(True)
+        self._error(f"Preview failed: {message}")
+
+    def write_script(self) -> asyncio.Future | None:
+        """Write a script into the editor (nothing voiced or stored)."""
+        if self.character is None:
+            return None
+        from studio.services.voices import VoiceError
+
+        character_id = self.character["id"]
+
+        async def run() -> dict[str, Any] | None:
+            try:
+                script = await self.service.write_script(character_id, self.type_combo.currentData(),
+                                                         topic=self.topic_edit.text() or None,
+                                                         mood=self.mood_combo.currentData(),
+                                                         duration_s=self.duration_spin.value())
+            except VoiceError as exc:
+                self._error(exc.message)
+                return None
+            self.last_script = script
+            self.script_view.setPlainText(script["script"])
+            self.status_label.setText(f"{script['word_count']} words, about {script['duration_estimate']:.0f} s "
+                                      f"· {script['source']}")
+            return script
+
+        return asyncio.ensure_future(run())
+
+    def speak_script(self) -> dict[str, Any] | None:
+        """Voice the editor's text as it is (edited or your own)."""
+        return self.speak(self.script_view.toPlainText())
+
+    def open_character_dialog(self, character: dict[str, Any] | None) -> CharacterDialog:
+        dialog = CharacterDialog(self.service, character, self)
+        dialog.accepted.connect(lambda: self._character_saved(dialog.result_character))
+        dialog.open()
+        return dialog
+
+    def _character_saved(self, character: dict[str, Any] | None) -> None:
+        self.refresh()
+        if character:
+            self.select_character(character["id"])
+
+    def delete_character(self) -> bool:
+        if self.character is None:
+            return False
+        c = self.character
+        answer = QMessageBox.question(self, "Delete character",
+                                      f"Delete {c['name']}, their {c['total_content']} pieces of content and the voices "
+                                      "matched for them? This cannot be undone.")
+        if answer != QMessageBox.StandardButton.Yes:
+            return False
+        self.service.delete_character(c["id"])
+        self.character = None
+        self.refresh()
+        return True
+
+    def open_batch_dialog(self) -> VoiceBatchDialog:
+        dialog = VoiceBatchDialog(self.service, self.characters, self)
+        dialog.accepted.connect(lambda: self.status_label.setText(
+            f"Batch queued: {len((dialog.result or {}).get('operations', []))} pieces"))
+        dialog.open()
+        return dialog
 
     def _error(self, message: str) -> None:
         self.last_error = message
