@@ -83,6 +83,28 @@ async def scenario(ctx, out: Path, seconds: float) -> None:
     dialog.grab().save(str(out / "character_dialog.png"))
     dialog.reject()
 
+    # voice matching: recordings of a made-up speaker (the built-in voice reshaped) through the wizard
+    import soundfile as sf
+
+    from studio.engine.voice import VoiceSettings, speak
+
+    takes = []
+    for i, text in enumerate(("Welcome to the late show, where the city never sleeps.",
+                              "Tonight I have three new songs for you, all recorded on tape.")):
+        audio, rate = speak(text, VoiceSettings(pitch_semitones=4.0, formant_shift=1.1), deterministic=True)
+        takes.append(out / f"take{i}.wav")
+        sf.write(takes[-1], audio, rate)
+    wizard = voices.open_match_dialog()
+    wizard.set_paths(takes)
+    wizard.name_edit.setText("Late show voice")
+    wizard.submit()
+    await wait_for(lambda: wizard.outcome is not None or bool(wizard.error_label.text()), 600, "the voice match")
+    await asyncio.sleep(0.3)
+    wizard.grab().save(str(out / "match_wizard.png"))
+    wizard.accept()
+    for take in takes:
+        take.unlink()
+
     for panel in window.panels:
         if panel.area in ("create", "library", "analyze", "voices"):
             continue

@@ -778,6 +778,15 @@ class VoicesService:
                     char.voice = {**char.voice, "voice_id": BUILTIN_VOICE_ID}
         return sum(self.ctx.store.delete(m) for m in media)
 
+    def inspect_sample(self, path: Path) -> dict[str, Any]:
+        """What voice matching would make of one recording: its facts, or {"error": why not}."""
+        from studio.engine.voice_match import check_sample
+
+        try:
+            return check_sample(Path(path).read_bytes(), Path(path).name)
+        except (ValueError, OSError) as exc:
+            return {"error": str(exc), "duration_s": 0.0}
+
     def submit_clone(self, samples: list[tuple[bytes, str]], *, name: str, description: str = "",
                      character_id: str | None = None) -> dict[str, Any]:
         """Validate the samples now (format, length, level), store them, queue the fitting.

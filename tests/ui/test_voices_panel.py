@@ -62,6 +62,7 @@ def test_match_dialog_refuses_bad_recordings(window, ctx, qtbot, tmp_path):
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros(16000 * 5, dtype=np.float32), 16000)
     dialog.set_paths([silent])
+    assert "silent" in dialog.sample_table.item(0, 3).text() and "cannot be used" in dialog.total_label.text()
     dialog.name_edit.setText("Me")
     assert dialog.submit() is None and "silent" in dialog.error_label.text()
     notes = tmp_path / "notes.txt"
@@ -158,3 +159,30 @@ def test_create_edit_delete_preview_script_and_batch(window, ctx, qtbot, sink, m
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     assert panel.delete_character()
     assert "milo_folk" not in panel.character_ids()
+
+
+def test_match_wizard_shows_the_fit_and_saves_the_voice(window, ctx, qtbot, tmp_path):
+    """Recordings of a made-up speaker (the built-in voice reshaped) through the wizard: facts per
+    sample, then the fitted transform and similarity before/after; the voice becomes Nova's."""
+    from studio.engine.voice import VoiceSettings, speak
+
+    panel = window.show_panel("voices")
+    panel.initialize()
+    panel.select_character("nova_synthwave")
+    paths = []
+    for i, text in enumerate(("Welcome to the late show, where the city never sleeps and neither do we.",
+                              "Tonight I have three new songs for you, all recorded on old tape machines.")):
+        audio, rate = speak(text, VoiceSettings(pitch_semitones=4.0, formant_shift=1.1), deterministic=True)
+        paths.append(tmp_path / f"take{i}.wav")
+        sf.write(paths[-1], audio, rate)
+    dialog = panel.open_match_dialog()
+    dialog.set_paths(paths)
+    assert dialog.sample_table.rowCount() == 2 and dialog.sample_table.item(0, 3).text() == "ok"
+    assert "s of usable audio" in dialog.total_label.text()
+    dialog.name_edit.setText("Late show voice")
+    assert dialog.character_combo.currentData() == "nova_synthwave"
+    assert dialog.submit()["samples_uploaded"] == 2 and not dialog.match_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.outcome is not None, timeout=240_000)
+    assert "Similarity to your recordings" in dialog.progress_label.text() and "Saved" in dialog.progress_label.text()
+    qtbot.waitUntil(lambda: panel.voice_combo.currentData() == dialog.outcome["voice_id"], timeout=5000)
+    assert "matched" in panel.voice_note.text() and "after" in panel.voice_note.text()

@@ -65,30 +65,43 @@ def _emotions() -> list[str]:
 
 
 class MatchVoiceDialog(QDialog):
-    """Pick recordings, name the voice; `submit` hands them to the service."""
+    """The voice-matching wizard: drop or choose recordings (each is checked at once: length, rate,
+    level, clipping), name the voice, Match; the dialog then follows the job and shows what was
+    fitted and the similarity before and after. The voice is saved when the job completes."""
 
     def __init__(self, voices, characters: list[dict[str, Any]], current: str | None, parent=None) -> None:
         super().__init__(parent)
         self.voices = voices
         self.paths: list[Path] = []
+        self.samples: list[dict[str, Any]] = []
         self.result: dict[str, Any] | None = None
+        self.outcome: dict[str, Any] | None = None  # the finished voice
         self.setWindowTitle("Match a voice")
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(620)
+        self.setAcceptDrops(True)
         layout = QVBoxLayout(self)
         note = QLabel("Voice matching fits the built-in voice's pitch, intonation and timbre (formants) to your "
                       "recordings and measures how close it gets. It is not a neural voice clone. Give it 3 s to "
-                      "10 min of one person speaking, as WAV, FLAC, OGG or MP3.")
+                      "10 min of one person speaking, as WAV, FLAC, OGG or MP3: drop the files here or choose them.")
         note.setWordWrap(True)
         note.setObjectName("Muted")
         layout.addWidget(note)
-        form = QFormLayout()
-        self.files_label = QLabel("No files chosen")
         choose = QPushButton(icon("mdi6.folder-open"), "Choose recordings…")
         choose.clicked.connect(self.choose)
-        row = QHBoxLayout()
-        row.addWidget(self.files_label, 1)
-        row.addWidget(choose)
-        form.addRow("Samples", row)
+        self.sample_table = QTableWidget(0, 4)
+        self.sample_table.setHorizontalHeaderLabels(["Sample", "Length", "Rate", "Check"])
+        self.sample_table.horizontalHeader().setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        self.sample_table.verticalHeader().setVisible(False)
+        self.sample_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.sample_table.setMaximumHeight(140)
+        self.total_label = QLabel("No recordings yet")
+        self.total_label.setObjectName("Muted")
+        top = QHBoxLayout()
+        top.addWidget(self.total_label, 1)
+        top.addWidget(choose)
+        layout.addLayout(top)
+        layout.addWidget(self.sample_table)
+        form = QFormLayout()
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("e.g. My narrator voice")
         form.addRow("Name", self.name_edit)
@@ -102,25 +115,59 @@ class MatchVoiceDialog(QDialog):
             self.character_combo.setCurrentIndex(max(0, self.character_combo.findData(current)))
         form.addRow("For", self.character_combo)
         layout.addLayout(form)
+        self.progress_label = QLabel()
+        self.progress_label.setWordWrap(True)
+        self.progress_label.setTextFormat(Qt.TextFormat.RichText)
+        layout.addWidget(self.progress_label)
         self.error_label = QLabel()
         self.error_label.setObjectName("Error")
         self.error_label.setWordWrap(True)
         layout.addWidget(self.error_label)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Match")
-        buttons.accepted.connect(self.submit)
-        buttons.rejected.connect(self.reject)
-        layout.addWidget(buttons)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        self.match_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.match_button.setText("Match")
+        self.buttons.accepted.connect(self.submit)
+        self.buttons.rejected.connect(self.reject)
+        layout.addWidget(self.buttons)
 
+    # --- samples -----------------------------------------------------------------------------------
     def choose(self) -> None:
         names, _ = QFileDialog.getOpenFileNames(self, "Recordings of one speaker", str(Path.home()), SAMPLE_FILTER)
         if names:
             self.set_paths([Path(n) for n in names])
 
-    def set_paths(self, paths: list[Path]) -> None:
-        self.paths = list(paths)
-        self.files_label.setText(", ".join(p.name for p in self.paths) if self.paths else "No files chosen")
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
 
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt API
+        paths = [Path(url.toLocalFile()) for url in event.mimeData().urls() if url.isLocalFile()]
+        if paths:
+            self.set_paths(self.paths + paths)
+            event.acceptProposedAction()
+
+    def set_paths(self, paths: list[Path]) -> None:
+        """Check each recording now and list what was found (or what is wrong with it)."""
+        self.paths = list(dict.fromkeys(paths))
+        self.samples = [self.voices.inspect_sample(p) for p in self.paths]
+        table = self.sample_table
+        table.setRowCount(len(self.samples))
+        for row, (path, info) in enumerate(zip(self.paths, self.samples)):
+            ok = info.get("error") is None
+            check = "; ".join(info.get("warnings") or []) or "ok" if ok else info["error"]
+            cells = [path.name, f"{info['duration_s']:.1f} s" if ok else "–",
+                     f"{info['sample_rate_hz'] / 1000:g} kHz" if ok else "–", check]
+            for col, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if col == 3 and not ok:
+                    item.setForeground(QColor(STATUS_COLORS["failed"]))
+                table.setItem(row, col, item)
+        total = sum(i["duration_s"] for i in self.samples if i.get("error") is None)
+        bad = sum(1 for i in self.samples if i.get("error"))
+        self.total_label.setText(f"{len(self.samples)} recording(s), {total:.1f} s of usable audio"
+                                 + (f" · {bad} cannot be used" if bad else ""))
+
+    # --- matching ------------------------------------------------------------------------------------
     def submit(self) -> dict[str, Any] | None:
         from studio.services.voices import VoiceError
 
@@ -132,8 +179,34 @@ class MatchVoiceDialog(QDialog):
         except (VoiceError, OSError) as exc:
             self.error_label.setText(getattr(exc, "message", None) or str(exc))
             return None
-        self.accept()
+        self.error_label.clear()
+        self.match_button.setEnabled(False)
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Close")
+        self.progress_label.setText(f"Analysing {self.result['total_duration']:.0f} s of recordings and fitting the "
+                                    "voice… (you can close this; the voice appears when it is ready)")
         return self.result
+
+    def job_event(self, name: str, data: dict[str, Any]) -> None:
+        """The panel forwards the clone job's events: progress, then the outcome."""
+        if not self.result or data.get("id") != self.result["clone_id"]:
+            return
+        if name == "job_progress":
+            self.progress_label.setText(f"{data.get('stage') or 'working'}… {data.get('progress', 0):.0f}%")
+        elif name == "job_completed":
+            self.outcome = self.voices.get_voice(self.result["voice_id"])
+            t, p = self.outcome["transform"], self.outcome["profile"]
+            similarity = (f"Similarity to your recordings: <b>{p['similarity_before']:.2f}</b> before fitting → "
+                          f"<b>{p['similarity_after']:.2f}</b> after" if p.get("similarity_after") is not None
+                          else "Similarity could not be measured (speaker encoder missing)")
+            self.progress_label.setText(
+                f"Saved “{self.outcome['name']}”: pitch {t['pitch_semitones']:+.1f} st, formants "
+                f"{t['formant_shift']:.2f}, intonation range {t['pitch_range']:.2f}.<br>{similarity}.")
+            self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Done")
+        elif name in ("job_failed", "job_cancelled"):
+            message = (data.get("error") or {}).get("message", name.replace("job_", ""))
+            self.progress_label.setText("")
+            self.error_label.setText(f"Matching failed: {message}")
+            self.match_button.setEnabled(True)
 
 
 AVATAR_COLORS = ("#5b7cfa", "#e0795b", "#4fb286", "#b46fd6", "#d6a94f", "#5bb7d6", "#d65b8e", "#8f9a5b")
@@ -249,6 +322,7 @@ class VoicesPanel(Panel):
         self.last_error = ""
         self.last_script: dict[str, Any] | None = None
         self._play_when_loaded = False
+        self.match_dialog: MatchVoiceDialog | None = None
 
         self.init_button = QPushButton(icon("mdi6.account-multiple-plus"), "Create the default characters")
         self.init_button.clicked.connect(self.initialize)
@@ -656,14 +730,9 @@ class VoicesPanel(Panel):
 
     def open_match_dialog(self) -> MatchVoiceDialog:
         dialog = MatchVoiceDialog(self.service, self.characters, self.character["id"] if self.character else None, self)
-        dialog.accepted.connect(lambda: self._match_started(dialog.result))
+        self.match_dialog = dialog
         dialog.open()
         return dialog
-
-    def _match_started(self, result: dict[str, Any] | None) -> None:
-        if result:
-            self.status_label.setText(f"Matching the voice ({result['samples_uploaded']} samples, "
-                                      f"{result['total_duration']:.0f} s); it appears under Base when done")
 
     def _voice_note(self, voice_id: str | None) -> str:
         if voice_id in (None, "piper_joe"):
@@ -775,10 +844,15 @@ class VoicesPanel(Panel):
     # --- events ----------------------------------------------------------------------------------------
     def _on_event(self, name: str, data: dict) -> None:
         kind = data.get("kind", "")
+        if name == "job_progress" and kind == "voice.clone" and self.match_dialog is not None:
+            self.match_dialog.job_event(name, data)
+            return
         if name == "characters_changed":
             self.refresh_timer.start()
         elif name in ("job_completed", "job_failed", "job_cancelled") and kind.startswith("voice."):
             if kind == "voice.clone":
+                if self.match_dialog is not None:
+                    self.match_dialog.job_event(name, data)
                 self.refresh_timer.start()
                 result = data.get("result") or {}
                 profile = result.get("profile") or {}
