@@ -252,6 +252,12 @@ async def test_bad_voice_samples_are_refused_and_nothing_is_stored(api, running_
     assert_seed000_error(status, body, 400, "3 s")  # 1 s in all: too little to match
     status, body = await call(api, "POST", "/api/voice/clone", json={"voice_name": "x"})
     assert_seed000_error(status, body, 400, "multipart")
+    status, body = await call(api, "POST", "/api/characters/luna_lofi/voice/clone",
+                              json={"name": "x", "audio_path": "/etc/passwd"})
+    assert_envelope_error(status, body, 400, "WAV, FLAC, OGG or MP3")
+    status, body = await call(api, "POST", "/api/characters/luna_lofi/voice/clone",
+                              json={"name": "x", "audio_path": str(tmp_path / "missing.wav")})
+    assert_envelope_error(status, body, 400, "not a file")
     with running_ctx.db.session() as s:
         assert s.query(Voice).count() == 0 and s.query(MediaFile).filter_by(kind="voice_sample").count() == 0
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from studio.server import multipart
 from studio.server.errors import ApiError, envelope, not_found, ok
 from studio.server.keys import CTX
+from studio.engine.voice_match import FORMATS
 from studio.server.routing import RouteTable
 from studio.services.voices import (
     MAX_CONTENT_DURATION_S,
@@ -540,6 +541,9 @@ class CloneJsonIn(BaseModel):
 async def _fetch_sample(body: CloneJsonIn) -> tuple[bytes, str]:
     if body.audio_path:
         path = Path(body.audio_path).expanduser()
+        if path.suffix.lower() not in FORMATS:  # never read a file that cannot be a recording
+            raise ApiError(400, f"audio_path must be a WAV, FLAC, OGG or MP3 file, not '{path.suffix or path.name}'",
+                           details={"parameter": "audio_path"})
         if not path.is_file():
             raise ApiError(400, f"audio_path '{body.audio_path}' is not a file on this machine",
                            details={"parameter": "audio_path"})
