@@ -45,6 +45,7 @@ from .score import LyricLine, Syllable
 from .voice import (
     DEFAULT_VOICE_ID,
     FRAME_PERIOD_MS,
+    PIPER_LOCK,
     VoiceModelMissing,
     VoiceSettings,
     _track_f0,
@@ -226,7 +227,9 @@ def _speak_line(voice: "PiperVoice", text: str) -> tuple[np.ndarray, list[list[_
     chunks: list[np.ndarray] = []
     words: list[list[_Phone]] = []
     offset = 0
-    for phonemes in voice.phonemize(text):
+    with PIPER_LOCK:  # espeak-ng (inside phonemize) is not thread-safe
+        sentences = voice.phonemize(text)
+    for phonemes in sentences:
         if not phonemes:
             continue
         ids = voice.phonemes_to_ids(phonemes)

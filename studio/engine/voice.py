@@ -129,6 +129,9 @@ def _emotion(name: str) -> Emotion:
 # ============================================================================ the Piper voice
 
 _LOAD_LOCK = threading.Lock()
+# Piper phonemises with espeak-ng, a C library with global state: two threads phonemising at once
+# (a job worker and the Voices panel's preview, say) can corrupt it. Synthesis holds this lock.
+PIPER_LOCK = threading.RLock()
 
 
 def default_voice_paths() -> tuple[Path, Path]:
@@ -323,7 +326,8 @@ def _piper(text: str, voice: "PiperVoice", *, length_scale: float, noise_scale: 
     config = SynthesisConfig(length_scale=length_scale, noise_scale=noise_scale, noise_w_scale=noise_w,
                              normalize_audio=False)  # Piper would normalise each sentence alone
     # One chunk per sentence; each ends in ~150-250 ms of silence, a natural sentence gap.
-    chunks = [chunk.audio_float_array for chunk in voice.synthesize(text, config)]
+    with PIPER_LOCK:
+        chunks = [chunk.audio_float_array for chunk in voice.synthesize(text, config)]
     if not chunks:
         raise ValueError("text has nothing to speak (no words after normalisation)")
     return np.concatenate(chunks).astype(np.float32, copy=False)
