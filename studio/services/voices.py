@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 import shutil
+import statistics
 import time
 import tomllib
 from datetime import datetime
@@ -57,6 +58,10 @@ PERFORMANCE_SOURCE = ("no published content with imported statistics yet: views,
                       "counted from your platforms once publishing is connected")
 # Speech synthesis speed on this machine is measured per job; until then this is assumed.
 ASSUMED_SPEECH_REALTIME_FACTOR = 5.0
+# Voice matching before any was measured here: a fixed part (the base voice, 6 candidate renders)
+# plus the speaker's analysis per second of samples (WORLD harvest and envelopes, ~0.5x real time).
+ASSUMED_CLONE_FIXED_S = 25.0
+ASSUMED_CLONE_S_PER_S = 0.5
 MUSIC_BED_PAD_S = 5.0
 
 
@@ -393,15 +398,39 @@ class VoicesService:
             row.last_active_at = utcnow()
 
     # --- speech -----------------------------------------------------------------------------------
-    def estimate_speech_s(self, text_duration_s: float, *, with_music: bool = False) -> float:
-        """Seconds of work to voice `text_duration_s` of speech, from this machine's recent jobs."""
+    def estimate_speech_s(self, text_duration_s: float, *, with_music: bool = False) -> tuple[float, str]:
+        """(seconds of work to voice `text_duration_s` of speech, what the figure rests on): the
+        median speed of this machine's recent speech jobs, and of its music renders for a bed."""
         _total, jobs = self.ctx.jobs.list(kinds=[SYNTH_KIND, CONTENT_KIND], status=COMPLETED, limit=10)
         factors = [j["result"]["realtime_factor"] for j in jobs if (j.get("result") or {}).get("realtime_factor")]
-        factor = sorted(factors)[len(factors) // 2] if factors else ASSUMED_SPEECH_REALTIME_FACTOR
+        if factors:
+            factor, basis = statistics.median(factors), f"median speed of the last {len(factors)} speech jobs here"
+        else:
+            factor = ASSUMED_SPEECH_REALTIME_FACTOR
+            basis = f"no speech measured on this machine yet; assuming {factor:g}x real time"
         seconds = text_duration_s / max(factor, 0.1)
         if with_music:
-            seconds += (text_duration_s + MUSIC_BED_PAD_S) / 20.0  # a bed renders at roughly 20-40x real time
-        return round(seconds + 0.5, 1)
+            from studio.services.music import ASSUMED_REALTIME_FACTOR
+
+            music_factor = self.ctx.music.measured_realtime_factor() or ASSUMED_REALTIME_FACTOR
+            seconds += (text_duration_s + MUSIC_BED_PAD_S) / music_factor
+        return round(seconds + 0.5, 1), basis
+
+    def estimate_clone_s(self, total_duration_s: float) -> tuple[float, str]:
+        """(seconds a voice match of `total_duration_s` of samples takes, basis), from past matches."""
+        from studio.engine.voice_match import MAX_ANALYSED_S
+
+        analysed = min(total_duration_s, MAX_ANALYSED_S)
+        _total, jobs = self.ctx.jobs.list(kinds=[CLONE_KIND], status=COMPLETED, limit=10)
+        rates = [(j["result"]["wall_s"], j["result"]["profile"]["analysed_s"]) for j in jobs
+                 if (j.get("result") or {}).get("wall_s") and (j["result"].get("profile") or {}).get("analysed_s")]
+        if not rates:
+            return round(ASSUMED_CLONE_FIXED_S + analysed * ASSUMED_CLONE_S_PER_S, 1), (
+                "no voice match measured on this machine yet; assuming "
+                f"{ASSUMED_CLONE_FIXED_S:g} s + {ASSUMED_CLONE_S_PER_S:g} s per second of samples")
+        fixed = statistics.median(wall - seconds * ASSUMED_CLONE_S_PER_S for wall, seconds in rates)
+        return (round(max(1.0, fixed) + analysed * ASSUMED_CLONE_S_PER_S, 1),
+                f"median of the last {len(rates)} voice matches here")
 
     def preview_speech(self, text: str, voice: dict[str, Any]):
         """(audio, rate) of `text` with voice settings that need not be saved yet (the Voices
@@ -519,7 +548,8 @@ class VoicesService:
             s.flush()
             out = self._content_dict(row)
         spoken_s = scripts.estimate_duration_s(params["text"], params["settings"]["speed"])
-        out["estimated_time"] = self.estimate_speech_s(spoken_s, with_music=params.get("music") is not None)
+        out["estimated_time"], out["estimate_basis"] = self.estimate_speech_s(
+            spoken_s, with_music=params.get("music") is not None)
         out["queue_position"] = self.ctx.jobs.queue_position(job["id"])
         return out
 
@@ -819,6 +849,7 @@ class VoicesService:
             rows.append(MediaFile(id=stored.id, kind="voice_sample", mime_type=info["mime_type"],
                                   size_bytes=stored.size_bytes, sha256=stored.sha256,
                                   display_name=(filename or stored.id)[:255]))
+        estimate, basis = self.estimate_clone_s(total_s)
         voice_id = new_id("voice")
         job = self.ctx.jobs.submit(CLONE_KIND, {"voice_id": voice_id, "sample_ids": sample_ids},
                                    title=f"Voice matching: {name}"[:200])
@@ -830,14 +861,16 @@ class VoicesService:
                         profile={"sample_ids": sample_ids, "samples": [{"filename": f, **i} for (_d, f), i in zip(samples, checked)],
                                  "total_duration_s": round(total_s, 2)}))
         return {"clone_id": job["id"], "voice_id": voice_id, "samples_uploaded": len(samples),
-                "total_duration": round(total_s, 2), "estimated_time": round(10.0 + total_s * 0.3, 1),
+                "total_duration": round(total_s, 2), "estimated_time": estimate, "estimate_basis": basis,
                 "warnings": [w for c in checked for w in c.get("warnings", [])]}
 
     def _run_clone(self, job: JobContext) -> dict[str, Any]:
         from studio.engine.voice_match import fit_voice
 
         paths = [self.ctx.store.path(media_id) for media_id in job.params["sample_ids"]]
-        return fit_voice(paths, progress=lambda f, stage: job.progress(100 * f, stage))
+        started = time.perf_counter()
+        result = fit_voice(paths, progress=lambda f, stage: job.progress(100 * f, stage))
+        return {**result, "wall_s": round(time.perf_counter() - started, 2)}
 
     def _complete_clone(self, job, result: dict[str, Any]) -> dict[str, Any]:
         with self.ctx.db.session() as s:

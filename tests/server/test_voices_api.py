@@ -72,7 +72,7 @@ async def test_synthesize_then_history_and_download(api, running_ctx, initialize
                                     "speed": 0.9, "pitch": 0.1})
     assert status == 200 and body["status"] == "processing", body
     assert body["synthesis_id"].startswith("synth_") and body["character"] == "luna_lofi"
-    assert body["estimated_time"] > 0
+    assert body["estimated_time"] > 0 and "assuming" in body["estimate_basis"]  # nothing measured yet
     job = await running_ctx.jobs.wait(body["synthesis_id"], timeout_s=120)
     assert job["status"] == "completed", job
 
@@ -102,6 +102,9 @@ async def test_synthesize_then_history_and_download(api, running_ctx, initialize
     status, dash = await call(api, "GET", "/api/voice/dashboard")
     assert dash["summary"]["total_characters"] == 8 and dash["summary"]["total_content"] == 1
     assert dash["summary"]["monthly_revenue"] == 0 and dash["most_active"][0]["character"] == "luna_lofi"
+    status, again = await call(api, "POST", "/api/voice/characters/luna_lofi/synthesize", json={"text": "Hi."})
+    assert again["estimate_basis"] == "median speed of the last 1 speech jobs here"  # now measured here
+    await running_ctx.jobs.wait(again["synthesis_id"], timeout_s=120)
 
 
 async def test_content_job_writes_a_script_in_character_and_voices_it(api, running_ctx, initialized):

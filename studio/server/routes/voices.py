@@ -187,7 +187,8 @@ async def generate_content(request: web.Request, body: ContentIn) -> web.Respons
     script = row["script"]
     preview = script["script"] if len(script["script"]) <= 160 else script["script"][:157].rsplit(" ", 1)[0] + "..."
     return ok({"content_id": row["id"], "character": character["id"], "content_type": row["type"],
-               "estimated_time": row["estimated_time"], "queue_position": row["queue_position"],
+               "estimated_time": row["estimated_time"], "estimate_basis": row["estimate_basis"],
+               "queue_position": row["queue_position"],
                "script_preview": preview, "script": script, "status_url": f"/api/jobs/{row['id']}"},
               status="processing")
 
@@ -240,7 +241,8 @@ async def synthesize(request: web.Request, body: SynthesizeIn) -> web.Response:
                                                 pitch_semitones=_semitones_from_offset(body.pitch))
     except VoiceError as exc:
         raise _error(exc) from None
-    return ok({"synthesis_id": row["id"], "estimated_time": row["estimated_time"], "character": character["id"],
+    return ok({"synthesis_id": row["id"], "estimated_time": row["estimated_time"],
+               "estimate_basis": row["estimate_basis"], "character": character["id"],
                "queue_position": row["queue_position"], "status_url": f"/api/jobs/{row['id']}",
                "download_url": f"/api/voice/content/download/{row['id']}"}, status="processing")
 
@@ -353,7 +355,8 @@ def _submit_clone(request: web.Request, files: list[tuple[bytes, str]], name: st
 async def clone(request: web.Request) -> web.Response:
     result = await _clone_from_form(request, None)
     return ok({"clone_id": result["clone_id"], "voice_id": result["voice_id"],
-               "estimated_time": result["estimated_time"], "samples_uploaded": result["samples_uploaded"],
+               "estimated_time": result["estimated_time"], "estimate_basis": result["estimate_basis"],
+               "samples_uploaded": result["samples_uploaded"],
                "total_duration": result["total_duration"], "warnings": result["warnings"],
                "status_url": f"/api/jobs/{result['clone_id']}"}, status="processing")
 
@@ -378,7 +381,8 @@ def _speak(request: web.Request, character_id: str, body: SpeechIn) -> web.Respo
     except VoiceError as exc:
         raise _error(exc) from None
     data = {"audio_id": row["id"], "job_id": row["id"], "status": "processing", "character_id": character_id,
-            "voice_id": body.voice_id or voices.get_character(character_id)["voice_id"], "estimated_time": row["estimated_time"],
+            "voice_id": body.voice_id or voices.get_character(character_id)["voice_id"],
+            "estimated_time": row["estimated_time"], "estimate_basis": row["estimate_basis"],
             "status_url": f"/api/jobs/{row['id']}", "download_url": f"/api/voice/content/download/{row['id']}"}
     return envelope(request, data, "Speech generation queued", http_status=202)
 
@@ -583,7 +587,8 @@ async def character_clone(request: web.Request) -> web.Response:
     return envelope(request, {"clone_id": result["clone_id"], "job_id": result["clone_id"],
                               "voice_id": result["voice_id"], "status": "processing",
                               "samples_uploaded": result["samples_uploaded"], "total_duration": result["total_duration"],
-                              "estimated_time": result["estimated_time"], "warnings": result["warnings"],
+                              "estimated_time": result["estimated_time"], "estimate_basis": result["estimate_basis"],
+                              "warnings": result["warnings"],
                               "status_url": f"/api/jobs/{result['clone_id']}"}, "Voice matching queued", http_status=202)
 
 
