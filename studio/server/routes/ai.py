@@ -29,6 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, Val
 from studio.db.models import utcnow
 from studio.engine.spec import GenerationSpec
 from studio.jobs import CANCELLED, COMPLETED, FAILED, PROCESSING, QUEUED, JobStateError, UnknownJob
+from studio.server.downloads import file_response
 from studio.server.errors import ApiError, envelope, not_found
 from studio.server.keys import CTX
 from studio.server.routes.music import insufficient
@@ -372,16 +373,6 @@ def _group_fields(params: dict[str, Any]) -> dict[str, Any]:
                                    "project_id") if params.get(k) is not None}
 
 
-def _ascii(name: str) -> str:
-    return "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in name)
-
-
-def _file_response(path, row: dict[str, Any]) -> web.FileResponse:
-    return web.FileResponse(path, headers={
-        "Content-Type": row["mime_type"], "Accept-Ranges": "bytes",
-        "Content-Disposition": f'attachment; filename="{_ascii(row["display_name"] or row["id"])}"'})
-
-
 # --- 1. generation ----------------------------------------------------------------------------------------
 @routes.post(f"{PREFIX}/generate", summary="Generate music from parameters", tags=TAGS, body=GenerateIn,
              description=("Queues one generation. `parameters` are the engine's fields; `ai_model` one of "
@@ -587,7 +578,7 @@ async def download_playlist(request: web.Request, query: PlaylistDownloadQuery) 
         path, row = _music(request).media_file(files[query.format])
     except KeyError:
         raise not_found("file", files[query.format]) from None
-    return _file_response(path, row)
+    return file_response(path, row)
 
 
 # --- 2. generation status and management --------------------------------------------------------------------
@@ -864,7 +855,7 @@ async def download_track(request: web.Request, query: DownloadQuery) -> web.Stre
         raise not_found("file", media_id) from None
     if request.headers.get("Range") is None:
         music.count_download(track_id)
-    return _file_response(path, row)
+    return file_response(path, row)
 
 
 @routes.delete(f"{PREFIX}/tracks/{{track_id}}", summary="Delete a track and all its files", tags=TAGS,

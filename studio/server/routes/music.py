@@ -12,6 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from studio.jobs import UnknownJob
+from studio.server.downloads import file_response
 from studio.server.errors import ApiError, not_found, ok
 from studio.server.keys import CTX
 from studio.server.routing import RouteTable, validation_error
@@ -180,17 +181,7 @@ async def download(request: web.Request) -> web.StreamResponse:
         track = music.track_for_generation(row["job_id"])
         if track is not None and request.headers.get("Range") is None:
             music.count_download(track["id"])
-    name = row["display_name"] or file_id
-    response = web.FileResponse(path, headers={
-        "Content-Type": row["mime_type"],
-        "Content-Disposition": f'attachment; filename="{_ascii(name)}"',
-        "Accept-Ranges": "bytes",
-    })
-    return response
-
-
-def _ascii(name: str) -> str:
-    return "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in name)
+    return file_response(path, row)
 
 
 class ListQuery(BaseModel):

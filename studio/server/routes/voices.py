@@ -18,6 +18,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from studio.server import multipart
+from studio.server.downloads import file_response
 from studio.server.errors import ApiError, envelope, not_found, ok
 from studio.server.keys import CTX
 from studio.engine.voice_match import FORMATS
@@ -308,9 +309,7 @@ async def download_content(request: web.Request, query: DownloadQuery) -> web.St
         path, row = _voices(request).content_file(content_id, query.format)
     except (UnknownContent, KeyError):
         raise not_found("content audio", content_id) from None
-    name = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in (row["display_name"] or content_id))
-    return web.FileResponse(path, headers={"Content-Type": row["mime_type"], "Accept-Ranges": "bytes",
-                                           "Content-Disposition": f'attachment; filename="{name}"'})
+    return file_response(path, row)
 
 
 @routes.get("/api/voice/dashboard", summary="Characters, content and voices at a glance", tags=TAGS)
