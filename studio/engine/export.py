@@ -23,13 +23,14 @@ import mido
 import numpy as np
 import soundfile as sf
 
+from .mp3 import Mp3Writer
 from .score import LyricLine, Score
 from .spec import OUTPUT_FORMATS, normalise_formats, parse_key
 
 AUDIO_FORMATS = ("wav", "flac", "ogg", "mp3")
 ALL_FORMATS = OUTPUT_FORMATS
 
-_SF_FORMAT = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "mp3": "MP3"}
+_SF_FORMAT = {"wav": "WAV", "flac": "FLAC", "ogg": "OGG"}  # MP3: mp3.py
 _PCM_SUBTYPE = {16: "PCM_16", 24: "PCM_24"}
 MP3_BITRATE_KBPS = 256  # constant bitrate at 32-48 kHz; lower rates use MPEG-2's range (at most 160)
 OGG_COMPRESSION = 0.4  # libsndfile's Vorbis compression level 0.4 = quality 0.6, about 192 kbps nominal
@@ -130,19 +131,6 @@ def _quantise(data: np.ndarray, bit_depth: int) -> np.ndarray:
     raise ValueError(f"bit_depth must be 16 or 24, not {bit_depth}")
 
 
-def _mp3_compression(sample_rate_hz: int, bitrate_kbps: int) -> float:
-    """libsndfile maps compression 0..1 linearly onto LAME's bitrate range, which depends on the
-    MPEG version the sample rate selects: 32-320 kbps (32-48 kHz), 8-160 (16-24 kHz), 8-64 (below)."""
-    if sample_rate_hz >= 32000:
-        low, high, target = 32, 320, bitrate_kbps
-    elif sample_rate_hz >= 16000:
-        low, high, target = 8, 160, bitrate_kbps // 2
-    else:
-        low, high, target = 8, 64, bitrate_kbps // 4
-    target = min(high, max(low, target))
-    return (high - target) / (high - low)
-
-
 # --- tags ---------------------------------------------------------------------------------------
 
 
@@ -241,13 +229,17 @@ def write_audio(
             frames = np.ascontiguousarray(data.T) if pcm else _quantise(data, bit_depth)
             subtype = _PCM_SUBTYPE[bit_depth]
             options: dict[str, Any] = {}
+        elif fmt == "mp3":  # LAME through lameenc, gapless (studio/engine/mp3.py)
+            with Mp3Writer(tmp, sample_rate_hz, data.shape[0], bitrate_kbps=mp3_bitrate_kbps, dither_seed=DITHER_SEED) as mp3:
+                clipped = np.clip(data, -1.0, 1.0)
+                for start in range(0, clipped.shape[1], WRITE_BLOCK_FRAMES):
+                    mp3.write(clipped[:, start:start + WRITE_BLOCK_FRAMES])
+            if metadata is not None:
+                _tag_file(tmp, fmt, metadata)
+            return
         else:
             frames = np.ascontiguousarray(np.clip(data, -1.0, 1.0).T)
-            if fmt == "ogg":
-                subtype, options = "VORBIS", {"compression_level": OGG_COMPRESSION}
-            else:
-                subtype = "MPEG_LAYER_III"
-                options = {"compression_level": _mp3_compression(sample_rate_hz, mp3_bitrate_kbps), "bitrate_mode": "CONSTANT"}
+            subtype, options = "VORBIS", {"compression_level": OGG_COMPRESSION}
         with sf.SoundFile(tmp, "w", sample_rate_hz, data.shape[0], subtype, format=_SF_FORMAT[fmt], **options) as f:
             if fmt == "wav" and metadata is not None:  # RIFF INFO, which WAV-only readers look at
                 f.title, f.artist = metadata.title, metadata.artist

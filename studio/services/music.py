@@ -1128,7 +1128,8 @@ def mix_tracks(paths: list[Path], wav_path: Path, mp3_path: Path, *, style: str,
     import numpy as np
     import soundfile as sf
 
-    from studio.engine.export import MP3_BITRATE_KBPS, _mp3_compression
+    from studio.engine.export import MP3_BITRATE_KBPS
+    from studio.engine.mp3 import Mp3Writer
 
     if style not in TRANSITION_STYLES:
         raise ValueError(f"transition style {style!r}; allowed: {', '.join(TRANSITION_STYLES)}")
@@ -1141,16 +1142,16 @@ def mix_tracks(paths: list[Path], wav_path: Path, mp3_path: Path, *, style: str,
     min_gain = 1.0
     written = 0
     with sf.SoundFile(str(wav_path), "w", rate, 2, pcm, format="WAV") as wav, \
-            sf.SoundFile(str(mp3_path), "w", rate, 2, "MPEG_LAYER_III", format="MP3",
-                         compression_level=_mp3_compression(rate, MP3_BITRATE_KBPS), bitrate_mode="CONSTANT") as mp3:
+            Mp3Writer(mp3_path, rate, 2, bitrate_kbps=MP3_BITRATE_KBPS) as mp3:
         wav.title, wav.software = title[:200], "Studio"
 
         def emit(audio) -> None:
             nonlocal written
-            frames = np.ascontiguousarray(np.clip(audio, -1.0, 1.0).T)
+            clipped = np.clip(audio, -1.0, 1.0)
+            frames = np.ascontiguousarray(clipped.T)
             for start in range(0, frames.shape[0], block):
                 wav.write(frames[start:start + block])
-                mp3.write(frames[start:start + block])
+                mp3.write(clipped[:, start:start + block])
             written += audio.shape[1]
 
         pending = first
