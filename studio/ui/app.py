@@ -17,6 +17,7 @@ from PySide6.QtCore import QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from studio.config import Settings
+from studio.ui import gc_guard
 from studio.ui.theme import apply_dark_theme
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ def ensure_app() -> QApplication:
         app.setDesktopFileName("studio")
         apply_dark_theme(app)
         app.setProperty("studio_themed", True)
+    gc_guard.install(app)  # cycles are collected on this (the GUI) thread only
     return app
 
 
