@@ -1155,6 +1155,43 @@ class Saturation:
 
 
 @dataclass(frozen=True)
+class GuitarAmp:
+    """High-gain guitar amp into a speaker cabinet, for metal's rhythm and lead guitars.
+
+    A tightening high-pass (the low end blurs once clipped), ``drive_db`` of gain into a tanh
+    stage (the amp's preamp: the clean SoundFont guitar becomes a saturated, compressed wall), then
+    the cabinet: two low-passes at ``cabinet_hz`` (a 4x12 speaker's steep roll-off) and a
+    ``scoop_db`` bell at ``scoop_hz`` (the scooped mids of the genre). The output has the input's
+    RMS, so the stem keeps its place in the mix.
+    """
+
+    drive_db: float = 30.0
+    tight_hz: float = 110.0
+    cabinet_hz: float = 5200.0
+    scoop_hz: float = 650.0
+    scoop_db: float = -5.0
+
+    def __call__(self, audio: Tensor, sample_rate_hz: int) -> Tensor:
+        _check_audio(audio)
+        return self.process_(audio.clone(memory_format=torch.contiguous_format), sample_rate_hz)
+
+    def process_(self, audio: Tensor, sample_rate_hz: int) -> Tensor:
+        _check_audio(audio)
+        before = float(torch.linalg.vector_norm(audio))
+        if before == 0.0:
+            return audio
+        HighPassFilter(cutoff_frequency_hz=self.tight_hz).process_(audio, sample_rate_hz)
+        Saturation(drive_db=self.drive_db, mix=1.0, curve="tanh").process_(audio, sample_rate_hz)
+        cabinet_hz = min(self.cabinet_hz, 0.45 * sample_rate_hz)
+        ParametricEQ(bands=(LowPassFilter(cutoff_frequency_hz=cabinet_hz), LowPassFilter(cutoff_frequency_hz=cabinet_hz),
+                            PeakFilter(frequency_hz=self.scoop_hz, gain_db=self.scoop_db, q=0.8))).process_(audio, sample_rate_hz)
+        after = float(torch.linalg.vector_norm(audio))
+        if after > 0.0:
+            audio.mul_(before / after)
+        return audio
+
+
+@dataclass(frozen=True)
 class StereoWidth:
     """Mid/side width: 0 = mono, 1 = unchanged, 2 = side doubled. Non-stereo audio is returned
     unchanged."""

@@ -20,7 +20,7 @@ from typing import Callable
 
 import torch
 
-from .effects import (BitCrush, Chorus, Compressor, Delay, HighPassFilter, LowPassFilter, Reverb,
+from .effects import (BitCrush, Chorus, Compressor, Delay, GuitarAmp, HighPassFilter, LowPassFilter, Reverb,
                       Saturation, SidechainDucker, StereoWidth, VinylCrackle, WowFlutter, db_to_gain, run_jobs,
                       tempo_synced_delay_ms)
 from .mastering import default_glue, master
@@ -227,6 +227,8 @@ def process_stems(score: Score, parts_audio: list[torch.Tensor], sample_rate_hz:
             Compressor(threshold_db=-20.0, ratio=3.0, attack_ms=8.0, release_ms=120.0, makeup_gain_db=2.0).process_(x, sr)
         if name == "bass":
             Compressor(threshold_db=-22.0, ratio=4.0, attack_ms=15.0, release_ms=150.0, makeup_gain_db=2.0).process_(x, sr)
+        if fx.amp_drive_db > 0 and name in ("harmony", "melody"):
+            GuitarAmp(drive_db=fx.amp_drive_db).process_(x, sr)
         if fx.saturation > 0 and name in ("drums", "bass", "harmony"):
             Saturation(drive_db=12.0 * fx.saturation, mix=0.5 + 0.5 * fx.saturation).process_(x, sr)
         if fx.sidechain and kick is not None and name in ("bass", "harmony"):

@@ -21,6 +21,7 @@ from studio.engine.effects import (
     Compressor,
     Delay,
     Gain,
+    GuitarAmp,
     HighPassFilter,
     HighShelfFilter,
     LowPassFilter,
@@ -314,6 +315,25 @@ def test_saturation_is_bounded_and_linear_for_small_signals(curve):
     small = Saturation(drive_db=6.0, curve=curve)(quiet, sample_rate_hz)
     slope = 10 ** (6 / 20) * (1.0 if curve == "tanh" else 1.5)
     torch.testing.assert_close(small, quiet * slope, rtol=1e-4, atol=1e-9)
+
+
+def test_guitar_amp_distorts_keeps_level_and_rolls_off_the_top():
+    sample_rate_hz = 44100
+    clean = sine(220, sample_rate_hz, 1.0, 0.1)
+    amped = GuitarAmp(drive_db=30.0)(clean, sample_rate_hz)
+    rms = lambda x: float(x.square().mean().sqrt())  # noqa: E731
+    assert abs(rms(amped) / rms(clean) - 1.0) < 1e-3  # level-matched
+    # clipped hard: odd harmonics appear (the 3rd within 24 dB of the fundamental, through the scoop), the crest factor falls
+    assert tone_level_db(amped, 660, sample_rate_hz) > tone_level_db(amped, 220, sample_rate_hz) - 24.0
+    assert tone_level_db(clean, 660, sample_rate_hz) < -100.0
+    crest = lambda x: float(x[..., 4410:].abs().max()) / rms(x[..., 4410:])  # noqa: E731
+    assert crest(amped) < crest(clean)
+    # the cabinet: of two equal quiet tones (no clipping), 9 kHz comes out far below 1 kHz
+    two = sine(9000, sample_rate_hz, 1.0, 0.01) + sine(1000, sample_rate_hz, 1.0, 0.01)
+    cab = GuitarAmp(drive_db=0.0, scoop_db=0.0)(two, sample_rate_hz)
+    assert tone_level_db(cab, 9000, sample_rate_hz) - tone_level_db(cab, 1000, sample_rate_hz) < -12.0
+    silence = torch.zeros(2, 1000)
+    assert torch.equal(GuitarAmp()(silence, sample_rate_hz), silence)
 
 
 def test_stereo_width_zero_is_mono_and_one_is_identity():
