@@ -31,6 +31,7 @@ from .styles import styles
 from .synths import Envelope, Filter, Layer, SynthPatch, choke_notes, render_synth
 
 TARGET_LUFS = -14.0
+ELECTRIC_GUITARS = range(26, 32)  # General MIDI programs (0-based) a style's guitar amp plays through
 TRUE_PEAK_CEILING_DBTP = -1.0
 # Mix balance: each stem is brought to this RMS (dBFS, measured over the 100 ms blocks where it
 # plays, so a part that rests for a verse is not boosted) before its channel strip. Instruments
@@ -189,8 +190,11 @@ def process_stems(score: Score, parts_audio: list[torch.Tensor], sample_rate_hz:
     device = parts_audio[0].device if parts_audio else torch.device("cpu")
     dtype = parts_audio[0].dtype if parts_audio else torch.float32
     members: dict[str, list[torch.Tensor]] = {}
+    amp = GuitarAmp(drive_db=fx.amp_drive_db) if fx.amp_drive_db > 0 else None
     for part, audio in zip(score.parts, parts_audio):
         if part.notes:
+            if amp is not None and part.source == "sf2" and not part.is_drum and part.program in ELECTRIC_GUITARS:
+                amp.process_(audio, sr)  # the part's own buffer, before it joins its stem
             members.setdefault(part.stem, []).append(audio)
     kick = _kick_key(score, parts_audio, sr) if fx.sidechain else None  # only ducking listens to it
     seed = score.spec.seed
@@ -227,8 +231,6 @@ def process_stems(score: Score, parts_audio: list[torch.Tensor], sample_rate_hz:
             Compressor(threshold_db=-20.0, ratio=3.0, attack_ms=8.0, release_ms=120.0, makeup_gain_db=2.0).process_(x, sr)
         if name == "bass":
             Compressor(threshold_db=-22.0, ratio=4.0, attack_ms=15.0, release_ms=150.0, makeup_gain_db=2.0).process_(x, sr)
-        if fx.amp_drive_db > 0 and name in ("harmony", "melody"):
-            GuitarAmp(drive_db=fx.amp_drive_db).process_(x, sr)
         if fx.saturation > 0 and name in ("drums", "bass", "harmony"):
             Saturation(drive_db=12.0 * fx.saturation, mix=0.5 + 0.5 * fx.saturation).process_(x, sr)
         if fx.sidechain and kick is not None and name in ("bass", "harmony"):

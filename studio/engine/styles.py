@@ -48,7 +48,7 @@ class Effects(BaseModel):
     saturation: float = Field(default=0.0, ge=0, le=1)
     width: float = Field(default=1.0, ge=0, le=2)
     lowpass_hz: float | None = None
-    amp_drive_db: float = Field(default=0.0, ge=0, le=48)  # > 0: harmony and melody through a guitar amp
+    amp_drive_db: float = Field(default=0.0, ge=0, le=48)  # > 0: electric guitar parts through a guitar amp
 
 
 class Style(BaseModel):

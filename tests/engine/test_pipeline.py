@@ -175,3 +175,33 @@ def test_jobs_on_threads_give_the_same_audio_as_one_after_another(monkeypatch):
     assert torch.equal(threaded.mix, serial.mix)
     assert threaded.stems.keys() == serial.stems.keys()
     assert all(torch.equal(threaded.stems[name], serial.stems[name]) for name in serial.stems)
+
+
+def test_metal_plays_its_electric_guitars_through_the_amp_and_nothing_else(monkeypatch):
+    import studio.engine.render as render
+    from studio.engine.composer import compose
+    from studio.engine.soundfont import load_soundfont
+    from studio.engine.spec import resolve_spec
+
+    amped: list[int] = []
+    original = render.GuitarAmp.process_
+
+    def record(self, audio, sample_rate_hz):
+        amped.append(audio.data_ptr())
+        return original(self, audio, sample_rate_hz)
+
+    monkeypatch.setattr(render.GuitarAmp, "process_", record)
+    score = compose(resolve_spec(tiny(style="metal", duration=6, seed=5)))
+    parts = render.render_parts(score, load_soundfont(None), sample_rate_hz=22050, device=torch.device("cpu"),
+                                num_frames=int(score.total_s * 22050) + 1)
+    pointers = [audio.data_ptr() for audio in parts]
+    render.process_stems(score, parts, 22050)
+    guitars = [p for part, p in zip(score.parts, pointers)
+               if part.notes and part.source == "sf2" and not part.is_drum and part.program in render.ELECTRIC_GUITARS]
+    assert guitars and sorted(amped) == sorted(guitars)
+    amped.clear()
+    pop = compose(resolve_spec(tiny(style="pop", duration=6, seed=5)))
+    pop_parts = render.render_parts(pop, load_soundfont(None), sample_rate_hz=22050, device=torch.device("cpu"),
+                                    num_frames=int(pop.total_s * 22050) + 1)
+    render.process_stems(pop, pop_parts, 22050)
+    assert amped == []  # styles without an amp setting leave their guitars clean
