@@ -24,6 +24,7 @@ import numpy as np
 import soundfile as sf
 
 from .mp3 import Mp3Writer
+from .pcm import dither_to_int16
 from .score import LyricLine, Score
 from .spec import OUTPUT_FORMATS, normalise_formats, parse_key
 
@@ -110,17 +111,7 @@ def _quantise(data: np.ndarray, bit_depth: int) -> np.ndarray:
     """
     channels, frames = data.shape
     if bit_depth == 16:
-        scale = 32767.0
-        rng = np.random.default_rng(DITHER_SEED)
-        out = np.empty((frames, channels), dtype=np.int16)
-        for ch in range(channels):  # per channel keeps the float temporaries small
-            x = data[ch] * np.float32(scale)
-            x += rng.random(frames, dtype=np.float32)
-            x -= rng.random(frames, dtype=np.float32)
-            np.rint(x, out=x)
-            np.clip(x, -32768, 32767, out=x)
-            out[:, ch] = x
-        return out
+        return dither_to_int16(data, np.random.default_rng(DITHER_SEED))
     if bit_depth == 24:
         out32 = np.empty((frames, channels), dtype=np.int32)
         for ch in range(channels):

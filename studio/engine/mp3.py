@@ -25,6 +25,8 @@ import fastcrc
 import lameenc
 import numpy as np
 
+from .pcm import dither_to_int16
+
 QUALITY = 5  # LAME's algorithm quality, 0 (slowest) .. 9 (fastest); 5 is LAME's and ffmpeg's default
 ENCODER_DELAY = 576  # LAME's encoder delay (ENCDELAY): the samples it puts before the audio
 ENCODER_VERSION = b"LAME3.100"  # the LAME that lameenc bundles
@@ -147,19 +149,7 @@ class Mp3Writer:
         if audio.ndim != 2 or audio.shape[0] != self.channels:
             raise ValueError(f"expected ({self.channels}, frames) audio, got shape {audio.shape}")
         self.frames_in += audio.shape[1]
-        self._emit(self._encoder.encode(self._dither(audio).tobytes()))
-
-    def _dither(self, audio: np.ndarray) -> np.ndarray:
-        frames = audio.shape[1]
-        out = np.empty((frames, self.channels), dtype=np.int16)
-        for ch in range(self.channels):
-            x = np.asarray(audio[ch], dtype=np.float32) * np.float32(32767.0)
-            x += self._rng.random(frames, dtype=np.float32)
-            x -= self._rng.random(frames, dtype=np.float32)
-            np.rint(x, out=x)
-            np.clip(x, -32768, 32767, out=x)
-            out[:, ch] = x
-        return out
+        self._emit(self._encoder.encode(dither_to_int16(audio, self._rng).tobytes()))
 
     def _emit(self, data: bytes) -> None:
         if not self._tag_length:
