@@ -1,9 +1,10 @@
 """Style check: does the tagger hear the style the engine was asked for?
 
     python benchmarks/style_adherence.py [--seconds 30] [--seeds 101,202] [--styles house,metal] [--model MSD_musicnn]
+                                         [--vocals]
 
-For each engine style, two tracks (fixed seeds, instrumental, standard quality, CPU) are
-generated and tagged with musicnn (MSD_musicnn: the 50 Last.fm tags of the Million Song
+For each engine style, two tracks (fixed seeds, instrumental unless --vocals, standard quality,
+CPU) are generated and tagged with musicnn (MSD_musicnn: the 50 Last.fm tags of the Million Song
 Dataset). Per style it prints the rank (1 = the model's strongest tag, out of 50) of the tags a
 listener would expect, per seed, and the model's own top tags averaged over the two tracks.
 A style counts as recognised when one of its expected tags is in the model's top 5 for every
@@ -21,7 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from studio.engine.pipeline import generate  # noqa: E402
-from studio.engine.spec import GenerationSpec  # noqa: E402
+from studio.engine.spec import GenerationSpec, SingerOptions  # noqa: E402
 from studio.engine.styles import styles  # noqa: E402
 from studio.engine.tagger import load_tagger  # noqa: E402
 
@@ -58,12 +59,15 @@ def main() -> None:
     parser.add_argument("--seeds", default="101,202")
     parser.add_argument("--styles", default="", help="comma-separated style ids (default: all)")
     parser.add_argument("--model", default="MSD_musicnn")
+    parser.add_argument("--vocals", action="store_true",
+                        help="with lyrics voiced by the built-in voice (sung, or rapped in the hip-hop styles)")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",") if s]
     catalogue = styles()
     chosen = [s for s in (args.styles.split(",") if args.styles else catalogue) if s]
     tagger = load_tagger(args.model, "cpu")
-    print(f"model {tagger.version}; {len(seeds)} tracks of {args.seconds:g} s per style (seeds {seeds}); "
+    print(f"model {tagger.version}; {len(seeds)} {'voiced' if args.vocals else 'instrumental'} tracks of "
+          f"{args.seconds:g} s per style (seeds {seeds}); "
           f"recognised = an expected tag in the top {TOP} for every seed\n")
     header = f"{'style':<16} {'expected tag: rank per seed':<46} {'ok':<3} model hears (mean of the tracks)"
     print(header)
@@ -75,8 +79,9 @@ def main() -> None:
         ranks: dict[str, list[int]] = {tag: [] for tag in expected}
         mean: dict[str, float] = {}
         for seed in seeds:
-            result = generate(GenerationSpec(style=style, duration=args.seconds, seed=seed, instrumental=True,
-                                             audio_quality="standard"), tag=False, device="cpu")
+            voiced = {"instrumental": False, "singer": SingerOptions()} if args.vocals else {"instrumental": True}
+            result = generate(GenerationSpec(style=style, duration=args.seconds, seed=seed, audio_quality="standard",
+                                             **voiced), tag=False, device="cpu")
             tags = tagger.tag(result.track.mix, result.track.sample_rate_hz).tags
             order = [t for t, _p in sorted(tags.items(), key=lambda kv: kv[1], reverse=True)]
             for tag in expected:

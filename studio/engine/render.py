@@ -40,6 +40,7 @@ TRUE_PEAK_CEILING_DBTP = -1.0
 # style's `drums_level` (quiet in ambient, full in trap); the master sets the final loudness.
 STEM_TARGET_RMS_DB = {"drums": -16.0, "bass": -16.0, "harmony": -21.0, "melody": -20.0, "vocals": -18.0, "fx": -30.0}
 MAX_BALANCE_GAIN_DB = 18.0
+RAP_VOCALS_BOOST_DB = 4.0  # a rapped vocal sits on top of the beat, louder than a sung one
 BALANCE_BLOCK_S = 0.1
 BALANCE_GATE_DB = -40.0  # blocks this far below the loudest block do not count as playing
 # Reverb send per stem, scaled by the style's reverb amount.
@@ -132,8 +133,9 @@ def _sung_vocals(score: Score, sample_rate_hz: int, num_frames: int, device: tor
     singer = score.spec.singer
     settings = VoiceSettings(pitch_semitones=singer.pitch_semitones, formant_shift=singer.formant_shift,
                              pitch_range=singer.pitch_range)
+    delivery = styles()[score.spec.style].vocal_delivery  # hip-hop raps its lyrics
     voice = torch.from_numpy(sing(score.lyrics, sample_rate_hz=sample_rate_hz, num_frames=num_frames,
-                                  settings=settings, check_cancelled=check_cancelled)).to(device)
+                                  settings=settings, delivery=delivery, check_cancelled=check_cancelled)).to(device)
     return torch.stack([voice, voice.clone()])
 
 
@@ -225,6 +227,8 @@ def process_stems(score: Score, parts_audio: list[torch.Tensor], sample_rate_hz:
         if name not in played:
             return
         target_db = STEM_TARGET_RMS_DB[name] + (20.0 * math.log10(max(style.drums_level, 0.05)) if name == "drums" else 0.0)
+        if name == "vocals" and style.vocal_delivery == "rap" and score.spec.singer is not None:
+            target_db += RAP_VOCALS_BOOST_DB
         x.mul_(db_to_gain(balance_gain_db(x, sr, target_db)))
         HighPassFilter(cutoff_frequency_hz=HIGH_PASS_HZ[name]).process_(x, sr)
         if name == "drums":

@@ -27,6 +27,11 @@ Speech-to-singing, line by line:
    set the timing.
 5. `pyworld.synthesize` per line, each line levelled, placed at its start time with short fades,
    resampled to the song's rate, and the stem peak-normalised to -3 dBFS.
+
+Rapped lines (``delivery="rap"``, the hip-hop styles' ``vocal_delivery``) share steps 1, 2 and 5
+but keep the speech: each syllable starts on its note (vowel on the beat) at close to its spoken
+length, with silence after it until the next, and the pitch is the speech's own intonation
+shifted by ``pitch_semitones`` (`_rap_line`). Rap is rhythm on top of speech, so no held vowels.
 """
 
 from __future__ import annotations
@@ -79,6 +84,9 @@ WANDER_SEMITONES = 0.05  # slow pitch wander on every note
 DEEP_VOICE_SEMITONES = -3.0  # characters at or below this pitch sing an octave down
 EDGE_FADE_S = 0.01
 LINE_RMS = 0.1  # each line is levelled to this RMS (over its sung frames) before the stem is normalised
+DELIVERIES = ("sung", "rap")
+RAP_STRETCH = 1.6  # a rapped syllable is at most this much longer (or shorter) than spoken, room allowing
+RAP_TAIL_S = 0.15  # a line's last rapped syllable may run this far past its note
 
 _VOWELS = frozenset("aeiouyæɑɒɔəɚɛɜɝɪʊʌᵻɐøœɘɵɤɯɨʉ")
 _OFFGLIDE_AFTER = {"ɪ": frozenset("aeɔoəɐ"), "ʊ": frozenset("aoəɐ")}
@@ -461,6 +469,7 @@ class _Analysis:
     voiced: np.ndarray
     sp: np.ndarray
     ap: np.ndarray
+    f0: np.ndarray  # the speech's own pitch (Hz, vowels filled in), what a rapped line keeps
 
 
 def _analyse_line(text: str, voice: "PiperVoice", settings: VoiceSettings) -> _Analysis | None:
@@ -488,7 +497,7 @@ def _analyse_line(text: str, voice: "PiperVoice", settings: VoiceSettings) -> _A
     if settings.formant_shift != 1.0:
         sp = _warp_frequency(sp, settings.formant_shift, log_domain=True)
         ap = _warp_frequency(ap, settings.formant_shift, log_domain=False)
-    return _Analysis(words, f0 > 0, sp, ap)
+    return _Analysis(words, f0 > 0, sp, ap, f0)
 
 
 @lru_cache(maxsize=8)
@@ -542,17 +551,68 @@ def _sing_line(line: LyricLine, voice: "PiperVoice", settings: VoiceSettings, tr
     f0_t = np.where(voiced_t & sung, 440.0 * 2.0 ** ((midi - 69.0) / 12.0), 0.0)
     y = pyworld.synthesize(f0_t, sp_t, ap_t, rate, FRAME_PERIOD_MS)
 
-    # Silence in the rests, with short ramps (a frame-level mask, smoothed over EDGE_FADE_S).
+    return begin, _gate_and_level(y, times, sung, begin, placed[0].t0 - EDGE_FADE_S, rate)
+
+
+def _gate_and_level(y: np.ndarray, times: np.ndarray, active: np.ndarray, begin: float, first_s: float,
+                    rate: int) -> np.ndarray:
+    """Silence outside the `active` frames (short ramps: a frame mask smoothed over EDGE_FADE_S),
+    nothing before `first_s`, then the line levelled to LINE_RMS over its active part."""
     sample_times = begin + np.arange(len(y)) / rate
-    gain = np.interp(sample_times, times, sung.astype(np.float64))
+    gain = np.interp(sample_times, times, active.astype(np.float64))
     ramp = max(1, int(EDGE_FADE_S * rate))
     gain = np.convolve(gain, np.hanning(2 * ramp + 1) / np.hanning(2 * ramp + 1).sum(), mode="same")
-    gain[sample_times < placed[0].t0 - EDGE_FADE_S] = 0.0
-    y *= gain
+    gain[sample_times < first_s] = 0.0
+    y = y * gain
     level = np.sqrt(np.mean(y[gain > 0.5] ** 2)) if (gain > 0.5).any() else 0.0
     if level > 1e-9:
         y *= LINE_RMS / level
-    return begin, y.astype(np.float32)
+    return y.astype(np.float32)
+
+
+def _rap_line(line: LyricLine, voice: "PiperVoice", settings: VoiceSettings, cache: dict[str, _Analysis | None]
+              ) -> tuple[float, np.ndarray] | None:
+    """One line rapped: spoken, each syllable moved onto its note's onset (its vowel on the
+    beat, its onset consonants just before), kept near its spoken length (RAP_STRETCH) and
+    followed by silence until the next syllable; the pitch is the speech's own intonation, moved
+    by the character's ``pitch_semitones``. (start time in seconds, audio at the voice's rate)."""
+    notes = [s for s in line.syllables if s.end_s > s.start_s]
+    text = normalize_text(line.text)
+    if not notes or not text:
+        return None
+    rate = int(voice.config.sample_rate)
+    if text not in cache:
+        cache[text] = _analyse_line(text, voice, settings)
+    analysis = cache[text]
+    if analysis is None:
+        return None
+    source = _source_for_syllables(line, analysis.words)
+    if len(source) != len(notes):
+        return None
+    starts, spans = [], []  # per syllable: target start, (source start, source end) in seconds
+    for i, (note, syl) in enumerate(zip(notes, source)):
+        onset = (syl.hold_start - syl.start) / rate
+        room = note.start_s - notes[i - 1].start_s if i else onset
+        starts.append(note.start_s - min(onset, 0.5 * room))
+        spans.append((syl.start / rate, syl.end / rate))
+    ends = []
+    for i, (start, (src0, src1)) in enumerate(zip(starts, spans)):
+        natural = max(src1 - src0, FRAME_S)
+        available = (starts[i + 1] if i + 1 < len(starts) else notes[i].end_s + RAP_TAIL_S) - start
+        ends.append(start + min(available, float(np.clip(available, natural / RAP_STRETCH, natural * RAP_STRETCH))))
+    begin = starts[0] - EDGE_FADE_S
+    times = begin + np.arange(int(np.ceil((ends[-1] + EDGE_FADE_S - begin) / FRAME_S)) + 1) * FRAME_S
+    index = np.clip(np.searchsorted(np.array(starts), times, side="right") - 1, 0, len(starts) - 1)
+    t0, t1 = np.array(starts)[index], np.array(ends)[index]
+    s0, s1 = np.array([sp[0] for sp in spans])[index], np.array([sp[1] for sp in spans])[index]
+    active = (times >= t0) & (times < t1)
+    fraction = np.clip((times - t0) / np.maximum(t1 - t0, 1e-9), 0.0, 1.0)
+    position = (s0 + fraction * (s1 - s0)) / FRAME_S
+    sp_t, ap_t, voiced_t = _resample_frames(analysis.sp, analysis.ap, analysis.voiced, position)
+    pitch = np.interp(position, np.arange(len(analysis.f0)), analysis.f0)
+    f0_t = np.where(voiced_t & active, pitch * 2.0 ** (settings.pitch_semitones / 12.0), 0.0)
+    y = pyworld.synthesize(np.ascontiguousarray(f0_t), sp_t, ap_t, rate, FRAME_PERIOD_MS)
+    return begin, _gate_and_level(y, times, active, begin, starts[0] - EDGE_FADE_S, rate)
 
 
 # ============================================================================ the stem
@@ -563,9 +623,10 @@ def _transpose_for(settings: VoiceSettings) -> float:
 
 
 def sing(lyrics: list[LyricLine], *, sample_rate_hz: int, num_frames: int, settings: VoiceSettings | None = None,
-         progress: Callable[[float, str], None] | None = None,
+         delivery: str = "sung", progress: Callable[[float, str], None] | None = None,
          check_cancelled: Callable[[], None] | None = None) -> np.ndarray:
-    """The vocal stem: ``lyrics`` sung on their notes by the voice of ``settings``.
+    """The vocal stem: ``lyrics`` sung on their notes by the voice of ``settings``, or, with
+    ``delivery="rap"``, rapped on the notes' rhythm (`_rap_line`: speech intonation, no held notes).
 
     ``lyrics`` are the score's aligned lines (`Score.lyrics`); each syllable is sung on its note
     (MIDI pitch, start and end in seconds on the song's timeline). Returns float32 mono of
@@ -578,6 +639,8 @@ def sing(lyrics: list[LyricLine], *, sample_rate_hz: int, num_frames: int, setti
         raise ValueError(f"sample_rate_hz must be positive, not {sample_rate_hz}")
     if num_frames < 0:
         raise ValueError(f"num_frames must be >= 0, not {num_frames}")
+    if delivery not in DELIVERIES:
+        raise ValueError(f"delivery must be one of {', '.join(DELIVERIES)}, not {delivery!r}")
     settings = settings or VoiceSettings()
     report = progress or (lambda _fraction, _stage: None)
     out = np.zeros(num_frames, dtype=np.float32)
@@ -599,7 +662,8 @@ def sing(lyrics: list[LyricLine], *, sample_rate_hz: int, num_frames: int, setti
         if check_cancelled:
             check_cancelled()
         seed = zlib.crc32(f"{n}|{line.text}|{line.start_s:.3f}".encode())
-        rendered = _sing_line(line, voice, settings, transpose, seed, cache)
+        rendered = (_rap_line(line, voice, settings, cache) if delivery == "rap"
+                    else _sing_line(line, voice, settings, transpose, seed, cache))
         if rendered is not None:
             begin, y = rendered
             if up != down:

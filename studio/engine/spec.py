@@ -299,7 +299,8 @@ def resolve_spec(spec: GenerationSpec) -> ResolvedSpec:
     if instrumental:
         lyrics = None
     singer = None if instrumental else spec.singer
-    sources["singer"] = f"{singer.name} sings the lyrics" if singer else (
+    raps = style.vocal_delivery == "rap"
+    sources["singer"] = f"{singer.name} {'raps' if raps else 'sings'} the lyrics" if singer else (
         "no vocals" if instrumental else "a lead instrument plays the vocal melody (no singer chosen)")
 
     instruments = list(dict.fromkeys(spec.primary_instruments))

@@ -70,6 +70,7 @@ class Style(BaseModel):
     hat_rolls: bool = False
     kit: Literal["sf2", "synth", "none"]
     drums_level: float = Field(default=1.0, ge=0, le=1)
+    vocal_delivery: Literal["sung", "rap"] = "sung"  # how a singer voices the lyrics (studio/engine/singing.py)
     bass: InstrumentChoice
     harmony: InstrumentChoice
     melody: InstrumentChoice
@@ -119,6 +120,12 @@ def _load(name: str) -> dict:
 @lru_cache(maxsize=1)
 def styles() -> dict[str, Style]:
     return {key: Style(id=key, **value) for key, value in _load("styles.toml").items()}
+
+
+def vocals_verb(style_id: str | None) -> str:
+    """How a singer voices this style's lyrics, for messages: "rapped" or "sung"."""
+    style = styles().get(style_id or "")
+    return "rapped" if style is not None and style.vocal_delivery == "rap" else "sung"
 
 
 @lru_cache(maxsize=1)

@@ -117,6 +117,13 @@ class MusicService:
         return styles()
 
     @staticmethod
+    def vocals_verb(style_id: str | None) -> str:
+        """"rapped" (hip-hop styles) or "sung": how a singer voices the style's lyrics."""
+        from studio.engine.styles import vocals_verb
+
+        return vocals_verb(style_id)
+
+    @staticmethod
     def find_style(text: str):
         from studio.engine.styles import find_style
 

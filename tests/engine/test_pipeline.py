@@ -205,3 +205,24 @@ def test_metal_plays_its_electric_guitars_through_the_amp_and_nothing_else(monke
                                     num_frames=int(pop.total_s * 22050) + 1)
     render.process_stems(pop, pop_parts, 22050)
     assert amped == []  # styles without an amp setting leave their guitars clean
+
+
+@pytest.mark.parametrize("style,delivery", [("boom_bap", "rap"), ("trap", "rap"), ("pop", "sung")])
+def test_hip_hop_singers_rap(monkeypatch, style, delivery):
+    import studio.engine.render as render
+    import studio.engine.singing as singing
+    from studio.engine.composer import compose
+    from studio.engine.soundfont import load_soundfont
+    from studio.engine.spec import SingerOptions, resolve_spec
+
+    asked: list[str] = []
+
+    def fake_sing(lyrics, *, sample_rate_hz, num_frames, delivery="sung", **_kwargs):
+        asked.append(delivery)
+        return np.zeros(num_frames, dtype=np.float32)
+
+    monkeypatch.setattr(singing, "sing", fake_sing)
+    score = compose(resolve_spec(tiny(style=style, duration=6, seed=5, instrumental=False, singer=SingerOptions())))
+    render.render_parts(score, load_soundfont(None), sample_rate_hz=22050, device=torch.device("cpu"),
+                        num_frames=int(score.total_s * 22050) + 1)
+    assert asked == [delivery]

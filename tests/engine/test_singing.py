@@ -210,3 +210,35 @@ def test_phoneme_spans_from_piper():
     spans = [(p.start, p.end) for w in words for p in w]
     assert all(0 <= a <= b <= len(audio) for a, b in spans)
     assert all(b1 <= a2 for (_, b1), (a2, _) in zip(spans, spans[1:]))
+
+
+def test_rapped_lines_keep_the_speech_pitch_and_land_on_the_notes(first_lines):
+    """Rap: the syllables start on their notes and sound in the speaking range, not on the notes'
+    pitches (the melody here is written well above the speaking voice, at E5)."""
+    lines, frames = first_lines
+    high = [LyricLine(line.section, line.text, line.start_s, line.end_s,
+                      [Syllable(s.text, s.start_s, s.end_s, 76) for s in line.syllables]) for line in lines]
+    sung = S.sing(high, sample_rate_hz=32000, num_frames=frames)
+    rapped = S.sing(high, sample_rate_hz=32000, num_frames=frames, delivery="rap")
+    assert len(rapped) == frames and np.max(np.abs(rapped)) == pytest.approx(10 ** (-3 / 20), rel=1e-3)
+    x = resample_poly(rapped.astype(np.float64), TRACK_SR, 32000)
+    f0, _ = pyworld.harvest(x, TRACK_SR, f0_floor=60.0, f0_ceil=900.0, frame_period=5.0)
+    f0_sung, _ = track(sung, 32000)
+    assert np.median(f0[f0 > 0]) < 250.0 < midi_hz(76) * 0.8 < np.median(f0_sung[f0_sung > 0])
+    # each syllable sounds within 150 ms after its note starts, and the line is silent before its first one
+    hop = 160  # 5 ms at 32 kHz
+    energy = np.sqrt(np.mean(rapped[: len(rapped) // hop * hop].reshape(-1, hop) ** 2, axis=1))
+    level = energy.max()
+    for line in high:
+        first = int((line.syllables[0].start_s - 0.1) / 0.005)
+        if first >= 40:  # the 200 ms before the line's first consonant
+            assert np.max(energy[first - 40:first]) < 0.01 * level, line.text
+        for syllable in line.syllables:
+            at = int(syllable.start_s / 0.005)
+            assert np.max(energy[at:at + 30]) > 0.1 * level, (line.text, syllable.text)
+
+
+def test_unknown_delivery_is_refused(first_lines):
+    lines, frames = first_lines
+    with pytest.raises(ValueError, match="delivery must be one of sung, rap"):
+        S.sing(lines, sample_rate_hz=32000, num_frames=frames, delivery="yodel")

@@ -86,6 +86,13 @@ def test_create_panel_offers_characters_as_singers(window, ctx, qtbot):
     assert spec["singer"]["name"] == "Aria"
     assert "sung by Aria" in create.preview_labels["instrumental"].text()
     assert "sung by Aria" in create.lyrics_note.text()
+    # hip-hop raps its lyrics, and the form says so
+    create.apply_fields({"prompt": "late night cypher", "style": "boom_bap", "duration": 8, "instrumental": False,
+                         "lyrics": {"enabled": True, "theme": "the city"}, "singer": {"character_id": "aria_classical"}})
+    spec = create.update_preview()
+    assert spec["sources"]["singer"] == "Aria raps the lyrics"
+    assert "rapped by Aria" in create.preview_labels["instrumental"].text()
+    assert "rapped by Aria" in create.lyrics_note.text()
 
 
 def test_create_edit_delete_preview_script_and_batch(window, ctx, qtbot, sink, message_boxes, monkeypatch):

@@ -48,6 +48,7 @@ from studio.services.music import MusicService, SingerError
 
 # The engine's catalogue, through the music service (panels never import the engine).
 styles, moods, find_style = MusicService.styles, MusicService.moods, MusicService.find_style
+vocals_verb = MusicService.vocals_verb
 from studio.services.music import (
     GENERATE_KIND,
     PLAYLIST_KIND,
@@ -742,6 +743,7 @@ class CreatePanel(Panel):
             combo.currentIndexChanged.connect(schedule)
         self.vocals_combo.currentIndexChanged.connect(self._update_lyrics_state)
         self.singer_combo.currentIndexChanged.connect(self._update_lyrics_state)
+        self.style_combo.currentIndexChanged.connect(self._update_lyrics_state)  # rap styles say "rapped by"
         for spin in (self.tempo_spin, self.duration_spin, self.seed_spin, self.variations_spin):
             spin.valueChanged.connect(schedule)
         self.lyrics_mode.buttonToggled.connect(self._update_lyrics_state)
@@ -767,7 +769,8 @@ class CreatePanel(Panel):
         for widget in (self.theme_radio, self.own_radio, self.theme_edit, self.lyrics_edit, self.singer_combo):
             widget.setEnabled(not instrumental)
         singer = self.singer_combo.currentText().split(" (")[0] if self.singer_combo.currentData() else None
-        who = f"sung by {singer}" if singer else "played by a lead instrument (choose a singer to hear them sung)"
+        verb = vocals_verb(self.style_combo.currentData())
+        who = f"{verb} by {singer}" if singer else f"played by a lead instrument (choose a singer to hear them {verb})"
         if instrumental:
             self.lyrics_note.setText("Vocals is set to Instrumental, so there are no lyrics.")
         elif self.own_radio.isChecked():
@@ -981,7 +984,7 @@ class CreatePanel(Panel):
         else:
             vocals = "with vocals"
         if spec.get("singer"):
-            vocals += f", sung by {spec['singer']['name']}"
+            vocals += f", {vocals_verb(spec.get('style'))} by {spec['singer']['name']}"
         show("instrumental", vocals)
         show("instruments", ", ".join(spec["instruments"]))
         if self.mode == PLAYLIST:

@@ -53,6 +53,7 @@ from PySide6.QtWidgets import (
 from studio.services.music import MusicService
 
 styles = MusicService.styles  # the engine's catalogue, through the service
+vocals_verb = MusicService.vocals_verb
 from studio.services.music import GENERATE_KIND, UnknownTrack
 from studio.ui.dialogs.export_dialog import ExportDialog
 from studio.ui.dialogs.track_edit import EditTrackDialog
@@ -658,7 +659,8 @@ class LibraryPanel(Panel):
         created = f"{created[:16]} UTC" if created else ""
         parent = " · extended from another track" if track.get("parent_track_id") else ""
         singer = ((track.get("spec") or {}).get("singer") or {}).get("name")
-        vocals = "instrumental" if track["instrumental"] else f"sung by {singer}" if singer else "with vocals"
+        vocals = ("instrumental" if track["instrumental"] else f"{vocals_verb(track['style'])} by {singer}" if singer
+                  else "with vocals")
         self.detail_line.setText(
             f"{names.get(track['style'], track['style'])} · {track['mood']} · {key_label(track['key'])} · "
             f"{track['tempo_bpm']:.0f} BPM · {format_time(track['duration_s'])} · {vocals} · {created}{parent}")
