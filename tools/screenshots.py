@@ -3,7 +3,7 @@
     xvfb-run -s "-screen 0 1600x1000x24" .venv/bin/python tools/screenshots.py OUT_DIR [--seconds 20]
 
 In a fresh temporary data dir it opens the main window, generates a track from the Create panel
-(`--seconds` long, lo-fi with lyrics sung by Luna), waits for it in the Library and selects it, analyses the
+(`--seconds` long; by default lo-fi with lyrics sung by Luna, or `--prompt`/`--singer`), waits for it in the Library and selects it, analyses the
 rendered WAV in the Analyze panel, creates the default voice characters and makes Luna speak and
 write an introduction in the Voices panel, then writes `OUT_DIR/<panel>.png` for every panel (Qt's
 `grab()`, so the window's own pixels) and `OUT_DIR/window.png` of the whole screen when
@@ -33,7 +33,10 @@ async def wait_for(predicate, timeout_s: float, what: str) -> None:
         await asyncio.sleep(0.1)
 
 
-async def scenario(ctx, out: Path, seconds: float) -> None:
+DEFAULT_PROMPT = "relaxing lo-fi hip hop beat for studying, rainy night"
+
+
+async def scenario(ctx, out: Path, seconds: float, prompt: str = DEFAULT_PROMPT, singer: str = "luna_lofi") -> None:
     from studio.app import start_background
     from studio.ui.app import create_main_window
 
@@ -44,9 +47,9 @@ async def scenario(ctx, out: Path, seconds: float) -> None:
 
     ctx.voices.initialize()  # so the Create panel can pick a singer
     create = window.show_panel("create")
-    create.apply_fields({"prompt": "relaxing lo-fi hip hop beat for studying, rainy night", "duration": seconds,
+    create.apply_fields({"prompt": prompt, "duration": seconds,
                          "instrumental": False, "lyrics": {"enabled": True, "theme": "rain on the window"},
-                         "singer": {"character_id": "luna_lofi"}})
+                         "singer": {"character_id": singer}})
     await asyncio.sleep(0.3)
     window.grab().save(str(out / "create.png"))
     jobs = create.generate()
@@ -120,6 +123,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out", type=Path)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--prompt", default=DEFAULT_PROMPT, help="what the Create panel generates")
+    parser.add_argument("--singer", default="luna_lofi", help="the voice character who sings (or raps) it")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
 
@@ -137,7 +142,7 @@ def main() -> int:
     asyncio.set_event_loop(loop)
     try:
         with loop:
-            loop.run_until_complete(scenario(ctx, args.out, args.seconds))
+            loop.run_until_complete(scenario(ctx, args.out, args.seconds, args.prompt, args.singer))
     finally:
         shutdown(ctx)
         shutil.rmtree(home, ignore_errors=True)

@@ -203,6 +203,13 @@ def _infer_style(text: str) -> tuple[Style | None, str | None]:
     return (best[1], best[2]) if best else (None, None)
 
 
+def gm_instrument_name(program: int) -> str:
+    """General MIDI name of a (0-based) program, e.g. 33 -> "Electric Bass (finger)"."""
+    from pretty_midi import program_to_instrument_name  # the GM table pretty_midi ships
+
+    return program_to_instrument_name(int(program))
+
+
 def resolve_spec(spec: GenerationSpec) -> ResolvedSpec:
     prompt = spec.prompt or ""
     sources: dict[str, str] = {}
@@ -311,7 +318,7 @@ def resolve_spec(spec: GenerationSpec) -> ResolvedSpec:
         sources["instruments"] = "prompt words" if instruments else "style defaults"
     if not instruments:  # say what the style will play
         choices = [style.harmony, style.melody, style.bass] + ([style.pad] if style.pad else [])
-        instruments = list(dict.fromkeys(c.label or c.patch or f"GM program {c.program}" for c in choices))
+        instruments = list(dict.fromkeys(c.label or c.patch or gm_instrument_name(c.program) for c in choices))
 
     energy = spec.energy if spec.energy is not None else round(0.5 * style.energy + 0.5 * mood.energy, 2)
     sources["energy"] = "explicit" if spec.energy is not None else "style and mood"

@@ -99,3 +99,13 @@ def test_random_seed_is_recorded():
     # The recorded seed reproduces the same decisions.
     again = resolve_spec(GenerationSpec(prompt="pop", seed=resolved.seed))
     assert again.model_dump(exclude={"sources"}) == resolved.model_dump(exclude={"sources"})
+
+
+def test_style_default_instruments_are_named():
+    """Unlabelled SoundFont choices are shown by their General MIDI names, never as numbers."""
+    resolved = resolve_spec(GenerationSpec(style="boom_bap", duration=20))
+    assert resolved.sources["instruments"] == "style defaults"
+    assert "Electric Bass (finger)" in resolved.instruments
+    for style in styles():
+        names = resolve_spec(GenerationSpec(style=style, duration=20)).instruments
+        assert names and not any(name.startswith("GM program") or name.isdigit() for name in names), (style, names)
