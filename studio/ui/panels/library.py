@@ -57,7 +57,7 @@ vocals_verb = MusicService.vocals_verb
 from studio.services.music import GENERATE_KIND, UnknownTrack
 from studio.ui.dialogs.export_dialog import ExportDialog
 from studio.ui.dialogs.track_edit import EditTrackDialog
-from studio.ui.formatting import when
+from studio.ui.formatting import key_agreement, tempo_agreement, when
 from studio.ui.panels.base import Panel, PanelHost
 from studio.ui.theme import COLORS, icon
 from studio.ui.widgets.player_bar import format_time
@@ -685,13 +685,14 @@ class LibraryPanel(Panel):
         fact("prompt", esc(track.get("prompt") or "–"))
         tempo = (analysis.get("tempo") or {})
         if tempo.get("bpm"):
-            fact("tempo", f"{track['tempo_bpm']:g} BPM asked · <b>{tempo['bpm']:.1f} BPM</b> measured "
+            agree = tempo_agreement(track["tempo_bpm"], tempo["bpm"])
+            fact("tempo", f"{track['tempo_bpm']:g} BPM asked · <b>{tempo['bpm']:.1f} BPM</b> measured{agree} "
                           f"<span style='color:{muted}'>(confidence {100 * tempo.get('confidence', 0):.0f}%)</span>")
         else:
             fact("tempo", f"{track['tempo_bpm']:g} BPM asked · not measured")
         key = (analysis.get("key") or {})
         if key.get("key"):
-            match = " ✓" if key["key"] == track["key"] else ""
+            match = key_agreement(track["key"], key["key"], MusicService.note_names())
             fact("key", f"{key_label(track['key'])} asked · <b>{key_label(key['key'])}</b> measured{match} "
                         f"<span style='color:{muted}'>(confidence {100 * key.get('confidence', 0):.0f}%)</span>")
         else:
