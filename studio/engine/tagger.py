@@ -47,10 +47,17 @@ the module to ~1e-5 in the logits:
   norm scale is negative use negated weights: their min becomes a max).
 The resampler skips the zero taps of its polyphase filter (grouped phases), and the STFT runs
 in float32 (the float16 rounding that follows dominates its error).
+
+Files are tagged as they decode (`Tagger.tag_file` / `tag_stream`, what the analysis service
+runs): `_StreamingLogMel` resamples and transforms each decoded block as it comes (a block of
+the resampler or a frame of the STFT only reads samples it would read in one go: the same
+values), and every few finished patches go to the CPU workers, so decoding an MP3 overlaps the
+network instead of preceding it.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import threading
@@ -59,6 +66,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -77,6 +85,7 @@ PATCH_FRAMES = 187  # librosa.time_to_frames(3 s, sr=16000, n_fft=512, hop_lengt
 BN_EPS = 1e-3  # tf.compat.v1.layers.batch_normalization default
 MAX_KERNEL_VALUES = 50_000_000  # polyphase resampling filter size limit (rates with a small gcd)
 PATCH_BATCH = 8  # patches per forward pass on the CPU (CpuForward keeps ~1 MB per patch alive)
+STREAM_JOB_PATCHES = 4  # patches per worker job when tagging a stream: small jobs keep both workers busy to the end
 GPU_PATCH_BATCH = 256  # patches per forward pass on a GPU
 
 
@@ -305,9 +314,14 @@ def mel_power_spectrogram(audio_16k: torch.Tensor) -> torch.Tensor:
     y = audio_16k.to(torch.float32)
     pad = N_FFT // 2
     mode = "reflect" if y.numel() > pad else "constant"
-    y = F.pad(y[None, None], (pad, pad), mode=mode)[0, 0]
-    window = torch.hann_window(N_FFT, periodic=True, dtype=torch.float32, device=y.device)
-    spec = torch.stft(y, N_FFT, HOP, window=window, center=False, return_complex=True)  # (bins, frames)
+    return _mel_frames(F.pad(y[None, None], (pad, pad), mode=mode)[0, 0])
+
+
+def _mel_frames(padded: torch.Tensor) -> torch.Tensor:
+    """(frames, 96) power mel of the frames that lie wholly in `padded` (the centred signal,
+    already padded): frame t covers padded[t * HOP : t * HOP + N_FFT]."""
+    window = torch.hann_window(N_FFT, periodic=True, dtype=torch.float32, device=padded.device)
+    spec = torch.stft(padded, N_FFT, HOP, window=window, center=False, return_complex=True)  # (bins, frames)
     power = spec.abs().square()  # librosa keeps the STFT in complex64
     basis = torch.from_numpy(mel_filterbank()).to(power.device)
     return power.T @ basis.T
@@ -399,35 +413,150 @@ def resample(audio: torch.Tensor, orig_hz: int, new_hz: int, *, zeros: int = 64,
     orig_hz, new_hz = int(orig_hz), int(new_hz)
     if orig_hz == new_hz:
         return audio
-    g = math.gcd(orig_hz, new_hz)
-    orig, new = orig_hz // g, new_hz // g
-    if new * (orig + 2 * zeros * orig // min(orig, new)) > MAX_KERNEL_VALUES:
-        raise ValueError(f"cannot resample {orig_hz} Hz to {new_hz} Hz: the rates share too small a factor "
-                         f"(gcd {g}); use a common sample rate such as 44100 or 48000 Hz")
-    groups, width, taps = _phase_groups(orig, new, zeros, rolloff, beta, table)
+    plan = _ResamplePlan.of(orig_hz, new_hz, zeros, rolloff, beta, table)
     shape = audio.shape
     n = shape[-1]
-    ratio = float(new_hz) / orig_hz
-    target, valid = math.ceil(n * ratio), int(n * ratio)  # librosa's and resampy's lengths
-    x = audio.reshape(-1, 1, n).to(torch.float32)
-    x = F.pad(x, (width, width + orig))
-    blocks = (x.shape[-1] - taps) // orig + 1
-    if len(groups) == 1:
-        rows, lo, part = groups[0]
-        kernel = torch.from_numpy(part).to(device=x.device, dtype=torch.float32)[:, None, :]
-        y = F.conv1d(x[..., lo:], kernel, stride=orig)[..., :blocks]  # (batch, new + 1, blocks)
-    else:
-        y = torch.empty(x.shape[0], new + 1, blocks, dtype=torch.float32, device=x.device)
-        for rows, lo, part in groups:  # each group of phases over its own non-zero taps
-            kernel = torch.from_numpy(part).to(device=x.device, dtype=torch.float32)[:, None, :]
-            y[:, torch.from_numpy(rows).to(x.device)] = F.conv1d(x[..., lo:], kernel, stride=orig)[..., :blocks]
-    if new < orig:
-        # outputs that land on an input sample: did resampy's float64 time register end up just below it?
-        below = torch.from_numpy(_register_below(y.shape[-1], new, orig, 1.0 / ratio)).to(y.device)
-        y[:, 0] = torch.where(below, y[:, new], y[:, 0])
-    y = y[:, :new].transpose(1, 2).reshape(x.shape[0], -1)[:, :target].clone()
+    target, valid = plan.lengths(n)
+    x = F.pad(audio.reshape(-1, 1, n).to(torch.float32), (plan.width, plan.width + plan.orig))
+    blocks = (x.shape[-1] - plan.taps) // plan.orig + 1
+    y = plan.blocks(x, 0, blocks, plan.register_below(blocks))
+    y = y[:, :target].clone()
     y[:, valid:] = 0.0
     return y.reshape(*shape[:-1], target)
+
+
+@dataclass(frozen=True)
+class _ResamplePlan:
+    """The polyphase filter of one rate pair (see `resample`), and the blocks it computes."""
+
+    orig_hz: int
+    new_hz: int
+    orig: int  # input samples per block (the rates divided by their gcd)
+    new: int  # output samples per block
+    groups: list
+    width: int  # zero padding before the signal
+    taps: int  # padded input samples one block reads
+
+    @classmethod
+    def of(cls, orig_hz: int, new_hz: int, zeros: int = 64, rolloff: float = 0.9475937167399596,
+           beta: float = 14.769656459379492, table: int = 512) -> "_ResamplePlan":
+        g = math.gcd(orig_hz, new_hz)
+        orig, new = orig_hz // g, new_hz // g
+        if new * (orig + 2 * zeros * orig // min(orig, new)) > MAX_KERNEL_VALUES:
+            raise ValueError(f"cannot resample {orig_hz} Hz to {new_hz} Hz: the rates share too small a factor "
+                             f"(gcd {g}); use a common sample rate such as 44100 or 48000 Hz")
+        groups, width, taps = _phase_groups(orig, new, zeros, rolloff, beta, table)
+        return cls(orig_hz, new_hz, orig, new, groups, width, taps)
+
+    def lengths(self, n: int) -> tuple[int, int]:
+        """librosa's output length ceil(n * ratio), and resampy's int(n * ratio) (zeros after)."""
+        ratio = float(self.new_hz) / self.orig_hz
+        return math.ceil(n * ratio), int(n * ratio)
+
+    def register_below(self, blocks: int) -> torch.Tensor | None:
+        """Per block: do outputs that land on an input sample come from the sample before (resampy's
+        float64 time register ended just below it)? None when upsampling."""
+        if self.new >= self.orig:
+            return None
+        return torch.from_numpy(_register_below(blocks, self.new, self.orig, self.orig_hz / float(self.new_hz)))
+
+    def blocks(self, x: torch.Tensor, first: int, count: int, below: torch.Tensor | None) -> torch.Tensor:
+        """Output samples of blocks first .. first + count - 1, (batch, count * new): `x` (batch, 1, L)
+        holds the padded input from block `first` on (at least (count - 1) * orig + taps samples)
+        and `below` the whole signal's register flags (`register_below`)."""
+        orig, new = self.orig, self.new
+        if len(self.groups) == 1:
+            rows, lo, part = self.groups[0]
+            kernel = torch.from_numpy(part).to(device=x.device, dtype=torch.float32)[:, None, :]
+            y = F.conv1d(x[..., lo:], kernel, stride=orig)[..., :count]  # (batch, new + 1, count)
+        else:
+            y = torch.empty(x.shape[0], new + 1, count, dtype=torch.float32, device=x.device)
+            for rows, lo, part in self.groups:  # each group of phases over its own non-zero taps
+                kernel = torch.from_numpy(part).to(device=x.device, dtype=torch.float32)[:, None, :]
+                y[:, torch.from_numpy(rows).to(x.device)] = F.conv1d(x[..., lo:], kernel, stride=orig)[..., :count]
+        if below is not None:
+            y[:, 0] = torch.where(below[first:first + count].to(y.device), y[:, new], y[:, 0])
+        return y[:, :new].transpose(1, 2).reshape(x.shape[0], -1)
+
+
+class _LengthMismatch(Exception):
+    """The decoder delivered another number of frames than the file's header announced."""
+
+
+class _StreamingLogMel:
+    """musicnn's input (`log_mel_spectrogram` of `resample`d mono audio) computed block by block
+    as decoded audio arrives, equal to the whole-signal computation: the resampler's blocks and
+    the STFT's frames only read the samples they would read in one go (the zero padding before
+    the signal, the reflection at both ends), so decoding can overlap the network."""
+
+    def __init__(self, sample_rate_hz: int, total_frames: int):
+        self.plan = _ResamplePlan.of(int(sample_rate_hz), SAMPLE_RATE_HZ) if sample_rate_hz != SAMPLE_RATE_HZ else None
+        self.total_frames, self.pushed = int(total_frames), 0
+        self.total_16k, self.valid_16k = self.plan.lengths(total_frames) if self.plan else (total_frames, total_frames)
+        if self.plan:
+            self.block_count = (total_frames + 2 * self.plan.width + self.plan.orig - self.plan.taps) // self.plan.orig + 1
+            self.below = self.plan.register_below(self.block_count)
+            self.raw = torch.zeros(self.plan.width)  # padded input from block `self.block` on
+        self.block = 0
+        self.emitted = 0  # 16 kHz samples produced
+        self.frame = 0  # next mel frame
+        self.frame_count = self.total_16k // HOP + 1
+        self.centred = torch.empty(0)  # the reflect-padded 16 kHz signal from frame `self.frame` on
+        self.head: torch.Tensor | None = torch.empty(0)  # the first samples, until the left reflection is known
+        self.last = torch.empty(0)  # the newest 16 kHz samples (the right reflection at the end)
+
+    def push(self, mono: torch.Tensor) -> torch.Tensor:
+        """Log-mel frames (n, 96) made complete by these input samples."""
+        self.pushed += mono.numel()
+        if self.pushed > self.total_frames:
+            raise _LengthMismatch(f"more than the {self.total_frames} frames announced")
+        return self._frames(self._resampled(mono.to(torch.float32), final=False), final=False)
+
+    def finish(self) -> torch.Tensor:
+        """The remaining frames, once all input has been pushed."""
+        if self.pushed != self.total_frames:
+            raise _LengthMismatch(f"{self.pushed} frames decoded, {self.total_frames} announced")
+        return self._frames(self._resampled(None, final=True), final=True)
+
+    def _resampled(self, mono: torch.Tensor | None, final: bool) -> torch.Tensor:
+        if self.plan is None:
+            return mono if mono is not None else torch.empty(0)
+        plan = self.plan
+        self.raw = torch.cat([self.raw, mono if mono is not None else torch.zeros(plan.width + plan.orig)])
+        ready = (self.raw.numel() - plan.taps) // plan.orig + 1 if self.raw.numel() >= plan.taps else 0
+        count = min(ready, self.block_count - self.block)
+        if count <= 0:
+            return torch.empty(0)
+        y = plan.blocks(self.raw[: (count - 1) * plan.orig + plan.taps].view(1, 1, -1), self.block, count, self.below)[0]
+        self.raw = self.raw[count * plan.orig:]
+        self.block += count
+        start = self.emitted
+        y = y[: max(0, self.total_16k - start)].clone()
+        if start + y.numel() > self.valid_16k:
+            y[max(0, self.valid_16k - start):] = 0.0
+        self.emitted += y.numel()
+        return y
+
+    def _frames(self, y: torch.Tensor, final: bool) -> torch.Tensor:
+        pad = N_FFT // 2
+        if y.numel():
+            self.last = torch.cat([self.last, y])[-(pad + 1):]
+        if self.head is not None:  # the left reflection needs the first pad + 1 samples
+            self.head = torch.cat([self.head, y])
+            if self.head.numel() <= pad and not final:
+                return torch.empty(0, N_MELS)
+            y, self.head = torch.cat([self.head[1:pad + 1].flip(0), self.head]), None
+        chunks = [self.centred, y]
+        if final:
+            chunks.append(self.last[:-1].flip(0)[:pad])  # the right reflection
+        self.centred = torch.cat(chunks)
+        count = min(self.frame_count - self.frame, (self.centred.numel() - N_FFT) // HOP + 1)
+        if count <= 0:
+            return torch.empty(0, N_MELS)
+        mel = _mel_frames(self.centred[: (count - 1) * HOP + N_FFT])
+        self.centred = self.centred[count * HOP:]
+        self.frame += count
+        return log_compress(mel)
 
 
 def patches(logmel: torch.Tensor, patch_frames: int = PATCH_FRAMES, hop_frames: int | None = None) -> torch.Tensor:
@@ -512,6 +641,75 @@ class Tagger:
         hop between 3 s patches) defaults to none: back-to-back patches."""
         return self._result(torch.sigmoid(self.logits(self._patches(audio, sample_rate_hz, patch_hop_s))))
 
+    def tag_stream(self, blocks, sample_rate_hz: int, total_frames: int,
+                   on_decoded: Callable[[], None] | None = None) -> tuple[TagResult, torch.Tensor]:
+        """Tag audio as it is decoded: `blocks` yields (channels, frames) or 1-D pieces of a
+        `total_frames`-long signal. Each batch of patches goes to the CPU workers as soon as it is
+        complete, while this thread decodes and converts the next blocks (`_StreamingLogMel`),
+        so decoding overlaps the network. Same result as `tag` on the whole signal (to float
+        rounding). Returns the result and the (frames, 96) log-mel. `on_decoded` is called once
+        the input is used up (only the network is left). Short clips (under one patch), GPUs and
+        a decoder that delivers another length than `total_frames` take the whole-signal path."""
+        rate = int(sample_rate_hz)
+        mono: list[torch.Tensor] = []
+        blocks = (mono.append(self._mono(b)) or mono[-1] for b in blocks)
+
+        def whole() -> tuple[TagResult, torch.Tensor]:
+            audio = torch.cat([*mono, *blocks])
+            if on_decoded:
+                on_decoded()
+            logmel = self.spectrogram(audio, rate)
+            return self._result(torch.sigmoid(self.logits(patches(logmel)))), logmel
+
+        if self._cpu_forward is None or total_frames * SAMPLE_RATE_HZ < PATCH_FRAMES * HOP * rate:
+            return whole()
+        stream = _StreamingLogMel(rate, int(total_frames))
+        pool = _cpu_pool(max(1, torch.get_num_threads()))
+        frames: list[torch.Tensor] = []
+        futures = []
+        pending = torch.empty(0, N_MELS)  # frames not yet cut into patches
+        batch_frames = STREAM_JOB_PATCHES * PATCH_FRAMES
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)  # this thread converts while the workers run the network: a core each
+        try:
+            with torch.inference_mode():
+                for new, last in _with_last(itertools.chain((stream.push(b) for b in blocks), [None])):
+                    if new is None:
+                        new = stream.finish()
+                        if on_decoded:
+                            on_decoded()
+                    frames.append(new)
+                    pending = torch.cat([pending, new])
+                    step = PATCH_FRAMES if last else batch_frames  # at the end, every whole patch
+                    usable = pending.shape[0] // step * step
+                    if usable:
+                        chunk = pending[:usable].unfold(0, PATCH_FRAMES, PATCH_FRAMES).transpose(1, 2).contiguous()
+                        futures.append(pool.submit(self._run_chunks, chunk, PATCH_BATCH))
+                        pending = pending[usable:]
+                probs = torch.sigmoid(torch.cat([future.result() for future in futures]))
+        except _LengthMismatch:  # e.g. an MP3 without a length tag: its header only estimated it
+            for future in futures:
+                future.cancel()
+            torch.set_num_threads(threads)
+            return whole()
+        finally:
+            torch.set_num_threads(threads)
+        return self._result(probs), torch.cat(frames)
+
+    def tag_file(self, path: str | Path, block_frames: int = 1 << 17) -> tuple[TagResult, torch.Tensor]:
+        """`tag_stream` over a file read with soundfile (WAV, FLAC, OGG, MP3) in blocks."""
+        import soundfile as sf
+
+        with sf.SoundFile(str(path)) as f:
+            total, rate = f.frames, f.samplerate
+            blocks = (torch.from_numpy(block.T.copy()) for block in f.blocks(block_frames, dtype="float32", always_2d=True))
+            return self.tag_stream(blocks, rate, total)
+
+    @staticmethod
+    def _mono(block) -> torch.Tensor:
+        x = torch.as_tensor(block)
+        return x.to(torch.float32).mean(dim=0) if x.dim() == 2 else x.to(torch.float32)
+
     @torch.inference_mode()
     def tag_many(self, clips: list[tuple[torch.Tensor, int]], *, batch_patches: int | None = None) -> list[TagResult]:
         """Tag several (audio, sample rate) clips with their patches pooled into shared batches
@@ -545,6 +743,19 @@ class _exact_matmul:
         if self.cuda:
             torch.backends.cudnn.allow_tf32 = self._cudnn
             torch.backends.cuda.matmul.allow_tf32 = self._mm
+
+
+def _with_last(items):
+    """(item, is_last) for each item of an iterable."""
+    iterator = iter(items)
+    try:
+        previous = next(iterator)
+    except StopIteration:
+        return
+    for item in iterator:
+        yield previous, False
+        previous = item
+    yield previous, True
 
 
 _POOL_LOCK = threading.Lock()

@@ -208,19 +208,40 @@ def check_size(filename: str, size: int, limit: int) -> None:
                            details={"size_bytes": size, "max_bytes": limit})
 
 
-def decode_file(path: Path, filename: str) -> tuple[np.ndarray, int]:
-    """(channels, frames) float32 and the sample rate; CorruptAudio when it does not decode."""
+DECODE_BLOCK_FRAMES = 1 << 17  # ~3 s at 44.1 kHz: blocks small enough for decoding to overlap tagging
+
+
+def probe_file(path: Path, filename: str) -> tuple[int, int]:
+    """(frames, sample rate) from the file's header; CorruptAudio when it is not readable audio."""
     import soundfile as sf
 
     try:
-        audio, rate = sf.read(str(path), dtype="float32", always_2d=True)
+        info = sf.info(str(path))
     except Exception as exc:  # noqa: BLE001 - libsndfile raises LibsndfileError, RuntimeError, TypeError...
         raise CorruptAudio(f"'{filename}' could not be decoded: {exc}", details=SUPPORTED_TEXT) from None
-    if audio.shape[0] == 0:
+    if info.frames <= 0 or info.samplerate <= 0:
         raise CorruptAudio(f"'{filename}' holds no audio frames")
-    if not np.isfinite(audio).all():
-        raise CorruptAudio(f"'{filename}' holds invalid (NaN or infinite) samples")
-    return np.ascontiguousarray(audio.T), int(rate)
+    return int(info.frames), int(info.samplerate)
+
+
+def decode_blocks(path: Path, filename: str, kept: list[np.ndarray]):
+    """Yield (channels, frames) float32 tensors of at most 5 channels, block by block, appending
+    each decoded (frames, channels) block to `kept`; CorruptAudio when decoding fails or finds
+    NaN/infinite samples."""
+    import soundfile as sf
+    import torch
+
+    try:
+        with sf.SoundFile(str(path)) as f:
+            for block in f.blocks(DECODE_BLOCK_FRAMES, dtype="float32", always_2d=True):
+                if not np.isfinite(block).all():
+                    raise CorruptAudio(f"'{filename}' holds invalid (NaN or infinite) samples")
+                kept.append(block)
+                yield torch.from_numpy(np.ascontiguousarray(block[:, :5].T))
+    except CorruptAudio:
+        raise
+    except Exception as exc:  # noqa: BLE001 - as in probe_file
+        raise CorruptAudio(f"'{filename}' could not be decoded: {exc}", details=SUPPORTED_TEXT) from None
 
 
 def render_spectrogram_png(logmel: np.ndarray, *, max_columns: int = SPECTROGRAM_MAX_COLUMNS,
@@ -448,7 +469,6 @@ class AnalysisService:
         import torch
 
         from studio.engine.analysis import analyse_audio
-        from studio.engine.tagger import TagResult, patches
 
         path = Path(path)
         name = filename or path.name
@@ -465,31 +485,35 @@ class AnalysisService:
             check_size(name, size, self.max_file_bytes)
             with open(path, "rb") as fh:
                 fmt = detect_format(name, fh.read(64))
-            audio_np, rate = decode_file(path, name)
-            duration = audio_np.shape[1] / rate
+            frames, rate = probe_file(path, name)
+            duration = frames / rate
             if duration > self.max_duration_s:
                 raise AudioTooLong(f"'{name}' lasts {duration / 60:.1f} min; up to {self.max_duration_s / 60:.0f} min "
                                    "are analysed", details={"duration_s": round(duration, 1), "max_s": self.max_duration_s})
             if duration < MIN_DURATION_S:
                 raise CorruptAudio(f"'{name}' lasts {duration:.2f} s; at least {MIN_DURATION_S} s is needed")
-            timings["decode"] = (time.perf_counter() - started) * 1000.0
 
+            # Decoding, conversion and the network overlap (`Tagger.tag_stream`); the decoded
+            # blocks are kept for the features and the spectrogram image.
             report("converting")
-            step = time.perf_counter()
-            audio = torch.from_numpy(audio_np[:5] if audio_np.shape[0] > 5 else audio_np)
+            kept: list[np.ndarray] = []
             try:
-                logmel = tagger.spectrogram(audio, rate)
+                result, logmel = tagger.tag_stream(decode_blocks(path, name, kept), rate, frames,
+                                                   on_decoded=lambda: report("predicting"))
             except ValueError as exc:  # a sample rate without a common factor with 16 kHz
                 raise CorruptAudio(f"'{name}': {exc}") from None
+            audio_np = np.ascontiguousarray(np.concatenate(kept).T) if kept else np.zeros((1, 0), np.float32)
+            if audio_np.shape[1] == 0:
+                raise CorruptAudio(f"'{name}' holds no audio frames")
+            duration = audio_np.shape[1] / rate
+            timings["decode_and_predict"] = (time.perf_counter() - started) * 1000.0
+
+            step = time.perf_counter()
+            audio = torch.from_numpy(audio_np[:5] if audio_np.shape[0] > 5 else audio_np)
             features = analyse_audio(audio, rate).to_dict()
             png = render_spectrogram_png(logmel.cpu().numpy())
+            probs = result.per_patch
             timings["spectrogram_and_features"] = (time.perf_counter() - step) * 1000.0
-
-            report("predicting")
-            step = time.perf_counter()
-            probs = torch.sigmoid(tagger.logits(patches(logmel))).float().cpu()
-            result = TagResult(dict(zip(tagger.tags, probs.mean(dim=0).tolist(), strict=True)), probs, tagger.model)
-            timings["predict"] = (time.perf_counter() - step) * 1000.0
             timings["total"] = (time.perf_counter() - started) * 1000.0
 
         summary = summarise_tags(result.tags, self.genre_set(tagger.model))

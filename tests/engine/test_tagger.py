@@ -173,3 +173,49 @@ def test_tag_many_equals_tag(clips):
         single = tagger.tag(audio, rate)
         assert result.per_patch.shape == single.per_patch.shape
         assert torch.allclose(result.per_patch, single.per_patch, atol=1e-6)
+
+
+def _pieces(audio: torch.Tensor, size: int):
+    return (audio[..., i:i + size] for i in range(0, audio.shape[-1], size))
+
+
+@pytest.mark.parametrize("block", [3001, 1 << 16])
+def test_streamed_tagging_equals_tagging_the_whole(clips, block):
+    """Decoded blocks go through `_StreamingLogMel` and finished patches to the workers while
+    later blocks arrive: the same log-mel and tags as the whole signal at once."""
+    tagger = load_tagger("MSD_musicnn")
+    audio, rate = clips["drum_loop_stereo_44k"]
+    whole = tagger.tag(audio, rate)
+    decoded: list[str] = []
+    streamed, logmel = tagger.tag_stream(_pieces(audio, block), rate, audio.shape[-1],
+                                         on_decoded=lambda: decoded.append("done"))
+    assert decoded == ["done"]
+    assert logmel.shape == tagger.spectrogram(audio, rate).shape
+    assert torch.allclose(logmel, tagger.spectrogram(audio, rate), atol=1e-3)  # a rare float16 step
+    assert streamed.per_patch.shape == whole.per_patch.shape and streamed.per_patch.shape[0] >= 2
+    assert torch.allclose(streamed.per_patch, whole.per_patch, atol=1e-5)
+
+
+def test_streamed_tagging_falls_back_when_the_length_was_wrong(clips):
+    """A header that misstates the length (MP3s without a length tag) must not cost a patch."""
+    tagger = load_tagger("MSD_musicnn")
+    audio, rate = clips["drum_loop_stereo_44k"]
+    whole = tagger.tag(audio, rate)
+    for announced in (audio.shape[-1] - 5000, audio.shape[-1] + 5000):
+        streamed, _ = tagger.tag_stream(_pieces(audio, 40000), rate, announced)
+        assert torch.allclose(streamed.per_patch, whole.per_patch, atol=1e-6)
+    short = audio[..., : rate * 2]  # under one patch: repeat-padded like `tag`
+    assert torch.allclose(tagger.tag_stream(_pieces(short, 9000), rate, short.shape[-1])[0].per_patch,
+                          tagger.tag(short, rate).per_patch, atol=1e-6)
+
+
+def test_tag_file_reads_blocks(tmp_path, clips):
+    import soundfile as sf
+
+    tagger = load_tagger("MSD_musicnn")
+    audio, rate = clips["drum_loop_stereo_44k"]
+    path = tmp_path / "clip.flac"
+    sf.write(path, audio.numpy().T, rate, subtype="PCM_24")
+    back = torch.from_numpy(sf.read(path, dtype="float32", always_2d=True)[0].T.copy())
+    result, _ = tagger.tag_file(path, block_frames=20000)
+    assert torch.allclose(result.per_patch, tagger.tag(back, rate).per_patch, atol=1e-5)
