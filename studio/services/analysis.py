@@ -494,26 +494,33 @@ class AnalysisService:
                 raise CorruptAudio(f"'{name}' lasts {duration:.2f} s; at least {MIN_DURATION_S} s is needed")
 
             # Decoding, conversion and the network overlap (`Tagger.tag_stream`); the decoded
-            # blocks are kept for the features and the spectrogram image.
+            # blocks are kept, and once they are all in, the features are measured on them while
+            # the workers finish the network.
             report("converting")
             kept: list[np.ndarray] = []
+            measured: dict[str, Any] = {}
+
+            def decoded() -> None:
+                report("predicting")
+                audio_np = np.ascontiguousarray(np.concatenate(kept).T) if kept else np.zeros((1, 0), np.float32)
+                if audio_np.shape[1] == 0:
+                    raise CorruptAudio(f"'{name}' holds no audio frames")
+                step = time.perf_counter()
+                measured["audio"] = audio_np
+                measured["features"] = analyse_audio(torch.from_numpy(audio_np[:5]), rate).to_dict()
+                timings["features"] = (time.perf_counter() - step) * 1000.0
+
             try:
-                result, logmel = tagger.tag_stream(decode_blocks(path, name, kept), rate, frames,
-                                                   on_decoded=lambda: report("predicting"))
+                result, logmel = tagger.tag_stream(decode_blocks(path, name, kept), rate, frames, on_decoded=decoded)
             except ValueError as exc:  # a sample rate without a common factor with 16 kHz
                 raise CorruptAudio(f"'{name}': {exc}") from None
-            audio_np = np.ascontiguousarray(np.concatenate(kept).T) if kept else np.zeros((1, 0), np.float32)
-            if audio_np.shape[1] == 0:
-                raise CorruptAudio(f"'{name}' holds no audio frames")
+            audio_np, features = measured["audio"], measured["features"]
             duration = audio_np.shape[1] / rate
-            timings["decode_and_predict"] = (time.perf_counter() - started) * 1000.0
-
+            timings["decode_features_and_predict"] = (time.perf_counter() - started) * 1000.0
             step = time.perf_counter()
-            audio = torch.from_numpy(audio_np[:5] if audio_np.shape[0] > 5 else audio_np)
-            features = analyse_audio(audio, rate).to_dict()
             png = render_spectrogram_png(logmel.cpu().numpy())
             probs = result.per_patch
-            timings["spectrogram_and_features"] = (time.perf_counter() - step) * 1000.0
+            timings["spectrogram"] = (time.perf_counter() - step) * 1000.0
             timings["total"] = (time.perf_counter() - started) * 1000.0
 
         summary = summarise_tags(result.tags, self.genre_set(tagger.model))

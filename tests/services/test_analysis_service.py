@@ -117,7 +117,7 @@ def test_record_export_and_delete(ctx, tmp_path):
     outcome = service.analyse_file(path)
     assert outcome["png"][:4] == b"\x89PNG" and outcome["logmel"].shape[1] == 96
     assert outcome["format"] == "wav" and outcome["duration_s"] == pytest.approx(3.0)
-    assert set(outcome["timings_ms"]) == {"decode_and_predict", "spectrogram_and_features", "total"}
+    assert set(outcome["timings_ms"]) == {"features", "decode_features_and_predict", "spectrogram", "total"}
     row = service.record(outcome, source="gui", path=path)
     assert row["status"] == "completed" and row["source"] == "gui" and row["spectrogram_url"].endswith(".png")
     assert service.source_path(row["prediction_id"]) == str(path)
