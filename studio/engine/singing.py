@@ -513,14 +513,13 @@ def _sung_aperiodicity(n_bins: int, rate: int) -> np.ndarray:
     return 10.0 ** (db / 20.0)
 
 
-def _sing_line(line: LyricLine, voice: "PiperVoice", settings: VoiceSettings, transpose: float, seed: int,
-               cache: dict[str, _Analysis | None]) -> tuple[float, np.ndarray] | None:
-    """(start time in seconds, audio at the voice's rate) for one line, or None when nothing is sung."""
+def _matched_line(line: LyricLine, voice: "PiperVoice", settings: VoiceSettings, cache: dict[str, _Analysis | None]):
+    """(notes, analysis, source syllables, voice rate) of a line whose spoken syllables match its
+    notes one to one, or None (nothing to voice, or no match)."""
     notes = [s for s in line.syllables if s.end_s > s.start_s]
     text = normalize_text(line.text)
     if not notes or not text:
         return None
-    rate = int(voice.config.sample_rate)
     if text not in cache:  # a chorus repeats its lines: Piper and the analysis run once per text
         cache[text] = _analyse_line(text, voice, settings)
     analysis = cache[text]
@@ -529,7 +528,16 @@ def _sing_line(line: LyricLine, voice: "PiperVoice", settings: VoiceSettings, tr
     source = _source_for_syllables(line, analysis.words)
     if len(source) != len(notes):
         return None
+    return notes, analysis, source, int(voice.config.sample_rate)
 
+
+def _sing_line(line: LyricLine, voice: "PiperVoice", settings: VoiceSettings, transpose: float, seed: int,
+               cache: dict[str, _Analysis | None]) -> tuple[float, np.ndarray] | None:
+    """(start time in seconds, audio at the voice's rate) for one line, or None when nothing is sung."""
+    matched = _matched_line(line, voice, settings, cache)
+    if matched is None:
+        return None
+    notes, analysis, source, rate = matched
     placed = _place(notes, source, rate)
     begin = placed[0].t0 - EDGE_FADE_S
     finish = placed[-1].t3 + EDGE_FADE_S
@@ -576,19 +584,10 @@ def _rap_line(line: LyricLine, voice: "PiperVoice", settings: VoiceSettings, cac
     beat, its onset consonants just before), kept near its spoken length (RAP_STRETCH) and
     followed by silence until the next syllable; the pitch is the speech's own intonation, moved
     by the character's ``pitch_semitones``. (start time in seconds, audio at the voice's rate)."""
-    notes = [s for s in line.syllables if s.end_s > s.start_s]
-    text = normalize_text(line.text)
-    if not notes or not text:
+    matched = _matched_line(line, voice, settings, cache)
+    if matched is None:
         return None
-    rate = int(voice.config.sample_rate)
-    if text not in cache:
-        cache[text] = _analyse_line(text, voice, settings)
-    analysis = cache[text]
-    if analysis is None:
-        return None
-    source = _source_for_syllables(line, analysis.words)
-    if len(source) != len(notes):
-        return None
+    notes, analysis, source, rate = matched
     starts, spans = [], []  # per syllable: target start, (source start, source end) in seconds
     for i, (note, syl) in enumerate(zip(notes, source)):
         onset = (syl.hold_start - syl.start) / rate
