@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QStandardPaths, Qt, QTimer
+from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -37,6 +37,7 @@ from studio.services.analysis import SUPPORTED_FORMATS, AnalysisError, UnknownPr
 from studio.ui.formatting import when
 from studio.ui.panels.base import Panel, PanelHost
 from studio.ui.theme import COLORS, STATUS_COLORS, icon
+from studio.ui.widgets.debounce import debounce_timer
 from studio.ui.widgets.player_bar import format_time
 from studio.ui.widgets.prob_bars import ProbabilityBars
 from studio.ui.widgets.spectrogram_view import SpectrogramView
@@ -122,10 +123,7 @@ class AnalyzePanel(Panel):
         self.scroll.setWidget(page)
         layout.addWidget(self.scroll, 1)
 
-        self.refresh_timer = QTimer(self)
-        self.refresh_timer.setSingleShot(True)
-        self.refresh_timer.setInterval(REFRESH_DELAY_MS)
-        self.refresh_timer.timeout.connect(self.refresh_history)
+        self.refresh_timer = debounce_timer(self, REFRESH_DELAY_MS, self.refresh_history)
         host.bridge.event.connect(self._on_event)
         self.refresh_history()
 

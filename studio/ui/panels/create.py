@@ -17,7 +17,7 @@ import secrets
 from typing import Any
 
 from pydantic import ValidationError
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -58,6 +58,7 @@ from studio.services.music import (
 )
 from studio.ui.panels.base import Panel, PanelHost
 from studio.ui.theme import COLORS, STATUS_COLORS, icon
+from studio.ui.widgets.debounce import debounce_timer
 from studio.ui.widgets.jobs_dock import JOB_EVENTS
 from studio.ui.widgets.playlist_widgets import PlaylistCard, PlaylistOptions
 from studio.ui.widgets.tasks import TaskRunner
@@ -319,10 +320,7 @@ class CreatePanel(Panel):
         layout.addLayout(self.header(*self._build_header_buttons()))
         layout.addLayout(columns, 1)
 
-        self.preview_timer = QTimer(self)
-        self.preview_timer.setSingleShot(True)
-        self.preview_timer.setInterval(PREVIEW_DELAY_MS)
-        self.preview_timer.timeout.connect(self.update_preview)
+        self.preview_timer = debounce_timer(self, PREVIEW_DELAY_MS, self.update_preview)
         self._connect_changes()
         self.playlist_options.changed.connect(self._schedule_preview)
         host.bridge.event.connect(self._on_event)

@@ -60,6 +60,7 @@ from studio.ui.dialogs.track_edit import EditTrackDialog
 from studio.ui.formatting import key_agreement, tempo_agreement, when
 from studio.ui.panels.base import Panel, PanelHost
 from studio.ui.theme import COLORS, icon
+from studio.ui.widgets.debounce import debounce_timer
 from studio.ui.widgets.player_bar import format_time
 from studio.ui.widgets.stem_mixer import StemMixer, mix_stems
 from studio.ui.widgets.tasks import TaskRunner
@@ -227,14 +228,8 @@ class LibraryPanel(Panel):
         self.splitter.setSizes([480, 580])
         layout.addWidget(self.splitter, 1)
 
-        self.search_timer = QTimer(self)
-        self.search_timer.setSingleShot(True)
-        self.search_timer.setInterval(SEARCH_DELAY_MS)
-        self.search_timer.timeout.connect(self.refresh)
-        self.refresh_timer = QTimer(self)  # coalesces bursts of events into one refresh
-        self.refresh_timer.setSingleShot(True)
-        self.refresh_timer.setInterval(50)
-        self.refresh_timer.timeout.connect(self.refresh)
+        self.search_timer = debounce_timer(self, SEARCH_DELAY_MS, self.refresh)
+        self.refresh_timer = debounce_timer(self, 50, self.refresh)  # coalesces bursts of events into one refresh
         self.position_timer = QTimer(self)
         self.position_timer.setInterval(POSITION_MS)
         self.position_timer.timeout.connect(self._follow_position)

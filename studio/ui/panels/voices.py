@@ -16,7 +16,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QColor, QFont, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -51,6 +51,7 @@ from studio.engine.scripts import CONTENT_TYPES
 from studio.ui.dialogs.character_dialog import CharacterDialog
 from studio.ui.panels.base import Panel, PanelHost, empty_state
 from studio.ui.theme import STATUS_COLORS, icon
+from studio.ui.widgets.debounce import debounce_timer
 from studio.ui.widgets.tasks import TaskRunner
 
 REFRESH_DELAY_MS = 150
@@ -361,10 +362,7 @@ class VoicesPanel(Panel):
         self.splitter.setSizes([240, 900])
         layout.addWidget(self.splitter, 1)
 
-        self.refresh_timer = QTimer(self)
-        self.refresh_timer.setSingleShot(True)
-        self.refresh_timer.setInterval(REFRESH_DELAY_MS)
-        self.refresh_timer.timeout.connect(self.refresh)
+        self.refresh_timer = debounce_timer(self, REFRESH_DELAY_MS, self.refresh)
         host.bridge.event.connect(self._on_event)
         if host.player is not None:
             host.player.loaded.connect(self._player_loaded)

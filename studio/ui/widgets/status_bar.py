@@ -9,6 +9,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QLabel, QStatusBar, QToolButton, QWidget
 
 from studio.ui.theme import COLORS, icon
+from studio.ui.widgets.debounce import debounce_timer
 from studio.ui.widgets.jobs_dock import JOB_EVENTS
 
 if TYPE_CHECKING:
@@ -46,10 +47,7 @@ class StudioStatusBar(QStatusBar):
         self.refresh_device()  # keeps polling until the background probe has an answer
 
         # Queue counts come from the database; coalesce bursts of events into one query.
-        self._queue_pending = QTimer(self)
-        self._queue_pending.setSingleShot(True)
-        self._queue_pending.setInterval(0)
-        self._queue_pending.timeout.connect(self.refresh_queue)
+        self._queue_pending = debounce_timer(self, 0, self.refresh_queue)
         host.bridge.event.connect(self._on_event)
         self.refresh_queue()
 

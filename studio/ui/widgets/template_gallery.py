@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.theme import COLORS, icon
+from studio.ui.widgets.debounce import debounce_timer
 
 SEARCH_DELAY_MS = 200
 
@@ -133,10 +134,7 @@ class TemplateGallery(QWidget):
         self.scroll.setWidget(content)
         layout.addWidget(self.scroll, 1)
 
-        self.search_timer = QTimer(self)
-        self.search_timer.setSingleShot(True)
-        self.search_timer.setInterval(SEARCH_DELAY_MS)
-        self.search_timer.timeout.connect(self.refresh)
+        self.search_timer = debounce_timer(self, SEARCH_DELAY_MS, self.refresh)
         self.search_edit.textChanged.connect(lambda _t: self.search_timer.start())
         self.category_combo.currentIndexChanged.connect(lambda _i: self.refresh())
         self._fill_categories()
