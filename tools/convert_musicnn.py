@@ -32,8 +32,6 @@ import io
 import json
 import struct
 import sys
-import tarfile
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -41,61 +39,16 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from package_source import Source  # noqa: E402 - tools/, beside this script
+
+from studio.engine.protobuf import iter_fields, read_varint  # noqa: E402
+
 MUSICNN_VERSION = "0.1.0"
 OUTPUT_FILES = {"MSD_musicnn": "musicnn_msd.pt", "MTT_musicnn": "musicnn_mtt.pt"}
 LABEL_LISTS = {"MSD_musicnn": "MSD_LABELS", "MTT_musicnn": "MTT_LABELS"}
 
 # ---------------------------------------------------------------------------------------------
-# Reading the musicnn distribution (wheel / sdist archive or a directory)
-
-
-class Source:
-    """Files of the musicnn package, from a .whl/.zip/.tar.gz archive or an unpacked directory."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        if path.is_dir():
-            self.kind = "dir"
-            self.names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
-        elif zipfile.is_zipfile(path):
-            self.kind = "zip"
-            with zipfile.ZipFile(path) as archive:
-                self.names = archive.namelist()
-        else:
-            self.kind = "tar"
-            with tarfile.open(path) as archive:
-                self.names = archive.getnames()
-
-    def find(self, suffix: str) -> str:
-        hits = [n for n in self.names if n.endswith(suffix)]
-        if not hits:
-            raise FileNotFoundError(f"{suffix} not found in {self.path}")
-        return min(hits, key=len)
-
-    def read(self, suffix: str) -> bytes:
-        name = self.find(suffix)
-        if self.kind == "zip":
-            with zipfile.ZipFile(self.path) as archive:
-                return archive.read(name)
-        if self.kind == "tar":
-            with tarfile.open(self.path) as archive:
-                return archive.extractfile(name).read()
-        return (self.path / name).read_bytes()
-
-
-# ---------------------------------------------------------------------------------------------
 # TensorFlow tensor-bundle (checkpoint V2) reader
-
-
-def _varint(buf: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
 
 
 def _block_entries(block: bytes):
@@ -104,9 +57,9 @@ def _block_entries(block: bytes):
     end = len(block) - 4 - 4 * num_restarts
     pos, key = 0, b""
     while pos < end:
-        shared, pos = _varint(block, pos)
-        non_shared, pos = _varint(block, pos)
-        value_len, pos = _varint(block, pos)
+        shared, pos = read_varint(block, pos)
+        non_shared, pos = read_varint(block, pos)
+        value_len, pos = read_varint(block, pos)
         key = key[:shared] + block[pos:pos + non_shared]
         pos += non_shared
         yield key, block[pos:pos + value_len]
@@ -114,8 +67,8 @@ def _block_entries(block: bytes):
 
 
 def _read_block(data: bytes, handle: bytes) -> bytes:
-    offset, pos = _varint(handle, 0)
-    size, _ = _varint(handle, pos)
+    offset, pos = read_varint(handle, 0)
+    size, _ = read_varint(handle, pos)
     compression = data[offset + size]
     if compression != 0:
         raise ValueError("compressed checkpoint index blocks are not supported")
@@ -124,25 +77,8 @@ def _read_block(data: bytes, handle: bytes) -> bytes:
 
 def _proto_fields(buf: bytes):
     """(field number, wire type, value) of a protobuf message; length-delimited values as bytes."""
-    pos = 0
-    while pos < len(buf):
-        tag, pos = _varint(buf, pos)
-        field, wire = tag >> 3, tag & 7
-        if wire == 0:
-            value, pos = _varint(buf, pos)
-        elif wire == 1:
-            value = buf[pos:pos + 8]
-            pos += 8
-        elif wire == 2:
-            n, pos = _varint(buf, pos)
-            value = buf[pos:pos + n]
-            pos += n
-        elif wire == 5:
-            value = buf[pos:pos + 4]
-            pos += 4
-        else:
-            raise ValueError(f"unsupported protobuf wire type {wire}")
-        yield field, wire, value
+    for field, wire, value in iter_fields(buf):
+        yield field, wire, value if wire == 0 else buf[value[0]:value[1]]
 
 
 TF_DTYPES = {1: np.float32, 2: np.float64, 3: np.int32, 9: np.int64}
@@ -154,8 +90,8 @@ def read_checkpoint(index: bytes, data: bytes) -> dict[str, np.ndarray]:
     if magic != 0xDB4775248B80FB57:
         raise ValueError("not a TensorFlow checkpoint index (bad table magic)")
     footer = index[-48:]
-    _, pos = _varint(footer, 0)  # metaindex handle: offset
-    _, pos = _varint(footer, pos)  # metaindex handle: size
+    _, pos = read_varint(footer, 0)  # metaindex handle: offset
+    _, pos = read_varint(footer, pos)  # metaindex handle: size
     index_block = _read_block(index, footer[pos:])
     tensors: dict[str, np.ndarray] = {}
     for _, handle in _block_entries(index_block):

@@ -30,11 +30,12 @@ import ast
 import hashlib
 import io
 import sys
-import zipfile
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from package_source import Source  # noqa: E402 - tools/, beside this script
 
 RESEMBLYZER_VERSION = "0.1.4"
 OUTPUT_FILE = "speaker_encoder.pt"
@@ -43,33 +44,6 @@ KEPT_PREFIXES = ("lstm.", "linear.")
 HPARAMS = ("sampling_rate", "mel_window_length", "mel_window_step", "mel_n_channels", "partials_n_frames",
            "vad_window_length", "vad_moving_average_width", "vad_max_silence_length", "audio_norm_target_dBFS",
            "model_hidden_size", "model_embedding_size", "model_num_layers")
-
-
-class Source:
-    """Files of the resemblyzer wheel (a zip archive) or of an unpacked directory."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        if path.is_dir():
-            self.names = [p.relative_to(path).as_posix() for p in path.rglob("*") if p.is_file()]
-        elif zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                self.names = archive.namelist()
-        else:
-            raise ValueError(f"{path} is neither a wheel (zip) nor a directory")
-
-    def find(self, suffix: str) -> str:
-        hits = [n for n in self.names if n.endswith(suffix)]
-        if not hits:
-            raise FileNotFoundError(f"{suffix} not found in {self.path}")
-        return min(hits, key=len)
-
-    def read(self, suffix: str) -> bytes:
-        name = self.find(suffix)
-        if self.path.is_dir():
-            return (self.path / name).read_bytes()
-        with zipfile.ZipFile(self.path) as archive:
-            return archive.read(name)
 
 
 def read_hparams(source: Source) -> dict[str, int | float]:

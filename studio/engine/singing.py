@@ -46,6 +46,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import pyworld
 
+from .protobuf import iter_fields, length_delimited
 from .score import LyricLine, Syllable
 from .voice import (
     DEFAULT_VOICE_ID,
@@ -98,48 +99,11 @@ _PAUSES = frozenset(",.;:!?¡¿—…\"()")
 # ============================================================================ Piper with durations
 
 
-def _varint(buf: memoryview, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        byte = buf[pos]
-        pos += 1
-        result |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return result, pos
-        shift += 7
-
-
-def _proto_fields(buf: memoryview, start: int, end: int):
-    """(field number, payload start, payload end) of the length-delimited fields of a protobuf message."""
-    pos = start
-    while pos < end:
-        tag, pos = _varint(buf, pos)
-        field, wire_type = tag >> 3, tag & 7
-        if wire_type == 0:
-            _, pos = _varint(buf, pos)
-        elif wire_type == 1:
-            pos += 8
-        elif wire_type == 5:
-            pos += 4
-        elif wire_type == 2:
-            length, pos = _varint(buf, pos)
-            yield field, pos, pos + length
-            pos += length
-        else:
-            raise ValueError(f"unsupported protobuf wire type {wire_type}")
-
-
-def _encode_varint(n: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, n = n & 0x7F, n >> 7
-        out.append(byte | (0x80 if n else 0))
-        if not n:
-            return bytes(out)
-
-
-def _length_delimited(field: int, payload: bytes) -> bytes:
-    return _encode_varint(field << 3 | 2) + _encode_varint(len(payload)) + payload
+def _messages(buf: memoryview, start: int, end: int):
+    """(field number, payload start, payload end) of the length-delimited fields of a message."""
+    for field, wire, span in iter_fields(buf, start, end):
+        if wire == 2:
+            yield field, *span
 
 
 def _with_duration_output(model: bytes) -> tuple[bytes, str]:
@@ -152,14 +116,14 @@ def _with_duration_output(model: bytes) -> tuple[bytes, str]:
     """
     buf = memoryview(model)
     ceil_outputs: list[str] = []
-    for field, start, end in _proto_fields(buf, 0, len(buf)):
+    for field, start, end in _messages(buf, 0, len(buf)):
         if field != 7:
             continue
-        for graph_field, node_start, node_end in _proto_fields(buf, start, end):
+        for graph_field, node_start, node_end in _messages(buf, start, end):
             if graph_field != 1:
                 continue
             op_type, outputs = "", []
-            for node_field, a, b in _proto_fields(buf, node_start, node_end):
+            for node_field, a, b in _messages(buf, node_start, node_end):
                 if node_field == 4:
                     op_type = bytes(buf[a:b]).decode()
                 elif node_field == 2:
@@ -169,7 +133,7 @@ def _with_duration_output(model: bytes) -> tuple[bytes, str]:
     if len(ceil_outputs) != 1:
         raise ValueError(f"expected one Ceil node in the Piper model, found {len(ceil_outputs)}")
     name = ceil_outputs[0]
-    return model + _length_delimited(7, _length_delimited(12, _length_delimited(1, name.encode()))), name
+    return model + length_delimited(7, length_delimited(12, length_delimited(1, name.encode()))), name
 
 
 _LOAD_LOCK = threading.Lock()
