@@ -153,6 +153,13 @@ def key_name(pitch_class: int, mode: str) -> str:
     return f"{NOTE_NAMES[pitch_class % 12]}_{mode}"
 
 
+def relative_key(key: str) -> str:
+    """The relative major of a minor key and the relative minor of a major one (the same notes):
+    "D_minor" -> "F_major", "C_major" -> "A_minor". ValueError when `key` is not a key."""
+    tonic, mode = parse_key(key)
+    return key_name((tonic + 3) % 12, "major") if mode == "minor" else key_name((tonic + 9) % 12, "minor")
+
+
 class ResolvedSpec(BaseModel):
     """Every value the engine needs, decided; `sources` says where each came from."""
 

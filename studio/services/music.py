@@ -149,6 +149,16 @@ class MusicService:
         return key_name(*parse_key(text))
 
     @staticmethod
+    def relative_key(key: str) -> str | None:
+        """The relative major/minor of an engine key name ("D_minor" -> "F_major"); None for a non-key."""
+        from studio.engine.spec import relative_key
+
+        try:
+            return relative_key(key)
+        except ValueError:
+            return None
+
+    @staticmethod
     def instrument_roles() -> dict[str, Any]:
         """Instrument word -> (role it plays, instrument choice with its label)."""
         from studio.engine.composer import INSTRUMENT_ROLES

@@ -24,19 +24,11 @@ def tempo_agreement(asked_bpm: float, measured_bpm: float) -> str:
     return ""
 
 
-def key_agreement(asked: str, measured: str, note_names: tuple[str, ...]) -> str:
-    """" ✓" for the same key, " (its relative major/minor: the same notes)" for the relative key,
-    else "". Keys are the engine's names, e.g. "D_minor", "F_major"; `note_names` its 12 names."""
-    def parse(key: str) -> tuple[int, str] | None:
-        name, _, mode = key.partition("_")
-        return (note_names.index(name), mode) if name in note_names and mode in ("major", "minor") else None
-
-    a, m = parse(asked), parse(measured)
-    if a is None or m is None:
-        return ""
-    if a == m:
+def key_agreement(asked: str, measured: str, relative_of_asked: str | None) -> str:
+    """" ✓" for the same key, " (its relative major/minor: the same notes)" when `measured` is
+    `relative_of_asked` (the engine's relative key of `asked`), else ""."""
+    if asked == measured:
         return " ✓"
-    relative = (a[0] + 3) % 12 if a[1] == "minor" else (a[0] + 9) % 12
-    if m[1] != a[1] and m[0] == relative:
-        return f" (its relative {m[1]}: the same notes)"
+    if relative_of_asked is not None and measured == relative_of_asked:
+        return f" (its relative {measured.partition('_')[2]}: the same notes)"
     return ""

@@ -3,7 +3,6 @@
 from studio.services.music import MusicService
 from studio.ui.formatting import key_agreement, tempo_agreement
 
-NAMES = MusicService.note_names()
 
 
 def test_tempo_agreement_names_octave_errors():
@@ -15,9 +14,13 @@ def test_tempo_agreement_names_octave_errors():
 
 
 def test_key_agreement_names_the_relative_key():
-    assert key_agreement("D_minor", "D_minor", NAMES) == " ✓"
-    assert key_agreement("D_minor", "F_major", NAMES) == " (its relative major: the same notes)"
-    assert key_agreement("C_major", "A_minor", NAMES) == " (its relative minor: the same notes)"
-    assert key_agreement("C_minor", "Ab_major", NAMES) == ""  # VI: another key
-    assert key_agreement("D_minor", "D_major", NAMES) == ""
-    assert key_agreement("nonsense", "D_major", NAMES) == ""
+    def agree(asked, measured):
+        return key_agreement(asked, measured, MusicService.relative_key(asked))
+
+    assert agree("D_minor", "D_minor") == " ✓"
+    assert agree("D_minor", "F_major") == " (its relative major: the same notes)"
+    assert agree("C_major", "A_minor") == " (its relative minor: the same notes)"
+    assert agree("C_minor", "Ab_major") == ""  # VI: another key
+    assert agree("D_minor", "D_major") == ""
+    assert agree("nonsense", "D_major") == ""
+    assert MusicService.relative_key("Eb_minor") == "Gb_major" and MusicService.relative_key("x") is None

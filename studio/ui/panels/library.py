@@ -687,7 +687,7 @@ class LibraryPanel(Panel):
             fact("tempo", f"{track['tempo_bpm']:g} BPM asked · not measured")
         key = (analysis.get("key") or {})
         if key.get("key"):
-            match = key_agreement(track["key"], key["key"], MusicService.note_names())
+            match = key_agreement(track["key"], key["key"], MusicService.relative_key(track["key"]))
             fact("key", f"{key_label(track['key'])} asked · <b>{key_label(key['key'])}</b> measured{match} "
                         f"<span style='color:{muted}'>(confidence {100 * key.get('confidence', 0):.0f}%)</span>")
         else:
