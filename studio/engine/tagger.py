@@ -57,7 +57,6 @@ network instead of preceding it.
 
 from __future__ import annotations
 
-import itertools
 import json
 import math
 import threading
@@ -651,11 +650,16 @@ class Tagger:
         the input is used up (only the network is left). Short clips (under one patch), GPUs and
         a decoder that delivers another length than `total_frames` take the whole-signal path."""
         rate = int(sample_rate_hz)
-        mono: list[torch.Tensor] = []
-        blocks = (mono.append(self._mono(b)) or mono[-1] for b in blocks)
+        blocks = iter(blocks)  # a fallback mid-way continues where the stream stopped
+        decoded: list[torch.Tensor] = []  # mono blocks, kept for the whole-signal path
+
+        def mono_blocks():
+            for block in blocks:
+                decoded.append(self._mono(block))
+                yield decoded[-1]
 
         def whole() -> tuple[TagResult, torch.Tensor]:
-            audio = torch.cat([*mono, *blocks])
+            audio = torch.cat([*decoded, *mono_blocks()])
             if on_decoded:
                 on_decoded()
             logmel = self.spectrogram(audio, rate)
@@ -668,24 +672,28 @@ class Tagger:
         frames: list[torch.Tensor] = []
         futures = []
         pending = torch.empty(0, N_MELS)  # frames not yet cut into patches
-        batch_frames = STREAM_JOB_PATCHES * PATCH_FRAMES
+
+        def submit(new_frames: torch.Tensor, patches_per_job: int) -> None:
+            """Send every group of `patches_per_job` whole patches in `pending` to the workers."""
+            nonlocal pending
+            frames.append(new_frames)
+            pending = torch.cat([pending, new_frames])
+            usable = pending.shape[0] // (patches_per_job * PATCH_FRAMES) * patches_per_job * PATCH_FRAMES
+            if usable:
+                chunk = pending[:usable].unfold(0, PATCH_FRAMES, PATCH_FRAMES).transpose(1, 2).contiguous()
+                futures.append(pool.submit(self._run_chunks, chunk, PATCH_BATCH))
+                pending = pending[usable:]
+
         threads = torch.get_num_threads()
         torch.set_num_threads(1)  # this thread converts while the workers run the network: a core each
         try:
             with torch.inference_mode():
-                for new, last in _with_last(itertools.chain((stream.push(b) for b in blocks), [None])):
-                    if new is None:
-                        new = stream.finish()
-                        if on_decoded:
-                            on_decoded()
-                    frames.append(new)
-                    pending = torch.cat([pending, new])
-                    step = PATCH_FRAMES if last else batch_frames  # at the end, every whole patch
-                    usable = pending.shape[0] // step * step
-                    if usable:
-                        chunk = pending[:usable].unfold(0, PATCH_FRAMES, PATCH_FRAMES).transpose(1, 2).contiguous()
-                        futures.append(pool.submit(self._run_chunks, chunk, PATCH_BATCH))
-                        pending = pending[usable:]
+                for block in mono_blocks():
+                    submit(stream.push(block), STREAM_JOB_PATCHES)
+                last = stream.finish()
+                if on_decoded:
+                    on_decoded()
+                submit(last, 1)  # every whole patch left; musicnn drops the last partial one
                 probs = torch.sigmoid(torch.cat([future.result() for future in futures]))
         except _LengthMismatch:  # e.g. an MP3 without a length tag: its header only estimated it
             for future in futures:
@@ -743,19 +751,6 @@ class _exact_matmul:
         if self.cuda:
             torch.backends.cudnn.allow_tf32 = self._cudnn
             torch.backends.cuda.matmul.allow_tf32 = self._mm
-
-
-def _with_last(items):
-    """(item, is_last) for each item of an iterable."""
-    iterator = iter(items)
-    try:
-        previous = next(iterator)
-    except StopIteration:
-        return
-    for item in iterator:
-        yield previous, False
-        previous = item
-    yield previous, True
 
 
 _POOL_LOCK = threading.Lock()

@@ -204,6 +204,8 @@ def test_streamed_tagging_falls_back_when_the_length_was_wrong(clips):
     for announced in (audio.shape[-1] - 5000, audio.shape[-1] + 5000):
         streamed, _ = tagger.tag_stream(_pieces(audio, 40000), rate, announced)
         assert torch.allclose(streamed.per_patch, whole.per_patch, atol=1e-6)
+        as_list, _ = tagger.tag_stream(list(_pieces(audio, 40000)), rate, announced)  # a list of blocks too
+        assert torch.allclose(as_list.per_patch, whole.per_patch, atol=1e-6)
     short = audio[..., : rate * 2]  # under one patch: repeat-padded like `tag`
     assert torch.allclose(tagger.tag_stream(_pieces(short, 9000), rate, short.shape[-1])[0].per_patch,
                           tagger.tag(short, rate).per_patch, atol=1e-6)
