@@ -176,20 +176,13 @@ class Mp3Writer:
             self._file.close()
 
     def _write_tag(self) -> None:
-        frame_count, music_bytes, music_crc = 0, 0, 0
-        first: FrameHeader | None = None
         with open(self.path, "rb") as f:
             f.seek(self._tag_length)
             music = f.read()
-        view = memoryview(music)
-        for _offset, header in iter_frames(view):
-            first = first or header
-            frame_count += 1
-        music_bytes = len(music)
-        music_crc = fastcrc.crc16.arc(music)
-        assert first is not None
-        padding = frame_count * first.samples - ENCODER_DELAY - self.frames_in
-        frame = _info_frame(first, frame_count, music_bytes, self._tag_length, music_crc,
+        headers = [header for _offset, header in iter_frames(memoryview(music))]
+        first = headers[0]
+        padding = len(headers) * first.samples - ENCODER_DELAY - self.frames_in
+        frame = _info_frame(first, len(headers), len(music), self._tag_length, fastcrc.crc16.arc(music),
                             delay=ENCODER_DELAY, padding=max(0, padding), bitrate_kbps=self.bitrate_kbps)
         with open(self.path, "r+b") as f:
             f.write(frame)
