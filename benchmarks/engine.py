@@ -124,8 +124,10 @@ def main() -> None:
               f"{analysis.true_peak_dbtp:.2f} dBTP); musicnn tags {tag_s:.2f} s {[t for t, _ in tags]}; "
               f"export wav+mp3+midi+stems {export_s:.2f} s")
         if fs_s is not None:
+            render_s = track.timings_s.get("render_s")
             print(f"  fluidsynth plain render of the same MIDI: {fs_s:.2f} s -> {audio_s / fs_s:.1f}x real time; "
-                  f"full pipeline is {fs_s / best:.2f}x FluidSynth's speed")
+                  f"full pipeline is {fs_s / best:.2f}x FluidSynth's speed"
+                  + (f" (the render stage alone, the work FluidSynth does: {fs_s / render_s:.2f}x)" if render_s else ""))
         rows.append((style, audio_s / best, fs_s / best if fs_s else None))
 
     print(f"\npeak RSS (CPU runs): {peak_rss_mib():.0f} MiB")

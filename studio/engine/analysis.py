@@ -29,7 +29,8 @@ tensor's device, and returned as Python floats. Audio is (channels, frames) floa
   sustained part, over 7 semitones for the broadband part; mask H^2 / (H^2 + P^2)). The result
   is compressed as log(1 + 3 x / peak), summed over time and folded to 12 pitch classes.
   Pearson correlation with Temperley's major and minor key profiles (his revision of
-  Krumhansl-Kessler) in all 24 rotations; the best wins. confidence =
+  Krumhansl-Kessler; the minor's lowered 7th raised for natural minor, see MINOR_PROFILE) in
+  all 24 rotations; the best wins. confidence =
   (best - runner-up) / (1 - runner-up), clipped to 0..1. Keys are named by
   `studio.engine.spec.key_name` (flats: "Gb_major", "Db_minor"; `spec.parse_key` reads sharps
   too).
@@ -103,8 +104,16 @@ _LOG_GAIN = 1e4  # onset spectrogram compression: log(1 + gain * power / peak)
 # first. The minor profile rates the raised leading tone as highly as the major one does, which
 # separates relative and parallel keys better on harmonic-minor material (checked against the
 # Krumhansl-Kessler ratings, kept below, on rendered progressions and scales).
+# One change: Temperley rates the minor key's lowered 7th at 1.5, as foreign as a chromatic
+# note; here it is 3.5, level with the 2nd and the 6th. Natural minor (i-VI-III-VII, i-VII-VI)
+# is how most minor-key pop, rock and electronic music is written, and with 1.5 such songs read
+# as their relative major or as the key of their VI. Measured on symbolic pitch-class
+# durations with known keys: 355 Bach chorales (key signature + final bass note) 279 -> 317
+# right (minor 63 -> 101 of 134); 3159 Essen folk melodies (key signature + final note, nearly
+# all major) 2459 -> 2442; 252 composed scores of the 21 styles 137 -> 184. On 42 rendered
+# 30 s tracks of the 21 styles the audio estimate went 25 -> 32 right.
 MAJOR_PROFILE = (5.0, 2.0, 3.5, 2.0, 4.5, 4.0, 2.0, 4.5, 2.0, 3.5, 1.5, 4.0)
-MINOR_PROFILE = (5.0, 2.0, 3.5, 4.5, 2.0, 4.0, 2.0, 4.5, 3.5, 2.0, 1.5, 4.0)
+MINOR_PROFILE = (5.0, 2.0, 3.5, 4.5, 2.0, 4.0, 2.0, 4.5, 3.5, 2.0, 3.5, 4.0)
 KRUMHANSL_MAJOR = (6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88)
 KRUMHANSL_MINOR = (6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17)
 # Scale steps counted "in key" by harmonic_consistency: major, natural minor plus the leading tone.

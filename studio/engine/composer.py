@@ -89,6 +89,22 @@ class _Context:
     tonic: int
     mode: str
 
+    @property
+    def tonic_triad(self) -> tuple[int, int, int]:
+        """Pitch classes of the home chord: root, third (minor or major), fifth."""
+        third = 3 if self.mode == "minor" else 4
+        return (self.tonic, (self.tonic + third) % 12, (self.tonic + 7) % 12)
+
+    def home_index(self, scale: list[int], above: int = 0) -> int:
+        """Where a melody starts: the tonic-triad tone of `scale` nearest its middle, or the
+        `above`-th one over it (a chorus starts higher). Starting on an arbitrary degree (the
+        7th of a minor key, say) let whole melodies circle a tone foreign to the key's centre."""
+        homes = [i for i, p in enumerate(scale) if p % 12 in self.tonic_triad]
+        if not homes:
+            return len(scale) // 2
+        nearest = min(range(len(homes)), key=lambda k: abs(homes[k] - len(scale) // 2))
+        return homes[min(nearest + above, len(homes) - 1)]
+
     def time(self, beat: float, *, jitter: bool = True) -> float:
         """Seconds of a grid beat after swing and (optionally) a little timing humanisation."""
         pair = 2 * self.swing_unit_beats
@@ -697,13 +713,24 @@ def _realise(ctx: _Context, motif: _Motif, start_beat: float, chords: list[Chord
         index = int(np.clip(index + step, 0, len(scale) - 1))
         beat = start_beat + onset
         chord = _chord_at(chords, beat)
+        ringing = _chord_at(chords, beat + length / 2)
+        if ringing is not chord:  # a syncopated note held into the next chord anticipates it
+            chord = ringing
         pitch = scale[index]
         on_strong = onset % 1 == 0
         last = n == len(motif.onsets) - 1
-        if on_strong or last:
-            tones = chord.triad_pitch_classes if (cadence and last) else chord.pitch_classes
+        # Long notes are what a listener remembers of a melody: a note held a beat or more is a
+        # chord tone wherever it starts, and one held two beats or more a triad tone (a 7th or
+        # a passing tone sustained that long stops sounding like the chord it is over).
+        if on_strong or last or length >= 1.0:
+            tones = chord.triad_pitch_classes if length >= 2.0 else chord.pitch_classes
             if cadence and last:
-                tones = (chord.root_pitch_class, chord.triad_pitch_classes[1])
+                # A phrase ends at home where the chord allows it: on a tone it shares with the
+                # tonic triad (over III or VI in minor, the tonic's own third or root), otherwise
+                # on its root or third. Ending on the chord's own root over III/VI/VII is what
+                # made minor songs sound like their relative major.
+                home = tuple(pc for pc in chord.triad_pitch_classes if pc in ctx.tonic_triad)
+                tones = home or (chord.root_pitch_class, chord.triad_pitch_classes[1])
             candidates = [i for i, p in enumerate(scale) if p % 12 in tones]
             if not candidates:  # chromatic chord tone outside the scale: use the chord tone itself
                 pitch = nearest_pitch(tones[0], pitch)
@@ -741,7 +768,7 @@ def _melody_part(ctx: _Context, sections: list[Section], chords: list[Chord], ch
         if section.name not in motifs:
             motifs[section.name] = _make_motif(ctx, density * (0.6 if section.name in ("intro", "outro") else 1.0), unit, grid)
         motif = motifs[section.name]
-        start_index = len(scale) // 2 + (2 if section.name in ("chorus", "drop") else 0)
+        start_index = ctx.home_index(scale, above=1 if section.name in ("chorus", "drop") else 0)
         velocity = int(70 + 35 * section.energy)
         index_now = start_index
         for phrase in range(section.bars // unit):
@@ -857,7 +884,7 @@ def _vocal_phrase(ctx: _Context, count: int, bars: int, start_beat: float, chord
         position += grid * (1 + gaps[i])
     steps = [0] + [int(ctx.rng.choice([-2, -1, -1, 0, 1, 1, 2])) for _ in range(count - 1)]
     motif = _Motif(onsets, lengths, steps)
-    start_index = len(scale) // 2 + (2 if high else 0)
+    start_index = ctx.home_index(scale, above=1 if high else 0)
     notes, _ = _realise(ctx, motif, start_beat, chords, scale, start_index, cadence=True, velocity=96)
     return [(n.beat - start_beat, length, n.pitch) for n, length in zip(notes, lengths)]
 

@@ -74,6 +74,21 @@ def chord_progression(sf, key: str, program: int = 0, seconds_per_chord: float =
     return render_notes(sf, notes, SR)
 
 
+def natural_minor_progression(sf, key: str, seconds_per_chord: float = 1.0) -> torch.Tensor:
+    """i-VI-VII-i, the rock/pop minor cadence: no leading tone, the lowered 7th in the VII."""
+    tonic, mode = parse_key(key)
+    assert mode == "minor"
+    chords = [(0, 3), (8, 4), (10, 4), (0, 3)]
+    base = 48 if tonic < 6 else 36
+    start, pitch = [], []
+    for i, (degree, third) in enumerate(chords):
+        root = base + (tonic + degree) % 12
+        for p in (root - 12, root, root + third, root + 7):
+            start.append(i * seconds_per_chord)
+            pitch.append(p)
+    return render_notes(sf, Notes(np.array(start), seconds_per_chord, np.array(pitch, float), 90), SR)
+
+
 def scale_run(sf, key: str, program: int = 0, step: float = 0.25) -> torch.Tensor:
     """Up and down the scale (harmonic minor for minor keys), tonic held at both ends."""
     tonic, mode = parse_key(key)
@@ -156,6 +171,13 @@ def test_key_of_chord_progressions(sf, key):
     assert estimate.key == key_name(tonic, mode)
     assert 0.0 < estimate.confidence <= 1.0 and estimate.correlation > 0.6
     assert len(estimate.chroma) == 12 and sum(estimate.chroma) == pytest.approx(1.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("key", ["A_minor", "C#_minor", "E_minor", "G_minor"])
+def test_key_of_natural_minor_progressions(sf, key):
+    """Minor without a leading tone (i-VI-VII-i) is read as minor, not as the key of its VI or III."""
+    estimate = estimate_key(natural_minor_progression(sf, key), SR)
+    assert (estimate.tonic_pitch_class, estimate.mode) == parse_key(key), estimate
 
 
 @pytest.mark.parametrize("key,program", [("D_major", 48), ("C#_minor", 24), ("Ab_major", 0), ("F_minor", 0)])

@@ -139,6 +139,33 @@ def test_melody_targets_chord_tones_on_strong_beats_and_repeats_motifs():
     assert len(set(shapes)) < len(shapes)
 
 
+@pytest.mark.parametrize("style_id", ["rock", "lofi_hip_hop", "synthwave"])
+def test_minor_melodies_start_at_home_and_hold_chord_tones(style_id):
+    """Each section's melody starts on a tonic-triad tone; a note held a beat or more is a tone of
+    the chord it sounds over (of the chord it anticipates when it starts just before a change),
+    and one held two beats or more a triad tone, so no long note sits on a tone foreign to the harmony."""
+    spec = resolved(style=style_id, duration=90, key="E_minor", seed=5)
+    score = compose(spec)
+    melody = score.parts_in("melody")[0]
+    tonic_triad = {4, 7, 11}
+
+    def chord_at(beat):
+        return [c for c in score.chords if c.beat <= beat + 1e-9][-1]
+
+    spb = 60.0 / score.tempo_bpm
+    firsts = [min((e for e in melody.notes if s.start_bar * score.beats_per_bar <= e.beat < (s.start_bar + s.bars) * score.beats_per_bar),
+                  key=lambda e: e.beat, default=None) for s in score.sections]
+    firsts = [e for e in firsts if e is not None]
+    assert firsts and all(e.pitch % 12 in tonic_triad for e in firsts)
+    long_notes = [e for e in melody.notes if e.duration_s >= 0.99 * spb]
+    assert long_notes
+    for e in long_notes:
+        held_beats = e.duration_s / spb
+        ringing = chord_at(e.beat + held_beats / 2)
+        tones = ringing.triad_pitch_classes if held_beats >= 2.0 else ringing.pitch_classes
+        assert e.pitch % 12 in tones, (e, ringing.symbol)
+
+
 def test_drums_have_swing_fills_and_humanised_velocity():
     score = compose(resolved(style="lofi_hip_hop", duration=60))
     drums = [e for p in score.parts_in("drums") for e in p.notes]

@@ -178,12 +178,20 @@ def test_formant_shift_moves_timbre_not_pitch(first_lines):
     assert not np.allclose(plain_db, bright_db, atol=1.0)
     f0_plain, times = track(plain, 32000)
     f0_bright, _ = track(bright, 32000)
+    checked = 0
     for note in lines[0].syllables:
+        # Syllables of 0.2 s and more: in a shorter one ("urs" of "ours", 0.12 s) the glide from
+        # the last note and the consonants fill the window, and the tracker's dips there (seen
+        # in both voices) decide the median.
+        if note.end_s - note.start_s < 0.2:
+            continue
         window = (times >= note.start_s + 0.03) & (times < note.end_s - 0.02)
         both = window & (f0_plain > 0) & (f0_bright > 0)
         if both.sum() >= 5:
             diff = 12.0 * np.log2(np.median(f0_bright[both]) / np.median(f0_plain[both]))
             assert abs(diff) < 0.5, note.text
+            checked += 1
+    assert checked >= 3
 
 
 def test_deep_voices_sing_an_octave_down():
