@@ -35,6 +35,10 @@ State across the rows of a voice:
 A voice whose rows straddle two blocks or batches hands this state over in small per-voice
 tensors, so the audio does not depend on the block size.
 
+Chords: notes that start and end together with the same velocity (a pad's chord) are one voice
+whose oscillator bank holds every chord tone (`_chord_groups`), so the filter and envelopes run
+once per chord instead of once per note; a triad pad renders in about half the time.
+
 Band-limited oscillators: DPW
 -----------------------------
 Saw and square waves use the second-order differentiated parabolic waveform (DPW, Välimäki
@@ -524,7 +528,21 @@ class _Bank:
         return int(self.oscillator.max()) + 1
 
 
-def _oscillator_bank(layer: Layer) -> _Bank:
+def _oscillator_bank(layer: Layer, chord_semitones: tuple[float, ...] = (0.0,)) -> _Bank:
+    """The layer's components for one voice; a voice that sounds a chord (see `_chord_groups`)
+    has the whole bank once per chord tone, `chord_semitones` above the voice's pitch."""
+    if chord_semitones != (0.0,):
+        banks = [_oscillator_bank(layer) for _ in chord_semitones]
+        ratios = [2.0 ** (layer.key_tracking * interval / 12.0) for interval in chord_semitones]
+        per_tone = banks[0].oscillators
+        return _Bank(
+            kind=banks[0].kind,
+            ratio=np.concatenate([b.ratio * r for b, r in zip(banks, ratios)]),
+            offset=np.concatenate([b.offset for b in banks]),
+            oscillator=np.concatenate([b.oscillator + i * per_tone for i, b in enumerate(banks)]),
+            # DPW weights carry 1/ratio (each component's parabola moves ratio x faster)
+            weights=np.concatenate([b.weights / (r if b.kind == "dpw" else 1.0) for b, r in zip(banks, ratios)], axis=1),
+        )
     n = layer.voices
     spread = np.linspace(-1.0, 1.0, n) if n > 1 else np.zeros(1)
     unison_ratio = 2.0 ** (spread * layer.detune_cents / 2400.0)
@@ -578,10 +596,12 @@ class _LayerPlan:
 
 
 def _plan_layer(patch: SynthPatch, layer_index: int, voices: _Voices, sr: float, num_frames: int | None,
-                seed: int) -> tuple[_LayerPlan, np.ndarray]:
-    """Per-voice parameters of one layer; also returns each voice's end frame."""
+                seed: int, chord_semitones: tuple[float, ...] = (0.0,),
+                stream: tuple[int, ...] = ()) -> tuple[_LayerPlan, np.ndarray]:
+    """Per-voice parameters of one layer; also returns each voice's end frame. `stream` keeps
+    the random phases of each chord group's render apart."""
     layer = patch.layers[layer_index]
-    bank = _oscillator_bank(layer)
+    bank = _oscillator_bank(layer, chord_semitones)
     amp = _EnvelopeFrames.of(layer.amp, sr)
     filter_env = _EnvelopeFrames.of(layer.filter.envelope, sr) if layer.filter is not None else None
     burst_frames = (layer.bursts - 1) * layer.burst_spacing_ms * sr / 1000.0
@@ -628,7 +648,7 @@ def _plan_layer(patch: SynthPatch, layer_index: int, voices: _Voices, sr: float,
         level_at_off, filter_level_at_off, cut, length, static * left, static * right,
     ], axis=1).astype(np.float64) if len(voices) else np.zeros((0, len(_VOICE_COLUMNS)))
 
-    rng = np.random.default_rng([seed, layer_index + 1])
+    rng = np.random.default_rng([seed, layer_index + 1, *stream])
     n_osc = bank.oscillators
     phase0 = rng.random((len(voices), n_osc)) if layer.random_phase else np.zeros((len(voices), n_osc))
     noise_offset = rng.integers(0, NOISE_TABLE_FRAMES, (len(voices), len(bank.ratio)))
@@ -1369,6 +1389,41 @@ def _render_block(tables: _LayerTables, ctx: _Context, carry: _Carry, rows: _Row
                 tiles[channel].index_add_(0, rows.tile[r0:r1], stereo[channel])
 
 
+def _chord_groups(patch: SynthPatch, notes: Notes) -> list[tuple[tuple[float, ...], Notes, tuple[int, ...]]] | None:
+    """Notes that start and end together with the same velocity, gain and pan (a chord on a pad)
+    as one voice each, bucketed by the chord's shape: [(semitones above the lowest note, the
+    lowest notes, random stream)]. None when nothing groups, or when the patch's voices could
+    not share their filter and envelopes: mono/legato, a drive (not linear), a cutoff that
+    follows the key.
+
+    Why: a polyphonic patch filters and envelopes each voice, and everything after the
+    oscillators is linear and identical for such notes, so a chord's tones are summed first and
+    filtered once (3x less filter work on a triad pad; the oscillators cost the same). Only the
+    random start phases differ from rendering the notes one by one.
+    """
+    n = len(notes.start_s)
+    if n < 2 or patch.mono or any(layer.drive > 0 or (layer.filter is not None and layer.filter.key_tracking != 0.0)
+                                  for layer in patch.layers):
+        return None
+    keys = np.stack([notes.start_s, notes.duration_s, notes.velocity, notes.gain, notes.pan], axis=1)
+    _unique, group_of, sizes = np.unique(keys, axis=0, return_inverse=True, return_counts=True)
+    if sizes.max() < 2:
+        return None
+    group_of = group_of.ravel()
+    members = np.split(np.argsort(group_of, kind="stable"), np.cumsum(sizes)[:-1])
+    shapes: dict[tuple[float, ...], list[int]] = {}
+    for index in members:
+        pitches = np.sort(notes.pitch[index])
+        lowest = index[np.argmin(notes.pitch[index])]
+        shapes.setdefault(tuple(float(p - pitches[0]) for p in pitches), []).append(int(lowest))
+    groups = []
+    for stream, (chord, lowest) in enumerate(sorted(shapes.items())):
+        pick = np.sort(np.asarray(lowest))
+        subset = Notes(**{f.name: getattr(notes, f.name)[pick] for f in fields(Notes)})
+        groups.append((chord, subset, (stream,)))
+    return groups
+
+
 def render_synth(instrument: str | SynthPatch, notes: Notes, sample_rate_hz: int = 44100,
                  device: str | torch.device = "cpu", seed: int = 0, *, slides: Slides | None = None,
                  num_frames: int | None = None, dtype: torch.dtype = torch.float32,
@@ -1383,15 +1438,20 @@ def render_synth(instrument: str | SynthPatch, notes: Notes, sample_rate_hz: int
     patch = get_patch(instrument) if isinstance(instrument, str) else instrument
     device = torch.device(device)
     sr = float(sample_rate_hz)
-    voices = _plan_voices(patch, notes, slides)
-    plans, ends = [], []
-    for index in range(len(patch.layers)):
-        plan, end = _plan_layer(patch, index, voices, sr, num_frames, seed)
-        plans.append(plan)
-        ends.append(end)
+    groups = _chord_groups(patch, notes) if slides is None else None
+    if groups is None:
+        groups = [((0.0,), notes, ())]
+    plans, ends, voice_count = [], [], 0
+    for chord, group_notes, stream in groups:
+        voices = _plan_voices(patch, group_notes, slides)
+        voice_count += len(voices)
+        for index in range(len(patch.layers)):
+            plan, end = _plan_layer(patch, index, voices, sr, num_frames, seed, chord, stream)
+            plans.append(plan)
+            ends.append(end)
     if num_frames is None:
         num_frames = int(max((e.max() for e in ends if len(e)), default=0))
-    if num_frames == 0 or len(voices) == 0:
+    if num_frames == 0 or voice_count == 0:
         return host_zeros((2, num_frames), dtype, device)
 
     T = TILE_FRAMES

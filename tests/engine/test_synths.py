@@ -19,6 +19,7 @@ from studio.engine.synths import (
     CONTROL_STEP_FRAMES, TILE_FRAMES, Envelope, Filter, Layer, Slides, SynthPatch, choke_notes, get_patch, hat_roll,
     list_patches, render_synth, resonant_filter,
 )
+from studio.engine.synths import _chord_groups
 
 SAMPLE_RATES = (22050, 44100)
 
@@ -307,6 +308,33 @@ def test_block_size_does_not_change_the_audio(patch):
     whole = render_synth(patch, chord, 22050, seed=2, slides=slides)
     pieces = render_synth(patch, chord, 22050, seed=2, slides=slides, block_frames=TILE_FRAMES * 64)
     assert torch.allclose(whole, pieces, atol=1e-5)
+
+
+@pytest.mark.parametrize("patch", ["pad", "supersaw"])
+def test_chords_filtered_once_sound_like_their_notes_rendered_one_by_one(patch):
+    """Notes that start and stop together share one voice (its tones summed, then one filter and
+    envelope); with fixed start phases that is the sum of the notes rendered alone."""
+    fixed = get_patch(patch)
+    fixed = replace(fixed, layers=tuple(replace(layer, random_phase=False) for layer in fixed.layers))
+    rows = [(0.1, 1.0, p, 100) for p in (57, 60, 64, 69)] + [(1.3, 0.7, p, 90) for p in (62, 65, 69)] + [(2.0, 0.5, 50, 100)]
+    sr, frames = 22050, 22050 * 4
+    together = render_synth(fixed, notes(*rows), sr, num_frames=frames)
+    alone = sum(render_synth(fixed, notes(row), sr, num_frames=frames) for row in rows)
+    assert float(alone.abs().max()) > 0.5
+    assert torch.allclose(together, alone, atol=5e-5)
+    # the chords really were grouped: 3 voice groups (two chord shapes and a single note)
+    groups = _chord_groups(fixed, notes(*rows))
+    assert groups is not None and sum(len(g[1]) for g in groups) == 3
+    assert sorted(g[0] for g in groups) == [(0.0,), (0.0, 3.0, 7.0), (0.0, 3.0, 7.0, 12.0)]
+
+
+def test_chords_are_not_grouped_where_voices_cannot_share_a_filter():
+    chord = notes((0.0, 1.0, 60, 100), (0.0, 1.0, 64, 100))
+    assert _chord_groups(get_patch("lead"), chord) is None  # mono: legato, not a chord
+    assert _chord_groups(get_patch("pluck"), chord) is None  # its cutoff follows the key
+    driven = replace(get_patch("pad"), layers=tuple(replace(layer, drive=2.0) for layer in get_patch("pad").layers))
+    assert _chord_groups(driven, chord) is None  # tanh of a sum is not the sum of tanhs
+    assert _chord_groups(get_patch("pad"), notes((0.0, 1.0, 60, 100), (0.0, 1.0, 64, 90))) is None  # velocities differ
 
 
 def test_num_frames_and_empty_input():
