@@ -5,7 +5,8 @@
 
 For each style: compose a track (seed 7, instrumental), render its parts once (not timed), then
 run `process_stems` (parts summed into stems, each stem's channel strip, the shared lo-fi
-effects and the reverb send) ``--repeat`` times. Prints the wall time of the first run (it also
+effects) and the mix it makes (`StemBus.mix`: the stems' sum plus the reverb return of their
+summed sends) ``--repeat`` times. Prints the wall time of the first run (it also
 builds the cached impulse response and filter matrices) and of the best run, the process CPU
 time of the best run, and its real-time factor (audio seconds per wall second).
 
@@ -64,9 +65,10 @@ def main() -> None:
                 sync(device)
                 wall, cpu = time.perf_counter(), time.process_time()
                 stems = render.process_stems(score, parts, SAMPLE_RATE_HZ)
+                mix = stems.mix(SAMPLE_RATE_HZ)  # the render's mix step: strips, then the summed sends' reverb
                 sync(device)
                 runs.append((time.perf_counter() - wall, time.process_time() - cpu))
-                del stems
+                del stems, mix
         best_wall, best_cpu = min(runs)
         print(f"  {style:16s} {len({p.stem for p in score.parts if p.notes}):5d} "
               f"{runs[0][0]:10.2f}s {best_wall:9.2f}s {best_cpu:8.2f}s {score.total_s / best_wall:9.1f}x")

@@ -74,7 +74,7 @@ class GenerationResult:
             "sample_rate_hz": self.track.sample_rate_hz,
             "sections": [{"label": s.label, "bars": s.bars, "start_s": round(s.start_s, 3), "energy": round(s.energy, 2)}
                          for s in self.score.sections],
-            "stems": list(self.track.stems),
+            "stems": self.track.stem_names,
             "analysis": est.to_dict(),
             "requested_vs_estimated": {
                 "tempo_bpm": [self.spec.tempo_bpm, est.tempo.bpm],

@@ -5,11 +5,15 @@
 - Each stem (drums, bass, harmony, melody, vocals, fx) gets its channel strip from the style's
   `fx` preset: high-pass, compression, saturation, sidechain ducking under the kick, delay,
   stereo width, and lo-fi texture (wow/flutter, bit/sample-rate reduction, low-pass) where the
-  style asks for it. Reverb is a send: all stems go through one batched convolution and each
-  stem keeps its own return, so a stem file carries its reverb.
+  style asks for it. Reverb is a send, and each stem keeps its own return, so a stem file
+  carries its reverb.
 - The mix is the plain sum of the processed stems; the master bus (glue compression, loudness to
   -14 LUFS, true-peak limiting to -1 dBTP) runs on that sum. Stems are exported pre-master with
   the master's static gain so they line up with the mastered mix in level.
+- The reverb is linear, so the sum of the stems' returns is the return of the summed sends: the
+  mix is made with one stereo convolution, and each stem's own return is only computed when the
+  stems are asked for (`RenderedTrack.stems`, e.g. a "stems" export). Most generations export
+  only the mix, and the per-stem returns were the costliest step of the mix.
 """
 
 from __future__ import annotations
@@ -21,8 +25,8 @@ from typing import Callable
 import torch
 
 from .effects import (BitCrush, Chorus, Compressor, Delay, GuitarAmp, HighPassFilter, LowPassFilter, Reverb,
-                      Saturation, SidechainDucker, StereoWidth, VinylCrackle, WowFlutter, db_to_gain, run_jobs,
-                      tempo_synced_delay_ms)
+                      Saturation, SidechainDucker, StereoWidth, VinylCrackle, WowFlutter, db_to_gain, fft_convolve,
+                      run_jobs, tempo_synced_delay_ms)
 from .mastering import default_glue, master
 from .sampler import Notes, render_notes_batch
 from .score import STEMS, Part, Score
@@ -60,12 +64,73 @@ ProgressFn = Callable[[float, str], None]
 
 
 @dataclass
+class StemBus:
+    """The processed stems before their reverb returns and the fade-out, as rows of one buffer
+    (`process_stems`), with what turns them into the exported stems."""
+
+    rows: torch.Tensor  # (stems, 2, frames) on the device
+    names: list[str]  # stem of each row
+    reverb: Reverb | None
+    send_levels: list[float]  # per row; the reverb return's level (0: no send)
+    fade_s: float
+
+    def _sent_rows(self) -> tuple[int, int]:
+        """The rows with a send are consecutive (`process_stems` orders them so)."""
+        sent = [i for i, level in enumerate(self.send_levels) if level > 0]
+        return (sent[0], sent[-1] + 1) if sent and self.reverb is not None else (0, 0)
+
+    def mix(self, sample_rate_hz: int) -> torch.Tensor:
+        """Sum of the finished stems: the dry rows plus one return of the summed sends, faded."""
+        mix = self.rows.sum(dim=0)
+        r0, r1 = self._sent_rows()
+        if r1 > r0:
+            levels = torch.tensor(self.send_levels[r0:r1], dtype=self.rows.dtype, device=self.rows.device)
+            sends = torch.einsum("s,scf->cf", levels, self.rows[r0:r1])
+            mix += fft_convolve(sends, self.reverb._ir(sample_rate_hz, sends.shape[0]), out=sends)
+        return _fade_out_(mix, sample_rate_hz, self.fade_s)
+
+    def finish_(self, sample_rate_hz: int) -> dict[str, torch.Tensor]:
+        """The finished stems, in place: each row gets its own reverb return (one batched
+        convolution), then the fade-out."""
+        r0, r1 = self._sent_rows()
+        if r1 > r0:
+            self.reverb.send_(self.rows[r0:r1], sample_rate_hz, self.send_levels[r0:r1])
+        for x in self.rows:
+            _fade_out_(x, sample_rate_hz, self.fade_s)
+        return {name: self.rows[i] for i, name in enumerate(self.names)}
+
+
+@dataclass
 class RenderedTrack:
     sample_rate_hz: int
-    stems: dict[str, torch.Tensor]  # processed stems, pre-master, (2, frames) on CPU, scaled like the master
     mix: torch.Tensor  # mastered mix (2, frames) on CPU
     master_report: dict
+    stem_bus: StemBus
+    stems_gain: float  # the master's static gain, which the stems leave with
     timings_s: dict[str, float] = field(default_factory=dict)
+    _stems: dict[str, torch.Tensor] | None = field(default=None, repr=False)
+
+    @property
+    def stem_names(self) -> list[str]:
+        return [name for name in STEMS if name in self.stem_bus.names]
+
+    @property
+    def stems(self) -> dict[str, torch.Tensor]:
+        """Processed stems, pre-master, (2, frames) on CPU, scaled like the master; their sum
+        is what the master bus received. Made on first use (see the module notes); if the
+        master's gain would clip a fixed-point stem file, all stems are lowered together, and
+        master_report["stems_gain_db"] says by how much they were scaled."""
+        if self._stems is None:
+            with torch.inference_mode():
+                stems = self.stem_bus.finish_(self.sample_rate_hz)
+                gain = self.stems_gain
+                peak = max((float(x.abs().max()) for x in stems.values()), default=0.0) * gain
+                headroom = db_to_gain(torch.tensor(-1.0)).item()
+                if peak > headroom:
+                    gain *= headroom / peak
+                self.master_report["stems_gain_db"] = round(20 * math.log10(max(gain, 1e-12)), 2)
+                self._stems = {name: stems[name].mul_(gain).cpu() for name in self.stem_names}
+        return self._stems
 
 
 def _notes_of(part: Part) -> Notes:
@@ -174,7 +239,7 @@ def balance_gain_db(audio: torch.Tensor, sample_rate_hz: int, target_db: float) 
 
 
 def process_stems(score: Score, parts_audio: list[torch.Tensor], sample_rate_hz: int, *,
-                  release_parts: bool = False) -> dict[str, torch.Tensor]:
+                  release_parts: bool = False) -> StemBus:
     """Sum parts into stems and run each stem's channel strip (see module docstring).
 
     ``release_parts``: the caller hands the parts over; once they are summed into the stems the
@@ -182,8 +247,9 @@ def process_stems(score: Score, parts_audio: list[torch.Tensor], sample_rate_hz:
 
     The stems are the rows of one (stems, 2, frames) buffer and every effect runs in place
     (``process_``), so a long track costs no full-length temporaries; the effects that are the
-    same for every stem (lo-fi wow/flutter and bit-crush, the low-pass, the reverb send) run
-    once on the stacked rows. Each returned stem is its own row, with its own reverb return.
+    same for every stem (lo-fi wow/flutter and bit-crush, the low-pass) run once on the stacked
+    rows. The reverb send and the fade-out are left to the returned `StemBus`: its `mix` is
+    the sum of the finished stems, its `finish_` makes them.
     """
     style = styles()[score.spec.style]
     fx = style.fx
@@ -262,12 +328,11 @@ def process_stems(score: Score, parts_audio: list[torch.Tensor], sample_rate_hz:
         LowPassFilter(cutoff_frequency_hz=min(fx.lowpass_hz, 0.45 * sr)).process_(stems, sr)
     if fx.vinyl:
         VinylCrackle(density_per_s=5.0, level_db=-34.0, seed=seed).process_(bus[order.index("fx")], sr)
-    # Reverb send: one batched convolution, each stem keeps its own return.
-    rows = [row for row, name in enumerate(order) if send[name] > 0]
-    if rows:
+    reverb = None
+    if any(send[name] > 0 for name in order):
         reverb = Reverb(room_size=0.3 + 0.5 * fx.reverb, decay_s=0.8 + 2.4 * fx.reverb, damping=0.5, seed=seed)
-        reverb.send_(bus[rows[0] : rows[-1] + 1], sr, [send[name] * 0.6 for name in order[rows[0] : rows[-1] + 1]])
-    return {name: bus[order.index(name)] for name in STEMS if name in order}
+    return StemBus(rows=bus, names=order, reverb=reverb, send_levels=[send[name] * 0.6 for name in order],
+                   fade_s=min(1.5, score.tail_s))
 
 
 def render_score(score: Score, soundfont: SoundFont, *, device: str | torch.device = "cpu",
@@ -292,11 +357,9 @@ def render_score(score: Score, soundfont: SoundFont, *, device: str | torch.devi
             check_cancelled()
         report(0.6, "mixing")
         t1 = time.perf_counter()
-        stems = process_stems(score, parts_audio, sr, release_parts=True)
+        stem_bus = process_stems(score, parts_audio, sr, release_parts=True)
         del parts_audio
-        for x in stems.values():  # in place: process_stems hands over buffers nobody else holds
-            _fade_out_(x, sr, fade_s=min(1.5, score.tail_s))
-        mix = stems_sum(stems) if stems else torch.zeros(2, frames, device=device)
+        mix = stem_bus.mix(sr) if stem_bus.names else torch.zeros(2, frames, device=device)
         timings["mix_s"] = time.perf_counter() - t1
         if check_cancelled:
             check_cancelled()
@@ -304,16 +367,10 @@ def render_score(score: Score, soundfont: SoundFont, *, device: str | torch.devi
         t2 = time.perf_counter()
         mastered, master_report = master(mix, sr, TARGET_LUFS, TRUE_PEAK_CEILING_DBTP, glue=default_glue())
         timings["master_s"] = time.perf_counter() - t2
-        # Stems leave with the master's static gain, so they line up with the mix in level; if
-        # that would clip a fixed-point stem file, all stems are lowered together.
-        gain = float(db_to_gain(torch.tensor(master_report["gain_applied_db"])))
-        peak = max((float(x.abs().max()) for x in stems.values()), default=0.0) * gain
-        headroom = db_to_gain(torch.tensor(-1.0)).item()
-        if peak > headroom:
-            gain *= headroom / peak
-        master_report["stems_gain_db"] = round(20 * math.log10(max(gain, 1e-12)), 2)
-        scaled = {n: x.mul_(gain).cpu() for n, x in stems.items()}
-    return RenderedTrack(sample_rate_hz=sr, stems=scaled, mix=mastered.cpu(), master_report=master_report, timings_s=timings)
+    # Stems leave with the master's static gain, so they line up with the mix in level.
+    gain = float(db_to_gain(torch.tensor(master_report["gain_applied_db"])))
+    return RenderedTrack(sample_rate_hz=sr, mix=mastered.cpu(), master_report=master_report, stem_bus=stem_bus,
+                         stems_gain=gain, timings_s=timings)
 
 
 def _fade_out_(audio: torch.Tensor, sample_rate_hz: int, fade_s: float) -> torch.Tensor:
@@ -324,13 +381,3 @@ def _fade_out_(audio: torch.Tensor, sample_rate_hz: int, fade_s: float) -> torch
     curve = torch.cos(torch.linspace(0, math.pi / 2, n, device=audio.device, dtype=audio.dtype)) ** 2
     audio[..., -n:] *= curve
     return audio
-
-
-def stems_sum(stems: dict[str, torch.Tensor]) -> torch.Tensor:
-    """The mix before the master bus: the plain sum of the processed stems."""
-    values = list(stems.values())
-    total = values[0].clone()
-    for x in values[1:]:
-        total += x
-    return total
-

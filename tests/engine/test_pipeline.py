@@ -14,7 +14,7 @@ import torch
 from studio.engine.effects import db_to_gain
 from studio.engine.mastering import default_glue, master
 from studio.engine.pipeline import STAGES, Cancelled, extend, generate, load_score
-from studio.engine.render import TARGET_LUFS, TRUE_PEAK_CEILING_DBTP, stems_sum
+from studio.engine.render import TARGET_LUFS, TRUE_PEAK_CEILING_DBTP
 from studio.engine.spec import GenerationSpec, LyricsOptions
 
 ALL = ["wav", "flac", "ogg", "mp3", "midi", "stems", "lyrics", "chords"]
@@ -80,7 +80,7 @@ def test_mix_is_the_master_of_the_stems_sum(made):
     reproduces the mix, so the stems are exactly what went into the master bus."""
     result, _events, _out = made
     track = result.track
-    premaster = stems_sum(track.stems) / float(db_to_gain(torch.tensor(track.master_report["stems_gain_db"])))
+    premaster = sum(track.stems.values()) / float(db_to_gain(torch.tensor(track.master_report["stems_gain_db"])))
     again, _ = master(premaster, track.sample_rate_hz, TARGET_LUFS, TRUE_PEAK_CEILING_DBTP, glue=default_glue())
     assert torch.allclose(again, track.mix, atol=2e-4)
 
