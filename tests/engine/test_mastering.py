@@ -14,6 +14,8 @@ from studio.engine.effects import _block_max
 from studio.engine.mastering import (
     _BlockTruePeak,
     _frame_true_peak,
+    _window_max,
+    _window_mean,
     default_glue,
     k_weighting_sections,
     loudness_range_lu,
@@ -272,3 +274,13 @@ def test_master_any_short_length(frames):
     assert out.shape == audio.shape and bool(torch.isfinite(out).all())
     assert report["integrated_lufs"] == pytest.approx(-14.0, abs=0.5)
     assert report["true_peak_dbtp"] <= -1.0
+
+
+@pytest.mark.parametrize("span", [1, 2, 3, 7, 31, 64, 100])
+def test_limiter_windows_match_torch_pooling(span):
+    """The limiter's look-ahead window max/mean equal max_pool1d/avg_pool1d (stride 1)."""
+    import torch.nn.functional as F
+
+    x = torch.rand(3, 1, 5000, dtype=torch.float64, generator=torch.Generator().manual_seed(span))
+    assert torch.equal(_window_max(x, span), F.max_pool1d(x, span, stride=1))
+    assert torch.allclose(_window_mean(x, span), F.avg_pool1d(x, span, stride=1), rtol=0, atol=1e-12)
