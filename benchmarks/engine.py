@@ -7,6 +7,8 @@ For each style, a `--seconds` track with every part the style has (drums, bass, 
 melody, pad, fx) is composed, rendered, mixed and mastered on the CPU; the wall time of that
 "full pipeline" and its real-time factor are printed (best of `--repeats`), with analysis
 (tempo/key/loudness + musicnn tags) and export (WAV + MP3 + MIDI + stems) timed separately.
+The pipeline runs as for a generation without a stems export (the API's default formats): the
+stems' own reverb returns are then made on demand, here inside the timed export.
 Peak resident memory of the process is printed at the end.
 
 FluidSynth comparison: the score's MIDI file (the one `studio generate` exports) is rendered by

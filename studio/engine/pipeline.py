@@ -221,7 +221,8 @@ def _finish(score: Score, resolved: ResolvedSpec, steps: _Progress, timings: dic
     sf = soundfont if isinstance(soundfont, SoundFont) else load_soundfont(soundfont)
     steps.stage("rendering")
     track = render_score(score, sf, device=dev, sample_rate_hz=resolved.sample_rate_hz,
-                         progress=steps.render_callback, check_cancelled=steps.check)
+                         progress=steps.render_callback, check_cancelled=steps.check,
+                         stems=out_dir is not None and "stems" in resolved.output_formats)
     timings.update(track.timings_s)
 
     steps.stage("analysing")

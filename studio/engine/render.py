@@ -73,6 +73,7 @@ class StemBus:
     reverb: Reverb | None
     send_levels: list[float]  # per row; the reverb return's level (0: no send)
     fade_s: float
+    finished: bool = False  # rows hold the finished stems (`finish_` ran)
 
     def _sent_rows(self) -> tuple[int, int]:
         """The rows with a send are consecutive (`process_stems` orders them so)."""
@@ -82,6 +83,8 @@ class StemBus:
     def mix(self, sample_rate_hz: int) -> torch.Tensor:
         """Sum of the finished stems: the dry rows plus one return of the summed sends, faded."""
         mix = self.rows.sum(dim=0)
+        if self.finished:
+            return mix
         r0, r1 = self._sent_rows()
         if r1 > r0:
             levels = torch.tensor(self.send_levels[r0:r1], dtype=self.rows.dtype, device=self.rows.device)
@@ -91,12 +94,14 @@ class StemBus:
 
     def finish_(self, sample_rate_hz: int) -> dict[str, torch.Tensor]:
         """The finished stems, in place: each row gets its own reverb return (one batched
-        convolution), then the fade-out."""
+        convolution), then the fade-out. Runs once; later calls return the same rows."""
         r0, r1 = self._sent_rows()
-        if r1 > r0:
+        if r1 > r0 and not self.finished:
             self.reverb.send_(self.rows[r0:r1], sample_rate_hz, self.send_levels[r0:r1])
-        for x in self.rows:
-            _fade_out_(x, sample_rate_hz, self.fade_s)
+        if not self.finished:
+            for x in self.rows:
+                _fade_out_(x, sample_rate_hz, self.fade_s)
+        self.finished = True
         return {name: self.rows[i] for i, name in enumerate(self.names)}
 
 
@@ -337,8 +342,12 @@ def process_stems(score: Score, parts_audio: list[torch.Tensor], sample_rate_hz:
 
 def render_score(score: Score, soundfont: SoundFont, *, device: str | torch.device = "cpu",
                  sample_rate_hz: int | None = None, progress: ProgressFn | None = None,
-                 check_cancelled: Callable[[], None] | None = None) -> RenderedTrack:
-    """Render, mix and master a score. Progress is reported as fractions within this call."""
+                 check_cancelled: Callable[[], None] | None = None, stems: bool = False) -> RenderedTrack:
+    """Render, mix and master a score. Progress is reported as fractions within this call.
+
+    ``stems``: the caller will want the stems (e.g. a "stems" export); they are then finished
+    before the mix, which is their sum, rather than mixed from one shared reverb return and
+    finished later with a second convolution (see the module notes)."""
     import time
 
     sr = int(sample_rate_hz or score.spec.sample_rate_hz)
@@ -359,6 +368,8 @@ def render_score(score: Score, soundfont: SoundFont, *, device: str | torch.devi
         t1 = time.perf_counter()
         stem_bus = process_stems(score, parts_audio, sr, release_parts=True)
         del parts_audio
+        if stems:
+            stem_bus.finish_(sr)
         mix = stem_bus.mix(sr) if stem_bus.names else torch.zeros(2, frames, device=device)
         timings["mix_s"] = time.perf_counter() - t1
         if check_cancelled:
