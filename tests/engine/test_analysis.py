@@ -58,11 +58,9 @@ def drum_loop(sf, bpm: float, *, swing: float = 0.0, seconds: float = 8.0, sr: i
     return render_notes(sf, notes, sr, num_frames=int(seconds * sr))
 
 
-def chord_progression(sf, key: str, program: int = 0, seconds_per_chord: float = 1.0) -> torch.Tensor:
-    """I-IV-V-I (major) or i-iv-V-i (minor, with the leading tone) as root-position triads over
-    a bass note."""
-    tonic, mode = parse_key(key)
-    chords = [(0, 4), (5, 4), (7, 4), (0, 4)] if mode == "major" else [(0, 3), (5, 3), (7, 4), (0, 3)]
+def triads(sf, key: str, chords: list[tuple[int, int]], program: int = 0, seconds_per_chord: float = 1.0) -> torch.Tensor:
+    """Root-position triads over a bass note; chords are (scale step from the tonic, third in semitones)."""
+    tonic, _mode = parse_key(key)
     base = 48 if tonic < 6 else 36
     start, pitch = [], []
     for i, (degree, third) in enumerate(chords):
@@ -74,19 +72,17 @@ def chord_progression(sf, key: str, program: int = 0, seconds_per_chord: float =
     return render_notes(sf, notes, SR)
 
 
-def natural_minor_progression(sf, key: str, seconds_per_chord: float = 1.0) -> torch.Tensor:
+def chord_progression(sf, key: str, program: int = 0, seconds_per_chord: float = 1.0) -> torch.Tensor:
+    """I-IV-V-I (major) or i-iv-V-i (minor, with the leading tone)."""
+    major = parse_key(key)[1] == "major"
+    chords = [(0, 4), (5, 4), (7, 4), (0, 4)] if major else [(0, 3), (5, 3), (7, 4), (0, 3)]
+    return triads(sf, key, chords, program, seconds_per_chord)
+
+
+def natural_minor_progression(sf, key: str) -> torch.Tensor:
     """i-VI-VII-i, the rock/pop minor cadence: no leading tone, the lowered 7th in the VII."""
-    tonic, mode = parse_key(key)
-    assert mode == "minor"
-    chords = [(0, 3), (8, 4), (10, 4), (0, 3)]
-    base = 48 if tonic < 6 else 36
-    start, pitch = [], []
-    for i, (degree, third) in enumerate(chords):
-        root = base + (tonic + degree) % 12
-        for p in (root - 12, root, root + third, root + 7):
-            start.append(i * seconds_per_chord)
-            pitch.append(p)
-    return render_notes(sf, Notes(np.array(start), seconds_per_chord, np.array(pitch, float), 90), SR)
+    assert parse_key(key)[1] == "minor"
+    return triads(sf, key, [(0, 3), (8, 4), (10, 4), (0, 3)])
 
 
 def scale_run(sf, key: str, program: int = 0, step: float = 0.25) -> torch.Tensor:
