@@ -89,7 +89,7 @@ class StemBus:
         if r1 > r0:
             levels = torch.tensor(self.send_levels[r0:r1], dtype=self.rows.dtype, device=self.rows.device)
             sends = torch.einsum("s,scf->cf", levels, self.rows[r0:r1])
-            mix += fft_convolve(sends, self.reverb._ir(sample_rate_hz, sends.shape[0]), out=sends)
+            mix += fft_convolve(sends, self.reverb.impulse_response(sample_rate_hz, sends.shape[0]), out=sends)
         return _fade_out_(mix, sample_rate_hz, self.fade_s)
 
     def finish_(self, sample_rate_hz: int) -> dict[str, torch.Tensor]:

@@ -1402,7 +1402,7 @@ def _chord_groups(patch: SynthPatch, notes: Notes) -> list[tuple[tuple[float, ..
     random start phases differ from rendering the notes one by one.
     """
     n = len(notes.start_s)
-    if n < 2 or patch.mono or any(layer.drive > 0 or (layer.filter is not None and layer.filter.key_tracking != 0.0)
+    if n < 2 or patch.mono or not np.isfinite(notes.pitch).all() or any(layer.drive > 0 or (layer.filter is not None and layer.filter.key_tracking != 0.0)
                                   for layer in patch.layers):
         return None
     keys = np.stack([notes.start_s, notes.duration_s, notes.velocity, notes.gain, notes.pan], axis=1)
