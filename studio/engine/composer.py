@@ -23,7 +23,6 @@ The steps, each seeded from `spec.seed` so the same spec gives the same score:
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,7 +30,7 @@ import numpy as np
 from .score import Chord, LyricLine, NoteEvent, Part, Score, Section, Syllable
 from .spec import ResolvedSpec
 from .styles import InstrumentChoice, Style, grooves, styles
-from .theory import (BLUES_SCALE_MAJOR, BLUES_SCALE_MINOR, ChordSpec, nearest_pitch, parse_roman, place_in_range,
+from .theory import (BLUES_SCALE_MAJOR, BLUES_SCALE_MINOR, nearest_pitch, parse_roman, place_in_range,
                      scale_of, scale_pitches, voice_chord)
 
 # Nominal bars per section kind before fitting to the duration.
@@ -237,7 +236,6 @@ def _fit_form(style: Style, duration_s: float, bar_s: float, rng: np.random.Gene
         bars = [target_new]
     # too long: shorten the longest sections toward their minimum, 4 (then 1) bars at a time
     while sum(bars) > target_new:
-        over = sum(bars) - target_new
         candidates = [i for i in range(len(bars)) if bars[i] > minimum(kinds[i])]
         if not candidates:
             break
@@ -712,10 +710,8 @@ def _realise(ctx: _Context, motif: _Motif, start_beat: float, chords: list[Chord
     for n, (onset, length, step) in enumerate(zip(motif.onsets, motif.lengths, motif.steps)):
         index = int(np.clip(index + step, 0, len(scale) - 1))
         beat = start_beat + onset
-        chord = _chord_at(chords, beat)
-        ringing = _chord_at(chords, beat + length / 2)
-        if ringing is not chord:  # a syncopated note held into the next chord anticipates it
-            chord = ringing
+        # The chord the note rings over: a syncopated note held into the next chord anticipates it.
+        chord = _chord_at(chords, beat + length / 2)
         pitch = scale[index]
         on_strong = onset % 1 == 0
         last = n == len(motif.onsets) - 1

@@ -95,13 +95,13 @@ class StemBus:
     def finish_(self, sample_rate_hz: int) -> dict[str, torch.Tensor]:
         """The finished stems, in place: each row gets its own reverb return (one batched
         convolution), then the fade-out. Runs once; later calls return the same rows."""
-        r0, r1 = self._sent_rows()
-        if r1 > r0 and not self.finished:
-            self.reverb.send_(self.rows[r0:r1], sample_rate_hz, self.send_levels[r0:r1])
         if not self.finished:
+            r0, r1 = self._sent_rows()
+            if r1 > r0:
+                self.reverb.send_(self.rows[r0:r1], sample_rate_hz, self.send_levels[r0:r1])
             for x in self.rows:
                 _fade_out_(x, sample_rate_hz, self.fade_s)
-        self.finished = True
+            self.finished = True
         return {name: self.rows[i] for i, name in enumerate(self.names)}
 
 

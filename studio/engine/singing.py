@@ -523,18 +523,16 @@ def _sing_line(line: LyricLine, voice: "PiperVoice", settings: VoiceSettings, tr
     f0_t = np.where(voiced_t & sung, 440.0 * 2.0 ** ((midi - 69.0) / 12.0), 0.0)
     y = pyworld.synthesize(f0_t, sp_t, ap_t, rate, FRAME_PERIOD_MS)
 
-    return begin, _gate_and_level(y, times, sung, begin, placed[0].t0 - EDGE_FADE_S, rate)
+    return begin, _gate_and_level(y, times, sung, begin, rate)
 
 
-def _gate_and_level(y: np.ndarray, times: np.ndarray, active: np.ndarray, begin: float, first_s: float,
-                    rate: int) -> np.ndarray:
-    """Silence outside the `active` frames (short ramps: a frame mask smoothed over EDGE_FADE_S),
-    nothing before `first_s`, then the line levelled to LINE_RMS over its active part."""
+def _gate_and_level(y: np.ndarray, times: np.ndarray, active: np.ndarray, begin: float, rate: int) -> np.ndarray:
+    """Silence outside the `active` frames (short ramps: a frame mask smoothed over EDGE_FADE_S;
+    `y` starts at `begin` seconds), then the line levelled to LINE_RMS over its active part."""
     sample_times = begin + np.arange(len(y)) / rate
     gain = np.interp(sample_times, times, active.astype(np.float64))
     ramp = max(1, int(EDGE_FADE_S * rate))
     gain = np.convolve(gain, np.hanning(2 * ramp + 1) / np.hanning(2 * ramp + 1).sum(), mode="same")
-    gain[sample_times < first_s] = 0.0
     y = y * gain
     level = np.sqrt(np.mean(y[gain > 0.5] ** 2)) if (gain > 0.5).any() else 0.0
     if level > 1e-9:
@@ -575,7 +573,7 @@ def _rap_line(line: LyricLine, voice: "PiperVoice", settings: VoiceSettings, cac
     pitch = np.interp(position, np.arange(len(analysis.f0)), analysis.f0)
     f0_t = np.where(voiced_t & active, pitch * 2.0 ** (settings.pitch_semitones / 12.0), 0.0)
     y = pyworld.synthesize(np.ascontiguousarray(f0_t), sp_t, ap_t, rate, FRAME_PERIOD_MS)
-    return begin, _gate_and_level(y, times, active, begin, starts[0] - EDGE_FADE_S, rate)
+    return begin, _gate_and_level(y, times, active, begin, rate)
 
 
 # ============================================================================ the stem

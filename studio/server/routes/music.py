@@ -193,7 +193,6 @@ class ListQuery(BaseModel):
 
 @routes.get("/api/music/list", summary="List generations, newest first", tags=TAGS, query=ListQuery)
 async def list_generations(request: web.Request, query: ListQuery) -> web.Response:
-    music = _music(request)
     total, jobs = request.app[CTX].jobs.list(kind=GENERATE_KIND, status=query.status, limit=query.limit,
                                              offset=(query.page - 1) * query.limit)
     items = []
