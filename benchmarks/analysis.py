@@ -31,8 +31,8 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from studio.engine.export import write_audio
-from studio.engine.tagger import (
+from studio.engine.io.export import write_audio
+from studio.engine.analysis.tagger import (
     SAMPLE_RATE_HZ,
     load_tagger,
     log_mel_spectrogram,
@@ -83,7 +83,7 @@ def one_run(path: Path, tagger, reference: bool, features: bool) -> dict[str, fl
         with torch.inference_mode():
             _, stages["reference network"] = timed(lambda: torch.cat([tagger.net(x[i:i + 16]) for i in range(0, len(x), 16)]))
     if features:
-        from studio.engine.analysis import analyse_audio
+        from studio.engine.analysis.features import analyse_audio
 
         _, stages["analyse_audio"] = timed(lambda: analyse_audio(audio, rate))
     stages["patches"] = float(x.shape[0])

@@ -23,7 +23,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from studio.engine.effects import (  # noqa: E402
+from studio.engine.dsp.effects import (  # noqa: E402
     Compressor,
     Delay,
     HighPassFilter,
@@ -32,7 +32,7 @@ from studio.engine.effects import (  # noqa: E402
     PeakFilter,
     Reverb,
 )
-from studio.engine.mastering import master  # noqa: E402
+from studio.engine.dsp.mastering import master  # noqa: E402
 
 SAMPLE_RATE_HZ = 44100
 TEMPO_BPM = 120.0

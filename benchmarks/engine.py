@@ -37,13 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
-from studio.engine.analysis import analyse_audio  # noqa: E402
-from studio.engine.composer import compose  # noqa: E402
-from studio.engine.export import TrackMetadata, export_track, write_midi  # noqa: E402
-from studio.engine.render import render_score  # noqa: E402
-from studio.engine.soundfont import load_soundfont  # noqa: E402
-from studio.engine.spec import GenerationSpec, resolve_spec  # noqa: E402
-from studio.engine.tagger import load_tagger  # noqa: E402
+from studio.engine.analysis.features import analyse_audio  # noqa: E402
+from studio.engine.composition.composer import compose  # noqa: E402
+from studio.engine.io.export import TrackMetadata, export_track, write_midi  # noqa: E402
+from studio.engine.pipeline.render import render_score  # noqa: E402
+from studio.engine.instruments.soundfont import load_soundfont  # noqa: E402
+from studio.engine.composition.spec import GenerationSpec, resolve_spec  # noqa: E402
+from studio.engine.analysis.tagger import load_tagger  # noqa: E402
 
 
 def full_pipeline(spec, soundfont, device: str, stems: bool = False):

@@ -24,10 +24,10 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from studio.engine import render  # noqa: E402
-from studio.engine.composer import compose  # noqa: E402
-from studio.engine.soundfont import load_soundfont  # noqa: E402
-from studio.engine.spec import GenerationSpec, resolve_spec  # noqa: E402
+from studio.engine.pipeline import render  # noqa: E402
+from studio.engine.composition.composer import compose  # noqa: E402
+from studio.engine.instruments.soundfont import load_soundfont  # noqa: E402
+from studio.engine.composition.spec import GenerationSpec, resolve_spec  # noqa: E402
 
 SAMPLE_RATE_HZ = 44100
 DEFAULT_STYLES = ("lofi_hip_hop", "trap", "synthwave", "house", "jazz", "metal")

@@ -40,8 +40,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from studio.engine.sampler import Notes, plan_voices, render_notes, render_notes_batch  # noqa: E402
-from studio.engine.soundfont import load_soundfont  # noqa: E402
+from studio.engine.instruments.sampler import Notes, plan_voices, render_notes, render_notes_batch  # noqa: E402
+from studio.engine.instruments.soundfont import load_soundfont  # noqa: E402
 
 TEMPO_BPM = 120.0
 BEAT_S = 60.0 / TEMPO_BPM

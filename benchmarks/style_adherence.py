@@ -21,10 +21,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from studio.engine.pipeline import generate  # noqa: E402
-from studio.engine.spec import GenerationSpec, SingerOptions  # noqa: E402
-from studio.engine.styles import styles  # noqa: E402
-from studio.engine.tagger import load_tagger  # noqa: E402
+from studio.engine.pipeline.generate import generate  # noqa: E402
+from studio.engine.composition.spec import GenerationSpec, SingerOptions  # noqa: E402
+from studio.engine.composition.styles import styles  # noqa: E402
+from studio.engine.analysis.tagger import load_tagger  # noqa: E402
 
 # style -> (expected MSD tags, note on the tag set)
 EXPECTED: dict[str, tuple[tuple[str, ...], str]] = {

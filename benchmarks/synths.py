@@ -35,8 +35,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from studio.engine.sampler import Notes  # noqa: E402
-from studio.engine.synths import choke_notes, hat_roll, render_synth  # noqa: E402
+from studio.engine.instruments.sampler import Notes  # noqa: E402
+from studio.engine.instruments.synths import choke_notes, hat_roll, render_synth  # noqa: E402
 
 TEMPO_BPM = 140.0
 BEAT_S = 60.0 / TEMPO_BPM

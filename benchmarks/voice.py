@@ -46,8 +46,7 @@ def main() -> None:
     if args.threads:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)
 
-    from studio.engine import voice as V
-
+    from studio.engine.instruments import voice as V
     start = time.perf_counter()
     piper_voice = V.load_voice()
     load_s = time.perf_counter() - start
@@ -75,9 +74,9 @@ def main() -> None:
     seconds = len(spoken) / sr
     print(f"speak       {seconds:5.1f} s (female, happy) in {wall:5.2f} s: RTF {wall / seconds:.3f}")
 
-    from studio.engine import singing as S
-    from studio.engine.composer import compose
-    from studio.engine.spec import GenerationSpec, resolve_spec
+    from studio.engine.instruments import singing as S
+    from studio.engine.composition.composer import compose
+    from studio.engine.composition.spec import GenerationSpec, resolve_spec
 
     score = compose(resolve_spec(GenerationSpec(style="pop", duration=30, instrumental=False,
                                                 lyrics={"enabled": True, "theme": "summer nights"}, seed=3)))

@@ -1,74 +1,22 @@
-"""Composition root: builds one Context (settings, db, store, jobs, services) and starts the
-GUI and/or the API server on one asyncio loop."""
+"""Composition root: builds the Context (infrastructure) and the services, each given the services
+it uses, then starts the GUI and/or the API server on one asyncio loop. Only entry points (the
+CLI, the GUI's `main`, tools and tests) import this module."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import logging.handlers
-import threading
-from dataclasses import dataclass, field
-from typing import Any
 
 from studio.config import Settings
+from studio.context import Context
 from studio.db import Database, MediaStore
-from studio.engine.device import DeviceInfo, describe_device
 from studio.events import EventBus
 from studio.jobs import JobQueue
+from studio.services import Services
 from studio.services.auth import AuthService, FirstRunCredentials
 
 log = logging.getLogger("studio")
-
-
-@dataclass
-class Context:
-    settings: Settings
-    db: Database
-    store: MediaStore
-    events: EventBus
-    jobs: JobQueue
-    auth: AuthService
-    system: Any = None  # SystemService; set in build_context (it needs the Context itself)
-    music: Any = None  # MusicService
-    analysis: Any = None  # AnalysisService (seed 004 predictions, the Analyze panel)
-    voices: Any = None  # VoicesService (voice characters, scripts, speech, voice matching)
-    templates: Any = None  # TemplateService (seed 001 templates)
-    webhooks: Any = None  # WebhookService (seed 001 callbacks)
-    rate_limiter: Any = None  # set by the API server when it runs
-    server_running: bool = False
-    api_url: str | None = None  # where the API really listens (None while it does not run)
-    first_run: FirstRunCredentials | None = None
-    _device: DeviceInfo | None = field(default=None, repr=False)
-    _device_error: str | None = field(default=None, repr=False)
-
-    # --- device (torch import is slow: resolved in the background at start-up) ------------------
-    def detect_device_async(self) -> None:
-        threading.Thread(target=self._detect_device, name="device-probe", daemon=True).start()
-
-    def _detect_device(self) -> None:
-        try:
-            self._device = describe_device(self.settings.device)
-        except Exception as exc:  # e.g. cuda requested without a GPU
-            self._device_error = str(exc)
-        self.events.publish_threadsafe("device_ready", {"label": self.device_label(), "error": self._device_error})
-
-    @property
-    def device(self) -> DeviceInfo | None:
-        return self._device
-
-    def device_label(self) -> str:
-        if self._device is not None:
-            return self._device.label
-        return f"unavailable: {self._device_error}" if self._device_error else "detecting…"
-
-    @property
-    def api_base_url(self) -> str:
-        """The running API's URL, or the configured one when it does not run (yet)."""
-        return self.api_url or self.settings.api_base_url
-
-    def connector_status(self) -> dict[str, str]:
-        """Outside platforms configured by the user (none are configured by default)."""
-        return {}
 
 
 def setup_logging(settings: Settings, *, verbose: bool = False) -> None:
@@ -89,12 +37,14 @@ def setup_logging(settings: Settings, *, verbose: bool = False) -> None:
     root._studio_configured = True  # type: ignore[attr-defined]
 
 
-def build_context(settings: Settings | None = None) -> Context:
+def build_services(settings: Settings | None = None) -> Services:
     """Open (and migrate) the database, the media store and the services. No threads started."""
     from studio.services.analysis import AnalysisService
     from studio.services.music import MusicService
     from studio.services.system import SystemService
+    from studio.services.templates import TemplateService
     from studio.services.voices import VoicesService
+    from studio.services.webhooks import WebhookService
 
     settings = settings or Settings()
     settings.ensure_dirs()
@@ -106,36 +56,40 @@ def build_context(settings: Settings | None = None) -> Context:
         log.info("removed %d unfinished temp files left by an earlier run", removed)
     events = EventBus()
     jobs = JobQueue(db, events, max_concurrent=settings.max_concurrent)
-    ctx = Context(settings=settings, db=db, store=store, events=events, jobs=jobs,
-                  auth=AuthService(db, settings.session_ttl_s))
-    ctx.system = SystemService(ctx)
-    ctx.music = MusicService(ctx)
-    ctx.analysis = AnalysisService(ctx)
-    ctx.voices = VoicesService(ctx)
-    for service in (ctx.system, ctx.music, ctx.analysis, ctx.voices):
+    ctx = Context(settings=settings, db=db, store=store, events=events, jobs=jobs)
+    auth = AuthService(db, settings.session_ttl_s)
+    webhooks = WebhookService(ctx)
+    voices = VoicesService(ctx)
+    music = MusicService(ctx, voices=voices)
+    services = Services(
+        context=ctx,
+        auth=auth,
+        system=SystemService(ctx, auth=auth),
+        music=music,
+        analysis=AnalysisService(ctx, webhooks=webhooks),
+        voices=voices,
+        templates=TemplateService(ctx),
+        webhooks=webhooks,
+    )
+    for service in (services.system, services.music, services.analysis, services.voices):
         for handler in service.job_handlers():
             jobs.register(handler)
-    from studio.services.templates import TemplateService
-    from studio.services.webhooks import WebhookService
-
-    ctx.templates = TemplateService(ctx)
-    ctx.webhooks = WebhookService(ctx)
-    events.subscribe(ctx.music.on_job_event)  # batch slots, playlist mixes
-    events.subscribe(ctx.webhooks.on_event)  # generation callbacks
-    events.subscribe(ctx.analysis.on_event)  # batch analysis rows, cancelled batches
-    events.subscribe(ctx.voices.on_event)  # failed/cancelled speech and voice-matching jobs
-    return ctx
+    events.subscribe(services.music.on_job_event)  # batch slots, playlist mixes
+    events.subscribe(services.webhooks.on_event)  # generation callbacks
+    events.subscribe(services.analysis.on_event)  # batch analysis rows, cancelled batches
+    events.subscribe(services.voices.on_event)  # failed/cancelled speech and voice-matching jobs
+    return services
 
 
-def start_background(ctx: Context, loop: asyncio.AbstractEventLoop) -> None:
+def start_background(services: Services, loop: asyncio.AbstractEventLoop) -> None:
     """Start what runs beside the loop: device probe and job workers (after crash recovery)."""
-    ctx.detect_device_async()
-    ctx.jobs.start(loop)
+    services.context.detect_device_async()
+    services.context.jobs.start(loop)
 
 
-def shutdown(ctx: Context) -> None:
-    ctx.jobs.stop()
-    ctx.db.dispose()
+def shutdown(services: Services) -> None:
+    services.context.jobs.stop()
+    services.context.db.dispose()
 
 
 def print_first_run(credentials: FirstRunCredentials) -> None:
@@ -150,20 +104,20 @@ def print_first_run(credentials: FirstRunCredentials) -> None:
     )
 
 
-async def serve_forever(ctx: Context, host: str, port: int, allow_remote: bool) -> None:
+async def serve_forever(services: Services, host: str, port: int, allow_remote: bool) -> None:
     """`studio serve`: the API without a window, until SIGINT/SIGTERM."""
     import signal
 
     from studio.server.app import ApiServer
 
     loop = asyncio.get_running_loop()
-    start_background(ctx, loop)
-    server = ApiServer(ctx)
-    bound = await server.start(host, port, allow_remote=allow_remote)
-    ctx.first_run = ctx.auth.bootstrap()
-    if ctx.first_run:
-        print_first_run(ctx.first_run)
-    print(f"Studio API on {ctx.api_url}  (docs: {ctx.api_url}/docs)", flush=True)
+    start_background(services, loop)
+    server = ApiServer(services)
+    await server.start(host, port, allow_remote=allow_remote)
+    services.first_run = services.auth.bootstrap()
+    if services.first_run:
+        print_first_run(services.first_run)
+    print(f"Studio API on {services.api_url}  (docs: {services.api_url}/docs)", flush=True)
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
@@ -172,5 +126,5 @@ async def serve_forever(ctx: Context, host: str, port: int, allow_remote: bool) 
             pass
     await stop.wait()
     await server.stop()
-    await ctx.webhooks.drain(timeout_s=5.0)  # let deliveries under way finish their current attempt
-    shutdown(ctx)
+    await services.webhooks.drain(timeout_s=5.0)  # let deliveries under way finish their current attempt
+    shutdown(services)

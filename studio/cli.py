@@ -101,13 +101,13 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_generate(args) if command == "generate" else run_extend(args)
 
-    from studio.app import build_context, setup_logging
+    from studio.app import build_services, setup_logging
     from studio.config import Settings
 
     settings = Settings()
     if command in ("keys", "auth"):
-        ctx = build_context(settings)
-        return _keys(ctx, args) if command == "keys" else _auth(ctx, args)
+        services = build_services(settings)
+        return _keys(services, args) if command == "keys" else _auth(services, args)
 
     setup_logging(settings, verbose=args.verbose)
     if command == "serve":
@@ -121,9 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: --host {host} exposes the API to the network; add --allow-remote to confirm",
                   file=sys.stderr)
             return 2
-        ctx = build_context(settings)
+        services = build_services(settings)
         try:
-            asyncio.run(serve_forever(ctx, host, port, allow_remote))
+            asyncio.run(serve_forever(services, host, port, allow_remote))
         except OSError as exc:
             print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}; "
                   "is another studio running? choose another --port", file=sys.stderr)
@@ -137,22 +137,22 @@ def main(argv: list[str] | None = None) -> int:
     return run_gui(settings, api=not args.no_api)
 
 
-def _keys(ctx, args) -> int:
+def _keys(services, args) -> int:
     if args.keys_command == "create":
         try:
-            key, _record = ctx.auth.create_key(args.name, role=args.role)
+            key, _record = services.auth.create_key(args.name, role=args.role)
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         print(key)
     elif args.keys_command == "list":
-        for record in ctx.auth.list_keys(include_revoked=True):
+        for record in services.auth.list_keys(include_revoked=True):
             state = "revoked" if record["revoked"] else "active"
             print(f"{record['id']}\t{record['name']}\t{record['role']}\t{state}\tcreated {record['created_at']}"
                   f"\tlast used {record['last_used_at'] or 'never'}")
     elif args.keys_command == "revoke":
         try:
-            ctx.auth.revoke_key(args.key_id)
+            services.auth.revoke_key(args.key_id)
         except KeyError:
             print(f"error: no key {args.key_id!r}; `studio keys list` shows them", file=sys.stderr)
             return 1
@@ -160,14 +160,14 @@ def _keys(ctx, args) -> int:
     return 0
 
 
-def _auth(ctx, args) -> int:
-    first_run = ctx.auth.bootstrap()
+def _auth(services, args) -> int:
+    first_run = services.auth.bootstrap()
     if first_run is not None:
         from studio.app import print_first_run
 
         print_first_run(first_run)
         return 0
-    print(ctx.auth.reset_password())
+    print(services.auth.reset_password())
     return 0
 
 

@@ -233,5 +233,3 @@ def save_user_settings(settings: Settings, changes: dict[str, Any]) -> list[str]
     return changed
 
 
-# Data files (presets, templates, characters, icons, stylesheets, docs assets, model weights).
-RESOURCES_DIR = Path(__file__).resolve().parent.parent / "resources"

@@ -29,7 +29,7 @@ def _version(dist: str) -> str | None:
 def run_doctor() -> int:
     from studio.config import Settings
     from studio.db import Database
-    from studio.engine.audio_io import probe_output
+    from studio.engine.io.playback import probe_output
     from studio.engine.device import describe_device
 
     settings = Settings()

@@ -83,7 +83,7 @@ def _print_summary(result, as_json: bool) -> None:
 
 
 def _run(job, as_json: bool) -> int:
-    from studio.engine.pipeline import Cancelled
+    from studio.engine.pipeline.generate import Cancelled
 
     cancel = threading.Event()
     try:
@@ -100,8 +100,8 @@ def _run(job, as_json: bool) -> int:
 
 
 def run_generate(args) -> int:
-    from studio.engine.spec import GenerationSpec, LyricsOptions
-    from studio.engine.styles import moods, styles
+    from studio.engine.composition.spec import GenerationSpec, LyricsOptions
+    from studio.engine.composition.styles import moods, styles
 
     if args.list_styles:
         for style in styles().values():
@@ -140,8 +140,8 @@ def run_generate(args) -> int:
         return _error(_validation_message(exc))
 
     settings = _settings()
-    from studio.engine.pipeline import generate
-    from studio.engine.spec import resolve_spec
+    from studio.engine.pipeline.generate import generate
+    from studio.engine.composition.spec import resolve_spec
 
     resolved = resolve_spec(spec)
     name = args.name or _safe_name(resolved.title)
@@ -154,8 +154,8 @@ def run_generate(args) -> int:
 
 
 def run_extend(args) -> int:
-    from studio.engine.pipeline import extend, load_score
-    from studio.engine.spec import normalise_formats
+    from studio.engine.pipeline.generate import extend, load_score
+    from studio.engine.composition.spec import normalise_formats
 
     try:
         score = load_score(args.score)

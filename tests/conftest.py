@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from studio.app import build_context, shutdown
+from studio.app import build_services, shutdown
 from studio.config import Settings
 from tests.support.steps_job import steps_handler
 
@@ -19,28 +19,28 @@ def settings(tmp_path, monkeypatch) -> Settings:
 
 
 @pytest.fixture
-def ctx(settings):
-    """A Context with the test job kind registered; jobs are not started (see `running_ctx`)."""
-    context = build_context(settings)
-    context.jobs.register(steps_handler())
-    yield context
-    shutdown(context)
+def services(settings):
+    """The services with the test job kind registered; jobs are not started (see `running_services`)."""
+    built = build_services(settings)
+    built.context.jobs.register(steps_handler())
+    yield built
+    shutdown(built)
 
 
 @pytest.fixture
-async def running_ctx(ctx):
-    ctx.jobs.start(asyncio.get_running_loop())
-    yield ctx
-    ctx.jobs.stop()
+async def running_services(services):
+    services.context.jobs.start(asyncio.get_running_loop())
+    yield services
+    services.context.jobs.stop()
 
 
 @pytest.fixture
-async def api(running_ctx, aiohttp_client):
+async def api(running_services, aiohttp_client):
     """(client, api_key) for the full app: middlewares, routes, auth."""
     from studio.server.app import build_app
 
-    key, _ = running_ctx.auth.create_key("tests", role="admin")
-    client = await aiohttp_client(build_app(running_ctx))
+    key, _ = running_services.auth.create_key("tests", role="admin")
+    client = await aiohttp_client(build_app(running_services))
     client.key = key
     client.auth_headers = {"Authorization": f"Bearer {key}"}
     return client

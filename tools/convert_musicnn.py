@@ -9,7 +9,7 @@ Reads `musicnn/MSD_musicnn/` and `musicnn/MTT_musicnn/` straight out of the whee
 unpacked source tree / sdist directory given instead), and writes into `resources/models/`:
 
 - `musicnn_msd.pt`, `musicnn_mtt.pt`: `{"state_dict": ..., "meta": {...}}` for
-  `studio.engine.tagger.MusicnnNet` (float32, ~3.2 MB each; Adam slots are dropped);
+  `studio.engine.analysis.tagger.MusicnnNet` (float32, ~3.2 MB each; Adam slots are dropped);
 - `musicnn_tags.json`: the 50 output tags of each model, in output order, taken from musicnn's
   `configuration.py`;
 - `musicnn_LICENSE.txt`: musicnn's ISC licence (it covers the weights).
@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO))
 
 from package_source import Source  # noqa: E402 - tools/, beside this script
 
-from studio.engine.protobuf import iter_fields, read_varint  # noqa: E402
+from studio.engine.io.protobuf import iter_fields, read_varint  # noqa: E402
 
 MUSICNN_VERSION = "0.1.0"
 OUTPUT_FILES = {"MSD_musicnn": "musicnn_msd.pt", "MTT_musicnn": "musicnn_mtt.pt"}
@@ -167,7 +167,7 @@ def _convert(arr: np.ndarray, kind: str) -> np.ndarray:
 def convert_model(source: Source, model: str):
     import torch
 
-    from studio.engine.tagger import MusicnnNet
+    from studio.engine.analysis.tagger import MusicnnNet
 
     index = source.read(f"musicnn/{model}/.index")
     data = source.read(f"musicnn/{model}/.data-00000-of-00001")

@@ -11,7 +11,7 @@ state) and `resemblyzer/hparams.py` straight out of the wheel (or out of an unpa
 given instead) and writes into `resources/models/`:
 
 - `speaker_encoder.pt`: `{"state_dict": ..., "meta": {...}}` for
-  `studio.engine.speaker.SpeakerEncoder`: only the 3-layer LSTM and the linear projection,
+  `studio.engine.analysis.speaker.SpeakerEncoder`: only the 3-layer LSTM and the linear projection,
   float32 (~5.7 MB); the optimizer state and the training-only `similarity_weight/bias` are
   dropped. `meta` names the source wheel, the sha256 of the original `pretrained.pt`, its
   training step and the hyperparameters of `hparams.py`;
@@ -61,7 +61,7 @@ def read_hparams(source: Source) -> dict[str, int | float]:
 def convert(source: Source) -> tuple[dict, dict]:
     import torch
 
-    from studio.engine.speaker import SpeakerEncoder
+    from studio.engine.analysis.speaker import SpeakerEncoder
 
     raw = source.read("resemblyzer/pretrained.pt")
     checkpoint = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)

@@ -36,16 +36,16 @@ async def wait_for(predicate, timeout_s: float, what: str) -> None:
 DEFAULT_PROMPT = "relaxing lo-fi hip hop beat for studying, rainy night"
 
 
-async def scenario(ctx, out: Path, seconds: float, prompt: str = DEFAULT_PROMPT, singer: str = "luna_lofi") -> None:
+async def scenario(services, out: Path, seconds: float, prompt: str = DEFAULT_PROMPT, singer: str = "luna_lofi") -> None:
     from studio.app import start_background
     from studio.ui.app import create_main_window
 
-    window = create_main_window(ctx, player_sink=lambda block: None)
+    window = create_main_window(services, player_sink=lambda block: None)
     window.resize(1500, 940)
     window.show()
-    start_background(ctx, asyncio.get_running_loop())
+    start_background(services, asyncio.get_running_loop())
 
-    ctx.voices.initialize()  # so the Create panel can pick a singer
+    services.voices.initialize()  # so the Create panel can pick a singer
     create = window.show_panel("create")
     create.apply_fields({"prompt": prompt, "duration": seconds,
                          "instrumental": False, "lyrics": {"enabled": True, "theme": "rain on the window"},
@@ -56,18 +56,18 @@ async def scenario(ctx, out: Path, seconds: float, prompt: str = DEFAULT_PROMPT,
     print("generating:", [j.get("id") for j in jobs], flush=True)
     await asyncio.sleep(1.0)
     window.grab().save(str(out / "create_running.png"))
-    await wait_for(lambda: ctx.music.list_tracks()[0] > 0, 600, "the generated track")
+    await wait_for(lambda: services.music.list_tracks()[0] > 0, 600, "the generated track")
 
     library = window.show_panel("library")
     await asyncio.sleep(0.5)
-    track = ctx.music.list_tracks()[1][0]
+    track = services.music.list_tracks()[1][0]
     if hasattr(library, "select_track"):
         library.select_track(track["id"])
     await asyncio.sleep(1.0)
     window.grab().save(str(out / "library.png"))
 
-    analyze = window.show_panel("analyze")
-    analyze.analyse_file(ctx.store.path(track["files_raw"]["wav"]))
+    analyze = window.show_panel("analysis")
+    analyze.analyse_file(services.context.store.path(track["files_raw"]["wav"]))
     await wait_for(lambda: analyze.current is not None, 300, "the analysis")
     await asyncio.sleep(0.5)
     window.grab().save(str(out / "analyze.png"))
@@ -76,7 +76,7 @@ async def scenario(ctx, out: Path, seconds: float, prompt: str = DEFAULT_PROMPT,
     voices.select_character("luna_lofi")
     voices.say_edit.setText("Hey, beautiful souls, it's Luna. Tonight the rain plays along.")
     spoken = voices.speak()
-    await wait_for(lambda: ctx.voices.get_content(spoken["id"])["status"] != "processing", 300, "the speech")
+    await wait_for(lambda: services.voices.get_content(spoken["id"])["status"] != "processing", 300, "the speech")
     voices.topic_edit.setText("my new album, Midnight Rain")
     await voices.write_and_voice()
     await asyncio.sleep(0.5)
@@ -89,7 +89,7 @@ async def scenario(ctx, out: Path, seconds: float, prompt: str = DEFAULT_PROMPT,
     # voice matching: recordings of a made-up speaker (the built-in voice reshaped) through the wizard
     import soundfile as sf
 
-    from studio.engine.voice import VoiceSettings, speak
+    from studio.engine.instruments.voice import VoiceSettings, speak
 
     takes = []
     for i, text in enumerate(("Welcome to the late show, where the city never sleeps.",
@@ -109,11 +109,11 @@ async def scenario(ctx, out: Path, seconds: float, prompt: str = DEFAULT_PROMPT,
         take.unlink()
 
     for panel in window.panels:
-        if panel.area in ("create", "library", "analyze", "voices"):
+        if panel.key in ("create", "library", "analysis", "voices"):
             continue
-        window.show_panel(panel.area)
+        window.show_panel(panel.key)
         await asyncio.sleep(0.3)
-        window.grab().save(str(out / f"{panel.area}.png"))
+        window.grab().save(str(out / f"{panel.key}.png"))
     if shutil.which("import") and os.environ.get("DISPLAY"):
         subprocess.run(["import", "-window", "root", str(out / "window.png")], check=False)
     window.close()
@@ -130,21 +130,21 @@ def main() -> int:
 
     import qasync
 
-    from studio.app import build_context, shutdown
+    from studio.app import build_services, shutdown
     from studio.config import Settings
     from studio.ui.app import ensure_app
 
     home = Path(tempfile.mkdtemp(prefix="studio-shots-"))
     os.environ["STUDIO_HOME"] = str(home)
     app = ensure_app()
-    ctx = build_context(Settings(home=home))
+    services = build_services(Settings(home=home))
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     try:
         with loop:
-            loop.run_until_complete(scenario(ctx, args.out, args.seconds, args.prompt, args.singer))
+            loop.run_until_complete(scenario(services, args.out, args.seconds, args.prompt, args.singer))
     finally:
-        shutdown(ctx)
+        shutdown(services)
         shutil.rmtree(home, ignore_errors=True)
     print("screenshots in", args.out)
     return 0

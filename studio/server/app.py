@@ -10,7 +10,7 @@ from aiohttp import web
 
 from studio.server import ws
 from studio.server.keys import (
-    CTX,
+    SERVICES,
     OPENAPI_CACHE,
     RATE_LIMITER,
     REQUEST_LOG,
@@ -23,30 +23,36 @@ from studio.server.middleware import (
     request_context,
 )
 from studio.server.ratelimit import RateLimiter
-from studio.server.routes import ai, auth, docs, music, predict, system, voices
+from studio.server.routes import analysis, auth, docs, system, voices
+from studio.server.routes.music import ai, library
 from studio.server.routing import RouteTable
 
 if TYPE_CHECKING:
-    from studio.app import Context
+    from studio.services import Services
 
 log = logging.getLogger("studio.server")
 
 # Each area's route module contributes one table; later areas add theirs here.
-ROUTE_TABLES: list[RouteTable] = [system.routes, auth.routes, docs.routes, music.routes, ai.routes, predict.routes,
+ROUTE_TABLES: list[RouteTable] = [system.routes, auth.routes, docs.routes, library.routes, ai.routes, analysis.routes,
                                   voices.routes, ws.routes]
 
 
-def build_app(ctx: "Context") -> web.Application:
+def build_app(services: "Services") -> web.Application:
     app = web.Application(
         middlewares=[request_context, auth_and_limits],
-        client_max_size=ctx.settings.max_body_mb * 1024 * 1024,
+        client_max_size=services.settings.max_body_mb * 1024 * 1024,
     )
-    app[CTX] = ctx
-    app[SETTINGS] = ctx.settings
-    limiter = RateLimiter(ctx.settings.rate_limits)
+    app[SERVICES] = services
+    app[SETTINGS] = services.settings
+    limiter = RateLimiter(services.settings.rate_limits)
     app[RATE_LIMITER] = limiter
-    ctx.rate_limiter = limiter
-    recorder = RequestLogRecorder(ctx.db)
+
+    def on_event(name: str, data: dict) -> None:
+        if name == "config_updated" and "rate_limits" in data.get("updated_settings", ()):
+            limiter.configure(services.settings.rate_limits)
+
+    unsubscribe = services.events.subscribe(on_event)
+    recorder = RequestLogRecorder(services.system.record_requests)
     app[REQUEST_LOG] = recorder
     specs = []
     for table in ROUTE_TABLES:
@@ -60,6 +66,7 @@ def build_app(ctx: "Context") -> web.Application:
         recorder.start()
 
     async def on_cleanup(_app: web.Application) -> None:
+        unsubscribe()
         await recorder.stop()
 
     app.on_startup.append(on_startup)
@@ -79,8 +86,8 @@ def is_loopback(host: str) -> bool:
 class ApiServer:
     """The API running on the current event loop (the Qt loop in the GUI)."""
 
-    def __init__(self, ctx: "Context") -> None:
-        self.ctx = ctx
+    def __init__(self, services: "Services") -> None:
+        self.services = services
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
@@ -91,15 +98,14 @@ class ApiServer:
                                  "pass --allow-remote (or set allow_remote in the settings) to mean it")
             log.warning("the API listens on %s: other machines on that network can reach it; "
                         "every request still needs an API key", host)
-        self._runner = web.AppRunner(build_app(self.ctx), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(build_app(self.services), access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, reuse_address=True)
         await site.start()
         sockets = site._server.sockets if site._server else []  # the real port when port=0
         self.port = sockets[0].getsockname()[1] if sockets else port
-        self.ctx.server_running = True
         shown_host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        self.ctx.api_url = f"http://{shown_host}:{self.port}"
+        self.services.system.api_started(f"http://{shown_host}:{self.port}")
         log.info("API listening on http://%s:%d", host, self.port)
         return self.port
 
@@ -107,5 +113,4 @@ class ApiServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
-        self.ctx.server_running = False
-        self.ctx.api_url = None
+        self.services.system.api_stopped()

@@ -9,7 +9,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     pass
 
-CTX = web.AppKey("ctx", "Context")
+SERVICES = web.AppKey("services", "Services")
 SETTINGS = web.AppKey("settings", "Settings")
 RATE_LIMITER = web.AppKey("rate_limiter", "RateLimiter")
 REQUEST_LOG = web.AppKey("request_log", "RequestLogRecorder")
@@ -19,4 +19,4 @@ OPENAPI_CACHE = web.AppKey("openapi_cache", dict)  # filled on first /openapi.js
 REQUEST_ID = web.RequestKey("request_id", str)
 IDENTITY = web.RequestKey("identity", "Identity")
 
-__all__ = ["CTX", "SETTINGS", "RATE_LIMITER", "REQUEST_LOG", "ROUTE_SPECS", "OPENAPI_CACHE", "REQUEST_ID", "IDENTITY", "Any"]
+__all__ = ["SERVICES", "SETTINGS", "RATE_LIMITER", "REQUEST_LOG", "ROUTE_SPECS", "OPENAPI_CACHE", "REQUEST_ID", "IDENTITY", "Any"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 import logging
 import secrets
 import time
@@ -11,7 +12,7 @@ from aiohttp import web
 
 from studio.server.errors import ApiError, error_body
 from studio.server.keys import (
-    CTX,
+    SERVICES,
     IDENTITY,
     RATE_LIMITER,
     REQUEST_ID,
@@ -89,7 +90,7 @@ def _credential(request: web.Request) -> str | None:
 
 
 async def authenticate(request: web.Request, token: str) -> Identity | None:
-    auth = request.app[CTX].auth
+    auth = request.app[SERVICES].auth
     cached = auth.verify_key_cached(token)
     if cached is not False:
         return cached
@@ -136,11 +137,8 @@ async def auth_and_limits(request: web.Request, handler) -> web.StreamResponse:
 class RequestLogRecorder:
     """Buffers request rows and writes them in batches on the loop (one small transaction a second)."""
 
-    def __init__(self, db, flush_interval_s: float = 1.0) -> None:
-        from studio.db.models import RequestLog
-
-        self._model = RequestLog
-        self._db = db
+    def __init__(self, write: Callable[[list[dict]], None], flush_interval_s: float = 1.0) -> None:
+        self._write = write  # the system service stores them (the server never opens a DB session)
         self._rows: list[dict] = []
         self._interval = flush_interval_s
         self._task: asyncio.Task | None = None
@@ -161,8 +159,7 @@ class RequestLogRecorder:
         if not rows:
             return
         try:
-            with self._db.session() as s:
-                s.add_all([self._model(**row) for row in rows])
+            self._write(rows)
         except Exception:
             log.exception("could not write %d request log rows", len(rows))
 

@@ -13,7 +13,7 @@ import logging
 
 from aiohttp import WSMsgType, web
 
-from studio.server.keys import CTX, IDENTITY
+from studio.server.keys import SERVICES, IDENTITY
 from studio.server.middleware import authenticate
 from studio.server.routing import RouteTable
 
@@ -55,7 +55,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
             except asyncio.QueueFull:
                 pass  # a stalled client loses events rather than stalling the studio
 
-    unsubscribe = request.app[CTX].events.subscribe(forward)
+    unsubscribe = request.app[SERVICES].events.subscribe(forward)
     await ws.send_json({"event": "authenticated", "data": {"subject": identity.subject, "role": identity.role}})
 
     async def pump() -> None:

@@ -63,14 +63,16 @@ from studio.jobs import (
     JobContext,
     JobHandler,
 )
+from studio.resources import resource_path
 
 if TYPE_CHECKING:
-    from studio.app import Context
+    from studio.context import Context
+    from studio.services.webhooks import WebhookService
 
 log = logging.getLogger(__name__)
 
 BATCH_KIND = "analysis.batch"
-GENRES_FILE = Path(__file__).resolve().parents[2] / "resources" / "analysis" / "genres.toml"
+GENRES_FILE = resource_path("analysis", "genres.toml")
 STATE_FILE_NAME = "analysis.json"
 DEFAULT_MODEL = "MSD_musicnn"
 MODEL_DESCRIPTIONS = {
@@ -324,8 +326,9 @@ def _finite(value: Any) -> Any:
 
 
 class AnalysisService:
-    def __init__(self, ctx: Context) -> None:
+    def __init__(self, ctx: Context, *, webhooks: "WebhookService") -> None:
         self.ctx = ctx
+        self.webhooks = webhooks
         self.started_monotonic = time.monotonic()
         self.genre_sets = load_genre_sets()
         self.max_file_bytes = MAX_FILE_BYTES
@@ -365,13 +368,13 @@ class AnalysisService:
 
     @staticmethod
     def installed_models() -> list[str]:
-        from studio.engine.tagger import available_models
+        from studio.engine.analysis.tagger import available_models
 
         return available_models()
 
     @staticmethod
     def known_models() -> list[str]:
-        from studio.engine.tagger import MODEL_FILES
+        from studio.engine.analysis.tagger import MODEL_FILES
 
         return list(MODEL_FILES)
 
@@ -391,7 +394,7 @@ class AnalysisService:
             if self.tagger_loader is not None:
                 tagger = self.tagger_loader(name, self.device())
             else:
-                from studio.engine.tagger import load_tagger
+                from studio.engine.analysis.tagger import load_tagger
 
                 tagger = load_tagger(name, self.device())
         except (FileNotFoundError, ValueError, RuntimeError, OSError) as exc:
@@ -403,7 +406,7 @@ class AnalysisService:
         return tagger
 
     def model_info(self, name: str) -> dict[str, Any]:
-        from studio.engine.tagger import MODEL_FILES, MODELS_DIR
+        from studio.engine.analysis.tagger import MODEL_FILES, MODELS_DIR
 
         path = MODELS_DIR / MODEL_FILES[name]
         info: dict[str, Any] = {
@@ -468,7 +471,7 @@ class AnalysisService:
         numpy) and `timings_ms`. AnalysisError subclasses for bad input."""
         import torch
 
-        from studio.engine.analysis import analyse_audio
+        from studio.engine.analysis.features import analyse_audio
 
         path = Path(path)
         name = filename or path.name
@@ -903,7 +906,7 @@ class AnalysisService:
         delivery_id = new_id("dlv")
         body = json.dumps({**payload, "delivery_id": delivery_id}, default=str, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "Studio-Webhooks/1", EVENT_HEADER: payload["event"],
-                   DELIVERY_HEADER: delivery_id, SIGNATURE_HEADER: sign(self.ctx.webhooks.secret, body)}
+                   DELIVERY_HEADER: delivery_id, SIGNATURE_HEADER: sign(self.webhooks.secret, body)}
         record: dict[str, Any] = {"delivery_id": delivery_id, "event": payload["event"], "url": url,
                                   "status": "pending", "attempts": []}
         async with httpx.AsyncClient(timeout=WEBHOOK_TIMEOUT_S, follow_redirects=False) as client:

@@ -34,11 +34,13 @@ from sqlalchemy import String, cast, func, select
 
 from studio.db.models import Job, MediaFile, Track, utcnow
 from studio.db.store import new_id
+from studio.services.media import media_file
 from studio.jobs import CANCELLED, COMPLETED, FAILED, PROCESSING, QUEUED, JobCancelled, JobContext, JobError, JobHandler
 
 if TYPE_CHECKING:
-    from studio.app import Context
-    from studio.engine.export import TrackMetadata
+    from studio.context import Context
+    from studio.services.voices import VoicesService
+    from studio.engine.io.export import TrackMetadata
 
 GENERATE_KIND = "music.generate"
 PLAYLIST_KIND = "music.playlist"  # a playlist's continuous mix, run once its tracks have finished
@@ -88,6 +90,13 @@ class UnknownTrack(KeyError):
     pass
 
 
+def measured_realtime_factor(ctx: "Context") -> float | None:
+    """Median audio-seconds per wall-second of this machine's recent generations."""
+    _total, jobs = ctx.jobs.list(kind=GENERATE_KIND, status=COMPLETED, limit=SPEED_SAMPLES)
+    factors = [j["result"]["realtime_factor"] for j in jobs if (j.get("result") or {}).get("realtime_factor")]
+    return statistics.median(factors) if factors else None
+
+
 def credits_for(duration_s: float) -> float:
     return round(CREDITS_PER_MINUTE * duration_s / 60.0, 2)
 
@@ -101,8 +110,9 @@ def _day_start(now: datetime) -> datetime:
 
 
 class MusicService:
-    def __init__(self, ctx: "Context") -> None:
+    def __init__(self, ctx: "Context", *, voices: "VoicesService") -> None:
         self.ctx = ctx
+        self.voices = voices  # singers for sung generations
         self.work_root = ctx.settings.home / "work"
         self._lock = threading.Lock()
         self._held: set[str] = set()  # job rows queued but kept off the workers (batch slots, playlist mixes)
@@ -112,46 +122,46 @@ class MusicService:
     @staticmethod
     def styles() -> dict[str, Any]:
         """Style id -> Style (name, genre, tempo_min/max, ...), from resources/music/styles.toml."""
-        from studio.engine.styles import styles
+        from studio.engine.composition.styles import styles
 
         return styles()
 
     @staticmethod
     def vocals_verb(style_id: str | None) -> str:
         """"rapped" (hip-hop styles) or "sung": how a singer voices the style's lyrics."""
-        from studio.engine.styles import vocals_verb
+        from studio.engine.composition.styles import vocals_verb
 
         return vocals_verb(style_id)
 
     @staticmethod
     def find_style(text: str):
-        from studio.engine.styles import find_style
+        from studio.engine.composition.styles import find_style
 
         return find_style(text)
 
     @staticmethod
     def moods() -> list[str]:
-        from studio.engine.styles import moods
+        from studio.engine.composition.styles import moods
 
         return sorted(moods())
 
     @staticmethod
     def note_names() -> tuple[str, ...]:
-        from studio.engine.spec import NOTE_NAMES
+        from studio.engine.composition.spec import NOTE_NAMES
 
         return tuple(NOTE_NAMES)
 
     @staticmethod
     def normalise_key(text: str) -> str:
         """'Eb minor' / 'F#_major' -> the engine's key name; ValueError when it is not a key."""
-        from studio.engine.spec import key_name, parse_key
+        from studio.engine.composition.spec import key_name, parse_key
 
         return key_name(*parse_key(text))
 
     @staticmethod
     def relative_key(key: str) -> str | None:
         """The relative major/minor of an engine key name ("D_minor" -> "F_major"); None for a non-key."""
-        from studio.engine.spec import relative_key
+        from studio.engine.composition.spec import relative_key
 
         try:
             return relative_key(key)
@@ -161,14 +171,14 @@ class MusicService:
     @staticmethod
     def instrument_roles() -> dict[str, Any]:
         """Instrument word -> (role it plays, instrument choice with its label)."""
-        from studio.engine.composer import INSTRUMENT_ROLES
+        from studio.engine.composition.composer import INSTRUMENT_ROLES
 
         return INSTRUMENT_ROLES
 
     def preview(self, spec_fields: dict[str, Any]):
         """What a request is understood as (the resolved spec), without rendering anything.
         Raises pydantic.ValidationError naming the bad field, SingerError for an unknown singer."""
-        from studio.engine.spec import GenerationSpec, resolve_spec
+        from studio.engine.composition.spec import GenerationSpec, resolve_spec
 
         return resolve_spec(GenerationSpec.model_validate(self.with_singer(spec_fields)))
 
@@ -217,7 +227,7 @@ class MusicService:
 
     def submit_extend(self, track_id: str, additional_duration_s: float, *, seed: int | None = None,
                       source: str = "api", extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        from studio.engine.pipeline import MAX_DURATION_S
+        from studio.engine.pipeline.generate import MAX_DURATION_S
 
         track = self.track_row(track_id)
         if "score" not in (track["files_raw"] or {}):
@@ -225,7 +235,7 @@ class MusicService:
         if not 1.0 <= additional_duration_s <= MAX_DURATION_S - track["duration_s"]:
             raise ValueError(f"additional_duration must be between 1 and {MAX_DURATION_S - track['duration_s']:g} "
                              f"seconds for this track (the longest track is {MAX_DURATION_S:g} s)")
-        from studio.engine.spec import ResolvedSpec
+        from studio.engine.composition.spec import ResolvedSpec
 
         resolved = ResolvedSpec.model_validate(track["spec"])
         params_extra = {"extend_of": track_id, "additional_duration_s": additional_duration_s,
@@ -238,8 +248,8 @@ class MusicService:
         return self.work_root / job_id
 
     def _run(self, job: JobContext) -> dict[str, Any]:
-        from studio.engine.pipeline import Cancelled, extend, generate, load_score
-        from studio.engine.spec import ResolvedSpec
+        from studio.engine.pipeline.generate import Cancelled, extend, generate, load_score
+        from studio.engine.composition.spec import ResolvedSpec
 
         params = job.params
         spec = ResolvedSpec.model_validate(params["spec"])
@@ -329,9 +339,7 @@ class MusicService:
     # --- estimates ------------------------------------------------------------------------------
     def measured_realtime_factor(self) -> float | None:
         """Median audio-seconds per wall-second of this machine's recent generations."""
-        _total, jobs = self.ctx.jobs.list(kind=GENERATE_KIND, status=COMPLETED, limit=SPEED_SAMPLES)
-        factors = [j["result"]["realtime_factor"] for j in jobs if (j.get("result") or {}).get("realtime_factor")]
-        return statistics.median(factors) if factors else None
+        return measured_realtime_factor(self.ctx)
 
     def _job_audio_s(self, job: dict[str, Any]) -> float:
         params = job.get("params") or {}
@@ -490,7 +498,7 @@ class MusicService:
     def conversion_source(self, track: dict[str, Any], fmt: str) -> tuple[Path, TrackMetadata]:
         """(master audio file, tags) to encode `track` as `fmt` from, for a format it was not
         rendered in; FormatUnavailable when `fmt` is not an audio format or there is no master."""
-        from studio.engine.export import TrackMetadata
+        from studio.engine.io.export import TrackMetadata
 
         files = track.get("files_raw") or {}
         if fmt not in CONVERTIBLE_AUDIO:
@@ -544,13 +552,7 @@ class MusicService:
 
     def media_file(self, media_id: str) -> tuple[Path, dict[str, Any]]:
         """(path, row) of a stored file; KeyError for a malformed or unknown id."""
-        path = self.ctx.store.path(media_id)  # validates the id shape: no paths can be named
-        with self.ctx.db.session() as s:
-            row = s.get(MediaFile, media_id)
-            if row is None:
-                raise KeyError(media_id)
-            return path, {"id": row.id, "mime_type": row.mime_type, "size_bytes": row.size_bytes,
-                          "display_name": row.display_name, "kind": row.kind, "job_id": row.job_id}
+        return media_file(self.ctx, media_id)
 
     # --- seed 001 (/api/v1/ai): titled submissions, batches, playlists ---------------------------
     def submit_generation(self, spec_fields: dict[str, Any], *, title: str | None = None,
@@ -561,7 +563,7 @@ class MusicService:
 
         `hold_stage` keeps the job row queued but off the workers until `release_held` (a batch's
         concurrency limit); `job_id` pre-chooses the id (batch and playlist members)."""
-        from studio.engine.spec import GenerationSpec, resolve_spec
+        from studio.engine.composition.spec import GenerationSpec, resolve_spec
 
         resolved = resolve_spec(GenerationSpec.model_validate(self.with_singer(spec_fields)))
         if title and title.strip():
@@ -585,7 +587,7 @@ class MusicService:
         if not singer or not (singer.get("character_id") or singer.get("voice_id")):
             return spec_fields
         try:
-            resolved = self.ctx.voices.singer_options(singer.get("character_id"), singer.get("voice_id"))
+            resolved = self.voices.singer_options(singer.get("character_id"), singer.get("voice_id"))
         except UnknownCharacter:
             raise SingerError(404, f"character '{singer.get('character_id')}' was not found (GET /api/voice/characters "
                                    "lists them)") from None
@@ -629,7 +631,7 @@ class MusicService:
 
         `items`: [{"fields": spec fields, "title", "description", "extra"}]. Fields must already be
         valid (pydantic.ValidationError otherwise). All or nothing on the credit budget."""
-        from studio.engine.spec import GenerationSpec
+        from studio.engine.composition.spec import GenerationSpec
 
         items = [{**item, "fields": self.with_singer(item["fields"])} for item in items]  # all singers exist
         durations = [GenerationSpec.model_validate(item["fields"]).duration_s for item in items]
@@ -657,7 +659,7 @@ class MusicService:
                         source: str = "api", extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Queue a playlist's tracks (`tracks` from `plan_playlist`) and its mix job, which waits
         for them. The playlist id is the mix job's id."""
-        from studio.engine.spec import GenerationSpec
+        from studio.engine.composition.spec import GenerationSpec
 
         tracks = [self.with_singer(fields) for fields in tracks]
         for fields in tracks:
@@ -876,6 +878,9 @@ class MusicService:
         summary = {"total_generations": sum(counts.values()), **{st: int(counts.get(st, 0)) for st in STATUSES}}
         return total, jobs, summary
 
+    def media_exists(self, media_id: str) -> bool:
+        return self.ctx.store.exists(media_id)
+
     def describe_media(self, media_id: str) -> dict[str, Any]:
         """What is really in a stored file, read from the file (blocking: call it off the loop).
         KeyError when the file is unknown."""
@@ -919,7 +924,7 @@ class MusicService:
         styles: dict[str, int] = {}
         for style, _d in tracks:
             styles[style] = styles.get(style, 0) + 1
-        from studio.engine.styles import styles as all_styles
+        from studio.engine.composition.styles import styles as all_styles
 
         names = {k: v.name for k, v in all_styles().items()}
         return {
@@ -995,8 +1000,8 @@ def plan_playlist(base_fields: dict[str, Any], *, track_count: int, total_durati
     """
     import numpy as np
 
-    from studio.engine.pipeline import MAX_DURATION_S
-    from studio.engine.spec import GenerationSpec, key_name, resolve_spec
+    from studio.engine.pipeline.generate import MAX_DURATION_S
+    from studio.engine.composition.spec import GenerationSpec, key_name, resolve_spec
 
     rng = np.random.default_rng(seed)
     n = int(track_count)
@@ -1076,7 +1081,7 @@ def transcode_audio(source: Path, target: Path, fmt: str, metadata: TrackMetadat
     import numpy as np
     import soundfile as sf
 
-    from studio.engine.export import write_audio
+    from studio.engine.io.export import write_audio
 
     subtype = sf.info(str(source)).subtype
     bit_depth = 24 if subtype == "PCM_24" else 16
@@ -1145,8 +1150,8 @@ def mix_tracks(paths: list[Path], wav_path: Path, mp3_path: Path, *, style: str,
     import numpy as np
     import soundfile as sf
 
-    from studio.engine.export import MP3_BITRATE_KBPS
-    from studio.engine.mp3 import Mp3Writer
+    from studio.engine.io.export import MP3_BITRATE_KBPS
+    from studio.engine.io.mp3 import Mp3Writer
 
     if style not in TRANSITION_STYLES:
         raise ValueError(f"transition style {style!r}; allowed: {', '.join(TRANSITION_STYLES)}")

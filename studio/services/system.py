@@ -17,11 +17,13 @@ import psutil
 
 from studio import __version__
 from studio.config import EDITABLE_FIELDS, save_user_settings
+from studio.db.models import RequestLog
 from studio.db.store import MediaStore
 from studio.jobs import COMPLETED, JobContext, JobError, JobHandler
 
 if TYPE_CHECKING:
-    from studio.app import Context
+    from studio.context import Context
+    from studio.services.auth import AuthService
 
 # Below these, health reports "low" (the studio keeps working but warns).
 MIN_FREE_DISK_BYTES = 1 << 30
@@ -56,8 +58,9 @@ def _human_size(size_bytes: int | None) -> str | None:
 
 
 class SystemService:
-    def __init__(self, ctx: "Context") -> None:
+    def __init__(self, ctx: "Context", *, auth: "AuthService") -> None:
         self.ctx = ctx
+        self.auth = auth
         self.started_monotonic = time.monotonic()
         self.backups = MediaStore(ctx.settings.home / "backups")
 
@@ -66,6 +69,24 @@ class SystemService:
         return time.monotonic() - self.started_monotonic
 
     # --- health & status ------------------------------------------------------------------------
+    def connector_status(self) -> dict[str, str]:
+        """Outside platforms configured by the user (none are configured by default)."""
+        return {}
+
+    def api_started(self, url: str) -> None:
+        """The API server calls this once it listens (and `api_stopped` when it stops)."""
+        self.ctx.server_running = True
+        self.ctx.api_url = url
+
+    def api_stopped(self) -> None:
+        self.ctx.server_running = False
+        self.ctx.api_url = None
+
+    def record_requests(self, rows: list[dict[str, Any]]) -> None:
+        """Store a batch of API request-log rows (what API-usage analytics reads)."""
+        with self.ctx.db.session() as s:
+            s.add_all([RequestLog(**row) for row in rows])
+
     def health(self) -> dict[str, Any]:
         """Seed 000 `GET /api/health` with real checks."""
         checks: dict[str, str] = {}
@@ -78,7 +99,7 @@ class SystemService:
         checks["disk_space"] = "ok" if free >= MIN_FREE_DISK_BYTES else f"low: {free // (1 << 20)} MiB free"
         available = psutil.virtual_memory().available
         checks["memory"] = "ok" if available >= MIN_AVAILABLE_MEMORY_BYTES else f"low: {available // (1 << 20)} MiB available"
-        connectors = self.ctx.connector_status()
+        connectors = self.connector_status()
         checks["apis"] = "ok" if connectors and all(v == "connected" for v in connectors.values()) else (
             "none_configured" if not connectors else "degraded")
         checks["job_workers"] = "ok" if self.ctx.jobs.max_concurrent > 0 else "stopped"
@@ -130,7 +151,7 @@ class SystemService:
                  "queued": counts["queued"], "processing": counts["processing"],
                  "last_activity": last[0]["updated_at"] if last else None},
             ],
-            "api_connections": self.ctx.connector_status(),
+            "api_connections": self.connector_status(),
         }
 
     # --- configuration --------------------------------------------------------------------------
@@ -152,11 +173,38 @@ class SystemService:
         if "max_concurrent" in updated:
             self.ctx.jobs.set_max_concurrent(self.ctx.settings.max_concurrent)
         if "session_ttl_s" in updated:
-            self.ctx.auth.session_ttl_s = self.ctx.settings.session_ttl_s
-        if "rate_limits" in updated and self.ctx.rate_limiter is not None:
-            self.ctx.rate_limiter.configure(self.ctx.settings.rate_limits)
+            self.auth.session_ttl_s = self.ctx.settings.session_ttl_s
+        # The API server (when it runs) listens for this and applies new rate limits itself.
+        self.ctx.events.publish("config_updated", {"updated_settings": sorted(updated)})
         restart = [k for k in updated if EDITABLE_FIELDS.get(k, False)]
         return {"updated_settings": updated, "restart_required": bool(restart), "restart_fields": restart}
+
+    # --- jobs: what the Jobs dock and /api/system/jobs show and do ------------------------------
+    def list_jobs(self, **filters: Any) -> tuple[int, list[dict[str, Any]]]:
+        """(total, page) of jobs; filters as `JobQueue.list` (kind, kinds, status, limit, offset)."""
+        return self.ctx.jobs.list(**filters)
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        return self.ctx.jobs.get(job_id)
+
+    def cancel_job(self, job_id: str) -> dict[str, Any]:
+        return self.ctx.jobs.cancel(job_id)
+
+    def retry_job(self, job_id: str) -> dict[str, Any]:
+        return self.ctx.jobs.retry(job_id)
+
+    async def wait_job(self, job_id: str, timeout_s: float = 60.0) -> dict[str, Any]:
+        return await self.ctx.jobs.wait(job_id, timeout_s=timeout_s)
+
+    def queue_position(self, job_id: str) -> int:
+        return self.ctx.jobs.queue_position(job_id)
+
+    def job_counts(self) -> dict[str, int]:
+        return self.ctx.jobs.counts()
+
+    @property
+    def max_concurrent(self) -> int:
+        return self.ctx.jobs.max_concurrent
 
     # --- backups --------------------------------------------------------------------------------
     def start_backup(self) -> dict[str, Any]:

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
 
-from studio.config import RESOURCES_DIR
+from studio.resources import RESOURCES_DIR
 from studio.db.models import Job
 
 if TYPE_CHECKING:
-    from studio.app import Context
+    from studio.context import Context
 
 TEMPLATES_FILE = RESOURCES_DIR / "music" / "templates.toml"
 
@@ -69,8 +69,8 @@ class Template(BaseModel):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Template":
-        from studio.engine.spec import GenerationSpec, resolve_spec
-        from studio.engine.styles import find_style
+        from studio.engine.composition.spec import GenerationSpec, resolve_spec
+        from studio.engine.composition.styles import find_style
 
         check_ai_model(self.ai_model)
         spec = GenerationSpec.model_validate(self.parameters)  # raises on a bad parameter

@@ -5,10 +5,10 @@ One service behind the Voices panel and two documented API families: seed 000's
 
 - Characters are rows (`characters`); the eight defaults are data in
   resources/voices/characters.toml, created by `initialize` (idempotent).
-- Words: scripts and captions come from the built-in writer (studio/engine/scripts.py), or from a
+- Words: scripts and captions come from the built-in writer (studio/engine/composition/scripts.py), or from a
   local LLM through Ollama when Settings name one and it answers; the writer is the fallback.
 - Voice: the embedded Piper voice, transformed per character (pitch, formants, range, speed;
-  studio/engine/voice.py). A character may instead use a matched voice (`voices` rows, made by
+  studio/engine/instruments/voice.py). A character may instead use a matched voice (`voices` rows, made by
   voice matching from uploaded samples), whose fitted transform replaces the character's timbre.
 - Every synthesis and every scripted piece is a `voice_content` row with a job
   (`voice.synthesize` / `voice.content`); the audio goes into the media store. Captions are text
@@ -33,15 +33,17 @@ from sqlalchemy import func, select
 
 from studio.db.models import Character, MediaFile, Track, Voice, VoiceContent, utcnow
 from studio.db.store import new_id
-from studio.engine import scripts
+from studio.engine.composition import scripts
 from studio.jobs import CANCELLED, COMPLETED, FAILED, JobContext, JobError, JobHandler
+from studio.resources import resource_path
+from studio.services.media import media_file
 
 if TYPE_CHECKING:
-    from studio.app import Context
+    from studio.context import Context
 
 log = logging.getLogger(__name__)
 
-CHARACTERS_FILE = Path(__file__).resolve().parents[2] / "resources" / "voices" / "characters.toml"
+CHARACTERS_FILE = resource_path("voices", "characters.toml")
 SYNTH_KIND = "voice.synthesize"
 CONTENT_KIND = "voice.content"
 CLONE_KIND = "voice.clone"
@@ -108,7 +110,7 @@ def _voice_settings(voice: dict[str, Any], transform: dict[str, Any] | None = No
                     speed: float | None = None, pitch_semitones: float = 0.0):
     """The engine's VoiceSettings for a character's voice dict (a matched voice's `transform`
     replaces its timbre), with per-request emotion, speed factor and pitch offset."""
-    from studio.engine.voice import VoiceSettings
+    from studio.engine.instruments.voice import VoiceSettings
 
     timbre = transform or voice
     return VoiceSettings(
@@ -241,7 +243,7 @@ class VoicesService:
         if fields.get("status") is not None and fields["status"] not in STATUSES:
             raise VoiceError(f"status must be one of {', '.join(STATUSES)}", field="status")
         if fields.get("style"):
-            from studio.engine.styles import styles
+            from studio.engine.composition.styles import styles
 
             if fields["style"] not in styles():
                 raise VoiceError(f"unknown style {fields['style']!r}; allowed: {', '.join(styles())}", field="style")
@@ -410,15 +412,15 @@ class VoicesService:
             basis = f"no speech measured on this machine yet; assuming {factor:g}x real time"
         seconds = text_duration_s / max(factor, 0.1)
         if with_music:
-            from studio.services.music import ASSUMED_REALTIME_FACTOR
+            from studio.services.music import ASSUMED_REALTIME_FACTOR, measured_realtime_factor
 
-            music_factor = self.ctx.music.measured_realtime_factor() or ASSUMED_REALTIME_FACTOR
+            music_factor = measured_realtime_factor(self.ctx) or ASSUMED_REALTIME_FACTOR
             seconds += (text_duration_s + MUSIC_BED_PAD_S) / music_factor
         return round(seconds + 0.5, 1), basis
 
     def estimate_clone_s(self, total_duration_s: float) -> tuple[float, str]:
         """(seconds a voice match of `total_duration_s` of samples takes, basis), from past matches."""
-        from studio.engine.voice_match import MAX_ANALYSED_S
+        from studio.engine.instruments.voice_match import MAX_ANALYSED_S
 
         analysed = min(total_duration_s, MAX_ANALYSED_S)
         _total, jobs = self.ctx.jobs.list(kinds=[CLONE_KIND], status=COMPLETED, limit=10)
@@ -435,7 +437,7 @@ class VoicesService:
     def preview_speech(self, text: str, voice: dict[str, Any]):
         """(audio, rate) of `text` with voice settings that need not be saved yet (the Voices
         panel's Preview). Blocking: call it off the GUI thread. A matched `voice_id` lends its timbre."""
-        from studio.engine.voice import speak
+        from studio.engine.instruments.voice import speak
 
         text = self._check_text(text)
         transform = None
@@ -557,9 +559,9 @@ class VoicesService:
         """Worker: voice the text, lay it over the bed when asked, write WAV + MP3 into a work dir."""
         import soundfile as sf
 
-        from studio.engine.export import write_audio
-        from studio.engine.voice import VoiceSettings, speak
-        from studio.engine.voiceover import voice_over
+        from studio.engine.io.export import write_audio
+        from studio.engine.instruments.voice import VoiceSettings, speak
+        from studio.engine.pipeline.voiceover import voice_over
 
         params = job.params
         started = time.perf_counter()
@@ -589,8 +591,8 @@ class VoicesService:
                 "realtime_factor": round(report["voice_duration_s"] / max(wall, 1e-6), 2)}
 
     def _render_bed(self, job: JobContext, music: dict[str, Any], speech_s: float):
-        from studio.engine.pipeline import generate
-        from studio.engine.spec import GenerationSpec
+        from studio.engine.pipeline.generate import generate
+        from studio.engine.composition.spec import GenerationSpec
 
         spec = GenerationSpec(style=music["style"], duration=max(8.0, min(600.0, speech_s + MUSIC_BED_PAD_S)),
                               instrumental=True, seed=abs(hash(job.job_id)) % 2**31)
@@ -687,7 +689,7 @@ class VoicesService:
         media_id = content["files"].get(fmt)
         if not media_id:
             raise UnknownContent(content_id)
-        return self.ctx.music.media_file(media_id)
+        return media_file(self.ctx, media_id)
 
     def delete_content(self, content_id: str) -> int:
         with self.ctx.db.session() as s:
@@ -810,7 +812,7 @@ class VoicesService:
 
     def inspect_sample(self, path: Path) -> dict[str, Any]:
         """What voice matching would make of one recording: its facts, or {"error": why not}."""
-        from studio.engine.voice_match import check_sample
+        from studio.engine.instruments.voice_match import check_sample
 
         try:
             return check_sample(Path(path).read_bytes(), Path(path).name)
@@ -821,7 +823,7 @@ class VoicesService:
                      character_id: str | None = None) -> dict[str, Any]:
         """Validate the samples now (format, length, level), store them, queue the fitting.
         Nothing is stored when a sample is refused."""
-        from studio.engine.voice_match import MAX_TOTAL_S, MIN_TOTAL_S, check_sample
+        from studio.engine.instruments.voice_match import MAX_TOTAL_S, MIN_TOTAL_S, check_sample
 
         name = (name or "").strip()
         if not name:
@@ -865,7 +867,7 @@ class VoicesService:
                 "warnings": [w for c in checked for w in c.get("warnings", [])]}
 
     def _run_clone(self, job: JobContext) -> dict[str, Any]:
-        from studio.engine.voice_match import fit_voice
+        from studio.engine.instruments.voice_match import fit_voice
 
         paths = [self.ctx.store.path(media_id) for media_id in job.params["sample_ids"]]
         started = time.perf_counter()
@@ -888,7 +890,7 @@ class VoicesService:
 
 
 def _emotion_names() -> list[str]:
-    from studio.engine.voice import emotion_names
+    from studio.engine.instruments.voice import emotion_names
 
     return emotion_names()
 

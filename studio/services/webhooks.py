@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 from studio.db.store import new_id
 
 if TYPE_CHECKING:
-    from studio.app import Context
+    from studio.context import Context
 
 log = logging.getLogger(__name__)
 

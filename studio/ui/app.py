@@ -21,7 +21,7 @@ from studio.ui import gc_guard
 from studio.ui.theme import apply_dark_theme
 
 if TYPE_CHECKING:
-    from studio.app import Context
+    from studio.services import Services
     from studio.server.app import ApiServer
     from studio.ui.main_window import MainWindow
 
@@ -42,21 +42,21 @@ def ensure_app() -> QApplication:
     return app
 
 
-def create_main_window(ctx: "Context", *, player_sink: Callable[[np.ndarray], object] | None = None) -> "MainWindow":
+def create_main_window(services: "Services", *, player_sink: Callable[[np.ndarray], object] | None = None) -> "MainWindow":
     """The window on an existing Context; starts no server and no threads (tests use this)."""
     from studio.ui.main_window import MainWindow
 
     ensure_app()
-    return MainWindow(ctx, player_sink=player_sink)
+    return MainWindow(services, player_sink=player_sink)
 
 
-async def start_api(ctx: "Context", window: "MainWindow") -> "ApiServer | None":
+async def start_api(services: "Services", window: "MainWindow") -> "ApiServer | None":
     """Start the API on the running loop; on failure say why in the window and carry on without it."""
     from studio.server.app import ApiServer
 
-    settings = ctx.settings
+    settings = services.settings
     host, port = settings.host, settings.port
-    server = ApiServer(ctx)
+    server = ApiServer(services)
     try:
         await server.start(host, port, allow_remote=settings.allow_remote)
     except OSError as exc:
@@ -72,7 +72,7 @@ async def start_api(ctx: "Context", window: "MainWindow") -> "ApiServer | None":
         short = f"host {host} refused"
         reason = f"{exc}. Change the host or allow remote access in Settings (Ctrl+,)."
     else:
-        window.set_api_status(True, f"listening on {ctx.api_url}", ctx.api_url)
+        window.set_api_status(True, f"listening on {services.api_url}", services.api_url)
         return server
     log.warning("API not started: %s", reason)
     try:
@@ -84,11 +84,11 @@ async def start_api(ctx: "Context", window: "MainWindow") -> "ApiServer | None":
     return None
 
 
-async def _main(ctx: "Context", api: bool) -> int:
+async def _main(services: "Services", api: bool) -> int:
     from studio.app import shutdown, start_background
 
     loop = asyncio.get_running_loop()
-    window = create_main_window(ctx)
+    window = create_main_window(services)
     closed = asyncio.Event()
     window.closed.connect(closed.set)
     window.show()
@@ -102,16 +102,16 @@ async def _main(ctx: "Context", api: bool) -> int:
 
     server = None
     try:
-        start_background(ctx, loop)
+        start_background(services, loop)
         if not api:
             window.set_api_status(False, "started with --no-api", short="--no-api")
-        elif not ctx.settings.api_enabled:
+        elif not services.settings.api_enabled:
             window.set_api_status(False, "turned off in Settings", short="turned off in Settings")
         else:
-            server = await start_api(ctx, window)
-        ctx.first_run = ctx.auth.bootstrap()
-        if ctx.first_run is not None:
-            window.show_first_run(ctx.first_run)
+            server = await start_api(services, window)
+        services.first_run = services.auth.bootstrap()
+        if services.first_run is not None:
+            window.show_first_run(services.first_run)
         await closed.wait()
     finally:
         wakeup.stop()
@@ -120,7 +120,7 @@ async def _main(ctx: "Context", api: bool) -> int:
         if server is not None:
             await server.stop()
         QThreadPool.globalInstance().waitForDone(2000)  # e.g. an audio file still decoding
-        shutdown(ctx)
+        shutdown(services)
     return 0
 
 
@@ -128,13 +128,13 @@ def run_gui(settings: Settings, api: bool = True) -> int:
     """Open the studio window (and the local API unless `api` is False); returns the exit code."""
     import qasync
 
-    from studio.app import build_context, setup_logging
+    from studio.app import build_services, setup_logging
 
     setup_logging(settings)
     app = ensure_app()
     app.setQuitOnLastWindowClosed(False)  # the window's `closed` signal ends _main, which cleans up
     try:
-        ctx = build_context(settings)
+        services = build_services(settings)
     except Exception as exc:
         log.exception("cannot open the studio's data")
         QMessageBox.critical(None, "Studio cannot start",
@@ -144,6 +144,6 @@ def run_gui(settings: Settings, api: bool = True) -> int:
     asyncio.set_event_loop(loop)
     try:
         with loop:
-            return loop.run_until_complete(_main(ctx, api))
+            return loop.run_until_complete(_main(services, api))
     finally:
         asyncio.set_event_loop(None)

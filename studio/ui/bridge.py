@@ -1,6 +1,6 @@
 """Event bus -> Qt signal.
 
-Subscribers of `ctx.events` are called on the asyncio loop's thread, which in the GUI is Qt's main
+Subscribers of `services.events` are called on the asyncio loop's thread, which in the GUI is Qt's main
 thread (qasync), so re-emitting directly is safe: connected slots run on the GUI thread.
 """
 

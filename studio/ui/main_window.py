@@ -38,7 +38,7 @@ from studio.ui.widgets.player_bar import AUDIO_FILTER, PlayerBar
 from studio.ui.widgets.status_bar import StudioStatusBar
 
 if TYPE_CHECKING:
-    from studio.app import Context
+    from studio.services import Services
     from studio.services.auth import FirstRunCredentials
 
 UI_STATE_FILE = "ui_state.ini"
@@ -53,15 +53,15 @@ def ui_state(settings) -> QSettings:
 class MainWindow(QMainWindow):
     closed = Signal()
 
-    def __init__(self, ctx: "Context", *, player_sink: Callable[[np.ndarray], object] | None = None,
+    def __init__(self, services: "Services", *, player_sink: Callable[[np.ndarray], object] | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.ctx = ctx
+        self.services = services
         self.setWindowTitle("Studio")
         self.setObjectName("MainWindow")
         self.setDockOptions(QMainWindow.DockOption.AnimatedDocks | QMainWindow.DockOption.AllowTabbedDocks)
-        self.bridge = EventBridge(ctx.events, self)
-        self.host = PanelHost(ctx, self.bridge, self)
+        self.bridge = EventBridge(services.events, self)
+        self.host = PanelHost(services, self.bridge, self)
         self.host._open_settings = self.open_settings
         self.host._show_status = lambda text, ms: self.statusBar().showMessage(text, ms)
         self.settings_dialog: SettingsDialog | None = None
@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
             self.panels.append(panel)
             self.stack.addWidget(panel)
             item = QListWidgetItem(icon(panel.icon), panel.title)
-            item.setData(Qt.ItemDataRole.UserRole, panel.area)
+            item.setData(Qt.ItemDataRole.UserRole, panel.key)
             item.setToolTip(panel.subtitle or panel.title)
             self.sidebar.addItem(item)
         self.sidebar.currentRowChanged.connect(self.stack.setCurrentIndex)
@@ -100,7 +100,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
         # --- jobs dock, player toolbar, status bar --------------------------------------------
-        self.jobs_dock = JobsDock(ctx, self.host.jobs_model, self)
+        self.jobs_dock = JobsDock(services, self.host.jobs_model, self)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.jobs_dock)
         self.resizeDocks([self.jobs_dock], [200], Qt.Orientation.Vertical)
         self.player_toolbar = QToolBar("Player", self)
@@ -182,12 +182,12 @@ class MainWindow(QMainWindow):
 
     def show_panel(self, which: int | str) -> Panel:
         index = which if isinstance(which, int) else next(
-            i for i, p in enumerate(self.panels) if p.area == which)
+            i for i, p in enumerate(self.panels) if p.key == which)
         self.sidebar.setCurrentRow(index)
         return self.panels[index]
 
-    def panel(self, area: str) -> Panel:
-        return next(p for p in self.panels if p.area == area)
+    def panel(self, key: str) -> Panel:
+        return next(p for p in self.panels if p.key == key)
 
     def run_primary_action(self) -> None:
         action = getattr(self.current_panel, "primary_action", None)
@@ -209,7 +209,7 @@ class MainWindow(QMainWindow):
 
     # --- actions --------------------------------------------------------------------------------
     def open_audio_file(self) -> None:
-        state = ui_state(self.ctx.settings)
+        state = ui_state(self.services.settings)
         start = str(state.value("player/last_dir", str(Path.home())))
         path, _ = QFileDialog.getOpenFileName(self, "Open audio file", start, AUDIO_FILTER)
         if path:
@@ -220,7 +220,7 @@ class MainWindow(QMainWindow):
         if self.settings_dialog is not None and self.settings_dialog.isVisible():
             self.settings_dialog.raise_()
             return self.settings_dialog
-        dialog = SettingsDialog(self.ctx, self)
+        dialog = SettingsDialog(self.services, self)
         dialog.saved.connect(self._settings_saved)
         self.settings_dialog = dialog
         dialog.open()
@@ -244,12 +244,12 @@ class MainWindow(QMainWindow):
         QDesktopServices.openUrl(QUrl(f"{self.host.api_url}/docs"))
 
     def open_data_folder(self) -> None:
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.ctx.settings.home)))
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.services.settings.home)))
 
     def about(self) -> None:
         QMessageBox.about(self, "About Studio",
                           f"<b>Studio {__version__}</b><br>A desktop music studio with a local API.<br><br>"
-                          f"Data folder: {self.ctx.settings.home}")
+                          f"Data folder: {self.services.settings.home}")
 
     def set_api_status(self, running: bool, message: str, url: str | None = None, *, short: str = "") -> None:
         self.host.set_api_status(running, message, url, short=short)
@@ -275,17 +275,17 @@ class MainWindow(QMainWindow):
 
     # --- state ----------------------------------------------------------------------------------
     def restore_state(self) -> None:
-        state = ui_state(self.ctx.settings)
+        state = ui_state(self.services.settings)
         geometry = state.value("window/geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
         layout = state.value("window/state")
         if layout is not None:
             self.restoreState(layout)
-        area = state.value("window/panel")
-        if area:
+        key = state.value("window/panel")
+        if key:
             for index, panel in enumerate(self.panels):
-                if panel.area == area:
+                if panel.key == key:
                     self.sidebar.setCurrentRow(index)
         volume = state.value("player/volume")
         if volume is not None:
@@ -295,10 +295,10 @@ class MainWindow(QMainWindow):
                 pass
 
     def save_state(self) -> None:
-        state = ui_state(self.ctx.settings)
+        state = ui_state(self.services.settings)
         state.setValue("window/geometry", self.saveGeometry())
         state.setValue("window/state", self.saveState())
-        state.setValue("window/panel", self.current_panel.area)
+        state.setValue("window/panel", self.current_panel.key)
         state.setValue("player/volume", self.player_bar.volume_slider.value())
         state.sync()
 

@@ -11,7 +11,7 @@ import logging
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-from studio.config import RESOURCES_DIR
+from studio.resources import RESOURCES_DIR
 
 log = logging.getLogger(__name__)
 

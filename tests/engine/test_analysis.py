@@ -11,18 +11,18 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine.analysis import (
+from studio.engine.analysis.features import (
     AudioAnalysis,
     analyse_audio,
     estimate_key,
     estimate_tempo,
     quality_metrics,
 )
-from studio.engine.mastering import loudness_range_lu, master, measure_loudness_lufs, true_peak_dbtp
-from studio.engine.sampler import Notes, render_notes
-from studio.engine.score import Chord, NoteEvent, Part, Score, Section
-from studio.engine.soundfont import load_soundfont
-from studio.engine.spec import GenerationSpec, key_name, parse_key, resolve_spec
+from studio.engine.dsp.mastering import loudness_range_lu, master, measure_loudness_lufs, true_peak_dbtp
+from studio.engine.instruments.sampler import Notes, render_notes
+from studio.engine.composition.score import Chord, NoteEvent, Part, Score, Section
+from studio.engine.instruments.soundfont import load_soundfont
+from studio.engine.composition.spec import GenerationSpec, key_name, parse_key, resolve_spec
 
 SR = 22050
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-from studio.engine.composer import compose
-from studio.engine.score import Score
-from studio.engine.spec import GenerationSpec, LyricsOptions, resolve_spec
-from studio.engine.styles import styles
-from studio.engine.theory import (all_voicings_cost, parse_roman, scale_of, scale_pitches, voice_chord)
+from studio.engine.composition.composer import compose
+from studio.engine.composition.score import Score
+from studio.engine.composition.spec import GenerationSpec, LyricsOptions, resolve_spec
+from studio.engine.composition.styles import styles
+from studio.engine.composition.theory import (all_voicings_cost, parse_roman, scale_of, scale_pitches, voice_chord)
 
 
 def resolved(**fields):

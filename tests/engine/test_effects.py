@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine.effects import (
+from studio.engine.dsp.effects import (
     BitCrush,
     Chain,
     Chorus,
@@ -433,7 +433,7 @@ def test_chain_applies_in_order():
 def small_chunks(monkeypatch):
     """CPU chunks of a few hundred frames and small FFT batches, so every chunked loop (and the
     overlap-add) takes many steps."""
-    import studio.engine.effects as effects_module
+    import studio.engine.dsp.effects as effects_module
 
     monkeypatch.setattr(effects_module, "_CPU_CHUNK_VALUES", 600)
     monkeypatch.setattr(effects_module, "_CPU_CHUNK_FRAMES", (300, 300))

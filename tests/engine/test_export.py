@@ -17,8 +17,8 @@ from mutagen.mp3 import MP3
 from mutagen.oggvorbis import OggVorbis
 from mutagen.wave import WAVE
 
-from studio.engine import export
-from studio.engine.export import (
+from studio.engine.io import export
+from studio.engine.io.export import (
     ALL_FORMATS,
     TrackMetadata,
     chord_chart,
@@ -30,8 +30,8 @@ from studio.engine.export import (
     write_audio,
     write_midi,
 )
-from studio.engine.score import Chord, LyricLine, NoteEvent, Part, Score, Section, Syllable
-from studio.engine.spec import GenerationSpec, resolve_spec
+from studio.engine.composition.score import Chord, LyricLine, NoteEvent, Part, Score, Section, Syllable
+from studio.engine.composition.spec import GenerationSpec, resolve_spec
 
 SR = 44100
 META = TrackMetadata(title="Night Drive", artist="Studio", genre="Pop", tempo_bpm=120, key="A_minor", comment="made here", year=2024)

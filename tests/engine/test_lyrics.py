@@ -4,7 +4,7 @@ import numpy as np
 import pronouncing
 import pytest
 
-from studio.engine.lyrics import (
+from studio.engine.composition.lyrics import (
     LyricsSection,
     last_word,
     parse_lyrics,

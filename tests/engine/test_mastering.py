@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine.effects import Compressor
-from studio.engine.effects import _block_max
-from studio.engine.mastering import (
+from studio.engine.dsp.effects import Compressor
+from studio.engine.dsp.effects import _block_max
+from studio.engine.dsp.mastering import (
     _BlockTruePeak,
     _frame_true_peak,
     _window_max,

@@ -6,7 +6,7 @@ import pytest
 import soundfile as sf
 from mutagen.mp3 import MP3
 
-from studio.engine.mp3 import ENCODER_DELAY, Mp3Writer, constant_bitrate_kbps, iter_frames, parse_header
+from studio.engine.io.mp3 import ENCODER_DELAY, Mp3Writer, constant_bitrate_kbps, iter_frames, parse_header
 
 
 def ramped_tone(rate: int, seconds: float, channels: int) -> np.ndarray:

@@ -11,11 +11,11 @@ import pytest
 import soundfile as sf
 import torch
 
-from studio.engine.effects import db_to_gain
-from studio.engine.mastering import default_glue, master
-from studio.engine.pipeline import STAGES, Cancelled, extend, generate, load_score
-from studio.engine.render import TARGET_LUFS, TRUE_PEAK_CEILING_DBTP
-from studio.engine.spec import GenerationSpec, LyricsOptions
+from studio.engine.dsp.effects import db_to_gain
+from studio.engine.dsp.mastering import default_glue, master
+from studio.engine.pipeline.generate import STAGES, Cancelled, extend, generate, load_score
+from studio.engine.pipeline.render import TARGET_LUFS, TRUE_PEAK_CEILING_DBTP
+from studio.engine.composition.spec import GenerationSpec, LyricsOptions
 
 ALL = ["wav", "flac", "ogg", "mp3", "midi", "stems", "lyrics", "chords"]
 
@@ -161,11 +161,11 @@ def test_cli_generate_and_errors(tmp_path, capsys, monkeypatch):
 def test_jobs_on_threads_give_the_same_audio_as_one_after_another(monkeypatch):
     """Parts, channel strips, reverb rows and the master's analyses run side by side on the CPU
     (`run_jobs`); each job owns its buffers, so the audio is bit-identical to a serial run."""
-    import studio.engine.effects as effects
-    from studio.engine.composer import compose
-    from studio.engine.render import render_score
-    from studio.engine.soundfont import load_soundfont
-    from studio.engine.spec import resolve_spec
+    import studio.engine.dsp.effects as effects
+    from studio.engine.composition.composer import compose
+    from studio.engine.pipeline.render import render_score
+    from studio.engine.instruments.soundfont import load_soundfont
+    from studio.engine.composition.spec import resolve_spec
 
     score = compose(resolve_spec(tiny(style="synthwave", duration=6, seed=5)))
     soundfont = load_soundfont(None)
@@ -181,10 +181,10 @@ def test_stems_made_before_or_after_the_mix_are_the_same():
     """Without stems the mix takes one reverb return of the summed sends and the stems are
     finished on first use; asked for up front, the stems are finished first and summed. Both ways
     give the same stems and, up to float rounding, the same mix."""
-    from studio.engine.composer import compose
-    from studio.engine.render import render_score
-    from studio.engine.soundfont import load_soundfont
-    from studio.engine.spec import resolve_spec
+    from studio.engine.composition.composer import compose
+    from studio.engine.pipeline.render import render_score
+    from studio.engine.instruments.soundfont import load_soundfont
+    from studio.engine.composition.spec import resolve_spec
 
     score = compose(resolve_spec(tiny(style="lofi_hip_hop", duration=6, seed=5)))
     soundfont = load_soundfont(None)
@@ -199,10 +199,10 @@ def test_stems_made_before_or_after_the_mix_are_the_same():
 
 
 def test_metal_plays_its_electric_guitars_through_the_amp_and_nothing_else(monkeypatch):
-    import studio.engine.render as render
-    from studio.engine.composer import compose
-    from studio.engine.soundfont import load_soundfont
-    from studio.engine.spec import resolve_spec
+    import studio.engine.pipeline.render as render
+    from studio.engine.composition.composer import compose
+    from studio.engine.instruments.soundfont import load_soundfont
+    from studio.engine.composition.spec import resolve_spec
 
     amped: list[int] = []
     original = render.GuitarAmp.process_
@@ -230,11 +230,11 @@ def test_metal_plays_its_electric_guitars_through_the_amp_and_nothing_else(monke
 
 @pytest.mark.parametrize("style,delivery", [("boom_bap", "rap"), ("trap", "rap"), ("pop", "sung")])
 def test_hip_hop_singers_rap(monkeypatch, style, delivery):
-    import studio.engine.render as render
-    import studio.engine.singing as singing
-    from studio.engine.composer import compose
-    from studio.engine.soundfont import load_soundfont
-    from studio.engine.spec import SingerOptions, resolve_spec
+    import studio.engine.pipeline.render as render
+    import studio.engine.instruments.singing as singing
+    from studio.engine.composition.composer import compose
+    from studio.engine.instruments.soundfont import load_soundfont
+    from studio.engine.composition.spec import SingerOptions, resolve_spec
 
     asked: list[str] = []
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine import soundfont as sfmod
-from studio.engine.sampler import ENVELOPE_STEP_FRAMES, Notes, render_notes, render_notes_batch
-from studio.engine.soundfont import load_soundfont, parse_soundfont
+from studio.engine.instruments import soundfont as sfmod
+from studio.engine.instruments.sampler import ENVELOPE_STEP_FRAMES, Notes, render_notes, render_notes_batch
+from studio.engine.instruments.soundfont import load_soundfont, parse_soundfont
 from tests.engine.test_soundfont import build_sf2
 
 SAMPLE_RATES = (22050, 44100)
@@ -278,8 +278,7 @@ def test_batch_renders_each_track_like_a_single_render(gm):
 def test_overlap_add_paths_give_identical_output(gm, monkeypatch):
     # Blocks of few voices add slices of tiles, others index_add_ rows: the same sums in the same
     # order, so the output is bit-identical (and contiguous, with a partial last tile).
-    from studio.engine import sampler
-
+    from studio.engine.instruments import sampler
     outputs = []
     for runs in (0, 10**6):
         monkeypatch.setattr(sampler, "_MAX_SLICE_RUNS", runs)

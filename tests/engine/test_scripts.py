@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from studio.engine.scripts import (
+from studio.engine.composition.scripts import (
     Persona,
     count_words,
     estimate_duration_s,

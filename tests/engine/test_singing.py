@@ -12,11 +12,11 @@ import pyworld
 import pytest
 from scipy.signal import resample_poly
 
-from studio.engine import singing as S
-from studio.engine.composer import compose
-from studio.engine.score import LyricLine, Syllable
-from studio.engine.spec import GenerationSpec, resolve_spec
-from studio.engine.voice import VoiceSettings, estimate_formant_shift
+from studio.engine.instruments import singing as S
+from studio.engine.composition.composer import compose
+from studio.engine.composition.score import LyricLine, Syllable
+from studio.engine.composition.spec import GenerationSpec, resolve_spec
+from studio.engine.instruments.voice import VoiceSettings, estimate_formant_shift
 
 SR = 44100
 TRACK_SR = 16000  # pitch is measured at 16 kHz: faster, and the sung range is under 800 Hz

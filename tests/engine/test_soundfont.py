@@ -12,8 +12,8 @@ import struct
 import numpy as np
 import pytest
 
-from studio.engine import soundfont as sfmod
-from studio.engine.soundfont import DRUM_BANK, load_soundfont, parse_soundfont
+from studio.engine.instruments import soundfont as sfmod
+from studio.engine.instruments.soundfont import DRUM_BANK, load_soundfont, parse_soundfont
 
 # -- a minimal SoundFont writer for tests --
 

@@ -17,8 +17,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from studio.engine import speaker
-from studio.engine.speaker import (
+from studio.engine.analysis import speaker
+from studio.engine.analysis.speaker import (
     EMBEDDING_SIZE,
     SAMPLE_RATE_HZ,
     embed,
@@ -33,7 +33,7 @@ from studio.engine.speaker import (
     speaker_similarity,
     voice_activity,
 )
-from studio.engine.tagger import resample
+from studio.engine.analysis.tagger import resample
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REFERENCE = json.loads((FIXTURES / "speaker_reference.json").read_text())

@@ -1,8 +1,8 @@
 import pytest
 from pydantic import ValidationError
 
-from studio.engine.spec import GenerationSpec, parse_key, resolve_spec
-from studio.engine.styles import GROOVE_VOICES, grooves, styles
+from studio.engine.composition.spec import GenerationSpec, parse_key, resolve_spec
+from studio.engine.composition.styles import GROOVE_VOICES, grooves, styles
 
 REQUIRED_STYLES = {"lofi_hip_hop", "boom_bap", "trap", "rnb", "pop", "edm", "house", "techno", "dnb", "synthwave",
                    "ambient", "cinematic", "classical_piano", "jazz", "blues", "funk", "rock", "metal", "folk",

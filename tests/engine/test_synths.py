@@ -14,12 +14,12 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine.sampler import Notes
-from studio.engine.synths import (
+from studio.engine.instruments.sampler import Notes
+from studio.engine.instruments.synths import (
     CONTROL_STEP_FRAMES, TILE_FRAMES, Envelope, Filter, Layer, Slides, SynthPatch, choke_notes, get_patch, hat_roll,
     list_patches, render_synth, resonant_filter,
 )
-from studio.engine.synths import _chord_groups
+from studio.engine.instruments.synths import _chord_groups
 
 SAMPLE_RATES = (22050, 44100)
 
@@ -384,8 +384,7 @@ def test_long_notes_stay_exact_in_float32():
 
 def test_overlap_add_paths_agree(monkeypatch):
     # Blocks with few voices add slices of tiles in place, others use index_add_: same audio.
-    from studio.engine import synths
-
+    from studio.engine.instruments import synths
     chord = notes(*[(0.05 * k, 0.4, 40 + 3 * k, 100) for k in range(12)])
     outputs = []
     for runs in (0, 10**6):

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import torch
 
-from studio.engine.tagger import (
+from studio.engine.analysis.tagger import (
     PATCH_FRAMES,
     SAMPLE_RATE_HZ,
     CpuForward,

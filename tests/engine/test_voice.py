@@ -13,8 +13,8 @@ import math
 import numpy as np
 import pytest
 
-from studio.engine import voice as V
-from studio.engine.voice import (
+from studio.engine.instruments import voice as V
+from studio.engine.instruments.voice import (
     MAX_TEXT_CHARS,
     VoiceModelMissing,
     VoiceSettings,

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from studio.engine import voice as voice_engine
-from studio.engine.speaker import embed, similarity
-from studio.engine.voice_match import CHARACTERS_CHECK_TEXT, check_sample, fit_voice
+from studio.engine.instruments import voice as voice_engine
+from studio.engine.analysis.speaker import embed, similarity
+from studio.engine.instruments.voice_match import CHARACTERS_CHECK_TEXT, check_sample, fit_voice
 from studio.services.voices import CHARACTERS_FILE
 
 SPEAKER = {"pitch_semitones": 6.0, "formant_shift": 1.12, "pitch_range": 1.0}

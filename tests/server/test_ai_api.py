@@ -39,12 +39,12 @@ def assert_v1_error(status: int, body: dict, expected: int, *, code: str | None 
     return error
 
 
-async def wait_all(ctx, ids, timeout_s=180):
-    return [await ctx.jobs.wait(i, timeout_s=timeout_s) for i in ids]
+async def wait_all(services, ids, timeout_s=180):
+    return [await services.context.jobs.wait(i, timeout_s=timeout_s) for i in ids]
 
 
 @pytest.fixture
-async def song(api, running_ctx):
+async def song(api, running_services):
     """One finished sung generation with every file kind, shared by the track assertions."""
     body = {
         "parameters": {"genre": "electronic", "subgenre": "synthwave", "mood": "nostalgic", "tempo": 100, "key": "C_minor",
@@ -58,12 +58,12 @@ async def song(api, running_ctx):
     status, resp = await call(api, "POST", f"{V1}/generate", json=body)
     data = assert_envelope(resp)
     assert status == 200
-    job = await running_ctx.jobs.wait(data["generation_id"], timeout_s=180)
+    job = await running_services.context.jobs.wait(data["generation_id"], timeout_s=180)
     assert job["status"] == "completed", job
     return data
 
 
-async def test_generate_status_track_files_and_downloads(api, running_ctx, song):
+async def test_generate_status_track_files_and_downloads(api, running_services, song):
     data = song
     assert data["generation_id"].startswith("gen_") and data["task_id"] == data["generation_id"]
     assert data["status"] == "queued" and data["queue_position"] >= 0
@@ -123,7 +123,7 @@ async def test_generate_status_track_files_and_downloads(api, running_ctx, song)
     decoded, rate = sf.read(io.BytesIO(flac), dtype="int16")
     master, _ = sf.read(io.BytesIO(raw), dtype="int16")
     assert rate == 22050 and np.array_equal(decoded, master)  # lossless: the same samples
-    track_row = running_ctx.music.track_row(track_id)
+    track_row = running_services.music.track_row(track_id)
     assert track_row["files_raw"]["flac"] == f"{data['generation_id']}.flac"
     resp = await api.get(f"/api/music/download/{data['generation_id']}.ogg", headers=api.auth_headers)
     assert resp.status == 200 and sf.info(io.BytesIO(await resp.read())).format == "OGG"
@@ -141,7 +141,7 @@ async def test_generate_status_track_files_and_downloads(api, running_ctx, song)
     assert_v1_error(status, resp, 409, mentions=("completed",))
 
 
-async def test_patch_list_and_delete_track(api, running_ctx, song):
+async def test_patch_list_and_delete_track(api, running_services, song):
     _s, resp = await call(api, "GET", f"{V1}/generations/{song['generation_id']}")
     track_id = assert_envelope(resp)["track_id"]
 
@@ -173,7 +173,7 @@ async def test_patch_list_and_delete_track(api, running_ctx, song):
 
     status, resp = await call(api, "DELETE", f"{V1}/tracks/{track_id}")
     deleted = assert_envelope(resp)
-    media = sum(1 for _ in running_ctx.store.root.rglob("gen_*"))
+    media = sum(1 for _ in running_services.context.store.root.rglob("gen_*"))
     assert deleted["deleted"] is True and deleted["files_deleted"] >= 9 and media == 0
     status, resp = await call(api, "GET", f"{V1}/tracks/{track_id}")
     assert_v1_error(status, resp, 404, code="NOT_FOUND", mentions=(track_id,))
@@ -220,8 +220,8 @@ async def test_validation_errors_name_the_field_and_unknown_ids_are_404(api):
     assert resp.status == 401 and (await resp.json())["success"] is False
 
 
-async def test_templates_list_filter_detail_and_generate_from_template(api, running_ctx):
-    from studio.engine.styles import styles
+async def test_templates_list_filter_detail_and_generate_from_template(api, running_services):
+    from studio.engine.composition.styles import styles
 
     status, resp = await call(api, "GET", f"{V1}/templates")
     data = assert_envelope(resp)
@@ -268,7 +268,7 @@ async def test_templates_list_filter_detail_and_generate_from_template(api, runn
     assert spec["style"] == "synthwave" and spec["tempo_bpm"] == 100 and spec["key"] == "D_minor"
     assert spec["lyrics"]["theme"] == "digital love" and spec["lyrics"]["style"] == "poetic"  # merged key by key
     assert spec["instrumental"] is False and spec["duration_s"] == 4 and "custom" in spec["tags"]
-    assert (await running_ctx.jobs.wait(data["generation_id"], timeout_s=180))["status"] == "completed"
+    assert (await running_services.context.jobs.wait(data["generation_id"], timeout_s=180))["status"] == "completed"
 
     _s, resp = await call(api, "GET", f"{V1}/templates?subcategory=synthwave")
     used = {t["template_id"]: t for t in assert_envelope(resp)["templates"]}
@@ -276,8 +276,8 @@ async def test_templates_list_filter_detail_and_generate_from_template(api, runn
     assert used["ai_template_001"]["preview_url"].endswith("format=mp3")
 
 
-async def test_cancel_queued_and_processing_then_retry(api, running_ctx):
-    blocker = running_ctx.jobs.submit(STEPS_KIND, {"steps": 100, "step_s": 0.05})
+async def test_cancel_queued_and_processing_then_retry(api, running_services):
+    blocker = running_services.context.jobs.submit(STEPS_KIND, {"steps": 100, "step_s": 0.05})
     body = {"parameters": {"genre": "ambient", "duration": 30, "audio_quality": "draft", "seed": 1}}
     _s, resp = await call(api, "POST", f"{V1}/generate", json=body)
     queued = assert_envelope(resp)
@@ -285,7 +285,7 @@ async def test_cancel_queued_and_processing_then_retry(api, running_ctx):
     data = assert_envelope(resp)
     assert data["previous_status"] == "queued" and data["new_status"] == "cancelled" and data["cancelled_at"]
     assert data["credits_returned"] == pytest.approx(5.0)
-    running_ctx.jobs.cancel(blocker["id"])
+    running_services.context.jobs.cancel(blocker["id"])
     status, resp = await call(api, "POST", f"{V1}/generations/{queued['generation_id']}/cancel")
     assert_v1_error(status, resp, 409, mentions=("already cancelled",))
 
@@ -295,7 +295,7 @@ async def test_cancel_queued_and_processing_then_retry(api, running_ctx):
     new_id = retry["new_generation_id"]
     assert new_id != queued["generation_id"]
     for _ in range(500):
-        job = running_ctx.jobs.get(new_id)
+        job = running_services.context.jobs.get(new_id)
         if job["status"] == "processing" and job["progress"] > 0:
             break
         await asyncio.sleep(0.02)
@@ -310,9 +310,9 @@ async def test_cancel_queued_and_processing_then_retry(api, running_ctx):
     assert summary["cancelled"] == 2 and summary["total_generations"] == 2
 
 
-async def test_batch_of_variations_respects_concurrency(api, running_ctx):
+async def test_batch_of_variations_respects_concurrency(api, running_services):
     events = []
-    running_ctx.events.subscribe(lambda name, data: events.append(data) if name == "batch_completed" else None)
+    running_services.events.subscribe(lambda name, data: events.append(data) if name == "batch_completed" else None)
     body = {
         "base_parameters": {"genre": "electronic", "subgenre": "house", "mood": "energetic", "tempo": 122,
                             "output_formats": ["wav"], "seed": 11, **TINY},
@@ -333,7 +333,7 @@ async def test_batch_of_variations_respects_concurrency(api, running_ctx):
     held = assert_envelope(resp)
     assert held["status"] == "queued" and held["batch_id"] == data["batch_id"] and held["variation_id"] == "var_3"
 
-    jobs = await wait_all(running_ctx, data["generation_ids"])
+    jobs = await wait_all(running_services, data["generation_ids"])
     assert [j["status"] for j in jobs] == ["completed"] * 3
     specs = [j["params"]["spec"] for j in jobs]
     assert [s["key"] for s in specs[:2]] == ["C_major", "F_minor"] and specs[2]["tempo_bpm"] == 128
@@ -359,7 +359,7 @@ async def test_batch_of_variations_respects_concurrency(api, running_ctx):
     assert_v1_error(status, resp, 422, mentions=("variations",))
 
 
-async def test_playlist_tracks_and_continuous_mix(api, running_ctx):
+async def test_playlist_tracks_and_continuous_mix(api, running_services):
     body = {
         "playlist_config": {"name": "Chill Study Session", "description": "lo-fi for focus", "total_duration": 10,
                             "track_count": 3, "cohesion_level": "high", "transition_style": "crossfade",
@@ -383,8 +383,8 @@ async def test_playlist_tracks_and_continuous_mix(api, running_ctx):
 
     _s, resp = await call(api, "GET", f"{V1}/playlists/{playlist_id}")
     assert assert_envelope(resp)["status"] in ("generating", "mixing")
-    await wait_all(running_ctx, data["generation_ids"])
-    mix_job = await running_ctx.jobs.wait(playlist_id, timeout_s=120)
+    await wait_all(running_services, data["generation_ids"])
+    mix_job = await running_services.context.jobs.wait(playlist_id, timeout_s=120)
     assert mix_job["status"] == "completed", mix_job
 
     _s, resp = await call(api, "GET", f"{V1}/playlists/{playlist_id}")

@@ -38,8 +38,8 @@ async def test_three_ways_to_send_a_key(api):
         assert (await resp.json())["status"] == "operational"
 
 
-async def test_login_session_authenticates(api, running_ctx):
-    password = running_ctx.auth.reset_password() if not running_ctx.auth.needs_bootstrap() else running_ctx.auth.bootstrap().password
+async def test_login_session_authenticates(api, running_services):
+    password = running_services.auth.reset_password() if not running_services.auth.needs_bootstrap() else running_services.auth.bootstrap().password
     bad = await api.post("/api/auth/login", json={"username": "admin", "password": "nope"})
     assert bad.status == 401
     resp = await api.post("/api/auth/login", json={"username": "admin", "password": password})
@@ -71,25 +71,25 @@ async def test_error_shapes(api):
     assert resp.status == 404 and "test_00000000" in (await resp.json())["error"]["message"]
 
 
-async def test_oversized_body_is_413(api, running_ctx):
-    running_ctx.settings.max_body_mb = 1
+async def test_oversized_body_is_413(api, running_services):
+    running_services.settings.max_body_mb = 1
     resp = await api.post("/api/auth/keys", data=b"x" * (2 * 1024 * 1024), headers=api.auth_headers)
     assert resp.status == 413
     assert (await resp.json())["error"]["code"] == "PAYLOAD_TOO_LARGE"
 
 
-async def test_no_stack_trace_reaches_the_client(api, running_ctx, monkeypatch):
+async def test_no_stack_trace_reaches_the_client(api, running_services, monkeypatch):
     def broken():
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(running_ctx.system, "status", broken)
+    monkeypatch.setattr(running_services.system, "status", broken)
     resp = await api.get("/api/status", headers=api.auth_headers)
     body = await resp.json()
     assert resp.status == 500 and body["error"]["code"] == "INTERNAL_ERROR"
     assert "secret internals" not in str(body) and body["error"]["request_id"] in body["error"]["message"]
 
 
-async def test_rate_limit_headers_and_429(api, running_ctx):
+async def test_rate_limit_headers_and_429(api, running_services):
     api.app[RATE_LIMITER].configure({"/api/system/": RateLimit(requests=2, window_s=3600),
                                        "default": RateLimit(requests=1000, window_s=60)})
     h = api.auth_headers
@@ -119,7 +119,7 @@ def test_rate_limit_groups_match_prefixes_and_id_patterns():
     assert limiter.group_for("/api/system/config") == "/api/system/"
 
 
-async def test_requests_are_logged(api, running_ctx):
+async def test_requests_are_logged(api, running_services):
     await api.get("/api/status", headers=api.auth_headers)
     await api.get("/api/health")
     api.app[REQUEST_LOG].flush()
@@ -127,7 +127,7 @@ async def test_requests_are_logged(api, running_ctx):
 
     from studio.db.models import RequestLog
 
-    with running_ctx.db.session() as s:
+    with running_services.context.db.session() as s:
         rows = s.scalars(select(RequestLog)).all()
     by_path = {r.path: r for r in rows}
     assert by_path["/api/status"].status == 200 and by_path["/api/status"].key_id.startswith("key_")
@@ -149,22 +149,22 @@ async def test_openapi_and_docs_are_local(api):
         assert resp.status == 200 and int(resp.headers["Content-Length"]) > 100_000
 
 
-async def test_config_get_and_put(api, running_ctx):
+async def test_config_get_and_put(api, running_services):
     h = api.auth_headers
     config = (await (await api.get("/api/system/config", headers=h)).json())["configuration"]
     assert config["generation_settings"]["max_concurrent"] == 1
     resp = await api.put("/api/system/config", json={"generation_settings": {"max_concurrent": 3}}, headers=h)
     body = await resp.json()
     assert body["updated_settings"] == ["max_concurrent"] and body["restart_required"] is False
-    assert running_ctx.jobs.max_concurrent == 3
+    assert running_services.context.jobs.max_concurrent == 3
     resp = await api.put("/api/system/config", json={"generation_settings": {"max_concurrent": 99}}, headers=h)
     assert resp.status == 422
     resp = await api.put("/api/system/config", json={"unknown": 1}, headers=h)
     assert resp.status == 422
 
 
-async def test_user_role_cannot_use_admin_endpoints(api, running_ctx):
-    key, _ = running_ctx.auth.create_key("limited", role="user")
+async def test_user_role_cannot_use_admin_endpoints(api, running_services):
+    key, _ = running_services.auth.create_key("limited", role="user")
     resp = await api.put("/api/system/config", json={"log_level": "DEBUG"}, headers={"X-API-Key": key})
     assert resp.status == 403 and (await resp.json())["error"]["code"] == "FORBIDDEN"
 
@@ -180,10 +180,10 @@ async def test_keys_over_the_api(api):
     assert (await api.get("/api/status", headers={"X-API-Key": body["api_key"]})).status == 401
 
 
-async def test_jobs_over_the_api(api, running_ctx):
+async def test_jobs_over_the_api(api, running_services):
     h = api.auth_headers
-    job = running_ctx.jobs.submit(KIND, {"steps": 2})
-    await running_ctx.jobs.wait(job["id"])
+    job = running_services.context.jobs.submit(KIND, {"steps": 2})
+    await running_services.context.jobs.wait(job["id"])
     listed = await (await api.get("/api/jobs", params={"status": "completed"}, headers=h)).json()
     assert job["id"] in [j["id"] for j in listed["jobs"]]
     resp = await api.post(f"/api/jobs/{job['id']}/cancel", headers=h)
@@ -192,7 +192,7 @@ async def test_jobs_over_the_api(api, running_ctx):
     assert retry["job"]["retry_of"] == job["id"]
 
 
-async def test_websocket_needs_auth_then_streams_job_events(api, running_ctx):
+async def test_websocket_needs_auth_then_streams_job_events(api, running_services):
     async with api.ws_connect("/ws") as ws:
         await ws.send_json({"type": "auth", "token": "wrong"})
         msg = await ws.receive_json(timeout=5)
@@ -200,7 +200,7 @@ async def test_websocket_needs_auth_then_streams_job_events(api, running_ctx):
     async with api.ws_connect("/ws") as ws:
         await ws.send_json({"type": "auth", "token": api.key})
         assert (await ws.receive_json(timeout=5))["event"] == "authenticated"
-        job = running_ctx.jobs.submit(KIND, {"steps": 3})
+        job = running_services.context.jobs.submit(KIND, {"steps": 3})
         seen = []
         while not seen or seen[-1]["event"] != "job_completed":
             seen.append(await ws.receive_json(timeout=5))
@@ -209,12 +209,12 @@ async def test_websocket_needs_auth_then_streams_job_events(api, running_ctx):
         assert any(e["data"]["stage"] == "step 2/3" for e in seen)
 
 
-async def test_backup_over_the_api(api, running_ctx):
+async def test_backup_over_the_api(api, running_services):
     h = api.auth_headers
     resp = await api.post("/api/system/backup", headers=h)
     body = await resp.json()
     assert body["status"] == "processing" and body["backup_id"].startswith("backup_")
-    await running_ctx.jobs.wait(body["backup_id"], timeout_s=30)
+    await running_services.context.jobs.wait(body["backup_id"], timeout_s=30)
     listed = (await (await api.get("/api/system/backups", headers=h)).json())["backups"]
     assert listed[0]["status"] == "completed"
     download = await api.get(listed[0]["download_url"], headers=h)

@@ -20,14 +20,14 @@ async def _generate(api, **fields):
 
 
 @pytest.fixture
-async def done(api, running_ctx):
+async def done(api, running_services):
     data = await _generate(api, output_formats=["wav", "mp3", "midi", "stems"])
-    job = await running_ctx.jobs.wait(data["generation_id"], timeout_s=180)
+    job = await running_services.context.jobs.wait(data["generation_id"], timeout_s=180)
     assert job["status"] == "completed", job
     return data
 
 
-async def test_generate_status_download_list(api, running_ctx, done):
+async def test_generate_status_download_list(api, running_services, done):
     data = done
     assert data["status"] == "success" and data["generation_id"].startswith("gen_")
     assert data["credits_used"] == pytest.approx(0.67)
@@ -76,8 +76,8 @@ async def test_validation_errors_name_the_field(api):
     assert resp.status == 404
 
 
-async def test_credits_are_real_and_exhaustion_is_1001(api, running_ctx):
-    running_ctx.settings.daily_credits = 1
+async def test_credits_are_real_and_exhaustion_is_1001(api, running_services):
+    running_services.settings.daily_credits = 1
     credits = await (await api.get("/api/music/credits", headers=api.auth_headers)).json()
     assert credits["credits"] == 1 and credits["credits_used_today"] == 0
     data = await _generate(api)  # 4 s = 0.67 credits
@@ -87,18 +87,18 @@ async def test_credits_are_real_and_exhaustion_is_1001(api, running_ctx):
     assert resp.status == 402
     error = (await resp.json())["error"]
     assert error["code"] == "INSUFFICIENT_CREDITS" and error["details"]["error_code"] == 1001
-    await running_ctx.jobs.wait(data["generation_id"], timeout_s=120)
-    running_ctx.settings.daily_credits = 0
+    await running_services.context.jobs.wait(data["generation_id"], timeout_s=120)
+    running_services.settings.daily_credits = 0
     credits = await (await api.get("/api/music/credits", headers=api.auth_headers)).json()
     assert credits["credits"] == "unlimited"
 
 
-async def test_extend_batch_analytics(api, running_ctx, done):
+async def test_extend_batch_analytics(api, running_services, done):
     resp = await api.post("/api/music/extend", json={"audio_id": done["generation_id"], "additional_duration": 3},
                           headers=api.auth_headers)
     data = await resp.json()
     assert resp.status == 200 and data["status"] == "processing", data
-    job = await running_ctx.jobs.wait(data["extend_id"], timeout_s=180)
+    job = await running_services.context.jobs.wait(data["extend_id"], timeout_s=180)
     assert job["status"] == "completed", job
     assert job["result"]["duration_s"] == pytest.approx(7.0, abs=0.1)
 
@@ -112,7 +112,7 @@ async def test_extend_batch_analytics(api, running_ctx, done):
     batch = await resp.json()
     assert resp.status == 200 and batch["total_generations"] == 2, batch
     for generation_id in batch["generation_ids"]:
-        assert (await running_ctx.jobs.wait(generation_id, timeout_s=180))["status"] == "completed"
+        assert (await running_services.context.jobs.wait(generation_id, timeout_s=180))["status"] == "completed"
     resp = await api.post("/api/music/batch", json={"generations": [{"prompt": "ok", **TINY}, {"duration": -1}]},
                           headers=api.auth_headers)
     assert resp.status == 422
@@ -126,7 +126,7 @@ async def test_extend_batch_analytics(api, running_ctx, done):
     assert resp.status == 422
 
 
-async def test_websocket_streams_generation_progress(api, running_ctx):
+async def test_websocket_streams_generation_progress(api, running_services):
     """Seed 000's `generation_progress` event (generation_id, progress, stage, estimated_remaining)
     while a real generation runs, then the job's completion."""
     async with api.ws_connect("/ws") as ws:

@@ -56,7 +56,7 @@ async def test_initialize_is_idempotent_and_lists_eight_distinct_characters(api,
     assert len(voices) == 8  # every character has its own voice
 
 
-async def test_synthesize_then_history_and_download(api, running_ctx, initialized):
+async def test_synthesize_then_history_and_download(api, running_services, initialized):
     status, body = await call(api, "POST", "/api/voice/characters/nobody/synthesize", json={"text": "Hi"})
     assert_seed000_error(status, body, 404, "character 'nobody'")
     status, body = await call(api, "POST", "/api/voice/characters/luna_lofi/synthesize", json={"text": ""})
@@ -73,7 +73,7 @@ async def test_synthesize_then_history_and_download(api, running_ctx, initialize
     assert status == 200 and body["status"] == "processing", body
     assert body["synthesis_id"].startswith("synth_") and body["character"] == "luna_lofi"
     assert body["estimated_time"] > 0 and "assuming" in body["estimate_basis"]  # nothing measured yet
-    job = await running_ctx.jobs.wait(body["synthesis_id"], timeout_s=120)
+    job = await running_services.context.jobs.wait(body["synthesis_id"], timeout_s=120)
     assert job["status"] == "completed", job
 
     status, history = await call(api, "GET", "/api/voice/characters/luna_lofi/content?page=1&limit=10")
@@ -104,10 +104,10 @@ async def test_synthesize_then_history_and_download(api, running_ctx, initialize
     assert dash["summary"]["monthly_revenue"] == 0 and dash["most_active"][0]["character"] == "luna_lofi"
     status, again = await call(api, "POST", "/api/voice/characters/luna_lofi/synthesize", json={"text": "Hi."})
     assert again["estimate_basis"] == "median speed of the last 1 speech jobs here"  # now measured here
-    await running_ctx.jobs.wait(again["synthesis_id"], timeout_s=120)
+    await running_services.context.jobs.wait(again["synthesis_id"], timeout_s=120)
 
 
-async def test_content_job_writes_a_script_in_character_and_voices_it(api, running_ctx, initialized):
+async def test_content_job_writes_a_script_in_character_and_voices_it(api, running_services, initialized):
     status, body = await call(api, "POST", "/api/voice/characters/zara_trap/generate",
                               json={"content_type": "introduction", "duration": 6, "topic": "my new mixtape",
                                     "mood": "excited", "include_music": False, "seed": 3})
@@ -117,7 +117,7 @@ async def test_content_job_writes_a_script_in_character_and_voices_it(api, runni
     assert "my new mixtape" in script["script"] and script["word_count"] > 5
     assert any(greeting in script["script"] for greeting in ("Zara", "zara"))
     assert body["script_preview"] and script["source"] == "built-in writer"
-    job = await running_ctx.jobs.wait(body["content_id"], timeout_s=120)
+    job = await running_services.context.jobs.wait(body["content_id"], timeout_s=120)
     assert job["status"] == "completed", job
 
     status, latest = await call(api, "GET", "/api/voice/characters/zara_trap/script")
@@ -132,7 +132,7 @@ async def test_content_job_writes_a_script_in_character_and_voices_it(api, runni
     assert_seed000_error(status, body, 422, "duration")
 
 
-async def test_update_character_and_batch(api, running_ctx, initialized):
+async def test_update_character_and_batch(api, running_services, initialized):
     status, body = await call(api, "PUT", "/api/voice/characters/luna_lofi",
                               json={"personality_update": "More energetic and upbeat",
                                     "voice_settings": {"pitch": 0.2, "speed": 1.1, "emotion": "excited"},
@@ -155,13 +155,13 @@ async def test_update_character_and_batch(api, running_ctx, initialized):
     assert status == 200 and body["status"] == "processing" and body["total_operations"] == 4, body
     assert body["batch_id"].startswith("voice_batch_")
     for op in body["operations"]:
-        job = await running_ctx.jobs.wait(op["content_id"], timeout_s=180)
+        job = await running_services.context.jobs.wait(op["content_id"], timeout_s=180)
         assert job["status"] == "completed", job
     status, history = await call(api, "GET", "/api/voice/characters/kai_lofi/content")
     assert sorted(c["type"] for c in history["content"]) == ["introduction", "outro"]
 
 
-async def test_seed002_character_crud_captions_and_voices(api, running_ctx, initialized):
+async def test_seed002_character_crud_captions_and_voices(api, running_services, initialized):
     status, body = await call(api, "POST", "/api/characters", json={"bio": "no name"})
     assert_envelope_error(status, body, 422, "name")
     new = {"name": "Milo", "bio": "A folk singer from the hills", "age": 30, "location": "Galway, Ireland",
@@ -212,7 +212,7 @@ async def test_seed002_character_crud_captions_and_voices(api, running_ctx, init
     status, body = await call(api, "POST", "/api/characters/milo_folk/voice/generate",
                               json={"text": "Morning, friends.", "speed": 1.0, "pitch": 1.0})
     assert status == 202 and body["data"]["status"] == "processing", body
-    job = await running_ctx.jobs.wait(body["data"]["job_id"], timeout_s=120)
+    job = await running_services.context.jobs.wait(body["data"]["job_id"], timeout_s=120)
     assert job["status"] == "completed", job
 
     status, body = await call(api, "DELETE", "/api/characters/milo_folk")
@@ -221,7 +221,7 @@ async def test_seed002_character_crud_captions_and_voices(api, running_ctx, init
     assert status == 404
 
 
-async def test_bad_voice_samples_are_refused_and_nothing_is_stored(api, running_ctx, initialized, tmp_path):
+async def test_bad_voice_samples_are_refused_and_nothing_is_stored(api, running_services, initialized, tmp_path):
     def form(*files, name="Me"):
         from aiohttp import FormData
 
@@ -261,16 +261,16 @@ async def test_bad_voice_samples_are_refused_and_nothing_is_stored(api, running_
     status, body = await call(api, "POST", "/api/characters/luna_lofi/voice/clone",
                               json={"name": "x", "audio_path": str(tmp_path / "missing.wav")})
     assert_envelope_error(status, body, 400, "not a file")
-    with running_ctx.db.session() as s:
+    with running_services.context.db.session() as s:
         assert s.query(Voice).count() == 0 and s.query(MediaFile).filter_by(kind="voice_sample").count() == 0
 
 
-async def test_voice_matching_end_to_end(api, running_ctx, initialized, tmp_path):
+async def test_voice_matching_end_to_end(api, running_services, initialized, tmp_path):
     """Recordings of a 'speaker' (the built-in voice reshaped: +6 st, brighter) matched for Kai:
     the voice becomes Kai's, lists its similarity before/after, speaks, and can be deleted."""
     from aiohttp import FormData
 
-    from studio.engine.voice import VoiceSettings, speak
+    from studio.engine.instruments.voice import VoiceSettings, speak
 
     data = FormData()
     for i, text in enumerate(("Good morning everyone, welcome to the show. Today we have a great lineup.",
@@ -286,7 +286,7 @@ async def test_voice_matching_end_to_end(api, running_ctx, initialized, tmp_path
     assert resp.status == 202 and body["success"], body
     clone = body["data"]
     assert clone["samples_uploaded"] == 2 and clone["total_duration"] > 5 and clone["voice_id"].startswith("voice_")
-    job = await running_ctx.jobs.wait(clone["clone_id"], timeout_s=240)
+    job = await running_services.context.jobs.wait(clone["clone_id"], timeout_s=240)
     assert job["status"] == "completed", job
 
     status, body = await call(api, "GET", "/api/characters/kai_lofi/voice/list")
@@ -303,7 +303,7 @@ async def test_voice_matching_end_to_end(api, running_ctx, initialized, tmp_path
                               json={"character_id": "kai_lofi", "text": "Testing my new voice.",
                                     "voice_id": clone["voice_id"]})
     assert status == 202, body
-    job = await running_ctx.jobs.wait(body["data"]["job_id"], timeout_s=120)
+    job = await running_services.context.jobs.wait(body["data"]["job_id"], timeout_s=120)
     assert job["status"] == "completed", job
 
     status, body = await call(api, "DELETE", f"/api/characters/kai_lofi/voice/{clone['voice_id']}")
@@ -312,24 +312,24 @@ async def test_voice_matching_end_to_end(api, running_ctx, initialized, tmp_path
     assert body["data"]["voice_id"] == "piper_joe"  # back to the built-in voice
 
 
-async def test_content_over_a_music_bed_from_the_library(api, running_ctx, initialized):
-    job = running_ctx.music.submit({"style": "lofi_hip_hop", "duration": 4, "audio_quality": "draft", "seed": 2,
+async def test_content_over_a_music_bed_from_the_library(api, running_services, initialized):
+    job = running_services.music.submit({"style": "lofi_hip_hop", "duration": 4, "audio_quality": "draft", "seed": 2,
                                     "instrumental": True, "output_formats": ["wav"]}, source="test")
-    assert (await running_ctx.jobs.wait(job["id"], timeout_s=120))["status"] == "completed"
-    track_id = running_ctx.music.track_for_generation(job["id"])["id"]
+    assert (await running_services.context.jobs.wait(job["id"], timeout_s=120))["status"] == "completed"
+    track_id = running_services.music.track_for_generation(job["id"])["id"]
     status, body = await call(api, "POST", "/api/voice/characters/luna_lofi/generate",
                               json={"content_type": "outro", "duration": 4, "include_music": True, "seed": 1})
     assert status == 200, body
-    done = await running_ctx.jobs.wait(body["content_id"], timeout_s=120)
+    done = await running_services.context.jobs.wait(body["content_id"], timeout_s=120)
     assert done["status"] == "completed", done
-    content = running_ctx.voices.get_content(body["content_id"])
+    content = running_services.voices.get_content(body["content_id"])
     assert content["music"] == {"source": "library", "track_id": track_id, "title": content["music"]["title"]}
     mix = done["result"]["mix"]
     assert mix["with_music"] and mix["voice_start_s"] == 1.5
     # the bed (looped: the track is shorter than the speech) plays before and after the voice
     assert content["duration"] == pytest.approx(mix["voice_start_s"] + mix["voice_duration_s"] + 2.5, abs=0.05)
     assert mix["integrated_lufs"] == pytest.approx(-16.0, abs=0.5)
-    path, _row = running_ctx.voices.content_file(content["id"])
+    path, _row = running_services.voices.content_file(content["id"])
     audio, rate = sf.read(path)
     lead_in = audio[int(0.5 * rate):int(1.4 * rate)]
     assert np.sqrt(np.mean(lead_in ** 2)) > 1e-3  # music alone before the voice
@@ -338,7 +338,7 @@ async def test_content_over_a_music_bed_from_the_library(api, running_ctx, initi
     assert_seed000_error(status, body, 404, "trk_nope")
 
 
-async def test_a_character_sings_a_generated_track(api, running_ctx, initialized):
+async def test_a_character_sings_a_generated_track(api, running_services, initialized):
     """POST /api/music/generate with lyrics and a character_id: the vocals stem is sung in that
     character's voice (and the spec says who sings)."""
     body = {"prompt": "summer pop song", "style": "pop", "duration": 8, "audio_quality": "draft", "seed": 5,
@@ -349,7 +349,7 @@ async def test_a_character_sings_a_generated_track(api, running_ctx, initialized
     assert resp.status == 200, data
     assert data["resolved_spec"]["singer"]["name"] == "Luna"
     assert data["resolved_spec"]["singer"]["formant_shift"] == pytest.approx(1.16)
-    job = await running_ctx.jobs.wait(data["generation_id"], timeout_s=240)
+    job = await running_services.context.jobs.wait(data["generation_id"], timeout_s=240)
     assert job["status"] == "completed", job
     status = await (await api.get(f"/api/music/status/{data['generation_id']}", headers=api.auth_headers)).json()
     resp = await api.get(status["stems"]["vocals"], headers=api.auth_headers)

@@ -31,10 +31,10 @@ def make_receiver(statuses: dict[str, list[int]]):
     return app, received
 
 
-async def test_generation_webhooks_are_signed_and_retried(api, running_ctx, aiohttp_server):
+async def test_generation_webhooks_are_signed_and_retried(api, running_services, aiohttp_server):
     app, received = make_receiver({"generation_started": [500]})
     server = await aiohttp_server(app)
-    hooks = running_ctx.webhooks
+    hooks = running_services.webhooks
     hooks.retry_delays_s = (0.05, 0.1, 0.2)
     url = str(server.make_url("/hook"))
     body = {"parameters": {"genre": "lofi", "duration": 3, "audio_quality": "draft", "output_formats": ["wav"], "seed": 2},
@@ -42,7 +42,7 @@ async def test_generation_webhooks_are_signed_and_retried(api, running_ctx, aioh
     resp = await api.post(f"{V1}/generate", json=body, headers=api.auth_headers)
     data = (await resp.json())["data"]
     generation_id = data["generation_id"]
-    job = await running_ctx.jobs.wait(generation_id, timeout_s=120)
+    job = await running_services.context.jobs.wait(generation_id, timeout_s=120)
     assert job["status"] == "completed"
     await hooks.drain(timeout_s=10)
 
@@ -75,10 +75,10 @@ async def test_generation_webhooks_are_signed_and_retried(api, running_ctx, aioh
     assert info["secret"] == secret and info["header"] == SIGNATURE_HEADER
 
 
-async def test_client_errors_are_final_and_unreachable_receivers_give_up(running_ctx, aiohttp_server):
+async def test_client_errors_are_final_and_unreachable_receivers_give_up(running_services, aiohttp_server):
     app, received = make_receiver({"generation_failed": [410]})
     server = await aiohttp_server(app)
-    hooks = running_ctx.webhooks
+    hooks = running_services.webhooks
     hooks.retry_delays_s = (0.01, 0.01)
     hooks.send(str(server.make_url("/hook")), "generation_failed", {"generation_id": "gen_x"}, subject="gen_x")
     hooks.send("http://127.0.0.1:1/nothing-listens", "generation_completed", {"generation_id": "gen_y"}, subject="gen_y")
@@ -91,7 +91,7 @@ async def test_client_errors_are_final_and_unreachable_receivers_give_up(running
     assert all("error" in a for a in unreachable["attempts"])
 
 
-async def test_batch_completed_webhook(api, running_ctx, aiohttp_server):
+async def test_batch_completed_webhook(api, running_services, aiohttp_server):
     app, received = make_receiver({})
     server = await aiohttp_server(app)
     body = {"base_parameters": {"genre": "ambient", "duration": 2, "audio_quality": "draft", "output_formats": ["wav"]},
@@ -101,8 +101,8 @@ async def test_batch_completed_webhook(api, running_ctx, aiohttp_server):
     resp = await api.post(f"{V1}/generate-batch", json=body, headers=api.auth_headers)
     data = (await resp.json())["data"]
     for generation_id in data["generation_ids"]:
-        assert (await running_ctx.jobs.wait(generation_id, timeout_s=120))["status"] == "completed"
-    await running_ctx.webhooks.drain(timeout_s=10)
+        assert (await running_services.context.jobs.wait(generation_id, timeout_s=120))["status"] == "completed"
+    await running_services.webhooks.drain(timeout_s=10)
     assert [item["body"]["event"] for item in received] == ["batch_completed"]
     payload = received[0]["body"]["data"]
     assert payload["batch_id"] == data["batch_id"] and payload["completed"] == 2 and payload["total"] == 2

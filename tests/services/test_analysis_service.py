@@ -99,20 +99,20 @@ def test_spectrogram_png_is_a_valid_image_low_bands_at_the_bottom():
         render_spectrogram_png(np.zeros((0, 96)))
 
 
-def test_interrupted_predictions_are_failed_or_requeued(ctx):
-    with ctx.db.session() as s:
+def test_interrupted_predictions_are_failed_or_requeued(services):
+    with services.context.db.session() as s:
         s.add(Prediction(id="pred_00000000000000a1", status="predicting", filename="single.wav", source="api",
                          created_at=utcnow(), updated_at=utcnow()))
         s.add(Prediction(id="pred_00000000000000a2", status="converting", filename="member.wav", source="api",
                          batch_id="batch_00000000000000b1", created_at=utcnow(), updated_at=utcnow()))
-    AnalysisService(ctx)  # what a restart builds
-    single = ctx.analysis.prediction("pred_00000000000000a1")
+    AnalysisService(services.context, webhooks=services.webhooks)  # what a restart builds
+    single = services.analysis.prediction("pred_00000000000000a1")
     assert single["status"] == "failed" and single["error"]["code"] == "INTERRUPTED"
-    assert ctx.analysis.prediction("pred_00000000000000a2")["status"] == "queued"
+    assert services.analysis.prediction("pred_00000000000000a2")["status"] == "queued"
 
 
-def test_record_export_and_delete(ctx, tmp_path):
-    service = ctx.analysis
+def test_record_export_and_delete(services, tmp_path):
+    service = services.analysis
     path = wav(tmp_path / "tone.wav")
     outcome = service.analyse_file(path)
     assert outcome["png"][:4] == b"\x89PNG" and outcome["logmel"].shape[1] == 96
@@ -128,7 +128,7 @@ def test_record_export_and_delete(ctx, tmp_path):
     assert lines[0].startswith("file,status,genre,confidence,tempo_bpm,key")
     assert lines[1].startswith(f"tone.wav,completed,{row['genre']},")
     service.delete_prediction(row["prediction_id"])
-    assert service.history()[0] == 0 and not list(ctx.settings.media_dir.rglob("pred_*.png"))
+    assert service.history()[0] == 0 and not list(services.settings.media_dir.rglob("pred_*.png"))
     with pytest.raises(CorruptAudio):
         service.analyse_file(tmp_path / "missing.wav")
 
@@ -142,11 +142,11 @@ def test_audio_files_in_a_folder(tmp_path):
     assert "f.wav" in [p.name for p in AnalysisService.audio_files_in(tmp_path, recursive=True)]
 
 
-async def test_path_batch_runs_on_the_job_queue(running_ctx, tmp_path):
-    service = running_ctx.analysis
+async def test_path_batch_runs_on_the_job_queue(running_services, tmp_path):
+    service = running_services.analysis
     files = [wav(tmp_path / "one.wav"), wav(tmp_path / "two.wav", freq=220.0)]
     batch = service.submit_batch(paths=files, source="gui")
-    job = await running_ctx.jobs.wait(batch["batch_id"], timeout_s=120)
+    job = await running_services.context.jobs.wait(batch["batch_id"], timeout_s=120)
     assert job["kind"] == BATCH_KIND and job["status"] == "completed"
     await asyncio.sleep(0.05)  # the rows' last writes hop over the loop
     done = service.batch(batch["batch_id"])

@@ -3,43 +3,43 @@ import tarfile
 from studio.services.system import restore_backup
 
 
-async def test_backup_contains_database_and_media_and_restores(running_ctx, tmp_path):
-    stored = running_ctx.store.write_bytes(b"RIFF-fake-audio", prefix="gen", extension="wav")
-    key, record = running_ctx.auth.create_key("before-backup")
-    job = running_ctx.system.start_backup()
-    done = await running_ctx.jobs.wait(job["id"], timeout_s=30)
+async def test_backup_contains_database_and_media_and_restores(running_services, tmp_path):
+    stored = running_services.context.store.write_bytes(b"RIFF-fake-audio", prefix="gen", extension="wav")
+    key, record = running_services.auth.create_key("before-backup")
+    job = running_services.system.start_backup()
+    done = await running_services.context.jobs.wait(job["id"], timeout_s=30)
     assert done["status"] == "completed", done["error"]
-    backups = running_ctx.system.list_backups()
+    backups = running_services.system.list_backups()
     assert backups[0]["id"] == job["id"] and backups[0]["size_bytes"] > 0
-    archive = running_ctx.system.backup_path(job["id"])
+    archive = running_services.system.backup_path(job["id"])
     with tarfile.open(archive) as tar:
         names = tar.getnames()
     assert "studio.db" in names and "manifest.json" in names
     assert any(n.endswith(stored.id) for n in names)
 
     # Restore into a fresh home: the key and the media file come back.
-    from studio.app import build_context, shutdown
+    from studio.app import build_services, shutdown
     from studio.config import Settings
 
     home = tmp_path / "restored"
     manifest = restore_backup(archive, home)
     assert manifest["media_files"] == 1
-    restored = build_context(Settings(home=home))
+    restored = build_services(Settings(home=home))
     try:
         assert restored.auth.verify_key(key) is not None
-        assert restored.store.path(stored.id).read_bytes() == b"RIFF-fake-audio"
+        assert restored.context.store.path(stored.id).read_bytes() == b"RIFF-fake-audio"
     finally:
         shutdown(restored)
 
 
-def test_health_reports_real_checks(ctx, monkeypatch):
-    report = ctx.system.health()
+def test_health_reports_real_checks(services, monkeypatch):
+    report = services.system.health()
     assert report["checks"]["database"] == "ok"
     assert report["status"] in ("healthy", "degraded")
 
     def broken():
         raise OSError("database is locked")
 
-    monkeypatch.setattr(ctx.db, "ping", broken)
-    report = ctx.system.health()
+    monkeypatch.setattr(services.context.db, "ping", broken)
+    report = services.system.health()
     assert report["status"] == "unhealthy" and report["checks"]["database"].startswith("error")

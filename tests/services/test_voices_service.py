@@ -8,7 +8,7 @@ import json
 from aiohttp import web
 
 
-async def test_scripts_from_ollama_when_configured_else_built_in(ctx, aiohttp_server):
+async def test_scripts_from_ollama_when_configured_else_built_in(services, aiohttp_server):
     seen: list[dict] = []
     mode = {"fail": False}
 
@@ -24,14 +24,14 @@ async def test_scripts_from_ollama_when_configured_else_built_in(ctx, aiohttp_se
     app = web.Application()
     app.router.add_post("/api/generate", generate)
     server = await aiohttp_server(app)
-    ctx.voices.initialize()
+    services.voices.initialize()
 
-    built_in = await ctx.voices.write_script("luna_lofi", "introduction", topic="rain", duration_s=20, seed=5)
+    built_in = await services.voices.write_script("luna_lofi", "introduction", topic="rain", duration_s=20, seed=5)
     assert built_in["source"] == "built-in writer" and not seen  # no URL set: Ollama is not asked
 
-    ctx.settings.ollama_url = f"http://127.0.0.1:{server.port}"
-    ctx.settings.ollama_model = "llama3.2"
-    script = await ctx.voices.write_script("luna_lofi", "introduction", topic="rain", mood="calm", duration_s=20, seed=5)
+    services.settings.ollama_url = f"http://127.0.0.1:{server.port}"
+    services.settings.ollama_model = "llama3.2"
+    script = await services.voices.write_script("luna_lofi", "introduction", topic="rain", mood="calm", duration_s=20, seed=5)
     assert script["source"] == "ollama:llama3.2"
     assert script["script"] == "Hey dreamers, it's Luna. Tonight the rain plays along."
     assert script["word_count"] == 9 and script["duration_estimate"] > 0
@@ -41,8 +41,8 @@ async def test_scripts_from_ollama_when_configured_else_built_in(ctx, aiohttp_se
     json.dumps(request)  # plain JSON on the wire
 
     mode["fail"] = True
-    fallback = await ctx.voices.write_script("luna_lofi", "introduction", topic="rain", duration_s=20, seed=5)
+    fallback = await services.voices.write_script("luna_lofi", "introduction", topic="rain", duration_s=20, seed=5)
     assert fallback["source"] == "built-in writer" and fallback["script"] == built_in["script"]
 
-    ctx.settings.ollama_url = "http://127.0.0.1:9"  # nothing listens: falls back too
-    assert (await ctx.voices.write_script("luna_lofi", "outro", duration_s=10, seed=1))["source"] == "built-in writer"
+    services.settings.ollama_url = "http://127.0.0.1:9"  # nothing listens: falls back too
+    assert (await services.voices.write_script("luna_lofi", "outro", duration_s=10, seed=1))["source"] == "built-in writer"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 
-from studio.app import build_context, serve_forever, setup_logging
+from studio.app import build_services, serve_forever, setup_logging
 from studio.config import Settings
 from tests.support.steps_job import KIND, steps_handler
 
@@ -19,12 +19,12 @@ def main() -> None:
     args = parser.parse_args()
     settings = Settings(port=0)
     setup_logging(settings)
-    ctx = build_context(settings)
-    ctx.jobs.register(steps_handler())
+    services = build_services(settings)
+    services.context.jobs.register(steps_handler())
     if args.submit:
-        job = ctx.jobs.submit(KIND, {"steps": args.submit, "step_s": 0.1}, title="crash test")
+        job = services.context.jobs.submit(KIND, {"steps": args.submit, "step_s": 0.1}, title="crash test")
         print(f"JOB {job['id']}", flush=True)
-    asyncio.run(serve_forever(ctx, "127.0.0.1", 0, allow_remote=False))
+    asyncio.run(serve_forever(services, "127.0.0.1", 0, allow_remote=False))
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import threading
 import numpy as np
 import pytest
 
-from studio.app import build_context, shutdown
+from studio.app import build_services, shutdown
 from studio.config import Settings
 from studio.jobs import JobContext, JobHandler
 
@@ -72,13 +72,13 @@ def step_job() -> StepJob:
 
 
 @pytest.fixture
-def ctx(settings, qt_loop, step_job):
-    context = build_context(settings)
-    context.jobs.register(step_job.handler())
-    context.jobs.start(qt_loop)
-    yield context
+def services(settings, qt_loop, step_job):
+    built = build_services(settings)
+    built.context.jobs.register(step_job.handler())
+    built.context.jobs.start(qt_loop)
+    yield built
     step_job.gate.set()
-    shutdown(context)
+    shutdown(built)
 
 
 class CollectingSink:
@@ -100,10 +100,10 @@ def sink() -> CollectingSink:
 
 
 @pytest.fixture
-def window(ctx, qtbot, sink):
+def window(services, qtbot, sink):
     from studio.ui.app import create_main_window
 
-    win = create_main_window(ctx, player_sink=sink)
+    win = create_main_window(services, player_sink=sink)
     qtbot.addWidget(win)
     win.show()
     qtbot.waitExposed(win)

@@ -3,9 +3,9 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox
 
 
-def test_api_panel_shows_url_and_server_state(window, ctx):
+def test_api_panel_shows_url_and_server_state(window, services):
     panel = window.show_panel("api")
-    assert panel.url_field.value == ctx.settings.api_base_url
+    assert panel.url_field.value == services.settings.api_base_url
     assert "Not running" in panel.state_label.text()
     assert not panel.docs_button.isEnabled()
     window.set_api_status(True, "listening", "http://127.0.0.1:8765")
@@ -16,7 +16,7 @@ def test_api_panel_shows_url_and_server_state(window, ctx):
     assert QGuiApplication.clipboard().text() == "http://127.0.0.1:8765"
 
 
-def test_create_and_revoke_a_key(window, ctx, qtbot, monkeypatch):
+def test_create_and_revoke_a_key(window, services, qtbot, monkeypatch):
     panel = window.show_panel("api")
     assert panel.keys_table.rowCount() == 0 and panel.keys_empty.isVisible()
 
@@ -32,9 +32,9 @@ def test_create_and_revoke_a_key(window, ctx, qtbot, monkeypatch):
     assert shown is not None and shown.isVisible()
     key = shown.key_field.value
     assert key.startswith("sk_")
-    identity = ctx.auth.verify_key(key)
+    identity = services.auth.verify_key(key)
     assert identity is not None and identity.role == "user"
-    assert [k["name"] for k in ctx.auth.list_keys()] == ["ci-bot"]
+    assert [k["name"] for k in services.auth.list_keys()] == ["ci-bot"]
     assert panel.keys_table.rowCount() == 1
     assert panel.keys_table.item(0, 0).text() == "ci-bot"
     assert panel.keys_table.item(0, 2).text() == "user"
@@ -48,15 +48,15 @@ def test_create_and_revoke_a_key(window, ctx, qtbot, monkeypatch):
     assert panel.revoke_button.isEnabled()
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Cancel)
     qtbot.mouseClick(panel.revoke_button, Qt.MouseButton.LeftButton)
-    assert ctx.auth.verify_key(key) is not None
+    assert services.auth.verify_key(key) is not None
 
     asked = []
     monkeypatch.setattr(QMessageBox, "question",
                         lambda *a, **k: asked.append(a[2]) or QMessageBox.StandardButton.Yes)
     qtbot.mouseClick(panel.revoke_button, Qt.MouseButton.LeftButton)
     assert "ci-bot" in asked[0]
-    assert ctx.auth.verify_key(key) is None
-    assert ctx.auth.list_keys() == []
+    assert services.auth.verify_key(key) is None
+    assert services.auth.list_keys() == []
     assert panel.keys_table.rowCount() == 0
 
     panel.show_revoked.setChecked(True)

@@ -6,15 +6,15 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 import studio.app
-from studio.app import Context
+from studio.context import Context
 from studio.ui.app import run_gui, start_api
 
 
-def test_start_api_runs_the_server_and_reports_it(window, ctx, qt_loop):
-    ctx.settings.port = 0
-    server = qt_loop.run_until_complete(start_api(ctx, window))
+def test_start_api_runs_the_server_and_reports_it(window, services, qt_loop):
+    services.settings.port = 0
+    server = qt_loop.run_until_complete(start_api(services, window))
     try:
-        assert server is not None and ctx.server_running
+        assert server is not None and services.server_running
         assert window.host.api_running
         assert window.host.api_url == f"http://127.0.0.1:{server.port}"
         assert window.status.api_button.text() == f"API http://127.0.0.1:{server.port}"
@@ -23,14 +23,14 @@ def test_start_api_runs_the_server_and_reports_it(window, ctx, qt_loop):
         qt_loop.run_until_complete(server.stop())
 
 
-def test_a_busy_port_leaves_the_window_working_without_the_api(window, ctx, qt_loop):
+def test_a_busy_port_leaves_the_window_working_without_the_api(window, services, qt_loop):
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        ctx.settings.port = busy.getsockname()[1]
-        server = qt_loop.run_until_complete(start_api(ctx, window))
-    assert server is None and not ctx.server_running
-    port = ctx.settings.port
+        services.settings.port = busy.getsockname()[1]
+        server = qt_loop.run_until_complete(start_api(services, window))
+    assert server is None and not services.server_running
+    port = services.settings.port
     assert f"Cannot listen on 127.0.0.1:{port}: the port is already in use" in window.host.api_message
     assert window.status.api_button.text() == f"API off: port {port} is in use"
     assert window.status.api_button.toolTip() == window.host.api_message
@@ -39,9 +39,9 @@ def test_a_busy_port_leaves_the_window_working_without_the_api(window, ctx, qt_l
     window.api_problem_box.accept()
 
 
-def test_a_remote_host_without_permission_is_refused_with_a_reason(window, ctx, qt_loop):
-    ctx.settings.host = "0.0.0.0"
-    server = qt_loop.run_until_complete(start_api(ctx, window))
+def test_a_remote_host_without_permission_is_refused_with_a_reason(window, services, qt_loop):
+    services.settings.host = "0.0.0.0"
+    server = qt_loop.run_until_complete(start_api(services, window))
     assert server is None
     assert "refusing to listen on 0.0.0.0" in window.host.api_message
     assert window.status.api_button.text() == "API off: host 0.0.0.0 refused"

@@ -1,7 +1,7 @@
 import pytest
 from PySide6.QtCore import Qt
 
-from studio.ui.panels.create import EXAMPLE_PROMPTS, CreatePanel
+from studio.ui.panels.music.create import EXAMPLE_PROMPTS, CreatePanel
 
 GENERATION_TIMEOUT_MS = 180_000
 
@@ -91,7 +91,7 @@ def test_apply_fields_is_the_template_hook(window):
     assert not panel.seed_spin.isEnabled()
 
 
-def test_invalid_fields_open_a_dialog_naming_the_field(window, ctx, message_boxes):
+def test_invalid_fields_open_a_dialog_naming_the_field(window, services, message_boxes):
     panel = window.show_panel("create")
     panel.set_prompt("anything")
     panel.style_combo.setEditText("polka-stomp")
@@ -101,7 +101,7 @@ def test_invalid_fields_open_a_dialog_naming_the_field(window, ctx, message_boxe
     kind, title, text = message_boxes[-1]
     assert kind == "warning" and title == "Check Style"
     assert "Style: unknown style 'polka-stomp'" in text
-    assert ctx.jobs.list()[0] == 0
+    assert services.context.jobs.list()[0] == 0
 
     panel.style_combo.setCurrentIndex(0)
     panel.lyrics_edit.setPlainText("x" * 5001)
@@ -110,8 +110,8 @@ def test_invalid_fields_open_a_dialog_naming_the_field(window, ctx, message_boxe
     assert message_boxes[-1][1] == "Check Lyrics"
 
 
-def test_credits_problem_is_reported(window, ctx, message_boxes, monkeypatch):
-    monkeypatch.setattr(ctx.settings, "daily_credits", 1)
+def test_credits_problem_is_reported(window, services, message_boxes, monkeypatch):
+    monkeypatch.setattr(services.settings, "daily_credits", 1)
     panel = window.show_panel("create")
     panel.set_prompt("calm piano")
     panel.duration_spin.setValue(60)  # 10 credits
@@ -121,7 +121,7 @@ def test_credits_problem_is_reported(window, ctx, message_boxes, monkeypatch):
     assert title == "Not enough credits" and "needs 10 credits" in text
 
 
-def test_variations_queue_one_job_per_seed(window, ctx, qtbot):
+def test_variations_queue_one_job_per_seed(window, services, qtbot):
     panel = window.show_panel("create")
     panel.set_prompt("happy synthwave")
     small(panel)
@@ -138,7 +138,7 @@ def test_variations_queue_one_job_per_seed(window, ctx, qtbot):
                    for j in jobs)
     finally:
         for job in jobs:
-            ctx.jobs.cancel(job["id"])
+            services.context.jobs.cancel(job["id"])
 
     panel.seed_lock.setChecked(False)
     panel.variations_spin.setValue(2)
@@ -148,13 +148,13 @@ def test_variations_queue_one_job_per_seed(window, ctx, qtbot):
         assert len(seeds) == 2 and seeds[0] != seeds[1]  # random seeds, one each
     finally:
         for job in jobs:
-            ctx.jobs.cancel(job["id"])
+            services.context.jobs.cancel(job["id"])
     qtbot.waitUntil(lambda: all(c.job["status"] == "cancelled" for c in panel.cards.values()),
                     timeout=GENERATION_TIMEOUT_MS)
     assert all(c.result_label.text() == "Cancelled." for c in panel.cards.values())
 
 
-def test_ctrl_enter_generates_and_the_card_shows_what_came_out(window, ctx, qtbot):
+def test_ctrl_enter_generates_and_the_card_shows_what_came_out(window, services, qtbot):
     panel = window.show_panel("create")
     panel.set_prompt("calm lo-fi hip hop with piano")
     small(panel)
@@ -169,7 +169,7 @@ def test_ctrl_enter_generates_and_the_card_shows_what_came_out(window, ctx, qtbo
     assert card.progress.value() == 100
     assert card.result_label.text().startswith("Measured: tempo")
     assert card.track_id and card.library_button.isEnabled()
-    assert ctx.music.track_row(card.track_id)["prompt"] == "calm lo-fi hip hop with piano"
+    assert services.music.track_row(card.track_id)["prompt"] == "calm lo-fi hip hop with piano"
 
     card.reuse_button.click()
     assert panel.seed_lock.isChecked() and panel.seed_spin.value() == job["resolved_spec"]["seed"]
@@ -177,7 +177,7 @@ def test_ctrl_enter_generates_and_the_card_shows_what_came_out(window, ctx, qtbo
 
     card.library_button.click()
     library = window.current_panel
-    assert library.area == "library"
+    assert library.key == "library"
     qtbot.waitUntil(lambda: library.track is not None and library.track["id"] == card.track_id, timeout=5000)
 
 
@@ -189,14 +189,14 @@ def test_empty_prompt_still_resolves(window, text):
     assert spec["style"] == "pop" and "default" in spec["sources"]["style"]
 
 
-def test_template_gallery_fills_the_form_and_the_job_records_it(window, ctx, qtbot):
+def test_template_gallery_fills_the_form_and_the_job_records_it(window, services, qtbot):
     panel = window.show_panel("create")
     panel.templates_button.click()
     gallery = panel.gallery
-    assert gallery.isVisibleTo(panel) and len(gallery.template_ids()) == len(ctx.templates.templates)
+    assert gallery.isVisibleTo(panel) and len(gallery.template_ids()) == len(services.templates.templates)
     assert all(not card.usage_label.text() for card in gallery.cards.values())  # never used: no figures
     gallery.set_category("electronic")
-    assert set(gallery.template_ids()) == {t.id for t in ctx.templates.search(category="electronic")}
+    assert set(gallery.template_ids()) == {t.id for t in services.templates.search(category="electronic")}
     gallery.search_edit.setText("synthwave night")
     gallery.refresh()
     assert gallery.template_ids() == ["ai_template_001"]
@@ -204,7 +204,7 @@ def test_template_gallery_fills_the_form_and_the_job_records_it(window, ctx, qtb
     assert "Synthwave" in card.name_label.text() and "electronic" in card.meta_label.text()
     assert "sung lyrics" in card.meta_label.text()
     card.use_button.click()
-    template = ctx.templates.get("ai_template_001")
+    template = services.templates.get("ai_template_001")
     fields = panel.fields()
     assert fields["style"] == "synthwave" and fields["mood"] == template.parameters["mood"]
     assert fields["tempo"] == template.parameters["tempo"] and fields["key"] == template.parameters["key"]
@@ -217,14 +217,14 @@ def test_template_gallery_fills_the_form_and_the_job_records_it(window, ctx, qtb
     card_job = panel.cards[jobs[0]["id"]]
     qtbot.waitUntil(lambda: card_job.job["status"] in ("completed", "failed"), timeout=GENERATION_TIMEOUT_MS)
     assert card_job.job["status"] == "completed", card_job.job.get("error")
-    assert ctx.templates.usage()["ai_template_001"]["completed"] == 1
+    assert services.templates.usage()["ai_template_001"]["completed"] == 1
     panel.show_gallery(True)  # reopening re-reads the real usage
     assert gallery.cards["ai_template_001"].usage_label.text() == "Used 1 time here"
     panel.reset_form()
     assert panel.template_id is None and not panel.template_row.isVisibleTo(panel)
 
 
-def test_playlist_mode_queues_tracks_and_plays_the_mix(window, ctx, qtbot, sink):
+def test_playlist_mode_queues_tracks_and_plays_the_mix(window, services, qtbot, sink):
     panel = window.show_panel("create")
     panel.set_prompt("calm lo-fi hip hop with piano")
     small(panel)
@@ -270,13 +270,13 @@ def test_playlist_mode_queues_tracks_and_plays_the_mix(window, ctx, qtbot, sink)
     player = window.player_bar
     qtbot.waitUntil(lambda: player.playing and sink.frames > 0, timeout=10000)
     assert player.title == "Study Mix (mix)" and panel.mix_playlist_id == playlist["playlist_id"]
-    mix = ctx.music.playlist(playlist["playlist_id"])["mix"]["result"]
+    mix = services.music.playlist(playlist["playlist_id"])["mix"]["result"]
     assert player.player.duration_s == pytest.approx(mix["duration_s"], abs=0.1)
     player.stop()
 
     card.library_button.click()
     library = window.current_panel
-    assert library.area == "library" and library.search_edit.text() == "Study Mix"
+    assert library.key == "library" and library.search_edit.text() == "Study Mix"
     qtbot.waitUntil(lambda: set(card.track_ids) <= set(library.track_ids()), timeout=5000)
     assert library.track is not None and library.track["id"] == card.track_ids[0]
     assert library.track["title"] == "Study Mix - 01"

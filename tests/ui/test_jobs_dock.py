@@ -13,13 +13,13 @@ def cell(window, job_id, column):
     return None if row is None else model.index(row, column).data()
 
 
-def test_dock_lists_jobs_that_existed_before_the_window(ctx, qtbot, step_job):
+def test_dock_lists_jobs_that_existed_before_the_window(services, qtbot, step_job):
     from studio.ui.app import create_main_window
 
     step_job.gate.set()
-    job = ctx.jobs.submit("test_steps", {}, title="Earlier")
-    qtbot.waitUntil(lambda: ctx.jobs.get(job["id"])["status"] == "completed", timeout=5000)
-    win = create_main_window(ctx)
+    job = services.context.jobs.submit("test_steps", {}, title="Earlier")
+    qtbot.waitUntil(lambda: services.context.jobs.get(job["id"])["status"] == "completed", timeout=5000)
+    win = create_main_window(services)
     qtbot.addWidget(win)
     assert win.jobs_dock.model.row_of(job["id"]) is not None
     assert cell(win, job["id"], COL_STATUS) == "completed"
@@ -27,8 +27,8 @@ def test_dock_lists_jobs_that_existed_before_the_window(ctx, qtbot, step_job):
     win.close()
 
 
-def test_dock_shows_progress_live_then_completion(window, ctx, qtbot, step_job):
-    job = ctx.jobs.submit("test_steps", {"n": 1}, title="Steps")
+def test_dock_shows_progress_live_then_completion(window, services, qtbot, step_job):
+    job = services.context.jobs.submit("test_steps", {"n": 1}, title="Steps")
     qtbot.waitUntil(lambda: cell(window, job["id"], COL_STATUS) is not None, timeout=2000)
     qtbot.waitUntil(lambda: cell(window, job["id"], COL_PROGRESS) == "40%", timeout=5000)
     assert cell(window, job["id"], COL_STATUS) == "processing"
@@ -43,10 +43,10 @@ def test_dock_shows_progress_live_then_completion(window, ctx, qtbot, step_job):
     window.jobs_dock.view.viewport().grab()
 
 
-def test_cancel_and_retry_from_the_dock(window, ctx, qtbot, step_job, message_boxes):
+def test_cancel_and_retry_from_the_dock(window, services, qtbot, step_job, message_boxes):
     dock = window.jobs_dock
-    running = ctx.jobs.submit("test_steps", {}, title="Long")
-    waiting = ctx.jobs.submit("test_steps", {}, title="Waiting")
+    running = services.context.jobs.submit("test_steps", {}, title="Long")
+    waiting = services.context.jobs.submit("test_steps", {}, title="Waiting")
     qtbot.waitUntil(lambda: cell(window, running["id"], COL_PROGRESS) == "40%", timeout=5000)
     assert cell(window, waiting["id"], COL_STATUS) == "queued"
 
@@ -61,7 +61,7 @@ def test_cancel_and_retry_from_the_dock(window, ctx, qtbot, step_job, message_bo
     qtbot.mouseClick(dock.cancel_button, Qt.MouseButton.LeftButton)
     assert not dock.cancel_button.isEnabled()
     qtbot.waitUntil(lambda: cell(window, running["id"], COL_STATUS) == "cancelled", timeout=5000)
-    assert ctx.jobs.get(running["id"])["status"] == "cancelled"
+    assert services.context.jobs.get(running["id"])["status"] == "cancelled"
     assert dock.retry_button.isEnabled() and not dock.cancel_button.isEnabled()
 
     # retry makes a new job with the same params, which runs to the end
@@ -80,8 +80,8 @@ def test_cancel_and_retry_from_the_dock(window, ctx, qtbot, step_job, message_bo
     assert "already completed" in message_boxes[-1][2]
 
 
-def test_retry_of_a_running_job_is_refused_with_a_message(window, ctx, qtbot, message_boxes):
-    job = ctx.jobs.submit("test_steps", {})
+def test_retry_of_a_running_job_is_refused_with_a_message(window, services, qtbot, message_boxes):
+    job = services.context.jobs.submit("test_steps", {})
     qtbot.waitUntil(lambda: cell(window, job["id"], COL_STATUS) == "processing", timeout=5000)
     window.jobs_dock.select_job(job["id"])
     window.jobs_dock.retry_selected()
@@ -89,11 +89,11 @@ def test_retry_of_a_running_job_is_refused_with_a_message(window, ctx, qtbot, me
     assert "still processing" in message_boxes[-1][2]
 
 
-def test_a_job_started_through_the_api_appears_live(window, ctx, qtbot, qt_loop):
-    key, _ = ctx.auth.create_key("test", role="admin")
+def test_a_job_started_through_the_api_appears_live(window, services, qtbot, qt_loop):
+    key, _ = services.auth.create_key("test", role="admin")
 
     async def start_backup_over_http():
-        server = ApiServer(ctx)
+        server = ApiServer(services)
         port = await server.start("127.0.0.1", 0)
         try:
             async with aiohttp.ClientSession() as session:

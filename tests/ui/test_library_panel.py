@@ -9,15 +9,15 @@ from PySide6.QtWidgets import QMessageBox
 from studio.db.models import Track
 from studio.ui.dialogs.export_dialog import export_plan
 from studio.ui.dialogs.track_edit import EditTrackDialog, parse_tags
-from studio.ui.panels.library import LibraryPanel
+from studio.ui.panels.music.library import LibraryPanel
 from studio.ui.widgets.stem_mixer import HEADROOM, StemMixer, mix_stems
 
 GENERATION_TIMEOUT_MS = 180_000
 
 
-def add_track(ctx, track_id, title, style="pop", tempo=100.0, duration=30.0, **extra):
+def add_track(services, track_id, title, style="pop", tempo=100.0, duration=30.0, **extra):
     """A library row without audio (the list, search and sort need no files)."""
-    with ctx.db.session() as s:
+    with services.context.db.session() as s:
         s.add(Track(id=track_id, title=title, prompt=extra.pop("prompt", title), style=style, genre="Pop",
                     mood="calm", tempo_bpm=tempo, key="C_major", duration_s=duration, seed=1, **extra))
 
@@ -46,10 +46,10 @@ def test_empty_library_says_so(window):
     assert panel.delete_selected() is False and panel.export_selected() is None
 
 
-def test_search_filter_sort_and_live_updates(window, ctx, qtbot):
-    add_track(ctx, "trk_a", "Alpha Rain", style="lofi_hip_hop", tempo=80, duration=20)
-    add_track(ctx, "trk_b", "Bravo Drive", style="synthwave", tempo=110, duration=90)
-    add_track(ctx, "trk_c", "Charlie Night", style="synthwave", tempo=95, duration=45, prompt="night drive")
+def test_search_filter_sort_and_live_updates(window, services, qtbot):
+    add_track(services, "trk_a", "Alpha Rain", style="lofi_hip_hop", tempo=80, duration=20)
+    add_track(services, "trk_b", "Bravo Drive", style="synthwave", tempo=110, duration=90)
+    add_track(services, "trk_c", "Charlie Night", style="synthwave", tempo=95, duration=45, prompt="night drive")
     panel = window.show_panel("library")
     panel.refresh()
     assert sorted(panel.track_ids()) == ["trk_a", "trk_b", "trk_c"]
@@ -83,12 +83,12 @@ def test_search_filter_sort_and_live_updates(window, ctx, qtbot):
     assert panel.stem_mixer.names == [] and panel.stem_mixer.empty_label.isVisibleTo(panel.stem_mixer)
 
     # edits and deletions made elsewhere (the API, another panel) arrive through the bus
-    ctx.music.update_track("trk_c", {"title": "Charlie Midnight", "tags": ["late"]})
+    services.music.update_track("trk_c", {"title": "Charlie Midnight", "tags": ["late"]})
     qtbot.waitUntil(lambda: panel.detail_title.text() == "Charlie Midnight", timeout=3000)
     qtbot.waitUntil(lambda: any(panel.table.item(r, 0).text() == "Charlie Midnight"
                                 for r in range(panel.table.rowCount())), timeout=3000)
     assert "late" in panel.fact_labels["tags"].text()
-    ctx.music.delete_track("trk_c")
+    services.music.delete_track("trk_c")
     qtbot.waitUntil(lambda: "trk_c" not in panel.track_ids(), timeout=3000)
     assert panel.track is None and panel.details_stack.currentWidget() is panel.details_none
 
@@ -143,7 +143,7 @@ def test_stem_mixer_widget(qtbot):
     assert mixer.gains() == {"drums": 1.0, "bass": 1.0, "vocals": 1.0}
 
 
-def test_generated_track_in_the_library(window, ctx, qtbot, sink, tmp_path, monkeypatch):
+def test_generated_track_in_the_library(window, services, qtbot, sink, tmp_path, monkeypatch):
     library = window.panel("library")
     track_id = generate(window, qtbot, "calm lo-fi hip hop with piano", theme="walking home in the rain")
     # it arrives without a refresh: job_completed through the bridge
@@ -193,7 +193,7 @@ def test_generated_track_in_the_library(window, ctx, qtbot, sink, tmp_path, monk
     names = sorted(p.name for p in written)
     title = track["title"]
     assert names == sorted([f"{title}.wav", f"{title}.mid", f"{title}.chords.txt", f"{title} (drums).wav"])
-    source, _row = ctx.music.media_file(track["files_raw"]["wav"])
+    source, _row = services.music.media_file(track["files_raw"]["wav"])
     assert filecmp.cmp(source, tmp_path / "out" / f"{title}.wav", shallow=False)
     assert len(export_plan(track, ["wav", "nope"], ["nope"])) == 1  # unknown formats and stems are skipped
     # FLAC was not rendered: the dialog offers it, encoded from the WAV master while exporting
@@ -212,7 +212,7 @@ def test_generated_track_in_the_library(window, ctx, qtbot, sink, tmp_path, monk
 
     # reveal: the folder of its audio file
     opened = []
-    monkeypatch.setattr("studio.ui.panels.library.QDesktopServices.openUrl", lambda url: opened.append(url) or True)
+    monkeypatch.setattr("studio.ui.panels.music.library.QDesktopServices.openUrl", lambda url: opened.append(url) or True)
     assert library.reveal_selected()
     assert opened[0].toLocalFile() == str(source.parent)
 
@@ -223,13 +223,13 @@ def test_generated_track_in_the_library(window, ctx, qtbot, sink, tmp_path, monk
     # extend: a new, longer track
     job = library.extend_selected(seconds=2)
     assert job is not None
-    qtbot.waitUntil(lambda: ctx.jobs.get(job["id"])["status"] in ("completed", "failed"),
+    qtbot.waitUntil(lambda: services.context.jobs.get(job["id"])["status"] in ("completed", "failed"),
                     timeout=GENERATION_TIMEOUT_MS)
-    assert ctx.jobs.get(job["id"])["status"] == "completed"
-    longer = ctx.jobs.get(job["id"])["result"]["track_id"]
+    assert services.context.jobs.get(job["id"])["status"] == "completed"
+    longer = services.context.jobs.get(job["id"])["result"]["track_id"]
     qtbot.waitUntil(lambda: longer in library.track_ids(), timeout=5000)
     assert library.track["id"] == track_id  # the selection stays
-    assert ctx.music.track_row(longer)["duration_s"] > track["duration_s"]
+    assert services.music.track_row(longer)["duration_s"] > track["duration_s"]
 
     # delete while it plays: cancel first, then confirm
     library.play_selected()
@@ -241,12 +241,12 @@ def test_generated_track_in_the_library(window, ctx, qtbot, sink, tmp_path, monk
     assert not player.playing and library.player_track_id is None
     assert track_id not in library.track_ids() and library.track is None
     with pytest.raises(KeyError):
-        ctx.music.track_row(track_id)
+        services.music.track_row(track_id)
     assert not source.exists()
     assert library.track_ids() == [longer]
 
 
-def test_double_click_and_ctrl_enter_play(window, ctx, qtbot, sink):
+def test_double_click_and_ctrl_enter_play(window, services, qtbot, sink):
     library = window.panel("library")
     track_id = generate(window, qtbot, "happy pop")
     window.show_panel("library")
@@ -261,8 +261,8 @@ def test_double_click_and_ctrl_enter_play(window, ctx, qtbot, sink):
     assert not window.player_bar.playing
 
 
-def test_variations_and_dragging_a_track_out(window, ctx, qtbot, monkeypatch):
-    import studio.ui.panels.library as library_module
+def test_variations_and_dragging_a_track_out(window, services, qtbot, monkeypatch):
+    import studio.ui.panels.music.library as library_module
 
     library = window.panel("library")
     track_id = generate(window, qtbot, "happy synthwave")
@@ -276,7 +276,7 @@ def test_variations_and_dragging_a_track_out(window, ctx, qtbot, monkeypatch):
     data = library.drag_mime_data(track_id)
     assert data.hasUrls() and len(data.urls()) == 1
     dragged = data.urls()[0].toLocalFile()
-    source, _row = ctx.music.media_file(track["files_raw"]["wav"])
+    source, _row = services.music.media_file(track["files_raw"]["wav"])
     assert dragged.endswith(".wav") and filecmp.cmp(dragged, source, shallow=False)
     assert track["title"] in dragged  # named after the track, not the store's id
     row = library.track_ids().index(track_id)
@@ -301,18 +301,18 @@ def test_variations_and_dragging_a_track_out(window, ctx, qtbot, monkeypatch):
         assert jobs[0]["title"] == f"{track['title']} (take 2)"
     finally:
         for job in jobs:
-            ctx.jobs.cancel(job["id"])
+            services.context.jobs.cancel(job["id"])
 
 
-def test_tag_and_date_filters_narrow_the_list(window, ctx):
+def test_tag_and_date_filters_narrow_the_list(window, services):
     from datetime import timedelta
 
     from studio.db.models import utcnow
 
-    add_track(ctx, "trk_a", "Alpha Rain", tags=["chill", "study"])
-    add_track(ctx, "trk_b", "Bravo Lift", tags=["gym"], created_at=utcnow() - timedelta(days=40))
-    assert ctx.music.list_tracks(tag="chill")[0] == 1
-    assert ctx.music.list_tracks(search="gym")[0] == 1  # search covers tags too
+    add_track(services, "trk_a", "Alpha Rain", tags=["chill", "study"])
+    add_track(services, "trk_b", "Bravo Lift", tags=["gym"], created_at=utcnow() - timedelta(days=40))
+    assert services.music.list_tracks(tag="chill")[0] == 1
+    assert services.music.list_tracks(search="gym")[0] == 1  # search covers tags too
     panel = window.show_panel("library")
     panel.refresh()
     assert [panel.tag_filter.itemData(i) for i in range(panel.tag_filter.count())] == ["", "chill", "gym", "study"]

@@ -9,34 +9,36 @@ from studio.ui.panels import PANELS, PlaceholderPanel
 from studio.ui.panels.api import ApiPanel
 from studio.ui.panels.system import SystemPanel
 
-AREAS = ["create", "library", "voices", "trends", "community", "analytics", "analyze", "system", "api"]
+KEYS = ["create", "library", "voices", "trends", "community", "analytics", "analysis", "system", "api"]
+AREAS = ["music", "music", "voices", "trends", "community", "analytics", "analysis", "system", "system"]
 
 
 def test_window_opens_with_every_panel_in_order(window):
     assert window.isVisible()
     assert window.windowTitle() == "Studio"
+    assert [p.key for p in window.panels] == KEYS
     assert [p.area for p in window.panels] == AREAS
     assert [window.sidebar.item(i).text() for i in range(window.sidebar.count())] == [p.title for p in PANELS]
     for panel in window.panels:
-        assert panel.title and panel.icon and panel.area
+        assert panel.title and panel.icon and panel.key and panel.area
         assert not window.sidebar.item(window.panels.index(panel)).icon().isNull()
 
 
 def test_every_panel_is_reachable_from_the_sidebar(window, qtbot):
-    for index, area in enumerate(AREAS):
+    for index, key in enumerate(KEYS):
         item = window.sidebar.item(index)
         rect = window.sidebar.visualItemRect(item)
         qtbot.mouseClick(window.sidebar.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
         assert window.stack.currentWidget() is window.panels[index]
-        assert window.current_panel.area == area
+        assert window.current_panel.key == key
         assert window.current_panel.isVisible()
 
 
 def test_placeholder_panels_are_honest_and_empty(window):
     placeholders = [p for p in window.panels if isinstance(p, PlaceholderPanel)]
-    assert [p.area for p in placeholders] == [a for a in AREAS[2:7] if a not in ("analyze", "voices")]  # built
+    assert [p.key for p in placeholders] == [a for a in KEYS[2:7] if a not in ("analysis", "voices")]  # built
     for panel in placeholders:
-        window.show_panel(panel.area)
+        window.show_panel(panel.key)
         joined = " ".join(label.text() for label in panel.findChildren(QLabel))
         assert "Nothing here yet" in joined
         assert panel.description in joined
@@ -77,7 +79,7 @@ def test_shortcuts_are_bound(window):
     assert set(keys["Run panel action"]) == {"Ctrl+Return", "Ctrl+Enter"}
 
 
-def test_window_state_is_remembered_per_data_folder(ctx, window, qtbot, settings):
+def test_window_state_is_remembered_per_data_folder(services, window, qtbot, settings):
     window.show_panel("api")
     window.resize(1111, 777)
     window.jobs_dock.hide()
@@ -86,17 +88,17 @@ def test_window_state_is_remembered_per_data_folder(ctx, window, qtbot, settings
 
     from studio.ui.app import create_main_window
 
-    again = create_main_window(ctx)
+    again = create_main_window(services)
     qtbot.addWidget(again)
     again.show()
     qtbot.waitExposed(again)
-    assert again.current_panel.area == "api"
+    assert again.current_panel.key == "api"
     assert abs(again.size().width() - 1111) < 48  # the platform may adjust for its frame
     assert not again.jobs_dock.isVisible()
     again.close()
 
 
-def test_status_bar_copies_the_api_url_and_counts_the_queue(window, ctx, qtbot, step_job):
+def test_status_bar_copies_the_api_url_and_counts_the_queue(window, services, qtbot, step_job):
     status = window.status
     assert "API off" in status.api_button.text()  # no server in this test
     window.set_api_status(True, "listening", "http://127.0.0.1:8123")
@@ -107,17 +109,17 @@ def test_status_bar_copies_the_api_url_and_counts_the_queue(window, ctx, qtbot, 
     assert "Copied" in status.currentMessage()
 
     assert status.queue_label.text() == "Queue: 0"
-    first = ctx.jobs.submit("test_steps", {})
-    ctx.jobs.submit("test_steps", {})
+    first = services.context.jobs.submit("test_steps", {})
+    services.context.jobs.submit("test_steps", {})
     qtbot.waitUntil(lambda: status.queue_label.text() == "Queue: 2", timeout=3000)
     step_job.gate.set()
     qtbot.waitUntil(lambda: status.queue_label.text() == "Queue: 0", timeout=5000)
-    assert ctx.jobs.get(first["id"])["status"] == "completed"
+    assert services.context.jobs.get(first["id"])["status"] == "completed"
 
 
-def test_device_label_follows_detection(window, ctx, qtbot):
+def test_device_label_follows_detection(window, services, qtbot):
     assert window.status.device_label.text() == "Device: detecting…"
-    ctx._device = DeviceInfo("cpu", "CPU (4 threads)", "2.x", False)
+    services.context._device = DeviceInfo("cpu", "CPU (4 threads)", "2.x", False)
     qtbot.waitUntil(lambda: window.status.device_label.text() == "Device: CPU (4 threads)", timeout=2000)
     qtbot.waitUntil(lambda: not window.status.device_timer.isActive(), timeout=2000)
 

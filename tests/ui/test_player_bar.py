@@ -3,8 +3,8 @@ import pytest
 import soundfile as sf
 from PySide6.QtCore import QPoint, Qt
 
-from studio.engine import audio_io
-from studio.engine.audio_io import OutputStatus
+from studio.engine.io import playback as audio_io
+from studio.engine.io.playback import OutputStatus
 from studio.ui.widgets.player_bar import PlayerBar, envelope, format_time
 
 SR = 22050
@@ -79,7 +79,7 @@ def test_clicking_the_waveform_seeks(window, qtbot, wav):
     assert bar.time_label.text() == "0:01 / 0:01"
 
 
-def test_without_an_audio_device_play_explains_why(ctx, qtbot, monkeypatch):
+def test_without_an_audio_device_play_explains_why(services, qtbot, monkeypatch):
     monkeypatch.setattr(audio_io, "probe_output",
                         lambda: OutputStatus(False, "no audio output device found (test machine)"))
     bar = PlayerBar()  # no sink: the real device path

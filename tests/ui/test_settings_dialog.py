@@ -3,11 +3,11 @@ import json
 from PySide6.QtCore import Qt
 
 
-def test_settings_dialog_saves_a_change(window, ctx, qtbot, settings):
+def test_settings_dialog_saves_a_change(window, services, qtbot, settings):
     dialog = window.open_settings()
     assert dialog.isVisible()
-    assert dialog.fields["port"].value() == ctx.settings.port
-    assert dialog.rate_table.rowCount() == len(ctx.settings.rate_limits)
+    assert dialog.fields["port"].value() == services.settings.port
+    assert dialog.rate_table.rowCount() == len(services.settings.rate_limits)
 
     dialog.fields["max_concurrent"].setValue(2)
     dialog.fields["port"].setValue(8123)
@@ -19,8 +19,8 @@ def test_settings_dialog_saves_a_change(window, ctx, qtbot, settings):
     result = dialog.last_result
     assert set(result["updated_settings"]) == {"max_concurrent", "port", "rate_limits"}
     assert result["restart_required"] is True and result["restart_fields"] == ["port"]
-    assert ctx.settings.port == 8123 and ctx.jobs.max_concurrent == 2
-    assert ctx.settings.rate_limits[group].requests == 42
+    assert services.settings.port == 8123 and services.context.jobs.max_concurrent == 2
+    assert services.settings.rate_limits[group].requests == 42
     stored = json.loads((settings.home / "settings.json").read_text())
     assert stored["port"] == 8123 and stored["rate_limits"][group]["requests"] == 42
     assert "host" not in stored  # unchanged fields are not written
@@ -29,8 +29,8 @@ def test_settings_dialog_saves_a_change(window, ctx, qtbot, settings):
     window.restart_notice.accept()
 
 
-def test_settings_dialog_rejects_a_bad_value(window, ctx, qtbot, settings, message_boxes):
-    before = ctx.settings.model_dump()
+def test_settings_dialog_rejects_a_bad_value(window, services, qtbot, settings, message_boxes):
+    before = services.settings.model_dump()
     dialog = window.open_settings()
     dialog.rate_table.item(1, 1).setText("0")
     group = dialog.rate_table.item(1, 0).text()
@@ -40,7 +40,7 @@ def test_settings_dialog_rejects_a_bad_value(window, ctx, qtbot, settings, messa
     kind, title, text = message_boxes[-1]
     assert kind == "warning" and title == "Settings not saved"
     assert f"Rate limits › {group} › requests" in text and "greater than or equal to 1" in text
-    assert ctx.settings.model_dump() == before
+    assert services.settings.model_dump() == before
     assert not (settings.home / "settings.json").exists()
 
     dialog.rate_table.item(1, 1).setText("lots")
@@ -51,7 +51,7 @@ def test_settings_dialog_rejects_a_bad_value(window, ctx, qtbot, settings, messa
     dialog.soundfont_edit.setText(str(settings.home / "missing.sf2"))
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert "SoundFont: no such file" in message_boxes[-1][2]
-    assert ctx.settings.model_dump() == before
+    assert services.settings.model_dump() == before
     dialog.reject()
 
 

@@ -1,12 +1,12 @@
 from PySide6.QtCore import Qt
 
 
-def test_system_panel_shows_health_and_resources(window, ctx, qtbot):
+def test_system_panel_shows_health_and_resources(window, services, qtbot):
     panel = window.show_panel("system")
     assert panel.health_status.text() in ("Healthy", "Degraded")
     assert panel.check_labels["database"].text() == "ok"
     assert panel.check_labels["apis"].text() == "none configured (optional)"
-    assert panel.about_labels["data_dir"].text() == str(ctx.settings.home)
+    assert panel.about_labels["data_dir"].text() == str(services.settings.home)
     assert panel.cards["memory_usage"].value.text().endswith("%")
     assert panel.cards["process_memory_mb"].value.text().endswith("MB")
     assert panel.timer.isActive()
@@ -14,7 +14,7 @@ def test_system_panel_shows_health_and_resources(window, ctx, qtbot):
     assert not panel.timer.isActive()  # only refreshed while shown
 
 
-def test_back_up_now_runs_a_backup_job(window, ctx, qtbot):
+def test_back_up_now_runs_a_backup_job(window, services, qtbot):
     panel = window.show_panel("system")
     assert panel.backups_empty.isVisible()
     qtbot.mouseClick(panel.backup_button, Qt.MouseButton.LeftButton)
@@ -28,13 +28,13 @@ def test_back_up_now_runs_a_backup_job(window, ctx, qtbot):
     assert not panel.backups_empty.isVisible()
 
 
-def test_jobs_table_filters_by_status(window, ctx, qtbot, step_job):
+def test_jobs_table_filters_by_status(window, services, qtbot, step_job):
     panel = window.show_panel("system")
     step_job.gate.set()
-    done = ctx.jobs.submit("test_steps", {})
-    qtbot.waitUntil(lambda: ctx.jobs.get(done["id"])["status"] == "completed", timeout=5000)
+    done = services.context.jobs.submit("test_steps", {})
+    qtbot.waitUntil(lambda: services.context.jobs.get(done["id"])["status"] == "completed", timeout=5000)
     step_job.gate.clear()
-    running = ctx.jobs.submit("test_steps", {})
+    running = services.context.jobs.submit("test_steps", {})
     qtbot.waitUntil(lambda: window.jobs_dock.model.job(running["id"])["status"] == "processing", timeout=5000)
     assert panel.jobs_proxy.rowCount() == 2
     panel.status_filter.setCurrentIndex(panel.status_filter.findData("completed"))

@@ -11,7 +11,7 @@ from studio.ui.panels.voices import MatchVoiceDialog, VoicesPanel
 TIMEOUT_MS = 120_000
 
 
-def test_characters_speak_and_write(window, ctx, qtbot, sink, message_boxes):
+def test_characters_speak_and_write(window, services, qtbot, sink, message_boxes):
     panel = window.show_panel("voices")
     assert isinstance(panel, VoicesPanel)
     assert panel.character_ids() == [] and panel.empty.isVisibleTo(panel)
@@ -40,7 +40,7 @@ def test_characters_speak_and_write(window, ctx, qtbot, sink, message_boxes):
     panel.pitch_spin.setValue(5.5)
     panel.emotion_combo.setCurrentText("confident")
     assert set(panel.save_voice()) == {"voice"}
-    assert ctx.voices.get_character("zara_trap")["voice_settings"]["pitch_semitones"] == 5.5
+    assert services.voices.get_character("zara_trap")["voice_settings"]["pitch_semitones"] == 5.5
 
     # write and voice an introduction: the script shows at once, the audio follows
     panel.type_combo.setCurrentIndex(panel.type_combo.findData("introduction"))
@@ -54,10 +54,10 @@ def test_characters_speak_and_write(window, ctx, qtbot, sink, message_boxes):
     assert panel.content_rows[0]["type"] == "introduction"
 
 
-def test_match_dialog_refuses_bad_recordings(window, ctx, qtbot, tmp_path):
+def test_match_dialog_refuses_bad_recordings(window, services, qtbot, tmp_path):
     panel = window.show_panel("voices")
     panel.initialize()
-    dialog = MatchVoiceDialog(ctx.voices, panel.characters, "luna_lofi", panel)
+    dialog = MatchVoiceDialog(services.voices, panel.characters, "luna_lofi", panel)
     qtbot.addWidget(dialog)
     silent = tmp_path / "silent.wav"
     sf.write(silent, np.zeros(16000 * 5, dtype=np.float32), 16000)
@@ -69,10 +69,10 @@ def test_match_dialog_refuses_bad_recordings(window, ctx, qtbot, tmp_path):
     notes.write_text("hello")
     dialog.set_paths([notes])
     assert dialog.submit() is None and "unsupported" in dialog.error_label.text()
-    assert ctx.voices.list_voices() == []
+    assert services.voices.list_voices() == []
 
 
-def test_create_panel_offers_characters_as_singers(window, ctx, qtbot):
+def test_create_panel_offers_characters_as_singers(window, services, qtbot):
     create = window.show_panel("create")
     assert create.singer_combo.count() == 1  # only the lead instrument before characters exist
     window.show_panel("voices").initialize()
@@ -95,7 +95,7 @@ def test_create_panel_offers_characters_as_singers(window, ctx, qtbot):
     assert "rapped by Aria" in create.lyrics_note.text()
 
 
-def test_create_edit_delete_preview_script_and_batch(window, ctx, qtbot, sink, message_boxes, monkeypatch):
+def test_create_edit_delete_preview_script_and_batch(window, services, qtbot, sink, message_boxes, monkeypatch):
     from PySide6.QtWidgets import QMessageBox
 
     from studio.ui.dialogs.character_dialog import CharacterDialog
@@ -124,7 +124,7 @@ def test_create_edit_delete_preview_script_and_batch(window, ctx, qtbot, sink, m
     assert dialog.name_edit.text() == "Milo" and dialog.trait_sliders["humor"].value() == 80
     dialog.backstory_edit.setPlainText("Grew up by the sea.")
     dialog.save()
-    assert ctx.voices.get_character("milo_folk")["backstory"] == "Grew up by the sea."
+    assert services.voices.get_character("milo_folk")["backstory"] == "Grew up by the sea."
 
     # preview unsaved voice settings: plays, nothing is stored
     panel.pitch_spin.setValue(4.0)
@@ -132,7 +132,7 @@ def test_create_edit_delete_preview_script_and_batch(window, ctx, qtbot, sink, m
     qtbot.waitUntil(lambda: window.player_bar.playing and sink.frames > 0, timeout=60_000)
     assert window.player_bar.title == "Milo: preview"
     window.player_bar.stop()
-    assert ctx.voices.get_character("milo_folk")["voice_settings"]["pitch_semitones"] == 0.0
+    assert services.voices.get_character("milo_folk")["voice_settings"]["pitch_semitones"] == 0.0
     assert panel.content_table.rowCount() == 0
 
     # write a script into the editor, edit it, speak it
@@ -158,7 +158,7 @@ def test_create_edit_delete_preview_script_and_batch(window, ctx, qtbot, sink, m
     qtbot.waitUntil(lambda: bool(empty.error_label.text()), timeout=5000)
     assert "characters is empty" in empty.error_label.text()
     for op in batch.result["operations"]:
-        qtbot.waitUntil(lambda op=op: ctx.voices.get_content(op["content_id"])["status"] != "processing",
+        qtbot.waitUntil(lambda op=op: services.voices.get_content(op["content_id"])["status"] != "processing",
                         timeout=120_000)
 
     # delete, after confirming
@@ -168,10 +168,10 @@ def test_create_edit_delete_preview_script_and_batch(window, ctx, qtbot, sink, m
     assert "milo_folk" not in panel.character_ids()
 
 
-def test_match_wizard_shows_the_fit_and_saves_the_voice(window, ctx, qtbot, tmp_path):
+def test_match_wizard_shows_the_fit_and_saves_the_voice(window, services, qtbot, tmp_path):
     """Recordings of a made-up speaker (the built-in voice reshaped) through the wizard: facts per
     sample, then the fitted transform and similarity before/after; the voice becomes Nova's."""
-    from studio.engine.voice import VoiceSettings, speak
+    from studio.engine.instruments.voice import VoiceSettings, speak
 
     panel = window.show_panel("voices")
     panel.initialize()

@@ -9,7 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from studio.server.errors import ApiError, not_found, ok
-from studio.server.keys import CTX
+from studio.server.keys import SERVICES
 from studio.server.routing import RouteTable
 from studio.services.auth import AuthError
 
@@ -23,7 +23,7 @@ class LoginIn(BaseModel):
 
 @routes.post("/api/auth/login", summary="Log in; returns a session token", tags=["auth"], body=LoginIn, public=True)
 async def login(request: web.Request, body: LoginIn) -> web.Response:
-    auth = request.app[CTX].auth
+    auth = request.app[SERVICES].auth
     try:
         token, expires_in = await asyncio.to_thread(auth.login, body.username, body.password)
     except AuthError as exc:
@@ -37,7 +37,7 @@ async def login(request: web.Request, body: LoginIn) -> web.Response:
 async def logout(request: web.Request) -> web.Response:
     header = request.headers.get("Authorization", "")
     token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get("session_id", "")
-    ended = request.app[CTX].auth.logout(token) if token else False
+    ended = request.app[SERVICES].auth.logout(token) if token else False
     response = ok({"message": "Logged out" if ended else "No session to end"})
     response.del_cookie("session_id")
     return response
@@ -51,12 +51,12 @@ class KeyCreateIn(BaseModel):
 
 @routes.get("/api/auth/keys", summary="List API keys (never the secrets)", tags=["auth"], admin=True)
 async def list_keys(request: web.Request) -> web.Response:
-    return ok({"keys": request.app[CTX].auth.list_keys()})
+    return ok({"keys": request.app[SERVICES].auth.list_keys()})
 
 
 @routes.post("/api/auth/keys", summary="Create an API key; the key is shown once", tags=["auth"], body=KeyCreateIn, admin=True)
 async def create_key(request: web.Request, body: KeyCreateIn) -> web.Response:
-    key, record = await asyncio.to_thread(request.app[CTX].auth.create_key, body.name, body.role)
+    key, record = await asyncio.to_thread(request.app[SERVICES].auth.create_key, body.name, body.role)
     return ok({"api_key": key, "key": record, "message": "Store this key now: it is not shown again"}, http_status=201)
 
 
@@ -64,7 +64,7 @@ async def create_key(request: web.Request, body: KeyCreateIn) -> web.Response:
 async def revoke_key(request: web.Request) -> web.Response:
     key_id = request.match_info["key_id"]
     try:
-        record = request.app[CTX].auth.revoke_key(key_id)
+        record = request.app[SERVICES].auth.revoke_key(key_id)
     except KeyError:
         raise not_found("API key", key_id) from None
     return ok({"key": record})

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from studio.config import RESOURCES_DIR
-from studio.server.keys import CTX, OPENAPI_CACHE, ROUTE_SPECS
+from studio.resources import RESOURCES_DIR
+from studio.server.keys import SERVICES, OPENAPI_CACHE, ROUTE_SPECS
 from studio.server.openapi import build_openapi
 from studio.server.routing import RouteTable
 
@@ -31,7 +31,7 @@ _REDOC_HTML = """<!doctype html>
 async def openapi_json(request: web.Request) -> web.Response:
     cache = request.app[OPENAPI_CACHE]
     if "spec" not in cache:
-        cache["spec"] = build_openapi(request.app[ROUTE_SPECS], request.app[CTX].api_base_url)
+        cache["spec"] = build_openapi(request.app[ROUTE_SPECS], request.app[SERVICES].api_base_url)
     return web.json_response(cache["spec"])
 
 

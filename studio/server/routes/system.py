@@ -10,14 +10,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from studio import __version__
 from studio.jobs import STATUSES, JobStateError, UnknownJob
 from studio.server.errors import ApiError, not_found, ok
-from studio.server.keys import CTX
+from studio.server.keys import SERVICES
 from studio.server.routing import RouteTable
 
 routes = RouteTable()
 
 
-def _ctx(request: web.Request):
-    return request.app[CTX]
+def _services(request: web.Request):
+    return request.app[SERVICES]
 
 
 @routes.get("/api", summary="API root: name, version and links", tags=["system"], public=True)
@@ -36,23 +36,23 @@ async def api_root(request: web.Request) -> web.Response:
 
 @routes.get("/api/health", summary="Health check with real component checks", tags=["system"], public=True)
 async def health(request: web.Request) -> web.Response:
-    report = _ctx(request).system.health()
+    report = _services(request).system.health()
     return web.json_response(report, status=503 if report["status"] == "unhealthy" else 200)
 
 
 @routes.get("/api/status", summary="What runs where: device, queue, uptime", tags=["system"])
 async def status(request: web.Request) -> web.Response:
-    return web.json_response(_ctx(request).system.status())
+    return web.json_response(_services(request).system.status())
 
 
 @routes.get("/api/system/status", summary="System status: resources, services, connections", tags=["system"])
 async def system_status(request: web.Request) -> web.Response:
-    return web.json_response(_ctx(request).system.system_status())
+    return web.json_response(_services(request).system.system_status())
 
 
 @routes.get("/api/system/config", summary="Current configuration", tags=["system"])
 async def get_config(request: web.Request) -> web.Response:
-    return ok({"configuration": _ctx(request).system.config()})
+    return ok({"configuration": _services(request).system.config()})
 
 
 class GenerationSettingsIn(BaseModel):
@@ -93,14 +93,14 @@ async def put_config(request: web.Request, body: ConfigUpdate) -> web.Response:
         if group is not None:
             changes.update(group.model_dump(exclude_unset=True))
     if body.rate_limits is not None:
-        current = {k: v.model_dump() for k, v in _ctx(request).settings.rate_limits.items()}
+        current = {k: v.model_dump() for k, v in _services(request).settings.rate_limits.items()}
         changes["rate_limits"] = current | {k: v.model_dump() for k, v in body.rate_limits.items()}
     if body.log_level is not None:
         changes["log_level"] = body.log_level
     if not changes:
         raise ApiError(422, "Nothing to update: give at least one setting", details={"parameter": "body"})
     try:
-        result = _ctx(request).system.update_config(changes)
+        result = _services(request).system.update_config(changes)
     except ValueError as exc:
         raise ApiError(422, f"Invalid setting: {exc}") from None
     return ok(result)
@@ -117,7 +117,7 @@ class JobListQuery(BaseModel):
 
 @routes.get("/api/jobs", summary="List jobs (every kind)", tags=["jobs"], query=JobListQuery)
 async def list_jobs(request: web.Request, query: JobListQuery) -> web.Response:
-    total, jobs = _ctx(request).jobs.list(kind=query.kind, status=query.status, limit=query.limit, offset=query.offset)
+    total, jobs = _services(request).system.list_jobs(kind=query.kind, status=query.status, limit=query.limit, offset=query.offset)
     return ok({"total": total, "limit": query.limit, "offset": query.offset, "jobs": jobs})
 
 
@@ -125,7 +125,7 @@ async def list_jobs(request: web.Request, query: JobListQuery) -> web.Response:
 async def get_job(request: web.Request) -> web.Response:
     job_id = request.match_info["job_id"]
     try:
-        return ok({"job": _ctx(request).jobs.get(job_id)})
+        return ok({"job": _services(request).system.get_job(job_id)})
     except UnknownJob:
         raise not_found("job", job_id) from None
 
@@ -143,34 +143,34 @@ def _job_action(request: web.Request, action) -> dict:
 
 @routes.post("/api/jobs/{job_id}/cancel", summary="Cancel a queued or running job", tags=["jobs"])
 async def cancel_job(request: web.Request) -> web.Response:
-    return ok({"job": _job_action(request, _ctx(request).jobs.cancel)})
+    return ok({"job": _job_action(request, _services(request).system.cancel_job)})
 
 
 @routes.post("/api/jobs/{job_id}/retry", summary="Run a finished job again (new job, same params)", tags=["jobs"])
 async def retry_job(request: web.Request) -> web.Response:
-    return ok({"job": _job_action(request, _ctx(request).jobs.retry)}, status="queued")
+    return ok({"job": _job_action(request, _services(request).system.retry_job)}, status="queued")
 
 
 # --- backups ------------------------------------------------------------------------------------
 @routes.post("/api/system/backup", summary="Back up database, media and settings into one archive", tags=["system"], admin=True)
 async def start_backup(request: web.Request) -> web.Response:
-    ctx = _ctx(request)
-    job = ctx.system.start_backup()
+    services = _services(request)
+    job = services.system.start_backup()
     return ok({"backup_id": job["id"], "status_url": f"/api/jobs/{job['id']}",
-               "queue_position": ctx.jobs.queue_position(job["id"]),
+               "queue_position": services.system.queue_position(job["id"]),
                "includes": ["databases", "generated_content", "configurations"]}, status="processing")
 
 
 @routes.get("/api/system/backups", summary="List backups", tags=["system"])
 async def list_backups(request: web.Request) -> web.Response:
-    return ok({"backups": _ctx(request).system.list_backups()})
+    return ok({"backups": _services(request).system.list_backups()})
 
 
 @routes.get("/api/system/backups/download/{backup_id}", summary="Download a backup archive", tags=["system"], admin=True)
 async def download_backup(request: web.Request) -> web.StreamResponse:
     backup_id = request.match_info["backup_id"]
     try:
-        path = _ctx(request).system.backup_path(backup_id)
+        path = _services(request).system.backup_path(backup_id)
     except (KeyError, UnknownJob):
         raise not_found("backup", backup_id) from None
     return web.FileResponse(path, headers={

@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from studio.server import multipart
 from studio.server.downloads import file_response
 from studio.server.errors import ApiError, envelope, not_found, ok
-from studio.server.keys import CTX
-from studio.engine.voice_match import FORMATS
+from studio.server.keys import SERVICES
+from studio.engine.instruments.voice_match import FORMATS
 from studio.server.routing import RouteTable
 from studio.services.voices import (
     MAX_CONTENT_DURATION_S,
@@ -40,7 +40,7 @@ MAX_SAMPLES = 20
 
 
 def _voices(request: web.Request):
-    return request.app[CTX].voices
+    return request.app[SERVICES].voices
 
 
 def _error(exc: VoiceError) -> ApiError:

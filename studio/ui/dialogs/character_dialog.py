@@ -42,7 +42,7 @@ def _commas(text: str) -> list[str]:
 class CharacterDialog(QDialog):
     def __init__(self, voices, character: dict[str, Any] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from studio.engine.styles import styles
+        from studio.engine.composition.styles import styles
 
         self.voices = voices
         self.character = character

@@ -31,7 +31,7 @@ from studio.ui.theme import icon
 from studio.ui.widgets.tasks import TaskRunner
 
 if TYPE_CHECKING:
-    from studio.engine.export import TrackMetadata
+    from studio.engine.io.export import TrackMetadata
     from studio.services.music import MusicService
 
 # files_raw key -> what the user sees, in the order shown.

@@ -1,4 +1,4 @@
-"""Settings: a form over the editable fields; Save goes through `ctx.system.update_config`,
+"""Settings: a form over the editable fields; Save goes through `services.system.update_config`,
 which validates, persists (settings.json in the data dir) and applies what it can at once."""
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from studio.config import EDITABLE_FIELDS, Settings
 from studio.ui.theme import icon
 
 if TYPE_CHECKING:
-    from studio.app import Context
+    from studio.services import Services
 
 LABELS = {
     "host": "Host",
@@ -91,13 +91,13 @@ def describe_error(exc: Exception) -> tuple[str, str | None]:
 class SettingsDialog(QDialog):
     saved = Signal(dict)  # the result of update_config
 
-    def __init__(self, ctx: "Context", parent: QWidget | None = None) -> None:
+    def __init__(self, services: "Services", parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.ctx = ctx
+        self.services = services
         self.last_result: dict[str, Any] | None = None
         self.setWindowTitle("Settings")
         self.setMinimumWidth(860)
-        s = ctx.settings
+        s = services.settings
         self.fields: dict[str, QWidget] = {}
 
         # --- local API ------------------------------------------------------------------------
@@ -171,7 +171,7 @@ class SettingsDialog(QDialog):
         limits.addWidget(hint)
 
         note = QLabel("Fields marked ↻ take effect after a restart. Settings are saved in "
-                      f"{ctx.settings.settings_file}.")
+                      f"{services.settings.settings_file}.")
         note.setObjectName("Muted")
         note.setWordWrap(True)
 
@@ -237,7 +237,7 @@ class SettingsDialog(QDialog):
             "soundfont_path": soundfont or None,
             "log_level": self.fields["log_level"].currentText(),
             "ollama_url": self.fields["ollama_url"].text().strip() or None,
-            "ollama_model": self.fields["ollama_model"].text().strip() or self.ctx.settings.ollama_model,
+            "ollama_model": self.fields["ollama_model"].text().strip() or self.services.settings.ollama_model,
             "rate_limits": self._rate_limits(),
         }
 
@@ -260,7 +260,7 @@ class SettingsDialog(QDialog):
 
     def changes(self) -> dict[str, Any]:
         """Only what differs from the current settings (so a --port override is not persisted)."""
-        current = self.ctx.settings.model_dump(mode="json")
+        current = self.services.settings.model_dump(mode="json")
         out = {}
         for name, value in self.values().items():
             now = current.get(name)
@@ -285,7 +285,7 @@ class SettingsDialog(QDialog):
             self.accept()
             return
         try:
-            result = self.ctx.system.update_config(changes)
+            result = self.services.system.update_config(changes)
         except ValueError as exc:  # pydantic's ValidationError is a ValueError
             message, field = describe_error(exc)
             self._show_error(message, field)

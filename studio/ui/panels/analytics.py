@@ -6,6 +6,7 @@ from studio.ui.panels.base import PlaceholderPanel
 class AnalyticsPanel(PlaceholderPanel):
     title = "Analytics"
     icon = "mdi6.chart-bar"
+    key = "analytics"
     area = "analytics"
     description = "How your releases and the local API perform, from measured data only."
     will_hold = (

@@ -33,7 +33,8 @@ KEY_COLUMNS = ("Name", "ID", "Role", "Created", "Last used", "State")
 class ApiPanel(Panel):
     title = "API"
     icon = "mdi6.api"
-    area = "api"
+    key = "api"
+    area = "system"
     subtitle = "Other tools script the studio through this HTTP API on your machine. Every request needs an API key."
 
     def __init__(self, host: PanelHost, parent: QWidget | None = None) -> None:
@@ -140,7 +141,7 @@ class ApiPanel(Panel):
         self.example.setText(f"Try it: curl -H \"Authorization: Bearer YOUR_KEY\" {url}/api/health")
 
     def refresh_keys(self) -> None:
-        keys = self.ctx.auth.list_keys(include_revoked=self.show_revoked.isChecked())
+        keys = self.services.auth.list_keys(include_revoked=self.show_revoked.isChecked())
         self.keys = keys
         self.keys_table.setRowCount(len(keys))
         for row, key in enumerate(keys):
@@ -178,7 +179,7 @@ class ApiPanel(Panel):
 
     def _create(self, name: str, role: str) -> None:
         try:
-            key, record = self.ctx.auth.create_key(name, role=role)
+            key, record = self.services.auth.create_key(name, role=role)
         except ValueError as exc:
             QMessageBox.warning(self, "Key not created", str(exc))
             return
@@ -198,7 +199,7 @@ class ApiPanel(Panel):
         if answer != QMessageBox.StandardButton.Yes:
             return
         try:
-            self.ctx.auth.revoke_key(key["id"])
+            self.services.auth.revoke_key(key["id"])
         except KeyError:
             QMessageBox.warning(self, "Key not revoked", f"Key {key['id']} no longer exists.")
         self.refresh_keys()

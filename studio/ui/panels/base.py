@@ -1,12 +1,13 @@
 """What every panel shares: the host it talks to, the base class and the placeholder panel.
 
-A panel is a QWidget subclass that declares `title`, `icon` (a qtawesome name) and `area` (the
-service/route/panel name of its area). It may define:
+A panel is a QWidget subclass that declares `title`, `icon` (a qtawesome name), `key` (its own
+name in the sidebar, unique) and `area` (the name its area has in every layer: `services/<area>`,
+`server/routes/<area>`, `ui/panels/<area>`; music has two panels, Create and Library). It may define:
 
 - `primary_action()`: what Ctrl+Enter does while the panel is shown;
 - `focus_search()`: what Ctrl+F does (the window focuses the sidebar when a panel has none).
 
-Panels reach services only through `host.ctx` (never the database, the engine or the HTTP API).
+Panels reach services only through `host.services` (never the database, the engine or the HTTP API).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from studio.ui.theme import COLORS, icon
 
 if TYPE_CHECKING:
-    from studio.app import Context
+    from studio.services import Services
     from studio.ui.bridge import EventBridge
     from studio.ui.widgets.player_bar import PlayerBar
 
@@ -31,19 +32,19 @@ class PanelHost(QObject):
 
     api_status_changed = Signal(bool, str)  # running, message
 
-    def __init__(self, ctx: "Context", bridge: "EventBridge", parent: QObject | None = None) -> None:
+    def __init__(self, services: "Services", bridge: "EventBridge", parent: QObject | None = None) -> None:
         super().__init__(parent)
         from studio.ui.widgets.jobs_dock import JobsModel
 
-        self.ctx = ctx
+        self.services = services
         self.bridge = bridge
-        self.jobs_model: JobsModel = JobsModel(ctx, bridge, parent=self)
+        self.jobs_model: JobsModel = JobsModel(services, bridge, parent=self)
         self.player: PlayerBar | None = None
-        self.api_running = bool(ctx.server_running)
+        self.api_running = bool(services.server_running)
         self.api_message = ""
         self.api_short = ""
         # The URL the server actually listens on; settings may name another port until a restart.
-        self.api_url = ctx.settings.api_base_url
+        self.api_url = services.settings.api_base_url
         self._open_settings: Callable[[], Any] | None = None
         self._show_status: Callable[[str, int], Any] | None = None
 
@@ -68,14 +69,15 @@ class PanelHost(QObject):
 class Panel(QWidget):
     title: str = ""
     icon: str = "mdi6.circle-outline"
+    key: str = ""
     area: str = ""
     subtitle: str = ""
 
     def __init__(self, host: PanelHost, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.host = host
-        self.ctx = host.ctx
-        self.setObjectName(f"Panel_{self.area}")
+        self.services = host.services
+        self.setObjectName(f"Panel_{self.key}")
 
     def header(self, *extra: QWidget) -> QHBoxLayout:
         """Title and subtitle on the left, `extra` widgets (buttons) on the right."""

@@ -6,6 +6,7 @@ from studio.ui.panels.base import PlaceholderPanel
 class CommunityPanel(PlaceholderPanel):
     title = "Community"
     icon = "mdi6.account-group"
+    key = "community"
     area = "community"
     description = "Your audience on the channels you connect: mentions, comments and replies."
     will_hold = (

@@ -64,6 +64,7 @@ class Card(QFrame):
 class SystemPanel(Panel):
     title = "System"
     icon = "mdi6.server"
+    key = "system"
     area = "system"
     subtitle = "Health, resources, jobs and backups of this studio."
 
@@ -242,7 +243,7 @@ class SystemPanel(Panel):
         self.refresh_backups()
 
     def refresh_health(self) -> None:
-        health = self.ctx.system.health()
+        health = self.services.system.health()
         status = health["status"]
         color = {"healthy": COLORS["success"], "degraded": COLORS["warning"]}.get(status, COLORS["danger"])
         self.health_status.setText(status.capitalize())
@@ -257,7 +258,7 @@ class SystemPanel(Panel):
         self.last_health = health
 
     def refresh_about(self) -> None:
-        status = self.ctx.system.status()
+        status = self.services.system.status()
         if self.host.api_running:
             api = f"{self.host.api_url} (running)"
         else:
@@ -268,7 +269,7 @@ class SystemPanel(Panel):
             self.about_labels[key].setText(str(value))
 
     def refresh_resources(self) -> None:
-        data = self.ctx.system.system_status()
+        data = self.services.system.system_status()
         health = data["system_health"]
         self.cards["cpu_usage"].set(f"{health['cpu_usage']:.0f}%")
         self.cards["memory_usage"].set(f"{health['memory_usage']:.0f}%")
@@ -281,7 +282,7 @@ class SystemPanel(Panel):
         self.last_status = data
 
     def refresh_backups(self) -> None:
-        backups = self.ctx.system.list_backups()
+        backups = self.services.system.list_backups()
         self.backups_table.setRowCount(len(backups))
         for row, backup in enumerate(backups):
             cells = [when(backup["created_at"], ""), backup["status"], backup.get("size") or "",
@@ -311,7 +312,7 @@ class SystemPanel(Panel):
     # --- actions --------------------------------------------------------------------------------
     def start_backup(self) -> None:
         try:
-            job = self.ctx.system.start_backup()
+            job = self.services.system.start_backup()
         except Exception as exc:
             QMessageBox.warning(self, "Backup not started", str(exc))
             return
@@ -319,7 +320,7 @@ class SystemPanel(Panel):
         self.refresh_backups()
 
     def open_backups_folder(self) -> None:
-        folder = self.ctx.settings.home / "backups"
+        folder = self.services.settings.home / "backups"
         folder.mkdir(parents=True, exist_ok=True)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 

@@ -6,6 +6,7 @@ from studio.ui.panels.base import PlaceholderPanel
 class TrendsPanel(PlaceholderPanel):
     title = "Trends"
     icon = "mdi6.trending-up"
+    key = "trends"
     area = "trends"
     description = "What is rising in music, read from the platforms and feeds you connect."
     will_hold = (

@@ -6,7 +6,7 @@ voice), a box to make them say something, a writer for scripted pieces (introduc
 track commentary, announcements) voiced over an optional music bed, and their content history,
 each piece playable in the player bar. "Match a voice…" fits a voice to your own recordings.
 
-Everything goes through `ctx.voices` (the service the API uses); speech runs on the job queue and
+Everything goes through `services.voices` (the service the API uses); speech runs on the job queue and
 finished pieces arrive through the event bus.
 """
 
@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.scripts import CONTENT_TYPES
+from studio.engine.composition.scripts import CONTENT_TYPES
 from studio.ui.dialogs.character_dialog import CharacterDialog
 from studio.ui.panels.base import Panel, PanelHost, empty_state
 from studio.ui.theme import STATUS_COLORS, icon
@@ -60,7 +60,7 @@ MOODS = ("neutral", "calm", "happy", "excited", "energetic", "mysterious", "seri
 
 
 def _emotions() -> list[str]:
-    from studio.engine.voice import emotion_names
+    from studio.engine.instruments.voice import emotion_names
 
     return emotion_names()
 
@@ -309,13 +309,14 @@ class VoiceBatchDialog(QDialog):
 class VoicesPanel(Panel):
     title = "Voices"
     icon = "mdi6.account-voice"
+    key = "voices"
     area = "voices"
     subtitle = ("Characters that front your music: their personality, their words and their voice. Make them speak, "
                 "write and voice intros and outros, or match a voice to your own recordings.")
 
     def __init__(self, host: PanelHost, parent: QWidget | None = None) -> None:
         super().__init__(host, parent)
-        self.service = self.ctx.voices
+        self.service = self.services.voices
         self.characters: list[dict[str, Any]] = []
         self.character: dict[str, Any] | None = None
         self.content_rows: list[dict[str, Any]] = []

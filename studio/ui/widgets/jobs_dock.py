@@ -1,6 +1,6 @@
 """Jobs: a live table model of the job queue, a progress-bar delegate, and the Jobs dock.
 
-The model starts from `ctx.jobs.list()` and follows the bus (`job_queued`, `job_progress`,
+The model starts from `services.system.list_jobs()` and follows the bus (`job_queued`, `job_progress`,
 `job_completed`, `job_failed`, `job_cancelled`), so a job submitted anywhere (a panel, the API,
 the CLI of the same process) shows up and moves live.
 """
@@ -40,7 +40,7 @@ from studio.ui.formatting import when
 from studio.ui.theme import COLORS, STATUS_COLORS, icon
 
 if TYPE_CHECKING:
-    from studio.app import Context
+    from studio.services import Services
     from studio.ui.bridge import EventBridge
 
 JOB_EVENTS = ("job_queued", "job_progress", "job_completed", "job_failed", "job_cancelled")
@@ -59,10 +59,10 @@ def job_label(job: dict[str, Any]) -> str:
 class JobsModel(QAbstractTableModel):
     """Jobs, newest first, kept up to date from the event bus."""
 
-    def __init__(self, ctx: "Context", bridge: "EventBridge | None" = None, *, limit: int = 500,
+    def __init__(self, services: "Services", bridge: "EventBridge | None" = None, *, limit: int = 500,
                  parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.ctx = ctx
+        self.services = services
         self.limit = limit
         self._rows: list[dict[str, Any]] = []
         self._index: dict[str, int] = {}
@@ -72,7 +72,7 @@ class JobsModel(QAbstractTableModel):
 
     # --- data in --------------------------------------------------------------------------------
     def reload(self) -> None:
-        _total, jobs = self.ctx.jobs.list(limit=self.limit)
+        _total, jobs = self.services.system.list_jobs(limit=self.limit)
         self.beginResetModel()
         self._rows = list(jobs)
         self._reindex()
@@ -260,10 +260,10 @@ class StatusFilterModel(QSortFilterProxyModel):
 class JobsDock(QDockWidget):
     """Live list of jobs with Cancel and Retry for the selected one."""
 
-    def __init__(self, ctx: "Context", model: JobsModel, parent: QWidget | None = None) -> None:
+    def __init__(self, services: "Services", model: JobsModel, parent: QWidget | None = None) -> None:
         super().__init__("Jobs", parent)
         self.setObjectName("JobsDock")
-        self.ctx = ctx
+        self.services = services
         self.model = model
         body = QWidget()
         layout = QVBoxLayout(body)
@@ -323,7 +323,7 @@ class JobsDock(QDockWidget):
         if job is None:
             return
         try:
-            data = self.ctx.jobs.cancel(job["id"])
+            data = self.services.system.cancel_job(job["id"])
         except JobStateError as exc:
             QMessageBox.warning(self, "Cannot cancel", str(exc))
             return
@@ -341,7 +341,7 @@ class JobsDock(QDockWidget):
         if job is None:
             return
         try:
-            new = self.ctx.jobs.retry(job["id"])
+            new = self.services.system.retry_job(job["id"])
         except JobStateError as exc:
             QMessageBox.warning(self, "Cannot retry", str(exc))
             return

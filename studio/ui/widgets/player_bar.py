@@ -1,6 +1,6 @@
 """Player bar: transport, seek and volume, and the waveform of the current track.
 
-Wraps `studio.engine.audio_io.Player`. Files are decoded with soundfile on a QThreadPool worker so
+Wraps `studio.engine.io.playback.Player`. Files are decoded with soundfile on a QThreadPool worker so
 the loop is not blocked by long files. With no audio output the bar says why (the text from
 `probe_output()`) and the waveform still shows.
 
@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.audio_io import Player
+from studio.engine.io.playback import Player
 from studio.ui.theme import COLORS, icon
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")

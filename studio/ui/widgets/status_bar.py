@@ -22,7 +22,7 @@ class StudioStatusBar(QStatusBar):
     def __init__(self, host: "PanelHost", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.host = host
-        self.ctx = host.ctx
+        self.services = host.services
         self.setSizeGripEnabled(False)
 
         self.api_button = QToolButton()
@@ -72,9 +72,9 @@ class StudioStatusBar(QStatusBar):
 
     # --- device -----------------------------------------------------------------------------
     def refresh_device(self) -> None:
-        label = self.ctx.device_label()
+        label = self.services.device_label()
         self.device_label.setText(f"Device: {label}")
-        resolved = self.ctx.device is not None or label.startswith("unavailable")
+        resolved = self.services.device is not None or label.startswith("unavailable")
         if resolved:
             self.device_timer.stop()
         elif not self.device_timer.isActive():
@@ -87,7 +87,7 @@ class StudioStatusBar(QStatusBar):
             self._queue_pending.start()
 
     def refresh_queue(self) -> None:
-        counts = self.ctx.jobs.counts()
+        counts = self.services.system.job_counts()
         waiting, running = counts.get("queued", 0), counts.get("processing", 0)
         self.queue_count = waiting + running
         self.queue_label.setText(f"Queue: {self.queue_count}")

@@ -1,0 +1,1 @@
+"""Analysis: tempo, key and loudness features, the musicnn tagger, speaker embeddings."""

@@ -1,0 +1,1 @@
+"""DSP primitives: effects as plain callables on tensors, loudness and mastering, PCM conversion."""

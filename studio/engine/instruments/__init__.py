@@ -1,0 +1,1 @@
+"""Instruments: SoundFont sampler, synths, the speaking and singing voice, voice matching."""

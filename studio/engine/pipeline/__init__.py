@@ -1,0 +1,1 @@
+"""Orchestration: spec -> compose -> render -> mix -> master -> analyse -> export."""

@@ -1,0 +1,308 @@
+"""Seed 000 "Core Music Generation API": /api/music/... (the `{"status": ...}` family).
+
+Every handler is a thin shell over `MusicService`; the GUI's Create and Library panels use the
+same service.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from studio.jobs import UnknownJob
+from studio.server.downloads import file_response
+from studio.server.errors import ApiError, not_found, ok
+from studio.server.keys import SERVICES
+from studio.server.routing import RouteTable, validation_error
+from studio.services.music import (
+    CONVERTIBLE_AUDIO,
+    GENERATE_KIND,
+    FormatUnavailable,
+    InsufficientCredits,
+    SingerError,
+    UnknownTrack,
+    parse_period_days,
+)
+
+routes = RouteTable()
+TAGS = ["music"]
+
+
+def _music(request: web.Request):
+    return request.app[SERVICES].music
+
+
+class MusicGenerateIn(BaseModel):
+    """Seed 000 request; the engine's other fields (seed 001) are accepted too."""
+
+    model_config = ConfigDict(extra="forbid")
+    prompt: str | None = Field(default=None, max_length=1000)
+    style: str | None = Field(default=None, max_length=60, description="A style or genre, e.g. 'lo-fi hip hop'.")
+    duration: float = Field(default=60, ge=1, le=600, description="Seconds.")
+    mode: Literal["simple", "custom", "auto"] = Field(
+        default="custom", description="simple: the prompt decides everything; custom/auto: fields win over the prompt.")
+    lyrics: str | None = Field(default=None, max_length=5000, description="Lyrics to sing, used as given.")
+    instrumental: bool | None = None
+    tags: list[str] = Field(default_factory=list, max_length=20)
+    mood: str | None = None
+    tempo: float | None = Field(default=None, ge=40, le=240)
+    key: str | None = None
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    output_formats: list[str] | None = None
+    audio_quality: Literal["draft", "standard", "high"] | None = None
+    character_id: str | None = Field(default=None, max_length=64,
+                                     description="A voice character sings the lyrics (GET /api/voice/characters).")
+    voice: str | None = Field(default=None, max_length=64,
+                              description="A matched voice (voice_id from GET /api/voice/list) sings the lyrics.")
+
+
+def engine_fields(body: MusicGenerateIn) -> dict[str, Any]:
+    fields: dict[str, Any] = {"prompt": body.prompt, "duration": body.duration, "tags": body.tags}
+    if body.mode != "simple":
+        for name in ("style", "mood", "tempo", "key", "instrumental", "audio_quality"):
+            value = getattr(body, name)
+            if value is not None:
+                fields[name] = value
+    elif body.instrumental is not None:
+        fields["instrumental"] = body.instrumental
+    if body.seed is not None:
+        fields["seed"] = body.seed
+    fields["output_formats"] = body.output_formats or ["wav", "mp3", "midi", "stems", "lyrics", "chords"]
+    if body.lyrics:
+        fields["lyrics"] = {"enabled": True, "text": body.lyrics}
+        fields.setdefault("instrumental", False)
+    if body.character_id or body.voice:
+        fields["singer"] = {"character_id": body.character_id, "voice_id": body.voice}
+    return fields
+
+
+def submit_or_raise(music, fields: dict[str, Any], *, source: str, where: str = "body", title: str | None = None,
+                    extra: dict | None = None) -> dict[str, Any]:
+    """Submit a generation, turning bad fields into 422 and an empty budget into 402/1001."""
+    try:
+        return music.submit(fields, source=source, title=title, extra=extra)
+    except ValidationError as exc:
+        raise validation_error(exc, where) from None
+    except InsufficientCredits as exc:
+        raise insufficient(exc) from None
+    except SingerError as exc:
+        raise ApiError(exc.http_status, exc.message, details={"parameter": "character_id"}) from None
+
+
+def insufficient(exc: InsufficientCredits) -> ApiError:
+    return ApiError(402, str(exc), code="INSUFFICIENT_CREDITS",
+                    details={"error_code": 1001, "credits_needed": exc.needed, "credits_available": exc.balance})
+
+
+def download_url(file_id: str) -> str:
+    return f"/api/music/download/{file_id}"
+
+
+def _status_body(music, job: dict[str, Any]) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "status": job["status"], "generation_id": job["id"], "progress": round(job["progress"]),
+        "stage": job["stage"], "created_at": job["created_at"],
+    }
+    if job["status"] in ("queued", "processing"):
+        body["queue_position"] = music.services.system.queue_position(job["id"])
+        body["estimated_time_remaining"] = music.estimate_remaining_s(job)
+    if job["status"] == "failed":
+        body["error"] = job["error"]
+    track = music.track_for_generation(job["id"]) if job["status"] == "completed" else None
+    if track is not None:
+        files = track["files_raw"]
+        audio = files.get("mp3") or files.get("wav") or files.get("flac") or files.get("ogg")
+        if audio:
+            body["audio_url"] = download_url(audio)
+            body["file_size"] = music.media_file(audio)[1]["size_bytes"]
+        if files.get("mp4"):
+            body["video_url"] = download_url(files["mp4"])
+        body["files"] = {k: download_url(v) for k, v in files.items() if isinstance(v, str) and k != "score"}
+        if files.get("stems"):
+            body["stems"] = {k: download_url(v) for k, v in files["stems"].items()}
+        body["track_id"] = track["id"]
+        body["duration"] = round(track["duration_s"], 2)
+        body["metadata"] = {"title": track["title"], "artist": "Studio", "genre": track["spec"]["style_name"],
+                            "bpm": track["tempo_bpm"], "key": track["key"], "mood": track["mood"],
+                            "estimated_bpm": track["analysis"].get("tempo", {}).get("bpm"),
+                            "estimated_key": track["analysis"].get("key", {}).get("key"),
+                            "tags": [t["tag"] for t in track["analysis"].get("tags", [])[:5]]}
+    return body
+
+
+def _job_or_404(request: web.Request, generation_id: str) -> dict[str, Any]:
+    try:
+        job = request.app[SERVICES].system.get_job(generation_id)
+    except UnknownJob:
+        raise not_found("generation", generation_id) from None
+    if job["kind"] != GENERATE_KIND:
+        raise not_found("generation", generation_id)
+    return job
+
+
+@routes.post("/api/music/generate", summary="Generate music from a prompt and/or parameters", tags=TAGS,
+             body=MusicGenerateIn)
+async def generate(request: web.Request, body: MusicGenerateIn) -> web.Response:
+    music = _music(request)
+    job = submit_or_raise(music, engine_fields(body), source="api", extra={"prompt": body.prompt})
+    return ok({"generation_id": job["id"], "estimated_time": job["estimated_time_s"],
+               "credits_used": job["credits_used"], "queue_position": job["queue_position"],
+               "webhook_url": f"/api/music/status/{job['id']}", "resolved_spec": job["resolved_spec"],
+               "estimate_basis": music.estimate_basis()})
+
+
+@routes.get("/api/music/status/{generation_id}", summary="Progress and result of a generation", tags=TAGS)
+async def status(request: web.Request) -> web.Response:
+    job = _job_or_404(request, request.match_info["generation_id"])
+    return web.json_response(_status_body(_music(request), job))
+
+
+@routes.get("/api/music/download/{file_id}", summary="Download a generated file (Range supported)", tags=TAGS,
+            description="file_id as given in status/list responses, e.g. gen_x.mp3, gen_x.wav, gen_x.mid, gen_x.drums.wav")
+async def download(request: web.Request) -> web.StreamResponse:
+    file_id = request.match_info["file_id"]
+    music = _music(request)
+    generation_id, _, fmt = file_id.rpartition(".")
+    if fmt in CONVERTIBLE_AUDIO and generation_id.startswith("gen_") and "." not in generation_id:
+        # gen_x.flac of a track rendered without FLAC: encoded from its master once, then kept
+        track = music.track_for_generation(generation_id)
+        if track is not None:
+            try:
+                file_id = await music.ensure_audio_format(track["id"], fmt)
+            except (FormatUnavailable, UnknownTrack):
+                pass
+    try:
+        path, row = music.media_file(file_id)
+    except KeyError:
+        raise not_found("file", file_id) from None
+    if row["job_id"]:
+        track = music.track_for_generation(row["job_id"])
+        if track is not None and request.headers.get("Range") is None:
+            music.count_download(track["id"])
+    return file_response(path, row)
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    page: int = Field(default=1, ge=1)
+    limit: int = Field(default=20, ge=1, le=100)
+    status: Literal["queued", "processing", "completed", "failed", "cancelled"] | None = None
+
+
+@routes.get("/api/music/list", summary="List generations, newest first", tags=TAGS, query=ListQuery)
+async def list_generations(request: web.Request, query: ListQuery) -> web.Response:
+    total, jobs = request.app[SERVICES].system.list_jobs(kind=GENERATE_KIND, status=query.status, limit=query.limit,
+                                             offset=(query.page - 1) * query.limit)
+    items = []
+    for job in jobs:
+        item = {"id": job["id"], "prompt": (job["params"] or {}).get("prompt") or job["title"], "title": job["title"],
+                "status": job["status"], "progress": round(job["progress"]), "created_at": job["created_at"],
+                "duration": (job["result"] or {}).get("duration_s")}
+        files = (job["result"] or {}).get("files") or {}
+        audio = files.get("mp3") or files.get("wav")
+        if audio:
+            item["download_url"] = download_url(audio)
+            item["track_id"] = job["result"].get("track_id")
+        items.append(item)
+    return ok({"total": total, "page": query.page, "limit": query.limit, "generations": items})
+
+
+class ExtendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    audio_id: str = Field(description="A generation id (gen_...), a track id (trk_...) or a file id (gen_....mp3).")
+    additional_duration: float = Field(ge=1, le=600, description="Seconds to add.")
+    continue_style: bool = Field(default=True, description="Keep key, tempo and style (the only mode there is).")
+    seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+
+
+def resolve_track_id(music, audio_id: str) -> str:
+    """A track id from a track id, generation id or file id; 404 otherwise."""
+    if audio_id.startswith("trk_"):
+        try:
+            return music.track_row(audio_id)["id"]
+        except UnknownTrack:
+            raise not_found("track", audio_id) from None
+    generation_id = audio_id.split(".", 1)[0]
+    track = music.track_for_generation(generation_id)
+    if track is None:
+        raise not_found("audio", audio_id)
+    return track["id"]
+
+
+@routes.post("/api/music/extend", summary="Continue a generated track", tags=TAGS, body=ExtendIn)
+async def extend(request: web.Request, body: ExtendIn) -> web.Response:
+    music = _music(request)
+    if not body.continue_style:
+        raise ApiError(422, "continue_style=false is not supported: an extension always keeps the track's key, "
+                            "tempo and style; generate a new track for something different",
+                       details={"parameter": "continue_style"})
+    track_id = resolve_track_id(music, body.audio_id)
+    try:
+        job = music.submit_extend(track_id, body.additional_duration, seed=body.seed)
+    except ValueError as exc:
+        raise ApiError(422, str(exc), details={"parameter": "additional_duration"}) from None
+    except InsufficientCredits as exc:
+        raise insufficient(exc) from None
+    return ok({"extend_id": job["id"], "generation_id": job["id"], "estimated_time": job["estimated_time_s"],
+               "credits_used": job["credits_used"], "queue_position": job["queue_position"]}, status="processing")
+
+
+class BatchItem(MusicGenerateIn):
+    pass
+
+
+class BatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    generations: list[BatchItem] = Field(min_length=1, max_length=50)
+
+
+@routes.post("/api/music/batch", summary="Queue several generations at once", tags=TAGS, body=BatchIn)
+async def batch(request: web.Request, body: BatchIn) -> web.Response:
+    from studio.db.store import new_id
+    from studio.engine.composition.spec import GenerationSpec
+    from studio.services.music import credits_for
+
+    music = _music(request)
+    # Validate everything and check the whole cost first: a batch is queued entirely or not at all.
+    try:
+        fields_list = [music.with_singer(engine_fields(item)) for item in body.generations]
+    except SingerError as exc:
+        raise ApiError(exc.http_status, exc.message, details={"parameter": "character_id"}) from None
+    for index, fields in enumerate(fields_list):
+        try:
+            GenerationSpec.model_validate(fields)
+        except ValidationError as exc:
+            raise validation_error(exc, f"generations.{index}") from None
+    total_cost = sum(credits_for(f["duration"]) for f in fields_list)
+    balance = music.credit_balance()
+    if balance is not None and total_cost > balance:
+        raise insufficient(InsufficientCredits(total_cost, balance))
+    batch_id = new_id("batch")
+    jobs = [submit_or_raise(music, fields, source="api", extra={"batch_id": batch_id, "prompt": item.prompt})
+            for fields, item in zip(fields_list, body.generations)]
+    estimated = max(job["estimated_time_s"] for job in jobs)
+    return ok({"batch_id": batch_id, "total_generations": len(jobs), "estimated_time": estimated,
+               "generation_ids": [job["id"] for job in jobs], "credits_used": round(total_cost, 2)},
+              status="processing")
+
+
+@routes.get("/api/music/credits", summary="Local compute budget: balance and today's use", tags=TAGS)
+async def credits(request: web.Request) -> web.Response:
+    return ok(_music(request).credits())
+
+
+class AnalyticsQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    period: str = Field(default="30d", description="e.g. 7d, 30d, 12w, 1y")
+
+
+@routes.get("/api/music/analytics", summary="Generation totals for a period, from the database", tags=TAGS,
+            query=AnalyticsQuery)
+async def analytics(request: web.Request, query: AnalyticsQuery) -> web.Response:
+    try:
+        days = parse_period_days(query.period)
+    except ValueError as exc:
+        raise ApiError(422, str(exc), details={"parameter": "period", "value": query.period}) from None
+    return ok({"period": query.period, **_music(request).analytics(days)})

@@ -1,0 +1,1 @@
+"""The music area's panels: Create (compose and render) and Library (tracks, playlists, exports)."""
