@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
 
-    from studio.ui.app import run_gui
+    from studio.app import run_gui
 
     if args.port is not None:
         settings.port = args.port

@@ -19,15 +19,15 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
 from studio.db import Database
-from studio.db.models import Job, utcnow
+from studio.db.models import Job
 from studio.db.store import new_id
 from studio.events import EventBus
+from studio.timeutil import iso, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +98,6 @@ class JobContext:
 
 
 def job_to_dict(job: Job) -> dict[str, Any]:
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat().replace("+00:00", "Z") if value else None
-
     return {
         "id": job.id,
         "kind": job.kind,

@@ -52,7 +52,7 @@ def test_remote_bind_needs_explicit_flag(tmp_path):
 
 @pytest.mark.parametrize("argv", [[], ["gui"], ["gui", "--no-api", "--port", "9123"]])
 def test_bare_studio_and_gui_reach_the_window(settings, monkeypatch, argv):
-    import studio.ui.app as ui_app
+    import studio.app as ui_app
     from studio.cli import main
 
     calls = []

@@ -56,11 +56,11 @@ async def scenario(services, out: Path, seconds: float, prompt: str = DEFAULT_PR
     print("generating:", [j.get("id") for j in jobs], flush=True)
     await asyncio.sleep(1.0)
     window.grab().save(str(out / "create_running.png"))
-    await wait_for(lambda: services.music.list_tracks()[0] > 0, 600, "the generated track")
+    await wait_for(lambda: services.music.library.list_tracks()[0] > 0, 600, "the generated track")
 
     library = window.show_panel("library")
     await asyncio.sleep(0.5)
-    track = services.music.list_tracks()[1][0]
+    track = services.music.library.list_tracks()[1][0]
     if hasattr(library, "select_track"):
         library.select_track(track["id"])
     await asyncio.sleep(1.0)

@@ -9,9 +9,7 @@ from sqlalchemy import JSON, DateTime, Float, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+from studio.timeutil import utcnow
 
 
 class UtcDateTime(TypeDecorator):
@@ -22,7 +20,7 @@ class UtcDateTime(TypeDecorator):
 
     def process_bind_param(self, value, dialect):
         if value is not None and value.tzinfo is None:
-            raise ValueError("naive datetime; use studio.db.models.utcnow()")
+            raise ValueError("naive datetime; use studio.timeutil.utcnow()")
         return value.astimezone(timezone.utc) if value is not None else None
 
     def process_result_value(self, value, dialect):

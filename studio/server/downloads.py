@@ -14,7 +14,7 @@ def ascii_filename(name: str) -> str:
 
 
 def file_response(path: Path, row: dict[str, Any]) -> web.FileResponse:
-    """A media-store file (`row` from MusicService.media_file) with its type, name and Range support."""
+    """A media-store file (`row` from `services.music.library.media_file`) with its type, name and Range support."""
     return web.FileResponse(path, headers={
         "Content-Type": row["mime_type"], "Accept-Ranges": "bytes",
         "Content-Disposition": f'attachment; filename="{ascii_filename(row["display_name"] or row["id"])}"'})

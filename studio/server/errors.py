@@ -9,12 +9,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from aiohttp import web
 
 from studio.server.keys import REQUEST_ID
+from studio.timeutil import now_iso
 
 # HTTP status -> seed 000 error code.
 DEFAULT_CODES = {
@@ -50,8 +50,10 @@ def not_found(what: str, ident: str) -> ApiError:
     return ApiError(404, f"{what} '{ident}' was not found", details={"resource": what, "id": ident})
 
 
-def utc_timestamp() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+def insufficient_credits(exc: Exception) -> ApiError:
+    """402 for the music service's InsufficientCredits (`needed`, `balance`), seed 001's error 1001."""
+    return ApiError(402, str(exc), code="INSUFFICIENT_CREDITS",
+                    details={"error_code": 1001, "credits_needed": exc.needed, "credits_available": exc.balance})
 
 
 ENVELOPE_PREFIXES = ("/api/v1/", "/api/characters/")
@@ -64,7 +66,7 @@ def uses_envelope(path: str) -> bool:
 
 
 def error_body(path: str, err: ApiError, request_id: str) -> dict[str, Any]:
-    timestamp = utc_timestamp()
+    timestamp = now_iso()
     inner: dict[str, Any] = {"code": err.code, "message": err.message}
     if err.details is not None:
         inner["details"] = err.details
@@ -82,7 +84,7 @@ def ok(payload: dict[str, Any] | None = None, *, status: str = "success", http_s
 
 def envelope(request: web.Request, data: Any, message: str = "OK", *, http_status: int = 200) -> web.Response:
     """A seed-001 style success envelope."""
-    body = {"success": True, "data": data, "message": message, "timestamp": utc_timestamp(),
+    body = {"success": True, "data": data, "message": message, "timestamp": now_iso(),
             "request_id": request.get(REQUEST_ID, "")}
     return web.json_response(body, status=http_status, dumps=_dumps)
 

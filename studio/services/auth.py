@@ -11,7 +11,7 @@ import hashlib
 import secrets
 import threading
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -19,7 +19,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 
 from studio.db import Database
-from studio.db.models import ApiKey, LoginSession, User, utcnow
+from studio.db.models import ApiKey, LoginSession, User
+from studio.timeutil import iso, utcnow
 
 ADMIN_USERNAME = "admin"
 KEY_PREFIX = "sk"
@@ -60,19 +61,15 @@ def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
 def key_to_dict(key: ApiKey) -> dict[str, Any]:
     return {
         "id": key.id,
         "name": key.name,
         "role": key.role,
-        "created_at": _iso(key.created_at),
-        "last_used_at": _iso(key.last_used_at),
+        "created_at": iso(key.created_at),
+        "last_used_at": iso(key.last_used_at),
         "revoked": key.revoked_at is not None,
-        "revoked_at": _iso(key.revoked_at),
+        "revoked_at": iso(key.revoked_at),
     }
 
 

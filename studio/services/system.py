@@ -1,4 +1,5 @@
-"""System area: health, status, configuration, jobs overview, backups and restore."""
+"""System area: health, status, configuration, jobs overview, backups and restore, and the
+GUI player's audio output (the engine's player, so the UI never imports the engine)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,20 @@ import sqlite3
 import tarfile
 import tempfile
 import time
-from datetime import datetime, timezone
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import psutil
 
 from studio import __version__
 from studio.config import EDITABLE_FIELDS, save_user_settings
 from studio.db.models import RequestLog
 from studio.db.store import MediaStore
+from studio.engine.io.playback import OutputStatus, Player, probe_output, read_audio
 from studio.jobs import COMPLETED, JobContext, JobError, JobHandler
+from studio.timeutil import now_iso
 
 if TYPE_CHECKING:
     from studio.context import Context
@@ -29,11 +33,6 @@ if TYPE_CHECKING:
 MIN_FREE_DISK_BYTES = 1 << 30
 MIN_AVAILABLE_MEMORY_BYTES = 512 << 20
 BACKUP_FORMAT_VERSION = 1
-
-
-def utc_iso(value: datetime | None = None) -> str:
-    value = value or datetime.now(timezone.utc)
-    return value.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def format_duration(seconds: float) -> str:
@@ -108,7 +107,7 @@ class SystemService:
         return {
             "status": "healthy" if all_ok else ("degraded" if essential_ok else "unhealthy"),
             "version": __version__,
-            "timestamp": utc_iso(),
+            "timestamp": now_iso(),
             "checks": checks,
         }
 
@@ -118,7 +117,7 @@ class SystemService:
         return {
             "status": "operational",
             "version": __version__,
-            "timestamp": utc_iso(),
+            "timestamp": now_iso(),
             "uptime": format_duration(self.uptime_s),
             "uptime_seconds": round(self.uptime_s, 1),
             "api_url": self.ctx.api_base_url,
@@ -136,7 +135,7 @@ class SystemService:
         last = self.ctx.jobs.list(limit=1)[1]
         return {
             "status": "operational",
-            "timestamp": utc_iso(),
+            "timestamp": now_iso(),
             "uptime": format_duration(self.uptime_s),
             "system_health": {
                 "cpu_usage": psutil.cpu_percent(interval=None),
@@ -206,7 +205,24 @@ class SystemService:
     def max_concurrent(self) -> int:
         return self.ctx.jobs.max_concurrent
 
+    # --- playback: what the GUI's player bar plays through --------------------------------------
+    def audio_output(self) -> OutputStatus:
+        """Whether there is a sound device to play on, and if not, what is missing."""
+        return probe_output()
+
+    def new_player(self, sink: Callable[[np.ndarray], object] | None = None) -> Player:
+        """A player on the default output device, or feeding `sink` (blocks of frames x 2) instead."""
+        return Player(sink=sink)
+
+    def read_audio(self, path: str | Path) -> tuple[np.ndarray, int]:
+        """Decode an audio file for the player (call it off the loop: long files take a while)."""
+        return read_audio(path)
+
     # --- backups --------------------------------------------------------------------------------
+    @property
+    def backups_dir(self) -> Path:
+        return self.backups.root
+
     def start_backup(self) -> dict[str, Any]:
         return self.ctx.jobs.submit("backup", {}, title="Backup")
 
@@ -252,7 +268,7 @@ class SystemService:
             job.progress(30, "media")
             media = [p for p in settings.media_dir.rglob("*") if p.is_file() and ".tmp" not in p.parts]
             manifest = {"format": BACKUP_FORMAT_VERSION, "studio_version": __version__,
-                        "created_at": utc_iso(), "media_files": len(media)}
+                        "created_at": now_iso(), "media_files": len(media)}
             (Path(tmp) / "manifest.json").write_text(json.dumps(manifest, indent=2))
             with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
                 tar.add(Path(tmp) / "manifest.json", arcname="manifest.json")

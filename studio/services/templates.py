@@ -20,8 +20,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import func, select
 
-from studio.resources import RESOURCES_DIR
 from studio.db.models import Job
+from studio.engine.composition.spec import MAX_DURATION_S
+from studio.engine.dsp.mastering import TARGET_LUFS
+from studio.resources import RESOURCES_DIR
+from studio.services.music.common import GENERATE_KIND
 
 if TYPE_CHECKING:
     from studio.context import Context
@@ -35,9 +38,9 @@ AI_MODELS: dict[str, dict[str, Any]] = {
         "name": "Studio Composer v1",
         "description": ("The built-in engine: a rule-based composer (style presets, harmony, melody with motifs, "
                         "bass, drums, lyrics aligned to the melody) rendered on the local device with the embedded "
-                        "General MIDI SoundFont and torch synths, mixed and mastered to -14 LUFS."),
+                        f"General MIDI SoundFont and torch synths, mixed and mastered to {TARGET_LUFS:g} LUFS."),
         "supports_lyrics": True,
-        "max_duration_s": 600,
+        "max_duration_s": MAX_DURATION_S,
     },
 }
 DEFAULT_AI_MODEL = "studio-composer-v1"
@@ -144,6 +147,20 @@ class TemplateService:
             found.append(t)
         return found
 
+    @staticmethod
+    def style(template: Template):
+        """The engine style the template plays (its subcategory)."""
+        from studio.engine.composition.styles import find_style
+
+        return find_style(template.subcategory)
+
+    @staticmethod
+    def resolved(template: Template):
+        """The template's parameters as the engine resolves them (seed 0): the defaults it stands for."""
+        from studio.engine.composition.spec import GenerationSpec, resolve_spec
+
+        return resolve_spec(GenerationSpec.model_validate({**template.parameters, "seed": 0}))
+
     def categories(self) -> list[dict[str, Any]]:
         counts: dict[str, int] = {}
         for t in self.templates:
@@ -153,8 +170,6 @@ class TemplateService:
     def usage(self) -> dict[str, dict[str, Any]]:
         """Per template id: generations started from it by status, and its newest finished track's
         files (a real preview), from the job table."""
-        from studio.services.music import GENERATE_KIND
-
         template_id = Job.params["template_id"].as_string()
         usage: dict[str, dict[str, Any]] = {}
         with self.ctx.db.session() as s:

@@ -28,6 +28,10 @@ A delivery counts as done on any 2xx. Network errors, timeouts, 408, 429 and 5xx
 after `RETRY_DELAYS_S` (1, 5, 25 and 125 s: five attempts in all); other answers are final.
 Every attempt is recorded in `<data dir>/webhooks/<subject id>.json` (status code or error,
 time, duration) and shown with the generation (`GET /api/v1/ai/generations/{id}`).
+
+Other areas deliver their own documented payloads through `send_payload` with the same
+signature, retries and records (the analysis area's seed 004 `batch.completed`, recorded under
+the batch id).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from studio.db.store import new_id
+from studio.timeutil import now_iso
 
 if TYPE_CHECKING:
     from studio.context import Context
@@ -120,7 +125,7 @@ class WebhookService:
             return
         if name not in _JOB_EVENTS and name != "job_progress":
             return
-        from studio.services.music import GENERATE_KIND
+        from studio.services.music.common import GENERATE_KIND
 
         if data.get("kind") != GENERATE_KIND:
             return
@@ -164,7 +169,17 @@ class WebhookService:
 
     # --- delivery -------------------------------------------------------------------------------
     def send(self, url: str, event: str, data: dict[str, Any], *, subject: str) -> str | None:
-        """Queue one delivery (with its retries) on the running loop; returns its id."""
+        """Queue one delivery of the studio's envelope `{event, delivery_id, timestamp, data}`
+        (with its retries) on the running loop; returns its id."""
+        envelope = {"event": event, "delivery_id": None, "timestamp": now_iso("milliseconds"), "data": data}  # id filled in below
+        return self.send_payload(url, event, envelope, subject=subject)
+
+    def send_payload(self, url: str, event: str, payload: dict[str, Any], *, subject: str,
+                     max_retries: int | None = None) -> str | None:
+        """Queue one delivery of `payload` as it is (an area's documented shape, e.g. seed 004's
+        `batch.completed`) with `delivery_id` set, signed, retried and recorded under `subject`
+        like every webhook; returns its id. `max_retries` cuts the one retry schedule short where
+        an area's contract says so (seed 004: "retry 3 times")."""
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
@@ -173,20 +188,21 @@ class WebhookService:
         delivery_id = new_id("dlv")
         record = {"delivery_id": delivery_id, "event": event, "url": url, "status": "pending", "attempts": []}
         self._save_record(subject, record)
-        task = loop.create_task(self._deliver(url, event, data, subject, record))
+        body = json.dumps({**payload, "delivery_id": delivery_id}, default=str, ensure_ascii=False).encode()
+        delays = self.retry_delays_s if max_retries is None else self.retry_delays_s[:max_retries]
+        task = loop.create_task(self._deliver(url, event, body, subject, record, delays))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return delivery_id
 
-    async def _deliver(self, url: str, event: str, data: dict[str, Any], subject: str, record: dict) -> None:
+    async def _deliver(self, url: str, event: str, body: bytes, subject: str, record: dict,
+                       retry_delays_s: tuple[float, ...]) -> None:
         import httpx
 
-        body = json.dumps({"event": event, "delivery_id": record["delivery_id"],
-                           "timestamp": _utc_now(), "data": data}, default=str, ensure_ascii=False).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "Studio-Webhooks/1",
                    EVENT_HEADER: event, DELIVERY_HEADER: record["delivery_id"],
                    SIGNATURE_HEADER: sign(self.secret, body)}
-        delays = (0.0, *self.retry_delays_s)
+        delays = (0.0, *retry_delays_s)
         async with httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False) as client:
             for attempt, delay in enumerate(delays, start=1):
                 if delay:
@@ -194,7 +210,7 @@ class WebhookService:
                     self._save_record(subject, record)
                     await asyncio.sleep(delay)
                 started = time.perf_counter()
-                entry: dict[str, Any] = {"attempt": attempt, "at": _utc_now()}
+                entry: dict[str, Any] = {"attempt": attempt, "at": now_iso("milliseconds")}
                 status: int | None = None
                 try:
                     response = await client.post(url, content=body, headers=headers)
@@ -246,9 +262,3 @@ class WebhookService:
         tmp = path.with_name(f".{path.name}.tmp")
         tmp.write_text(json.dumps(records, indent=1), encoding="utf-8")
         os.replace(tmp, path)
-
-
-def _utc_now() -> str:
-    from datetime import datetime, timezone
-
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")

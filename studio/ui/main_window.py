@@ -69,7 +69,7 @@ class MainWindow(QMainWindow):
         self._closing = False
 
         # --- player (panels may use it, so it exists before them) ------------------------------
-        self.player_bar = PlayerBar(sink=player_sink)
+        self.player_bar = PlayerBar(services, sink=player_sink)
         self.host.player = self.player_bar
         self.player_bar.load_failed.connect(lambda message: self.statusBar().showMessage(message, 8000))
         self.player_bar.loaded.connect(lambda title: self.statusBar().showMessage(f"Loaded {title}", 3000))

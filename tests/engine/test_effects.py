@@ -104,7 +104,7 @@ def test_pass_filters_attenuate_two_octaves_away(sample_rate_hz):
 @pytest.mark.parametrize("frames", [3000, 3072, 40])  # partial last block, whole blocks, < 1 block
 @pytest.mark.parametrize(
     "kind, freq_hz, gain_db, q",
-    [("high_pass", 20.0, 0.0, 0.5), ("peak", 80.0, 12.0, 12.0), ("low_shelf", 60.0, -10.0, 0.7), ("low_pass", 9000.0, 0.0, 3.0)],
+    [("highpass", 20.0, 0.0, 0.5), ("peak", 80.0, 12.0, 12.0), ("lowshelf", 60.0, -10.0, 0.7), ("lowpass", 9000.0, 0.0, 3.0)],
 )
 def test_biquads_equal_the_sample_by_sample_recursion(kind, freq_hz, gain_db, q, frames):
     sample_rate_hz = 44100

@@ -123,7 +123,7 @@ async def test_generate_status_track_files_and_downloads(api, running_services, 
     decoded, rate = sf.read(io.BytesIO(flac), dtype="int16")
     master, _ = sf.read(io.BytesIO(raw), dtype="int16")
     assert rate == 22050 and np.array_equal(decoded, master)  # lossless: the same samples
-    track_row = running_services.music.track_row(track_id)
+    track_row = running_services.music.library.track_row(track_id)
     assert track_row["files_raw"]["flac"] == f"{data['generation_id']}.flac"
     resp = await api.get(f"/api/music/download/{data['generation_id']}.ogg", headers=api.auth_headers)
     assert resp.status == 200 and sf.info(io.BytesIO(await resp.read())).format == "OGG"
@@ -418,7 +418,7 @@ async def test_playlist_tracks_and_continuous_mix(api, running_services):
 
 
 def test_mix_transitions_on_synthetic_audio(tmp_path):
-    from studio.services.music import MIX_CEILING, mix_tracks
+    from studio.engine.pipeline.playlist_mix import MIX_CEILING, mix_tracks
 
     rate = 8000
     paths = []

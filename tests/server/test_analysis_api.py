@@ -17,6 +17,7 @@ from aiohttp import FormData, web
 
 from studio.server.keys import REQUEST_LOG
 from studio.services.analysis import BATCH_KIND, AnalysisService
+from studio.services.analysis.predictions import Predictions
 from studio.services.webhooks import SIGNATURE_HEADER
 
 V1 = "/api/v1"
@@ -75,8 +76,8 @@ async def error_of(resp, status: int, code: str) -> dict:
 
 @pytest.fixture
 def fast_retries(running_services):
-    running_services.analysis.retry_delays_s = (0.0, 0.0)
-    running_services.analysis.webhook_retry_delays_s = (0.05, 0.1, 0.2)
+    running_services.analysis.predictions.retry_delays_s = (0.0, 0.0)
+    running_services.webhooks.retry_delays_s = (0.05, 0.1, 0.2)
     return running_services.analysis
 
 
@@ -89,7 +90,7 @@ async def test_predict_a_wav_then_read_it_back(api, running_services):
     assert resp.status == 200, body
     assert body["success"] is True and body["message"] and body["request_id"].startswith("req_")
     data = body["data"]
-    genre_ids = [g["id"] for g in running_services.analysis.genres()["genres"]]
+    genre_ids = [g["id"] for g in running_services.analysis.models.genres()["genres"]]
     assert data["prediction_id"].startswith("pred_") and data["status"] == "completed"
     assert data["genre"] in genre_ids
     assert set(data["all_probabilities"]) == set(genre_ids)
@@ -115,7 +116,7 @@ async def test_predict_a_wav_then_read_it_back(api, running_services):
     assert stored["status"] == "completed" and stored["genre"] == data["genre"]
     assert stored["created_at"] and stored["completed_at"] and stored["attempts"] == 1
     assert stored["features"]["loudness_lufs"] < 0 and stored["features"]["sample_rate_hz"] == 22050
-    assert set(stored["tag_probabilities"]) == set(running_services.analysis.tagger().tags)
+    assert set(stored["tag_probabilities"]) == set(running_services.analysis.models.tagger().tags)
     assert not list((running_services.settings.media_dir).rglob("upload_*"))  # the upload is not kept
 
 
@@ -153,13 +154,13 @@ async def test_predict_errors(api, running_services):
                           headers=api.auth_headers)
     await error_of(resp, 400, "MISSING_PARAMETER")
 
-    running_services.analysis.max_file_bytes = 50_000
+    running_services.analysis.predictions.max_file_bytes = 50_000
     err = await error_of(await post_file(api, encode("wav", 4.0), "long.wav"), 400, "FILE_TOO_LARGE")
     assert err["details"]["max_bytes"] == 50_000
-    running_services.analysis.max_file_bytes = 50 << 20
-    running_services.analysis.max_duration_s = 2.0
+    running_services.analysis.predictions.max_file_bytes = 50 << 20
+    running_services.analysis.predictions.max_duration_s = 2.0
     await error_of(await post_file(api, encode("wav", 4.0), "long.wav"), 400, "AUDIO_TOO_LONG")
-    running_services.analysis.max_duration_s = 1200.0
+    running_services.analysis.predictions.max_duration_s = 1200.0
 
     resp = await api.post(f"{V1}/predict", data=form(("file", encode("wav"), "a.wav")))
     await error_of(resp, 401, "UNAUTHORIZED")
@@ -167,7 +168,7 @@ async def test_predict_errors(api, running_services):
 
 async def test_transient_failures_are_retried_three_times(api, running_services, fast_retries, monkeypatch):
     service = running_services.analysis
-    real = AnalysisService.analyse_file
+    real = Predictions.analyse_file
     calls = {"n": 0}
 
     def flaky(self, path, **kw):
@@ -176,7 +177,7 @@ async def test_transient_failures_are_retried_three_times(api, running_services,
             raise RuntimeError("CUDA out of memory (simulated)")
         return real(self, path, **kw)
 
-    monkeypatch.setattr(AnalysisService, "analyse_file", flaky)
+    monkeypatch.setattr(Predictions, "analyse_file", flaky)
     resp = await post_file(api, encode("wav"), "flaky.wav")
     data = (await resp.json())["data"]
     assert resp.status == 200 and data["attempts"] == 2 and data["status"] == "completed"
@@ -185,11 +186,11 @@ async def test_transient_failures_are_retried_three_times(api, running_services,
         calls["n"] += 1
         raise RuntimeError("inference failed (simulated)")
 
-    monkeypatch.setattr(AnalysisService, "analyse_file", broken)
+    monkeypatch.setattr(Predictions, "analyse_file", broken)
     calls["n"] = 0
     err = await error_of(await post_file(api, encode("wav"), "doomed.wav"), 500, "MODEL_INFERENCE_FAILED")
     assert calls["n"] == 3 and err["details"] == {"attempts": 3}
-    assert service.prediction(err["prediction_id"])["status"] == "failed"
+    assert service.records.prediction(err["prediction_id"])["status"] == "failed"
 
 
 # --- batches ---------------------------------------------------------------------------------------
@@ -243,7 +244,7 @@ async def test_batch_predict_with_a_webhook(api, running_services, fast_retries,
     resp = await api.get(f"{V1}/prediction/{member['prediction_id']}", headers=api.auth_headers)
     assert (await resp.json())["data"]["batch_id"] == batch_id
 
-    await running_services.analysis.drain(timeout_s=10)
+    await running_services.webhooks.drain(timeout_s=10)
     assert [item["answered"] for item in received] == [503, 200]
     payload = received[-1]["body"]
     assert payload["event"] == "batch.completed" and payload["batch_id"] == batch_id
@@ -305,13 +306,13 @@ async def test_health_checks_components_and_degrades_without_a_model(api, runnin
     def missing(model, device):
         raise FileNotFoundError(f"resources/models/{model}.pt is missing")
 
-    running_services.analysis.tagger_loader = missing
+    running_services.analysis.models.tagger_loader = missing
     resp = await api.get(f"{V1}/health")
     body = await resp.json()
     assert resp.status == 503 and body["status"] == "degraded" and body["components"]["model"] == "down"
     assert "missing" in body["details"]["model"]
     await error_of(await post_file(api, encode("wav"), "a.wav"), 503, "MODEL_UNAVAILABLE")
-    running_services.analysis.tagger_loader = None
+    running_services.analysis.models.tagger_loader = None
     assert (await api.get(f"{V1}/health")).status == 200
 
 
@@ -365,7 +366,8 @@ async def test_models_deploy_and_metrics_are_admin_only(api, running_services):
     assert genres["model"] == "MTT_musicnn" and "classical" in [g["id"] for g in genres["genres"]]
     predicted = (await (await post_file(api, encode("wav"), "second.wav")).json())["data"]
     assert "/MTT_musicnn/" in predicted["model_version"] and predicted["genre"] in [g["id"] for g in genres["genres"]]
-    assert AnalysisService(running_services.context, webhooks=running_services.webhooks).model_name == "MTT_musicnn"  # kept across restarts
+    restarted = AnalysisService(running_services.context, webhooks=running_services.webhooks)
+    assert restarted.models.active == "MTT_musicnn"  # kept across restarts
 
     resp = await api.post(f"{V1}/models/deploy", json={"model": "VGG_musicnn"}, headers=api.auth_headers)
     await error_of(resp, 400, "INVALID_PARAMETER")

@@ -112,7 +112,11 @@ async def test_extend_batch_analytics(api, running_services, done):
     batch = await resp.json()
     assert resp.status == 200 and batch["total_generations"] == 2, batch
     for generation_id in batch["generation_ids"]:
-        assert (await running_services.context.jobs.wait(generation_id, timeout_s=180))["status"] == "completed"
+        job = await running_services.context.jobs.wait(generation_id, timeout_s=180)
+        assert job["status"] == "completed"
+        # One batch implementation: the group is recorded with each generation, as the v1 batch does.
+        assert job["params"]["batch_id"] == batch["batch_id"]
+        assert job["params"]["batch"]["generation_ids"] == batch["generation_ids"]
     resp = await api.post("/api/music/batch", json={"generations": [{"prompt": "ok", **TINY}, {"duration": -1}]},
                           headers=api.auth_headers)
     assert resp.status == 422

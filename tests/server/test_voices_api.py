@@ -313,10 +313,10 @@ async def test_voice_matching_end_to_end(api, running_services, initialized, tmp
 
 
 async def test_content_over_a_music_bed_from_the_library(api, running_services, initialized):
-    job = running_services.music.submit({"style": "lofi_hip_hop", "duration": 4, "audio_quality": "draft", "seed": 2,
+    job = running_services.music.generation.submit({"style": "lofi_hip_hop", "duration": 4, "audio_quality": "draft", "seed": 2,
                                     "instrumental": True, "output_formats": ["wav"]}, source="test")
     assert (await running_services.context.jobs.wait(job["id"], timeout_s=120))["status"] == "completed"
-    track_id = running_services.music.track_for_generation(job["id"])["id"]
+    track_id = running_services.music.library.track_for_generation(job["id"])["id"]
     status, body = await call(api, "POST", "/api/voice/characters/luna_lofi/generate",
                               json={"content_type": "outro", "duration": 4, "include_music": True, "seed": 1})
     assert status == 200, body

@@ -1,4 +1,4 @@
-"""AnalysisService without HTTP: format sniffing, the genre summary, the PNG writer, CSV export,
+"""The analysis area without HTTP: format sniffing, the genre summary, the PNG writer, CSV export,
 crash recovery of interrupted predictions, GUI-style recording and path batches."""
 
 from __future__ import annotations
@@ -11,20 +11,19 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from studio.db.models import Prediction, utcnow
+from studio.db.models import Prediction
+from studio.engine.analysis.spectrogram import png_bytes, render_spectrogram_png
+from studio.engine.io.decode import audio_files_in, sniff_format
 from studio.services.analysis import (
     BATCH_KIND,
     AnalysisService,
     CorruptAudio,
     InvalidFileFormat,
     MissingParameter,
-    detect_format,
-    load_genre_sets,
-    png_bytes,
-    render_spectrogram_png,
-    sniff_format,
-    summarise_tags,
 )
+from studio.services.analysis.models import load_genre_sets, summarise_tags
+from studio.services.analysis.predictions import detect_format
+from studio.timeutil import utcnow
 
 
 def wav(path, seconds=3.0, rate=16000, freq=440.0):
@@ -106,31 +105,31 @@ def test_interrupted_predictions_are_failed_or_requeued(services):
         s.add(Prediction(id="pred_00000000000000a2", status="converting", filename="member.wav", source="api",
                          batch_id="batch_00000000000000b1", created_at=utcnow(), updated_at=utcnow()))
     AnalysisService(services.context, webhooks=services.webhooks)  # what a restart builds
-    single = services.analysis.prediction("pred_00000000000000a1")
+    single = services.analysis.records.prediction("pred_00000000000000a1")
     assert single["status"] == "failed" and single["error"]["code"] == "INTERRUPTED"
-    assert services.analysis.prediction("pred_00000000000000a2")["status"] == "queued"
+    assert services.analysis.records.prediction("pred_00000000000000a2")["status"] == "queued"
 
 
 def test_record_export_and_delete(services, tmp_path):
     service = services.analysis
     path = wav(tmp_path / "tone.wav")
-    outcome = service.analyse_file(path)
+    outcome = service.predictions.analyse_file(path)
     assert outcome["png"][:4] == b"\x89PNG" and outcome["logmel"].shape[1] == 96
     assert outcome["format"] == "wav" and outcome["duration_s"] == pytest.approx(3.0)
     assert set(outcome["timings_ms"]) == {"features", "decode_features_and_predict", "spectrogram", "total"}
-    row = service.record(outcome, source="gui", path=path)
+    row = service.predictions.record(outcome, source="gui", path=path)
     assert row["status"] == "completed" and row["source"] == "gui" and row["spectrogram_url"].endswith(".png")
-    assert service.source_path(row["prediction_id"]) == str(path)
-    assert service.spectrogram_path(row["prediction_id"]).read_bytes() == outcome["png"]
+    assert service.records.source_path(row["prediction_id"]) == str(path)
+    assert service.records.spectrogram_path(row["prediction_id"]).read_bytes() == outcome["png"]
 
-    out = service.export_csv(service.history()[1], tmp_path / "out.csv")
+    out = service.records.export_csv(service.records.history()[1], tmp_path / "out.csv")
     lines = out.read_text().splitlines()
     assert lines[0].startswith("file,status,genre,confidence,tempo_bpm,key")
     assert lines[1].startswith(f"tone.wav,completed,{row['genre']},")
-    service.delete_prediction(row["prediction_id"])
-    assert service.history()[0] == 0 and not list(services.settings.media_dir.rglob("pred_*.png"))
+    service.records.delete_prediction(row["prediction_id"])
+    assert service.records.history()[0] == 0 and not list(services.settings.media_dir.rglob("pred_*.png"))
     with pytest.raises(CorruptAudio):
-        service.analyse_file(tmp_path / "missing.wav")
+        service.predictions.analyse_file(tmp_path / "missing.wav")
 
 
 def test_audio_files_in_a_folder(tmp_path):
@@ -138,21 +137,21 @@ def test_audio_files_in_a_folder(tmp_path):
         (tmp_path / name).write_bytes(b"x")
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "f.wav").write_bytes(b"x")
-    assert [p.name for p in AnalysisService.audio_files_in(tmp_path)] == ["a.mp3", "b.WAV", "c.flac", "d.ogg"]
-    assert "f.wav" in [p.name for p in AnalysisService.audio_files_in(tmp_path, recursive=True)]
+    assert [p.name for p in audio_files_in(tmp_path)] == ["a.mp3", "b.WAV", "c.flac", "d.ogg"]
+    assert "f.wav" in [p.name for p in audio_files_in(tmp_path, recursive=True)]
 
 
 async def test_path_batch_runs_on_the_job_queue(running_services, tmp_path):
     service = running_services.analysis
     files = [wav(tmp_path / "one.wav"), wav(tmp_path / "two.wav", freq=220.0)]
-    batch = service.submit_batch(paths=files, source="gui")
+    batch = service.batches.submit(paths=files, source="gui")
     job = await running_services.context.jobs.wait(batch["batch_id"], timeout_s=120)
     assert job["kind"] == BATCH_KIND and job["status"] == "completed"
     await asyncio.sleep(0.05)  # the rows' last writes hop over the loop
-    done = service.batch(batch["batch_id"])
+    done = service.batches.get(batch["batch_id"])
     assert done["status"] == "completed" and [r["file"] for r in done["results"]] == ["one.wav", "two.wav"]
     assert all(r["source"] == "gui" and r["genre"] for r in done["results"])
     with pytest.raises(MissingParameter):
-        service.submit_batch(paths=[])
+        service.batches.submit(paths=[])
     with pytest.raises(MissingParameter):
-        service.submit_batch(paths=[tmp_path / "nothing-here.wav"])
+        service.batches.submit(paths=[tmp_path / "nothing-here.wav"])

@@ -43,3 +43,34 @@ def test_health_reports_real_checks(services, monkeypatch):
     monkeypatch.setattr(services.context.db, "ping", broken)
     report = services.system.health()
     assert report["status"] == "unhealthy" and report["checks"]["database"].startswith("error")
+
+
+def test_the_player_plays_through_the_system_service(services, tmp_path):
+    import numpy as np
+    import pytest
+    import soundfile as sf
+
+    path = tmp_path / "tone.wav"
+    sf.write(path, np.full((2205, 2), 0.25, dtype=np.float32), 22050)
+    audio, rate = services.system.read_audio(path)
+    assert rate == 22050 and audio.shape == (2205, 2) and audio.dtype == np.float32
+    (tmp_path / "empty.wav").write_bytes(b"")
+    with pytest.raises(Exception):
+        services.system.read_audio(tmp_path / "empty.wav")
+
+    blocks = []
+    player = services.system.new_player(sink=blocks.append)
+    player.load(audio, rate)
+    assert player.play().available and player.pull(100).shape == (100, 2)
+    assert isinstance(services.system.audio_output().message, str)  # a device name or what is missing
+
+
+def test_backups_live_in_the_backups_dir(services):
+    assert services.system.backups_dir == services.settings.home / "backups"
+
+
+def test_job_timestamps_have_the_documented_shape(services):
+    import re
+
+    job = services.system.get_job(services.system.start_backup()["id"])
+    assert re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", job["created_at"])

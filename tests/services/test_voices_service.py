@@ -1,11 +1,19 @@
 """Script writing through a local Ollama (a fake server speaking its /api/generate wire format),
-and the fallback to the built-in writer when it is missing or failing."""
+and the fallback to the built-in writer when it is missing or failing; voice matching from a URL
+or a local path."""
 
 from __future__ import annotations
 
+import io
 import json
+import threading
 
+import numpy as np
+import pytest
+import soundfile as sf
 from aiohttp import web
+
+from studio.services.voices import VoiceError, matching
 
 
 async def test_scripts_from_ollama_when_configured_else_built_in(services, aiohttp_server):
@@ -46,3 +54,54 @@ async def test_scripts_from_ollama_when_configured_else_built_in(services, aioht
 
     services.settings.ollama_url = "http://127.0.0.1:9"  # nothing listens: falls back too
     assert (await services.voices.write_script("luna_lofi", "outro", duration_s=10, seed=1))["source"] == "built-in writer"
+
+
+async def test_clone_from_a_url_or_a_local_path_reads_off_the_loop(services, aiohttp_server, tmp_path, monkeypatch):
+    """Voice matching from one recording named by URL (downloaded, size-capped) or by local path
+    (read on a worker thread); errors say what to fix, with the HTTP status the API answers."""
+    rate = 16000
+    tone = (0.3 * np.sin(2 * np.pi * 180 * np.arange(4 * rate) / rate)).astype(np.float32)
+    wav = io.BytesIO()
+    sf.write(wav, tone, rate, format="WAV")
+
+    async def recording(request: web.Request) -> web.Response:
+        return web.Response(body=wav.getvalue(), content_type="audio/wav")
+
+    app = web.Application()
+    app.router.add_get("/takes/speaker.wav", recording)
+    server = await aiohttp_server(app)
+    base = f"http://127.0.0.1:{server.port}"
+    voices = services.voices
+    voices.initialize()
+
+    result = await voices.submit_clone_from(name="From URL", audio_url=f"{base}/takes/speaker.wav")
+    assert result["samples_uploaded"] == 1 and abs(result["total_duration"] - 4.0) < 0.05
+    assert voices.get_voice(result["voice_id"])["profile"]["samples"][0]["filename"] == "speaker.wav"
+
+    path = tmp_path / "me.wav"
+    path.write_bytes(wav.getvalue())
+    threads: list[int] = []
+    read = matching._read_local_sample
+    monkeypatch.setattr(matching, "_read_local_sample", lambda *a: threads.append(threading.get_ident()) or read(*a))
+    result = await voices.submit_clone_from(name="From path", audio_path=str(path), character_id="luna_lofi")
+    assert result["samples_uploaded"] == 1 and voices.get_voice(result["voice_id"])["character_id"] == "luna_lofi"
+    assert threads and threads[0] != threading.get_ident()  # the file was read off the loop's thread
+
+    cases = [
+        ({"audio_url": f"{base}/takes/missing.wav"}, 400, "audio_url", "HTTP 404"),
+        ({"audio_url": "ftp://example.com/a.wav"}, 400, "audio_url", "http(s)"),
+        ({"audio_path": str(tmp_path / "notes.txt")}, 400, "audio_path", "WAV, FLAC, OGG or MP3"),
+        ({"audio_path": str(tmp_path / "gone.wav")}, 400, "audio_path", "not a file"),
+        ({}, 400, "audio_url", "multipart"),
+    ]
+    for source, status, field, text in cases:
+        with pytest.raises(VoiceError) as caught:
+            await voices.submit_clone_from(name="x", **source)
+        assert (caught.value.http_status, caught.value.field) == (status, field) and text in caught.value.message
+
+    monkeypatch.setattr(matching, "MAX_SAMPLE_BYTES", 1000)  # larger than the cap: refused, whichever the source
+    for source in ({"audio_url": f"{base}/takes/speaker.wav"}, {"audio_path": str(path)}):
+        with pytest.raises(VoiceError) as caught:
+            await voices.submit_clone_from(name="x", **source)
+        assert caught.value.http_status == 413 and "larger than" in caught.value.message
+    assert len(voices.list_voices()) == 2  # refused sources stored nothing

@@ -16,7 +16,7 @@ import pytest
 
 from studio.app import build_services, shutdown
 from studio.config import Settings
-from studio.jobs import JobContext, JobHandler
+from tests.support.steps_job import StepsJob
 
 
 @pytest.fixture
@@ -43,32 +43,10 @@ def qt_loop(qapp):
     asyncio.set_event_loop(None)
 
 
-class StepJob:
-    """A test job kind: reports 40%, waits for `gate`, reports 80% and finishes.
-
-    While waiting it checks for cancellation, so tests can cancel it mid-run."""
-
-    kind = "test_steps"
-
-    def __init__(self) -> None:
-        self.gate = threading.Event()
-        self.runs = 0
-
-    def run(self, job: JobContext) -> dict:
-        self.runs += 1
-        job.progress(40, "first half")
-        while not self.gate.wait(0.01):
-            job.check_cancelled()
-        job.progress(80, "second half")
-        return {"steps": 2}
-
-    def handler(self) -> JobHandler:
-        return JobHandler(kind=self.kind, run=self.run, id_prefix="test")
-
-
 @pytest.fixture
-def step_job() -> StepJob:
-    return StepJob()
+def step_job() -> StepsJob:
+    """The test job kind, held after its first step until the test sets `step_job.gate`."""
+    return StepsJob(gate=threading.Event())
 
 
 @pytest.fixture

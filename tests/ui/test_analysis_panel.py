@@ -48,14 +48,14 @@ def test_analyse_a_file_and_browse_the_history(window, services, qtbot, tmp_path
     assert panel.cards["key"][0].text() == "A minor"
     assert panel.cards["loudness"][0].text().endswith("LUFS")
     assert panel.cards["duration"][0].text() == "0:06" and "44.1 kHz" in panel.cards["duration"][1].text()
-    genre_names = {g["name"] for g in services.analysis.genres()["genres"]}
+    genre_names = {g["name"] for g in services.analysis.models.genres()["genres"]}
     assert panel.cards["genre"][0].text() in genre_names
     assert len(panel.genre_bars.items) == 7 and panel.genre_bars.items[0][0] == panel.cards["genre"][0].text()
     assert panel.mood_bars.items and panel.tags_label.text().startswith("Top tags: ")
     assert panel.spectrogram.has_image()
     qtbot.waitUntil(lambda: panel.waveform.has_data, timeout=10_000)
     assert panel.history_ids() == [current["prediction_id"]]
-    assert services.analysis.history()[0] == 1
+    assert services.analysis.records.history()[0] == 1
 
     # a file that is not audio: said in place, nothing stored
     bad = tmp_path / "notes.wav"
@@ -67,7 +67,7 @@ def test_analyse_a_file_and_browse_the_history(window, services, qtbot, tmp_path
 
     # an analysis made through the API shows up live; selecting it shows it
     other = write_clicks(tmp_path / "noisy.wav", bpm=100.0, noise=0.05)
-    future = asyncio.ensure_future(services.analysis.predict_path(other, source="api"))
+    future = asyncio.ensure_future(services.analysis.predictions.predict_path(other, source="api"))
     qtbot.waitUntil(future.done, timeout=TIMEOUT_MS)
     api_id = future.result()["prediction_id"]
     qtbot.waitUntil(lambda: [r["status"] for r in panel.history_rows] == ["completed", "completed"], timeout=5000)
@@ -75,7 +75,7 @@ def test_analyse_a_file_and_browse_the_history(window, services, qtbot, tmp_path
     assert panel.select_prediction(api_id)
     assert panel.current["prediction_id"] == api_id and panel.file_label.text() == "noisy.wav"
     qtbot.waitUntil(panel.spectrogram.has_image, timeout=5000)
-    names = {g["id"]: g["name"] for g in services.analysis.genres()["genres"]}
+    names = {g["id"]: g["name"] for g in services.analysis.models.genres()["genres"]}
     assert panel.history_table.item(0, 1).text() == names[panel.current["genre"]]
 
     assert panel.delete_selected()

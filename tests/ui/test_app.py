@@ -6,8 +6,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 import studio.app
+from studio.app import run_gui, start_api
 from studio.context import Context
-from studio.ui.app import run_gui, start_api
 
 
 def test_start_api_runs_the_server_and_reports_it(window, services, qt_loop):

@@ -1,6 +1,6 @@
 """How measured tempo and key are set beside the asked ones."""
 
-from studio.services.music import MusicService
+from studio.services.music.catalogue import MusicCatalogue
 from studio.ui.formatting import key_agreement, tempo_agreement
 
 
@@ -15,7 +15,7 @@ def test_tempo_agreement_names_octave_errors():
 
 def test_key_agreement_names_the_relative_key():
     def agree(asked, measured):
-        return key_agreement(asked, measured, MusicService.relative_key(asked))
+        return key_agreement(asked, measured, MusicCatalogue.relative_key(asked))
 
     assert agree("D_minor", "D_minor") == " ✓"
     assert agree("D_minor", "F_major") == " (its relative major: the same notes)"
@@ -23,4 +23,4 @@ def test_key_agreement_names_the_relative_key():
     assert agree("C_minor", "Ab_major") == ""  # VI: another key
     assert agree("D_minor", "D_major") == ""
     assert agree("nonsense", "D_major") == ""
-    assert MusicService.relative_key("Eb_minor") == "Gb_major" and MusicService.relative_key("x") is None
+    assert MusicCatalogue.relative_key("Eb_minor") == "Gb_major" and MusicCatalogue.relative_key("x") is None

@@ -5,6 +5,7 @@ from PySide6.QtCore import Qt
 
 from studio.server.app import ApiServer
 from studio.ui.widgets.jobs_dock import COL_PROGRESS, COL_STAGE, COL_STATUS, COL_TITLE
+from tests.support.steps_job import KIND
 
 
 def cell(window, job_id, column):
@@ -17,37 +18,37 @@ def test_dock_lists_jobs_that_existed_before_the_window(services, qtbot, step_jo
     from studio.ui.app import create_main_window
 
     step_job.gate.set()
-    job = services.context.jobs.submit("test_steps", {}, title="Earlier")
+    job = services.context.jobs.submit(KIND, {}, title="Earlier")
     qtbot.waitUntil(lambda: services.context.jobs.get(job["id"])["status"] == "completed", timeout=5000)
     win = create_main_window(services)
     qtbot.addWidget(win)
     assert win.jobs_dock.model.row_of(job["id"]) is not None
     assert cell(win, job["id"], COL_STATUS) == "completed"
-    assert cell(win, job["id"], COL_TITLE) == "Earlier (test_steps)"
+    assert cell(win, job["id"], COL_TITLE) == f"Earlier ({KIND})"
     win.close()
 
 
 def test_dock_shows_progress_live_then_completion(window, services, qtbot, step_job):
-    job = services.context.jobs.submit("test_steps", {"n": 1}, title="Steps")
+    job = services.context.jobs.submit(KIND, {"steps": 2}, title="Steps")
     qtbot.waitUntil(lambda: cell(window, job["id"], COL_STATUS) is not None, timeout=2000)
-    qtbot.waitUntil(lambda: cell(window, job["id"], COL_PROGRESS) == "40%", timeout=5000)
+    qtbot.waitUntil(lambda: cell(window, job["id"], COL_PROGRESS) == "50%", timeout=5000)
     assert cell(window, job["id"], COL_STATUS) == "processing"
-    assert cell(window, job["id"], COL_STAGE) == "first half"
+    assert cell(window, job["id"], COL_STAGE) == "step 1/2"
     assert window.jobs_dock.model.active_count() == 1
 
     step_job.gate.set()
     qtbot.waitUntil(lambda: cell(window, job["id"], COL_STATUS) == "completed", timeout=5000)
     assert cell(window, job["id"], COL_PROGRESS) == "100%"
-    assert window.jobs_dock.model.job(job["id"])["result"] == {"steps": 2}
+    assert window.jobs_dock.model.job(job["id"])["result"] == {"steps_done": 2, "attempt": 1}
     # the progress column is painted by the delegate without errors
     window.jobs_dock.view.viewport().grab()
 
 
 def test_cancel_and_retry_from_the_dock(window, services, qtbot, step_job, message_boxes):
     dock = window.jobs_dock
-    running = services.context.jobs.submit("test_steps", {}, title="Long")
-    waiting = services.context.jobs.submit("test_steps", {}, title="Waiting")
-    qtbot.waitUntil(lambda: cell(window, running["id"], COL_PROGRESS) == "40%", timeout=5000)
+    running = services.context.jobs.submit(KIND, {}, title="Long")
+    waiting = services.context.jobs.submit(KIND, {}, title="Waiting")
+    qtbot.waitUntil(lambda: cell(window, running["id"], COL_PROGRESS) == "50%", timeout=5000)
     assert cell(window, waiting["id"], COL_STATUS) == "queued"
 
     # a queued job is cancelled at once
@@ -81,7 +82,7 @@ def test_cancel_and_retry_from_the_dock(window, services, qtbot, step_job, messa
 
 
 def test_retry_of_a_running_job_is_refused_with_a_message(window, services, qtbot, message_boxes):
-    job = services.context.jobs.submit("test_steps", {})
+    job = services.context.jobs.submit(KIND, {})
     qtbot.waitUntil(lambda: cell(window, job["id"], COL_STATUS) == "processing", timeout=5000)
     window.jobs_dock.select_job(job["id"])
     window.jobs_dock.retry_selected()

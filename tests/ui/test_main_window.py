@@ -8,6 +8,7 @@ from studio.engine.device import DeviceInfo
 from studio.ui.panels import PANELS, PlaceholderPanel
 from studio.ui.panels.api import ApiPanel
 from studio.ui.panels.system import SystemPanel
+from tests.support.steps_job import KIND
 
 KEYS = ["create", "library", "voices", "trends", "community", "analytics", "analysis", "system", "api"]
 AREAS = ["music", "music", "voices", "trends", "community", "analytics", "analysis", "system", "system"]
@@ -56,7 +57,7 @@ def test_ctrl_f_falls_back_to_the_sidebar_and_ctrl_enter_runs_the_panel_action(w
 
     window.show_panel("library")
     window.search_action.trigger()
-    assert QApplication.focusWidget() is window.panel("library").search_edit
+    assert QApplication.focusWidget() is window.panel("library").filters.search_edit
 
     window.show_panel("system")
     window.search_action.trigger()
@@ -109,8 +110,8 @@ def test_status_bar_copies_the_api_url_and_counts_the_queue(window, services, qt
     assert "Copied" in status.currentMessage()
 
     assert status.queue_label.text() == "Queue: 0"
-    first = services.context.jobs.submit("test_steps", {})
-    services.context.jobs.submit("test_steps", {})
+    first = services.context.jobs.submit(KIND, {})
+    services.context.jobs.submit(KIND, {})
     qtbot.waitUntil(lambda: status.queue_label.text() == "Queue: 2", timeout=3000)
     step_job.gate.set()
     qtbot.waitUntil(lambda: status.queue_label.text() == "Queue: 0", timeout=5000)

@@ -82,7 +82,7 @@ def test_clicking_the_waveform_seeks(window, qtbot, wav):
 def test_without_an_audio_device_play_explains_why(services, qtbot, monkeypatch):
     monkeypatch.setattr(audio_io, "probe_output",
                         lambda: OutputStatus(False, "no audio output device found (test machine)"))
-    bar = PlayerBar()  # no sink: the real device path
+    bar = PlayerBar(services)  # no sink: the real device path
     qtbot.addWidget(bar)
     bar.show()
     bar.load_audio(np.sin(np.linspace(0, 100, SR)).astype(np.float32), SR, "sine")

@@ -1,5 +1,7 @@
 from PySide6.QtCore import Qt
 
+from tests.support.steps_job import KIND
+
 
 def test_system_panel_shows_health_and_resources(window, services, qtbot):
     panel = window.show_panel("system")
@@ -31,10 +33,10 @@ def test_back_up_now_runs_a_backup_job(window, services, qtbot):
 def test_jobs_table_filters_by_status(window, services, qtbot, step_job):
     panel = window.show_panel("system")
     step_job.gate.set()
-    done = services.context.jobs.submit("test_steps", {})
+    done = services.context.jobs.submit(KIND, {})
     qtbot.waitUntil(lambda: services.context.jobs.get(done["id"])["status"] == "completed", timeout=5000)
     step_job.gate.clear()
-    running = services.context.jobs.submit("test_steps", {})
+    running = services.context.jobs.submit(KIND, {})
     qtbot.waitUntil(lambda: window.jobs_dock.model.job(running["id"])["status"] == "processing", timeout=5000)
     assert panel.jobs_proxy.rowCount() == 2
     panel.status_filter.setCurrentIndex(panel.status_filter.findData("completed"))

@@ -74,25 +74,25 @@ def test_match_dialog_refuses_bad_recordings(window, services, qtbot, tmp_path):
 
 def test_create_panel_offers_characters_as_singers(window, services, qtbot):
     create = window.show_panel("create")
-    assert create.singer_combo.count() == 1  # only the lead instrument before characters exist
+    assert create.form.singer_combo.count() == 1  # only the lead instrument before characters exist
     window.show_panel("voices").initialize()
-    qtbot.waitUntil(lambda: create.singer_combo.count() == 9, timeout=5000)
+    qtbot.waitUntil(lambda: create.form.singer_combo.count() == 9, timeout=5000)
     create.apply_fields({"prompt": "summer pop song", "style": "pop", "duration": 8, "instrumental": False,
                          "lyrics": {"enabled": True, "theme": "summer nights"},
                          "singer": {"character_id": "aria_classical"}})
-    assert create.singer_combo.currentData() == "aria_classical"
+    assert create.form.singer_combo.currentData() == "aria_classical"
     assert create.fields()["singer"] == {"character_id": "aria_classical"}
     spec = create.update_preview()
     assert spec["singer"]["name"] == "Aria"
-    assert "sung by Aria" in create.preview_labels["instrumental"].text()
-    assert "sung by Aria" in create.lyrics_note.text()
+    assert "sung by Aria" in create.preview_box.labels["instrumental"].text()
+    assert "sung by Aria" in create.form.lyrics_note.text()
     # hip-hop raps its lyrics, and the form says so
     create.apply_fields({"prompt": "late night cypher", "style": "boom_bap", "duration": 8, "instrumental": False,
                          "lyrics": {"enabled": True, "theme": "the city"}, "singer": {"character_id": "aria_classical"}})
     spec = create.update_preview()
     assert spec["sources"]["singer"] == "Aria raps the lyrics"
-    assert "rapped by Aria" in create.preview_labels["instrumental"].text()
-    assert "rapped by Aria" in create.lyrics_note.text()
+    assert "rapped by Aria" in create.preview_box.labels["instrumental"].text()
+    assert "rapped by Aria" in create.form.lyrics_note.text()
 
 
 def test_create_edit_delete_preview_script_and_batch(window, services, qtbot, sink, message_boxes, monkeypatch):

@@ -29,7 +29,8 @@ import numpy as np
 
 from studio.engine.composition.score import Chord, LyricLine, NoteEvent, Part, Score, Section, Syllable
 from studio.engine.composition.spec import ResolvedSpec
-from studio.engine.composition.styles import InstrumentChoice, Style, grooves, styles
+from studio.engine.composition.styles import (DEFAULT_BASS_PATTERN, DEFAULT_HARMONY_PATTERN, InstrumentChoice, Style,
+                                              grooves, instrument_roles, patterns, styles)
 from studio.engine.composition.theory import (BLUES_SCALE_MAJOR, BLUES_SCALE_MINOR, nearest_pitch, parse_roman, place_in_range,
                      scale_of, scale_pitches, voice_chord)
 
@@ -49,32 +50,6 @@ SYNTH_KIT = {"kick": "kick_808", "snare": "snare", "clap": "clap", "rim": "rim",
 PUNCHY_KICK_STYLES = ("edm", "house", "techno", "synthwave", "dnb")
 VOCAL_RANGE = (55, 74)  # G3..D5: a comfortable range for the placeholder lead and for a singer
 VOCAL_PROGRAM = 54  # GM "Synth Voice": the placeholder timbre that plays the vocal line
-# Named instruments (spec.instruments) -> which role they take and how they sound.
-INSTRUMENT_ROLES = {
-    "piano": ("harmony", InstrumentChoice(source="sf2", program=0, label="Piano")),
-    "rhodes": ("harmony", InstrumentChoice(source="sf2", program=4, label="Rhodes")),
-    "guitar": ("harmony", InstrumentChoice(source="sf2", program=25, label="Acoustic guitar", pattern="strum")),
-    "acoustic_guitar": ("harmony", InstrumentChoice(source="sf2", program=25, label="Acoustic guitar", pattern="strum")),
-    "organ": ("harmony", InstrumentChoice(source="sf2", program=16, label="Organ")),
-    "harp": ("harmony", InstrumentChoice(source="sf2", program=46, label="Harp", pattern="arpeggio")),
-    "arpeggiator": ("harmony", InstrumentChoice(source="synth", patch="arp", label="Arpeggiator", pattern="arpeggio")),
-    "strings": ("pad", InstrumentChoice(source="sf2", program=48, label="Strings")),
-    "choir": ("pad", InstrumentChoice(source="sf2", program=52, label="Choir")),
-    "pad": ("pad", InstrumentChoice(source="synth", patch="pad", label="Pad")),
-    "violin": ("melody", InstrumentChoice(source="sf2", program=40, label="Violin")),
-    "cello": ("melody", InstrumentChoice(source="sf2", program=42, label="Cello", pitch_range=(48, 72))),
-    "saxophone": ("melody", InstrumentChoice(source="sf2", program=65, label="Saxophone", pitch_range=(56, 80))),
-    "trumpet": ("melody", InstrumentChoice(source="sf2", program=56, label="Trumpet", pitch_range=(58, 82))),
-    "brass": ("melody", InstrumentChoice(source="sf2", program=61, label="Brass", pitch_range=(55, 79))),
-    "flute": ("melody", InstrumentChoice(source="sf2", program=73, label="Flute", pitch_range=(64, 88))),
-    "bells": ("melody", InstrumentChoice(source="sf2", program=14, label="Bells", pitch_range=(64, 88))),
-    "vibraphone": ("melody", InstrumentChoice(source="sf2", program=11, label="Vibraphone", pitch_range=(60, 84))),
-    "synth": ("melody", InstrumentChoice(source="synth", patch="lead", label="Synth lead")),
-    "808": ("bass", InstrumentChoice(source="synth", patch="bass_808", label="808", pattern="808_glide")),
-    "bass": ("bass", InstrumentChoice(source="sf2", program=33, label="Bass")),
-}
-
-
 @dataclass
 class _Context:
     spec: ResolvedSpec
@@ -353,11 +328,12 @@ def _choose_instruments(style: Style, spec: ResolvedSpec) -> dict[str, Instrumen
     roles: dict[str, InstrumentChoice | None] = {"bass": style.bass, "harmony": style.harmony, "melody": style.melody,
                                                  "pad": style.pad}
     named = spec.instruments if spec.sources.get("instruments") in ("explicit", "prompt words") else []
+    known = instrument_roles()  # resources/music/instruments.toml
     taken = set()
     for name in named:
-        if name not in INSTRUMENT_ROLES or (name == "bass" and spec.sources.get("instruments") != "explicit"):
+        if name not in known or (name == "bass" and spec.sources.get("instruments") != "explicit"):
             continue
-        role, choice = INSTRUMENT_ROLES[name]
+        role, choice = known[name]
         if role in taken:
             continue
         base = roles.get(role) or style.harmony
@@ -499,30 +475,6 @@ def _hat_roll(ctx: _Context, events: dict, bar_beat: float, level: float) -> Non
 
 # -- bass ---------------------------------------------------------------------------------------
 
-# Pattern families: per bar (beat offset, length in beats, tone). Tones: R root, 5 fifth,
-# 8 octave, 3 third, b7/6 scale colour, A approach (a step into the next chord's root).
-BASS_PATTERNS = {
-    "sustained_roots": [(0, 3.5, "R"), (3.5, 0.5, "A")],
-    "syncopated_roots": [(0, 1.5, "R"), (1.5, 0.5, "R"), (2.5, 1.0, "5"), (3.5, 0.5, "A")],
-    "808_glide": [(0, 2.5, "R"), (2.75, 1.0, "R"), (3.5, 0.5, "8")],
-    "root_eighths": [(b * 0.5, 0.45, "R") for b in range(7)] + [(3.5, 0.45, "A")],
-    "root_fifth": [(0, 1.0, "R"), (1, 1.0, "5"), (2, 1.0, "R"), (3, 1.0, "5")],
-    "offbeat_octaves": [(b + 0.5, 0.4, "8" if b % 2 else "R") for b in range(4)],
-    "walking": [(0, 1, "R"), (1, 1, "3"), (2, 1, "5"), (3, 1, "A")],
-    "alberti_low": [(b * 0.5, 0.5, t) for b, t in enumerate(["R", "5", "3", "5", "R", "5", "3", "5"])],
-    "boogie": [(b * 0.5, 0.5, t) for b, t in enumerate(["R", "3", "5", "6", "b7", "6", "5", "3"])],
-    "chug_sixteenths": [(b * 0.25, 0.22, "R") for b in range(16)],
-    "one_drop_bass": [(0.5, 1.0, "R"), (1.5, 0.5, "5"), (2.0, 1.0, "R"), (3.25, 0.5, "3"), (3.75, 0.25, "A")],
-    "pedal": [(0, 4, "R")],
-    "rock_eighths": [(b * 0.5, 0.45, "R" if b < 6 else "5") for b in range(8)],
-    "rolling_eighths": [(0, 0.45, "R"), (0.5, 0.45, "R"), (1.0, 0.45, "8"), (1.5, 0.45, "R"), (2.0, 0.45, "5"),
-                        (2.5, 0.45, "R"), (3.0, 0.45, "8"), (3.5, 0.45, "A")],
-    "rolling_sixteenths": [(b * 0.25, 0.2, "8" if b % 4 == 2 else "R") for b in range(16)],
-    "slap_syncopated": [(0, 0.25, "R"), (0.75, 0.25, "8"), (1.0, 0.25, "R"), (1.5, 0.25, "b7"), (2.0, 0.5, "R"),
-                        (2.75, 0.25, "8"), (3.25, 0.25, "5"), (3.5, 0.25, "A")],
-}
-
-
 def _bass_tone(tone: str, chord: Chord, nxt: Chord, root: int, ctx: _Context) -> int:
     third = 3 if (chord.root_pitch_class + 3) % 12 in chord.pitch_classes else 4
     if tone == "R":
@@ -546,8 +498,10 @@ def _bass_tone(tone: str, chord: Chord, nxt: Chord, root: int, ctx: _Context) ->
 
 
 def _bass_part(ctx: _Context, sections: list[Section], chords: list[Chord], choice: InstrumentChoice) -> Part:
-    pattern_name = choice.pattern or "sustained_roots"
-    pattern = BASS_PATTERNS.get(pattern_name, BASS_PATTERNS["sustained_roots"])
+    # Pattern families (resources/music/patterns.toml): per bar (beat offset, length in beats, tone).
+    families = patterns()["bass"]
+    pattern_name = choice.pattern or DEFAULT_BASS_PATTERN
+    pattern = families.get(pattern_name, families[DEFAULT_BASS_PATTERN])
     low = 24 if choice.patch == "bass_808" else 28
     part = _part_for(choice, "bass", "bass")
     for section in sections:
@@ -581,29 +535,14 @@ def _bass_part(ctx: _Context, sections: list[Section], chords: list[Chord], choi
 
 # -- harmony part and pad -----------------------------------------------------------------------
 
-# Comping rhythms per bar: (offset, length, kind) where kind is "chord", "low" (lower notes)
-# or "arp" (one chord tone at a time, cycling).
-HARMONY_PATTERNS = {
-    "block_chords": [(0, 1.9, "chord"), (2, 1.9, "chord")],
-    "sustained": [(0, 4, "chord")],
-    "lazy_chords": [(0, 2.9, "roll"), (3.0, 0.45, "chord"), (3.5, 0.5, "roll")],
-    "stabs": [(0, 0.3, "chord"), (1.5, 0.3, "chord"), (2.5, 0.3, "chord")],
-    "comping": [(0, 0.7, "chord"), (1.5, 0.45, "chord"), (3.0, 0.3, "chord"), (3.5, 0.45, "chord")],
-    "broken_chords": [(b * 0.5, 0.5, "arp") for b in range(8)],
-    "arpeggio": [(b * 0.25, 0.25, "arp") for b in range(16)],
-    "strum": [(0, 1.0, "down"), (1.0, 0.5, "down"), (1.5, 0.5, "up"), (2.5, 0.5, "up"), (3.0, 0.5, "down"), (3.5, 0.5, "up")],
-    "skank": [(1.0, 0.3, "chord"), (3.0, 0.3, "chord")],
-    "chicken_scratch": [(b * 0.25, 0.12, "chord") for b in (0, 3, 4, 6, 7, 10, 12, 14, 15)],
-    "power_chords": [(b * 0.5, 0.45, "power") for b in range(8)],
-    "palm_mute_chug": [(b * 0.25, 0.2, "power") for b in range(16)],
-    "pumping_chords": [(b + 0.5, 0.45, "chord") for b in range(4)],
-}
 HARMONY_RANGE = (52, 76)
 
 
 def _harmony_part(ctx: _Context, sections: list[Section], chords: list[Chord], choice: InstrumentChoice) -> Part:
-    pattern_name = choice.pattern or "block_chords"
-    pattern = HARMONY_PATTERNS.get(pattern_name, HARMONY_PATTERNS["block_chords"])
+    # Comping rhythms per bar (resources/music/patterns.toml): (offset, length, kind).
+    families = patterns()["harmony"]
+    pattern_name = choice.pattern or DEFAULT_HARMONY_PATTERN
+    pattern = families.get(pattern_name, families[DEFAULT_HARMONY_PATTERN])
     part = _part_for(choice, "harmony", "harmony")
     voicings: dict[int, list[int]] = {}
     previous: list[int] | None = None

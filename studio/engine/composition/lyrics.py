@@ -3,7 +3,8 @@
 Everything is offline. Syllable counts come from the CMU pronouncing dictionary (`pronouncing`),
 with a vowel-group heuristic for words it does not know; the display split of a word into
 syllables comes from `pyphen` hyphenation, adjusted to that count. Written lyrics are filled from
-the word banks and line templates in `resources/music/lyrics.toml`; rhyming line ends rhyme per
+the word banks, line templates and word lists in `resources/music/lyrics.toml` (checked when
+loaded: `DataFileError` names the entry); rhyming line ends rhyme per
 the CMU dictionary (`pronouncing.rhymes`).
 """
 
@@ -11,7 +12,6 @@ from __future__ import annotations
 
 import itertools
 import re
-import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -20,6 +20,7 @@ import pronouncing
 import pyphen
 
 from studio.engine.composition.styles import moods as mood_presets
+from studio.engine.datafiles import DataFileError, load_toml
 from studio.resources import resource_path
 
 MUSIC_DIR = resource_path("music")
@@ -409,31 +410,93 @@ def syllable_count(line: str) -> int:
 
 # ============================================================================ writing
 
-_ROLES = {"verse": "verse", "chorus": "chorus", "hook": "chorus", "refrain": "chorus", "post-chorus": "chorus",
-          "bridge": "bridge", "breakdown": "bridge", "interlude": "bridge", "pre-chorus": "pre", "build": "pre",
-          "intro": "intro", "outro": "outro"}
 _SLOT_BANK = {"place": "place", "thing": "thing", "lights": "lights", "things": "things", "verb": "verbs",
               "ving": "verbs", "past": "verbs", "move": "moves", "moving": "moves", "desc": "desc", "feel": "feel",
               "time": "time", "when": "when", "image": "images", "topic": "topic"}
 _FORM = {"verb": 0, "ving": 1, "past": 2, "move": 0, "moving": 1}
 _BANKS = ("place", "thing", "lights", "things", "verbs", "moves", "desc", "feel", "time", "when", "images")
-_IGNORE = frozenset(
-    "a an the and or of in on at to for with about into over under from by my your our their his her its me "
-    "you we i it is are be song songs track beat beats music lyrics lyric vibe vibes feel feeling feelings "
-    "theme story some something very really like kind sort type style about this that these those all "
-    "just make write tune instrumental melody late early old new good bad big little long short high low "
-    "over under again always never when where what who how why not no yes out up down off away back "
-    "get got go going gone let lets want wanna need one two three first last best most more much many "
-    "every each other another same own only still even ever most"
-    .split())
 _THEME_WEIGHT, _MOOD_WEIGHT, _GENRE_WEIGHT, _COMMON_WEIGHT, _TOPIC_WEIGHT = 5.0, 2.5, 1.5, 1.0, 6.0
+
+
+LYRICS_FILE = MUSIC_DIR / "lyrics.toml"
+_SOURCE_KEYS = frozenset((*_BANKS, "lines", "templates", "keywords", "themes", "pads", "styles"))
+_TEMPLATE_ROLES = ("verse", "chorus", "bridge", "pre", "intro", "outro", "short")
 
 
 @lru_cache(maxsize=1)
 def lyric_bank() -> dict:
-    """The parsed `resources/music/lyrics.toml`."""
-    with open(MUSIC_DIR / "lyrics.toml", "rb") as fh:
-        return tomllib.load(fh)
+    """The parsed `resources/music/lyrics.toml`, checked (`_check_bank`)."""
+    bank = load_toml(LYRICS_FILE)
+    _check_bank(bank)
+    return bank
+
+
+def _check_bank(bank: dict) -> None:
+    """Raise DataFileError naming the entry when the lyric bank lacks what the writer reads, has
+    a key it would ignore, a template with a slot no bank fills, or a verb without its forms."""
+    def fail(entry: str, problem: str):
+        raise DataFileError(LYRICS_FILE, entry, problem)
+
+    def strings(entry: str, value) -> list[str]:
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            fail(entry, f"must be a list of strings, not {value!r}"[:200])
+        return value
+
+    def templates(entry: str, lines) -> None:
+        for text in strings(entry, lines):
+            for slot in re.findall(r"\{([^}]*)\}", text):
+                if slot not in _SLOT_BANK:
+                    fail(entry, f"template {text!r}: unknown slot {{{slot}}}; slots: {', '.join(_SLOT_BANK)}")
+            outside = re.sub(r"\[[^\[\]]*\]", "", text)  # what is left once every [optional part] is gone
+            if "[" in outside or "]" in outside:
+                fail(entry, f"template {text!r}: an optional [part] is not closed")
+
+    def source(entry: str, data) -> None:  # a theme, mood, genre or the common bank
+        if not isinstance(data, dict):
+            fail(entry, "must be a table")
+        for key, value in data.items():
+            if key not in _SOURCE_KEYS:
+                fail(f"{entry}.{key}", f"is not a bank the writer reads; known: {', '.join(sorted(_SOURCE_KEYS))}")
+            if key == "templates":
+                if not isinstance(value, dict):
+                    fail(f"{entry}.templates", "must be a table of role = [templates]")
+                for role, lines in value.items():
+                    templates(f"{entry}.templates.{role}", lines)
+            elif key == "lines":
+                templates(f"{entry}.lines", value)
+            else:
+                strings(f"{entry}.{key}", value)
+            forms = {"verbs": 3, "moves": 2}.get(key)
+            for word in value if forms else ():
+                if word.count("|") != forms - 1:
+                    shape = "base|ing|past" if forms == 3 else "base|ing"
+                    fail(f"{entry}.{key}", f"{word!r} must be written {shape}")
+
+    for table in ("writer", "templates", "common", "themes", "moods", "genres"):
+        if not isinstance(bank.get(table), dict):
+            fail(table, "is missing (the writer needs it)")
+    writer = bank["writer"]
+    for key in ("fallback_themes", "fallback_pads", "ignore_words"):
+        strings(f"writer.{key}", writer.get(key))
+    roles = writer.get("section_roles")
+    if not isinstance(roles, dict) or not roles:
+        fail("writer.section_roles", "is missing: section kind = template role")
+    for kind, role in roles.items():
+        if role not in _TEMPLATE_ROLES:
+            fail(f"writer.section_roles.{kind}", f"{role!r} is not a template role; roles: {', '.join(_TEMPLATE_ROLES)}")
+    if "verse" not in bank["templates"]:
+        fail("templates.verse", "is missing: it is the fallback for every role")
+    for role, lines in bank["templates"].items():
+        if role not in _TEMPLATE_ROLES:
+            fail(f"templates.{role}", f"is not a template role; roles: {', '.join(_TEMPLATE_ROLES)}")
+        templates(f"templates.{role}", lines)
+    source("common", bank["common"])
+    for table in ("themes", "moods", "genres"):
+        for name, data in bank[table].items():
+            source(f"{table}.{name}", data)
+    for name in writer["fallback_themes"]:
+        if name not in bank["themes"]:
+            fail("writer.fallback_themes", f"{name!r} is not a theme")
 
 
 @lru_cache(maxsize=4096)
@@ -492,7 +555,7 @@ class _Vocab:
 
         themes, topics = _match_themes(theme)
         if not themes:  # nothing (known) asked for: the mood's and genre's usual subjects
-            pool_m = list(mood_data.get("themes", [])) or ["love", "night", "summer", "dreams"]
+            pool_m = list(mood_data.get("themes", [])) or list(bank["writer"]["fallback_themes"])
             pool_g = list(genre_data.get("themes", []))
             first = pool_m[int(rng.integers(len(pool_m)))]
             rest = [t for t in (pool_g or pool_m) if t != first] or [t for t in pool_m if t != first]
@@ -513,7 +576,7 @@ class _Vocab:
             self.banks["topic"][word] = _TOPIC_WEIGHT
             target = "things" if word.endswith("s") and not word.endswith("ss") else "thing"
             self.banks[target][word] = _TOPIC_WEIGHT
-        self.pads = list(genre_data.get("pads", [])) or ["oh,"]
+        self.pads = list(genre_data.get("pads", [])) or list(bank["writer"]["fallback_pads"])
         self.templates = {role: list(lines) for role, lines in bank["templates"].items()}
         self.mood_templates = {role: list(lines) for role, lines in mood_data.get("templates", {}).items()}
         self._arrays: dict[str, tuple[list[str], np.ndarray]] = {}
@@ -611,11 +674,16 @@ def _match_themes(theme: str | None) -> tuple[list[str], list[str]]:
                 used.add(kw + "s")
     topics = []
     for token in tokens:
-        if token in used or token in _IGNORE or len(token) < 3 or not token.isalpha():
+        if token in used or token in _ignore_words() or len(token) < 3 or not token.isalpha():
             continue
         if token not in topics:
             topics.append(token)
     return matched, topics[:3]
+
+
+@lru_cache(maxsize=1)
+def _ignore_words() -> frozenset[str]:
+    return frozenset(lyric_bank()["writer"]["ignore_words"])
 
 
 def _match_mood(mood: str | None) -> str | None:
@@ -1022,7 +1090,7 @@ def write_lyrics(theme: str | None, mood: str, genre: str, sections: list[tuple[
     out: list[LyricsSection] = []
     for label, kind in sections:
         kind = (kind or "verse").strip().lower()
-        role = _ROLES.get(kind, "verse")
+        role = lyric_bank()["writer"]["section_roles"].get(kind, "verse")
         if kind in _REPEATING_KINDS and kind in written:
             lines = list(written[kind])
         else:

@@ -24,6 +24,7 @@ KEY_PATTERN = re.compile(r"^([A-Ga-g])([#b]?)[_ ]?(major|minor|maj|min|m)?$")
 # "lrc"/"lyrics_json") and the chord chart. "mid" is accepted for "midi".
 OUTPUT_FORMATS = ("wav", "mp3", "flac", "ogg", "midi", "stems", "lyrics", "lrc", "lyrics_json", "chords")
 FORMAT_ALIASES = {"mid": "midi"}
+MAX_DURATION_S = 600.0  # the longest track the engine renders, an extension included
 
 
 def normalise_formats(formats) -> list[str]:
@@ -88,7 +89,7 @@ class GenerationSpec(BaseModel):
     mood: str | None = Field(default=None, description="One of the moods, e.g. calm, happy, energetic.")
     tempo_bpm: float | None = Field(default=None, ge=40, le=240, alias="tempo")
     key: str | None = Field(default=None, description="Like 'C_minor', 'F#_major' or 'Eb minor'.")
-    duration_s: float = Field(default=60.0, ge=1.0, le=600.0, alias="duration")
+    duration_s: float = Field(default=60.0, ge=1.0, le=MAX_DURATION_S, alias="duration")
     instrumental: bool | None = None
     lyrics: LyricsOptions | None = None
     primary_instruments: list[str] = Field(default_factory=list, max_length=8)
@@ -293,7 +294,7 @@ def resolve_spec(spec: GenerationSpec) -> ResolvedSpec:
         dur_match = re.search(r"(\d+(?:\.\d+)?)\s*(minutes?|mins?|seconds?|secs?|s)\b", prompt.lower())
         if dur_match:
             value = float(dur_match.group(1)) * (60 if dur_match.group(2).startswith("m") else 1)
-            if 1 <= value <= 600:
+            if 1 <= value <= MAX_DURATION_S:
                 duration, sources["duration_s"] = value, f"prompt {dur_match.group(0)!r}"
 
     # Lyrics and instrumental.

@@ -1,12 +1,17 @@
-"""The musical knowledge the composer reads: style presets, drum grooves and moods (resources/music)."""
+"""The musical knowledge the composer reads (resources/music): style presets, drum grooves,
+moods, named instruments and the bass and harmony patterns. Each file is checked when it is
+loaded; a wrong entry raises `DataFileError` naming the file, the entry and what is wrong."""
 
 from __future__ import annotations
 
-import tomllib
 from functools import lru_cache
+from numbers import Real
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from studio.engine.datafiles import DataFileError, load_toml, validated
 from studio.resources import resource_path
 
 MUSIC_DIR = resource_path("music")
@@ -112,14 +117,15 @@ class Mood(BaseModel):
     prefer_mode: Literal["major", "minor"]
 
 
-def _load(name: str) -> dict:
-    with open(MUSIC_DIR / name, "rb") as fh:
-        return tomllib.load(fh)
+def _entries(name: str, model: type[BaseModel]) -> dict:
+    path = MUSIC_DIR / name
+    return {key: validated(model, path, key, {"id": key, **value} if isinstance(value, dict) else value)
+            for key, value in load_toml(path).items()}
 
 
 @lru_cache(maxsize=1)
 def styles() -> dict[str, Style]:
-    return {key: Style(id=key, **value) for key, value in _load("styles.toml").items()}
+    return _entries("styles.toml", Style)
 
 
 def vocals_verb(style_id: str | None) -> str:
@@ -130,12 +136,83 @@ def vocals_verb(style_id: str | None) -> str:
 
 @lru_cache(maxsize=1)
 def grooves() -> dict[str, Groove]:
-    return {key: Groove(id=key, **value) for key, value in _load("grooves.toml").items()}
+    return _entries("grooves.toml", Groove)
 
 
 @lru_cache(maxsize=1)
 def moods() -> dict[str, Mood]:
-    return {key: Mood(id=key, **value) for key, value in _load("moods.toml").items()}
+    return _entries("moods.toml", Mood)
+
+
+# -- named instruments (instruments.toml) --
+
+ROLES = ("harmony", "pad", "melody", "bass")
+
+
+class NamedInstrument(InstrumentChoice):
+    role: Literal["harmony", "pad", "melody", "bass"]
+
+
+@lru_cache(maxsize=1)
+def instrument_roles() -> dict[str, tuple[str, InstrumentChoice]]:
+    """Instrument word -> (the part it plays, how it sounds), in the file's order."""
+    path = MUSIC_DIR / "instruments.toml"
+    out = {}
+    for name, value in load_toml(path).items():
+        entry = validated(NamedInstrument, path, name, value)
+        out[name] = (entry.role, InstrumentChoice(**entry.model_dump(exclude={"role"}, exclude_unset=True)))
+    return out
+
+
+# -- bass and harmony patterns (patterns.toml) --
+
+BASS_TONES = ("R", "5", "8", "3", "6", "b7", "A")  # root, fifth, octave, third, sixth, flat 7th, approach
+HARMONY_KINDS = ("chord", "roll", "down", "up", "arp", "power")
+DEFAULT_BASS_PATTERN = "sustained_roots"
+DEFAULT_HARMONY_PATTERN = "block_chords"
+Step = tuple[float, float, str]  # beat offset in the bar, length in beats, what to play
+
+
+@lru_cache(maxsize=1)
+def patterns() -> dict[str, dict[str, list[Step]]]:
+    """{"bass": {family: steps}, "harmony": {family: steps}}; offsets keep the type they are
+    written with (a whole number stays an int), as the composer's beats always have."""
+    path = MUSIC_DIR / "patterns.toml"
+    data = load_toml(path)
+    out: dict[str, dict[str, list[Step]]] = {}
+    for part, allowed, default in (("bass", BASS_TONES, DEFAULT_BASS_PATTERN),
+                                   ("harmony", HARMONY_KINDS, DEFAULT_HARMONY_PATTERN)):
+        families = data.get(part)
+        if not isinstance(families, dict):
+            raise DataFileError(path, part, "is missing: the file needs a [bass] and a [harmony] table")
+        out[part] = {name: _steps(path, f"{part}.{name}", steps, allowed) for name, steps in families.items()}
+        if default not in out[part]:
+            raise DataFileError(path, part, f"needs the family {default!r}, the fallback for unknown names")
+    unknown = set(data) - {"bass", "harmony"}
+    if unknown:
+        raise DataFileError(path, sorted(unknown)[0], "is not a part: the file has [bass] and [harmony] tables only")
+    return out
+
+
+def _steps(path: Path, entry: str, steps, allowed: tuple[str, ...]) -> list[Step]:
+    if not isinstance(steps, list) or not steps:
+        raise DataFileError(path, entry, "must be a non-empty list of steps [offset, length, what]")
+    out = []
+    for n, step in enumerate(steps, 1):
+        if not (isinstance(step, list) and len(step) == 3):
+            raise DataFileError(path, entry, f"step {n}: {step!r} is not [offset in beats, length in beats, what]")
+        offset, length, what = step
+        for label, value in (("offset", offset), ("length", length)):
+            if not isinstance(value, Real) or isinstance(value, bool):
+                raise DataFileError(path, entry, f"step {n}: {label} {value!r} is not a number of beats")
+        if not 0 <= offset < 16:
+            raise DataFileError(path, entry, f"step {n}: offset {offset!r} lies outside the bar (0 to 16 beats)")
+        if length <= 0:
+            raise DataFileError(path, entry, f"step {n}: length {length!r} must be above 0")
+        if what not in allowed:
+            raise DataFileError(path, entry, f"step {n}: {what!r} is not one of {', '.join(allowed)}")
+        out.append((offset, length, what))
+    return out
 
 
 def find_style(name: str) -> Style | None:

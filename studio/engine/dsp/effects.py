@@ -75,6 +75,8 @@ __all__ = [
     "fft_convolve",
     "apply_biquads",
     "biquad_coefficients",
+    "rbj_biquad",
+    "BIQUAD_KINDS",
     "follow_envelope",
     "db_to_gain",
     "gain_to_db",
@@ -386,34 +388,35 @@ def _convolve_into(audio: Tensor, kernel: Tensor, out: Tensor | None, keep: floa
     return out
 
 
-def biquad_coefficients(
-    kind: str, frequency_hz: float, sample_rate_hz: int, gain_db: float = 0.0, q: float = 0.7071067811865476
-) -> Coefficients:
-    """RBJ Audio-EQ-Cookbook biquad, normalised so a0 = 1.
+BIQUAD_KINDS = ("lowpass", "highpass", "bandpass", "lowshelf", "highshelf", "peak")
 
-    ``kind`` is one of low_pass, high_pass, low_shelf, high_shelf, peak. Shelves use the Q form
-    (q = 1/sqrt(2) is the steepest shelf without overshoot); at ``frequency_hz`` a peak filter
-    has exactly ``gain_db``, a shelf half of it, low/high-pass filters a gain of ``q``.
+
+def rbj_biquad(kind: str, w0, q, gain_db: float = 0.0):
+    """RBJ Audio-EQ-Cookbook biquad taps, normalised so a0 = 1: (b0, b1, b2, a1, a2).
+
+    ``w0`` = 2 pi f / sample rate, a float or a tensor of them (the synths' cutoff per tile; then
+    every tap is a tensor). ``kind`` is one of BIQUAD_KINDS. Shelves use the Q form (q = 1/sqrt(2)
+    is the steepest shelf without overshoot); at the frequency a peak filter has exactly
+    ``gain_db``, a shelf half of it, low/high-pass filters a gain of ``q``, the band-pass 0 dB.
+    The one implementation: the EQ filters (`biquad_coefficients`) and the synths' resonant
+    filter both call it.
     """
-    nyquist_hz = sample_rate_hz / 2.0
-    if not 0.0 < frequency_hz < nyquist_hz:
-        raise ValueError(f"{kind} frequency {frequency_hz} Hz must lie between 0 and Nyquist ({nyquist_hz:g} Hz)")
-    if q <= 0.0:
-        raise ValueError(f"q must be positive, got {q}")
+    cos, sin = (torch.cos, torch.sin) if isinstance(w0, Tensor) else (math.cos, math.sin)
     a = 10.0 ** (gain_db / 40.0)
-    w0 = 2.0 * math.pi * frequency_hz / sample_rate_hz
-    cos_w0, alpha = math.cos(w0), math.sin(w0) / (2.0 * q)
-    if kind == "low_pass":
-        b = ((1 - cos_w0) / 2, 1 - cos_w0, (1 - cos_w0) / 2)
-        den = (1 + alpha, -2 * cos_w0, 1 - alpha)
-    elif kind == "high_pass":
-        b = ((1 + cos_w0) / 2, -(1 + cos_w0), (1 + cos_w0) / 2)
-        den = (1 + alpha, -2 * cos_w0, 1 - alpha)
+    cos_w0, alpha = cos(w0), sin(w0) / (2.0 * q)
+    one_minus_cos = 2.0 * sin(w0 / 2.0) ** 2  # 1 - cos(w0) without cancellation at low w0
+    den = (1.0 + alpha, -2.0 * cos_w0, 1.0 - alpha)
+    if kind == "lowpass":
+        b = (one_minus_cos / 2.0, one_minus_cos, one_minus_cos / 2.0)
+    elif kind == "highpass":
+        b = ((1.0 + cos_w0) / 2.0, -(1.0 + cos_w0), (1.0 + cos_w0) / 2.0)
+    elif kind == "bandpass":
+        b = (alpha, 0.0 * alpha, -alpha)
     elif kind == "peak":
-        b = (1 + alpha * a, -2 * cos_w0, 1 - alpha * a)
-        den = (1 + alpha / a, -2 * cos_w0, 1 - alpha / a)
-    elif kind in ("low_shelf", "high_shelf"):
-        s = 1.0 if kind == "low_shelf" else -1.0  # the high shelf mirrors the signs of the cos terms
+        b = (1.0 + alpha * a, -2.0 * cos_w0, 1.0 - alpha * a)
+        den = (1.0 + alpha / a, -2.0 * cos_w0, 1.0 - alpha / a)
+    elif kind in ("lowshelf", "highshelf"):
+        s = 1.0 if kind == "lowshelf" else -1.0  # the high shelf mirrors the signs of the cos terms
         root = 2.0 * math.sqrt(a) * alpha
         b = (
             a * ((a + 1) - s * (a - 1) * cos_w0 + root),
@@ -422,9 +425,21 @@ def biquad_coefficients(
         )
         den = ((a + 1) + s * (a - 1) * cos_w0 + root, -s * 2 * ((a - 1) + s * (a + 1) * cos_w0), (a + 1) + s * (a - 1) * cos_w0 - root)
     else:
-        raise ValueError(f"unknown biquad kind {kind!r}")
+        raise ValueError(f"unknown biquad kind {kind!r}; expected one of {BIQUAD_KINDS}")
     a0 = den[0]
     return (b[0] / a0, b[1] / a0, b[2] / a0, den[1] / a0, den[2] / a0)
+
+
+def biquad_coefficients(
+    kind: str, frequency_hz: float, sample_rate_hz: int, gain_db: float = 0.0, q: float = 0.7071067811865476
+) -> Coefficients:
+    """`rbj_biquad` at ``frequency_hz``, checked to lie between 0 and Nyquist, as floats."""
+    nyquist_hz = sample_rate_hz / 2.0
+    if not 0.0 < frequency_hz < nyquist_hz:
+        raise ValueError(f"{kind} frequency {frequency_hz} Hz must lie between 0 and Nyquist ({nyquist_hz:g} Hz)")
+    if q <= 0.0:
+        raise ValueError(f"q must be positive, got {q}")
+    return rbj_biquad(kind, 2.0 * math.pi * frequency_hz / sample_rate_hz, q, gain_db)
 
 
 _IIR_BLOCK_FRAMES = 64  # block length of the chunked IIR (a 64x64 Toeplitz matmul per block)
@@ -678,7 +693,7 @@ class HighPassFilter(_Filter):
     q: float = 0.7071067811865476
 
     def sections(self, sample_rate_hz: int) -> list[Coefficients]:
-        return [biquad_coefficients("high_pass", self.cutoff_frequency_hz, sample_rate_hz, q=self.q)]
+        return [biquad_coefficients("highpass", self.cutoff_frequency_hz, sample_rate_hz, q=self.q)]
 
 
 @dataclass(frozen=True)
@@ -689,7 +704,7 @@ class LowPassFilter(_Filter):
     q: float = 0.7071067811865476
 
     def sections(self, sample_rate_hz: int) -> list[Coefficients]:
-        return [biquad_coefficients("low_pass", self.cutoff_frequency_hz, sample_rate_hz, q=self.q)]
+        return [biquad_coefficients("lowpass", self.cutoff_frequency_hz, sample_rate_hz, q=self.q)]
 
 
 @dataclass(frozen=True)
@@ -699,7 +714,7 @@ class LowShelfFilter(_Filter):
     q: float = 0.7071067811865476
 
     def sections(self, sample_rate_hz: int) -> list[Coefficients]:
-        return [biquad_coefficients("low_shelf", self.frequency_hz, sample_rate_hz, self.gain_db, self.q)]
+        return [biquad_coefficients("lowshelf", self.frequency_hz, sample_rate_hz, self.gain_db, self.q)]
 
 
 @dataclass(frozen=True)
@@ -709,7 +724,7 @@ class HighShelfFilter(_Filter):
     q: float = 0.7071067811865476
 
     def sections(self, sample_rate_hz: int) -> list[Coefficients]:
-        return [biquad_coefficients("high_shelf", self.frequency_hz, sample_rate_hz, self.gain_db, self.q)]
+        return [biquad_coefficients("highshelf", self.frequency_hz, sample_rate_hz, self.gain_db, self.q)]
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,10 @@ __all__ = [
     "true_peak_dbtp",
     "default_glue",
     "master",
+    "TARGET_LUFS",
 ]
 
+TARGET_LUFS = -14.0  # where a finished master sits: the streaming platforms' loudness norm
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
 LRA_RELATIVE_GATE_LU = -20.0
@@ -447,7 +449,7 @@ def _report(**values) -> dict:
 def master(
     audio: Tensor,
     sample_rate_hz: int,
-    target_lufs: float = -14.0,
+    target_lufs: float = TARGET_LUFS,
     true_peak_ceiling_dbtp: float = -1.0,
     *,
     glue: Callable[[Tensor, int], Tensor] | None = None,

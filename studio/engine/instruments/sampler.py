@@ -36,7 +36,6 @@ modulators other than the default velocity-to-attenuation curve, chorus and reve
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass, fields
 from typing import Sequence
 
@@ -44,6 +43,7 @@ import numpy as np
 import torch
 
 from studio.engine.instruments.soundfont import DRUM_BANK, SoundFont, Zone
+from studio.engine.instruments.tiles import deterministic_on, host_zeros
 
 TILE_FRAMES = 256  # output tile = length of a piece; small enough to waste little at note edges
 ENVELOPE_STEP_FRAMES = 16  # the envelope is evaluated every 16 frames and linearly interpolated
@@ -366,42 +366,6 @@ def _empty_plan(sample_rate_hz: int, num_frames: int | None) -> VoicePlan:
 
 # -- rendering --
 
-_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.int64: np.int64, torch.int32: np.int32}
-
-
-def host_zeros(shape: Sequence[int], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """torch.zeros, but on the CPU backed by numpy's allocator: calloc (pages the render never
-    writes are never touched) with transparent huge pages for large arrays. A fresh multi-MB
-    torch tensor takes its memory from the kernel 4 KB page by page, which costs more than the
-    rendering of a sparse part (measured 3.5x for a written 63 MB output on a VM)."""
-    if device.type == "cpu" and dtype in _NUMPY_DTYPES:
-        return torch.from_numpy(np.zeros(tuple(shape), dtype=_NUMPY_DTYPES[dtype]))
-    return torch.zeros(tuple(shape), dtype=dtype, device=device)
-
-
-def host_empty(shape: Sequence[int], dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """torch.empty with numpy's allocator on the CPU (huge pages for large work buffers)."""
-    if device.type == "cpu" and dtype in _NUMPY_DTYPES:
-        return torch.from_numpy(np.empty(tuple(shape), dtype=_NUMPY_DTYPES[dtype]))
-    return torch.empty(tuple(shape), dtype=dtype, device=device)
-
-
-@contextmanager
-def _deterministic_on(device: torch.device):
-    """index_add_ on CUDA uses atomics (order varies run to run) unless torch's deterministic
-    mode is on; switch it on just around the overlap-add."""
-    if device.type != "cuda":
-        yield
-        return
-    previous = torch.are_deterministic_algorithms_enabled()
-    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.use_deterministic_algorithms(True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(previous, warn_only=warn_only)
-
-
 def _default_block_frames(device: torch.device) -> int:
     # CPU: ~1 MB work buffers (measured fastest on 2 cores: smaller blocks pay more per-op
     # overhead, larger ones fall out of cache); GPU: large blocks keep it busy.
@@ -522,7 +486,7 @@ def _overlap_add(tiles: torch.Tensor, stereo: torch.Tensor, tile: torch.Tensor, 
     # Pieces are in track order: one index_add_ per track and channel.
     tracks = track[v0:v1]
     edges = np.flatnonzero(np.diff(tracks)) + 1
-    with _deterministic_on(tiles.device):
+    with deterministic_on(tiles.device):
         for lo, hi in zip(np.r_[0, edges], np.r_[edges, len(tracks)]):
             a, b = int(run_start[lo]) - g0, int(run_end[hi - 1]) - g0
             for channel in range(2):

@@ -67,14 +67,18 @@ the same device.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
-from dataclasses import dataclass, fields
+from dataclasses import MISSING, dataclass, fields
+from functools import lru_cache
 from typing import Callable
 
 import numpy as np
 import torch
 
-from studio.engine.instruments.sampler import Notes, host_empty, host_zeros
+from studio.engine.datafiles import DataFileError, load_toml
+from studio.engine.dsp.effects import rbj_biquad
+from studio.engine.instruments.sampler import Notes
+from studio.engine.instruments.tiles import deterministic_on, host_empty, host_zeros
+from studio.resources import resource_path
 
 TILE_FRAMES = 128  # output tile = row length; also how long a filter cutoff is held
 CONTROL_STEP_FRAMES = 16  # envelopes and pitch are exact every 16 frames, linear in between
@@ -181,7 +185,7 @@ class SynthPatch:
     machine's kick). Velocity scales the level by (velocity / 127) ^ velocity_exponent."""
 
     name: str
-    category: str  # "drums", "bass", "lead", "pad", "pluck", "keys"
+    category: str  # "drums", "bass", "lead", "pad", "pluck", "keys", "fx"
     layers: tuple[Layer, ...]
     description: str = ""
     styles: tuple[str, ...] = ()
@@ -210,139 +214,89 @@ class Slides:
     glide_ms: np.ndarray | float = math.nan
 
 
-def _env(attack_ms, decay_ms, sustain_level, release_ms) -> Envelope:
-    return Envelope(attack_ms=attack_ms, decay_ms=decay_ms, sustain_level=sustain_level, release_ms=release_ms)
-
-
 def _hz_to_pitch(hz: float) -> float:
     return 69.0 + 12.0 * math.log2(hz / 440.0)
 
 
-_DRUM = dict(key_tracking=0.0, random_phase=False)
-_HAT_METAL = dict(waveform="metal", root_pitch=_hz_to_pitch(205.3), **_DRUM)
+# -- the named patches: resources/music/patches.toml --
 
-PATCHES: dict[str, SynthPatch] = {p.name: p for p in (
-    SynthPatch(
-        "kick_808", "drums", one_shot=True, mono=True, gain_db=-1.0, styles=("trap", "hip-hop", "lo-fi"),
-        description="808 kick: sine falling two octaves to 49 Hz, long boom cut by the next hit, soft click, light drive.",
-        layers=(
-            Layer("sine", root_pitch=31.0, pitch_env_semitones=24.0, pitch_env_decay_ms=150.0,
-                  amp=_env(1.0, 1400.0, 0.0, 50.0), drive=1.5, **_DRUM),
-            Layer("noise", level=0.2, amp=_env(0.1, 12.0, 0.0, 5.0), filter=Filter("highpass", 2500.0, 0.1), **_DRUM),
-        )),
-    SynthPatch(
-        "kick_punchy", "drums", one_shot=True, mono=True, gain_db=-1.0, styles=("house", "techno", "edm", "dance-pop"),
-        description="Four-on-the-floor kick: fast pitch drop to 62 Hz, tight decay, driven, clicky attack.",
-        layers=(
-            Layer("sine", root_pitch=35.0, pitch_env_semitones=36.0, pitch_env_decay_ms=70.0,
-                  amp=_env(0.5, 500.0, 0.0, 30.0), drive=2.5, **_DRUM),
-            Layer("noise", level=0.35, amp=_env(0.1, 8.0, 0.0, 5.0), filter=Filter("bandpass", 3500.0, 0.2), **_DRUM),
-        )),
-    SynthPatch(
-        "snare", "drums", one_shot=True, gain_db=-6.0, styles=("trap", "drum & bass", "synthwave", "edm"),
-        description="Snare: 180 Hz triangle body with a short pitch drop plus high-passed noise.",
-        layers=(
-            Layer("triangle", level=0.7, root_pitch=_hz_to_pitch(180.0), pitch_env_semitones=7.0,
-                  pitch_env_decay_ms=40.0, amp=_env(0.5, 180.0, 0.0, 40.0), **_DRUM),
-            Layer("noise", level=0.9, amp=_env(0.5, 260.0, 0.0, 40.0), filter=Filter("highpass", 1800.0, 0.1), **_DRUM),
-        )),
-    SynthPatch(
-        "clap", "drums", one_shot=True, gain_db=5.0, styles=("trap", "house", "edm", "dance-pop"),
-        description="Hand clap: four band-passed noise bursts 9 ms apart, then a 1.2 kHz tail.",
-        layers=(
-            Layer("noise", bursts=4, burst_spacing_ms=9.0, amp=_env(0.3, 330.0, 0.0, 40.0),
-                  filter=Filter("bandpass", 1200.0, 0.35), **_DRUM),
-            Layer("noise", level=0.3, bursts=4, burst_spacing_ms=9.0, amp=_env(0.3, 120.0, 0.0, 40.0),
-                  filter=Filter("highpass", 4000.0, 0.0), **_DRUM),
-        )),
-    SynthPatch(
-        "hat_closed", "drums", one_shot=True, gain_db=0.0, styles=("trap", "house", "techno", "edm", "lo-fi"),
-        description="Closed hi-hat: six inharmonic square waves (TR-808) and noise through a 7 kHz high-pass.",
-        layers=(
-            Layer(level=0.9, amp=_env(0.1, 70.0, 0.0, 20.0), filter=Filter("highpass", 7000.0, 0.3), **_HAT_METAL),
-            Layer("noise", level=0.5, amp=_env(0.1, 60.0, 0.0, 20.0), filter=Filter("highpass", 8000.0, 0.0), **_DRUM),
-        )),
-    SynthPatch(
-        "hat_open", "drums", gain_db=-2.0, styles=("trap", "house", "techno", "edm", "disco"),
-        description="Open hi-hat: like hat_closed with a 500 ms ring; note-off chokes it (see choke_notes).",
-        layers=(
-            Layer(level=0.9, amp=_env(0.1, 500.0, 0.0, 60.0), filter=Filter("highpass", 7000.0, 0.3), **_HAT_METAL),
-            Layer("noise", level=0.5, amp=_env(0.1, 450.0, 0.0, 60.0), filter=Filter("highpass", 8000.0, 0.0), **_DRUM),
-        )),
-    SynthPatch(
-        "rim", "drums", one_shot=True, gain_db=-3.0, styles=("house", "techno", "lo-fi", "trap"),
-        description="Rim shot: a 480 Hz sine knock and a band-passed 1.7 kHz square click.",
-        layers=(
-            Layer("sine", level=0.6, root_pitch=_hz_to_pitch(480.0), amp=_env(0.1, 40.0, 0.0, 10.0), **_DRUM),
-            Layer("square", level=0.6, root_pitch=_hz_to_pitch(1700.0), amp=_env(0.1, 30.0, 0.0, 10.0),
-                  filter=Filter("bandpass", 2000.0, 0.5), **_DRUM),
-        )),
-    SynthPatch(
-        "perc", "drums", one_shot=True, gain_db=-1.0, styles=("house", "techno", "ambient", "edm"),
-        description="Tuned tom/conga: sine at the note's pitch with a short pitch drop and a noise tick.",
-        layers=(
-            Layer("sine", random_phase=False, pitch_env_semitones=7.0, pitch_env_decay_ms=80.0,
-                  amp=_env(0.5, 350.0, 0.0, 40.0)),
-            Layer("noise", level=0.12, amp=_env(0.1, 10.0, 0.0, 5.0), filter=Filter("bandpass", 2500.0, 0.2), **_DRUM),
-        )),
-    SynthPatch(
-        "bass_808", "bass", mono=True, glide_ms=90.0, gain_db=-2.0, styles=("trap", "hip-hop", "drill"),
-        description="808 bass: sine with a 4 s decay and saturation; overlapping notes slide (mono legato).",
-        layers=(Layer("sine", random_phase=False, amp=_env(2.0, 4000.0, 0.0, 80.0), drive=2.0),)),
-    SynthPatch(
-        "bass_synth", "bass", gain_db=-7.5, styles=("house", "techno", "synthwave", "drum & bass", "edm"),
-        description="Analog-style bass: saw through a resonant low-pass with a snappy envelope, sine sub.",
-        layers=(
-            Layer("saw", level=0.8, amp=_env(3.0, 600.0, 0.8, 90.0),
-                  filter=Filter("lowpass", 220.0, 0.45, 36.0, _env(1.0, 280.0, 0.25, 150.0), key_tracking=0.5)),
-            Layer("sine", level=0.5, transpose_semitones=-12.0, random_phase=False, amp=_env(3.0, 600.0, 0.8, 90.0)),
-        )),
-    SynthPatch(
-        "supersaw", "lead", gain_db=-10.5, styles=("edm", "dance-pop", "trance", "synthwave"),
-        description="Supersaw: 7 saws detuned over 45 cents, spread across the stereo field, gently low-passed.",
-        layers=(Layer("saw", voices=7, detune_cents=45.0, stereo_width=0.9, amp=_env(8.0, 400.0, 0.85, 300.0),
-                      filter=Filter("lowpass", 8000.0, 0.1)),)),
-    SynthPatch(
-        "pad", "pad", gain_db=-8.5, styles=("ambient", "synthwave", "lo-fi", "edm"),
-        description="Warm pad: slow attack, four detuned stereo saws and a triangle through a slowly opening low-pass.",
-        layers=(
-            Layer("saw", voices=4, detune_cents=20.0, stereo_width=0.8, amp=_env(700.0, 1500.0, 0.8, 1500.0),
-                  filter=Filter("lowpass", 900.0, 0.15, 12.0, _env(900.0, 2500.0, 0.5, 1500.0))),
-            Layer("triangle", level=0.35, transpose_semitones=12.0, amp=_env(900.0, 1500.0, 0.8, 1500.0)),
-        )),
-    SynthPatch(
-        "pluck", "pluck", gain_db=-11.0, styles=("edm", "house", "dance-pop", "lo-fi", "trap"),
-        description="Pluck: two saws through a resonant low-pass whose envelope snaps shut in about 200 ms.",
-        layers=(Layer("saw", voices=2, detune_cents=8.0, stereo_width=0.4, amp=_env(1.0, 700.0, 0.0, 150.0),
-                      filter=Filter("lowpass", 350.0, 0.35, 48.0, _env(0.5, 250.0, 0.0, 200.0), key_tracking=0.5)),)),
-    SynthPatch(
-        "lead", "lead", mono=True, glide_ms=40.0, gain_db=-13.5, styles=("synthwave", "edm", "trap", "drum & bass"),
-        description="Mono lead: detuned saws plus a square with delayed vibrato and legato glide.",
-        layers=(
-            Layer("saw", voices=2, detune_cents=12.0, stereo_width=0.3, vibrato_rate_hz=5.5, vibrato_depth_cents=20.0,
-                  vibrato_delay_ms=300.0, amp=_env(5.0, 500.0, 0.85, 150.0),
-                  filter=Filter("lowpass", 2500.0, 0.25, 12.0, _env(2.0, 400.0, 0.3, 200.0), key_tracking=0.5)),
-            Layer("square", level=0.3, pulse_width=0.3, vibrato_rate_hz=5.5, vibrato_depth_cents=20.0,
-                  vibrato_delay_ms=300.0, amp=_env(5.0, 500.0, 0.85, 150.0)),
-        )),
-    SynthPatch(
-        "arp", "pluck", gain_db=-10.0, styles=("synthwave", "edm", "trance", "techno"),
-        description="Arpeggio blip for short notes: narrow square through a resonant low-pass with a 140 ms envelope.",
-        layers=(Layer("square", pulse_width=0.3, amp=_env(1.0, 300.0, 0.0, 60.0),
-                      filter=Filter("lowpass", 700.0, 0.4, 30.0, _env(0.5, 160.0, 0.0, 80.0), key_tracking=0.5)),)),
-)}
+PATCHES_FILE = resource_path("music", "patches.toml")
+_NESTED = {"amp": Envelope, "envelope": Envelope, "filter": Filter}
+
+
+def _from_data(cls, data, path, entry: str):
+    """A patch dataclass (`SynthPatch`, `Layer`, `Filter`, `Envelope`) from its TOML table,
+    every field checked against the dataclass's type; a DataFileError naming the entry else."""
+    if not isinstance(data, dict):
+        raise DataFileError(path, entry, f"must be a table, not {type(data).__name__}")
+    data = dict(data)
+    if cls is Layer and "root_hz" in data:  # drums are tuned in Hz more naturally than in MIDI pitch
+        if "root_pitch" in data:
+            raise DataFileError(path, entry, "give root_pitch or root_hz, not both")
+        hz = data.pop("root_hz")
+        if not isinstance(hz, (int, float)) or isinstance(hz, bool) or hz <= 0:
+            raise DataFileError(path, entry, f"root_hz {hz!r} must be a frequency above 0")
+        data["root_pitch"] = _hz_to_pitch(hz)
+    known = {f.name: f for f in fields(cls)}
+    kwargs = {}
+    for key, value in data.items():
+        if key not in known:
+            raise DataFileError(path, entry, f"unknown field {key!r}; known: {', '.join(known)}")
+        kind = known[key].type
+        where = f"{entry}.{key}"
+        if key in _NESTED:
+            kwargs[key] = _from_data(_NESTED[key], value, path, where)
+        elif key == "layers":
+            if not isinstance(value, list) or not value:
+                raise DataFileError(path, entry, "needs at least one [[layers]] table")
+            kwargs[key] = tuple(_from_data(Layer, layer, path, f"{entry}.layers[{n}]") for n, layer in enumerate(value))
+        elif kind == "tuple[str, ...]":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise DataFileError(path, where, f"{value!r} must be a list of strings")
+            kwargs[key] = tuple(value)
+        elif kind == "bool":
+            if not isinstance(value, bool):
+                raise DataFileError(path, where, f"{value!r} must be true or false")
+            kwargs[key] = value
+        elif kind == "int":
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise DataFileError(path, where, f"{value!r} must be a whole number")
+            kwargs[key] = value
+        elif kind == "float":
+            if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+                raise DataFileError(path, where, f"{value!r} must be a number")
+            kwargs[key] = float(value)
+        else:  # str
+            if not isinstance(value, str):
+                raise DataFileError(path, where, f"{value!r} must be a string")
+            kwargs[key] = value
+    missing = [f.name for f in fields(cls) if f.name not in kwargs and f.default is MISSING]
+    if missing:
+        raise DataFileError(path, entry, f"missing field {missing[0]!r}")
+    try:
+        return cls(**kwargs)
+    except ValueError as exc:  # the dataclasses' own checks (waveform, filter mode, one-shot sustain)
+        raise DataFileError(path, entry, str(exc)) from None
+
+
+@lru_cache(maxsize=1)
+def patches() -> dict[str, SynthPatch]:
+    """The named patches, in the file's order."""
+    return {name: _from_data(SynthPatch, {"name": name, **value} if isinstance(value, dict) else value,
+                             PATCHES_FILE, name)
+            for name, value in load_toml(PATCHES_FILE).items()}
 
 
 def list_patches() -> list[SynthPatch]:
     """The built-in patches, drums first, then by category and name (for the UI and docs)."""
-    return sorted(PATCHES.values(), key=lambda p: (p.category != "drums", p.category, p.name))
+    return sorted(patches().values(), key=lambda p: (p.category != "drums", p.category, p.name))
 
 
 def get_patch(name: str) -> SynthPatch:
     try:
-        return PATCHES[name]
+        return patches()[name]
     except KeyError:
-        raise KeyError(f"unknown synth patch {name!r}; known: {', '.join(sorted(PATCHES))}") from None
+        raise KeyError(f"unknown synth patch {name!r}; known: {', '.join(sorted(patches()))}") from None
 
 
 # -- note helpers --
@@ -736,22 +690,14 @@ def _biquad(cutoff_hz: torch.Tensor, q: float, mode: str, sample_rate_hz: float,
     nb = T // S
     f64 = dict(dtype=torch.float64, device=cutoff_hz.device)
     cutoff = cutoff_hz.to(torch.float64).clamp(MIN_CUTOFF_HZ, MAX_CUTOFF_RATIO * sample_rate_hz)
-    w0 = 2.0 * math.pi * cutoff / sample_rate_hz
-    cos_w, alpha = torch.cos(w0), torch.sin(w0) / (2.0 * q)
-    one_minus_cos = 2.0 * torch.sin(w0 / 2.0) ** 2  # 1 - cos(w0) without cancellation
-    a0 = 1.0 + alpha
+    b0, b1, b2, a1, a2 = rbj_biquad(mode, 2.0 * math.pi * cutoff / sample_rate_hz, q)
     high_pass = 1.0 if mode == "highpass" else 0.0
-    if mode == "lowpass":
-        b = (one_minus_cos / 2.0, one_minus_cos, one_minus_cos / 2.0)
-    elif mode == "bandpass":  # 0 dB at the centre
-        b = (alpha, torch.zeros_like(alpha), -alpha)
-    else:
-        # High-pass as x minus (denominator - numerator)/denominator x: the recursive part then
+    if high_pass:
+        # High-pass as x plus (numerator - denominator)/denominator x: the recursive part then
         # sees small, low-pass-like taps. Fed the high-pass taps directly, the float32 modal sums
-        # would cancel (a low cutoff's poles have residues of ~1/w0).
-        b = (-(one_minus_cos / 2.0 + alpha), -one_minus_cos, -(one_minus_cos / 2.0 - alpha))
-    b0, b1, b2 = (tap / a0 for tap in b)
-    a1, a2 = -2.0 * cos_w / a0, (1.0 - alpha) / a0
+        # would cancel (a low cutoff's poles have residues of ~1/w0). The difference is taken in
+        # float64, where it loses nothing that matters.
+        b0, b1, b2 = b0 - 1.0, b1 - a1, b2 - a2
 
     # Poles: p = -a1/2 +- i sqrt(a2 - a1^2/4) (complex for Q > 0.5), |p|^2 = a2.
     re = -a1 / 2.0
@@ -948,22 +894,6 @@ def resonant_filter(audio: torch.Tensor, cutoff_frequency_hz: float | torch.Tens
 
 
 # -- rendering (torch) --
-
-@contextmanager
-def _deterministic_on(device: torch.device):
-    """index_add_ on CUDA uses atomics (order varies run to run) unless torch's deterministic
-    mode is on; switch it on just around the overlap-add."""
-    if device.type != "cuda":
-        yield
-        return
-    previous = torch.are_deterministic_algorithms_enabled()
-    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.use_deterministic_algorithms(True)
-    try:
-        yield
-    finally:
-        torch.use_deterministic_algorithms(previous, warn_only=warn_only)
-
 
 def _default_block_frames(device: torch.device) -> int:
     # CPU: work buffers of up to ~8 MB (rows x oscillator components x tile); a block's small
@@ -1384,7 +1314,7 @@ def _render_block(tables: _LayerTables, ctx: _Context, carry: _Carry, rows: _Row
         tail += stereo[:, partial].sum(1)
         stereo[:, partial] = 0.0
     if tiles.shape[1]:
-        with _deterministic_on(tiles.device):
+        with deterministic_on(tiles.device):
             for channel in range(2):
                 tiles[channel].index_add_(0, rows.tile[r0:r1], stereo[channel])
 

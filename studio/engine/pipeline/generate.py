@@ -28,7 +28,7 @@ from studio.engine.io.export import TrackMetadata, export_track
 from studio.engine.pipeline.render import RenderedTrack, render_score
 from studio.engine.composition.score import Score
 from studio.engine.instruments.soundfont import SoundFont, load_soundfont
-from studio.engine.composition.spec import GenerationSpec, ResolvedSpec, resolve_spec
+from studio.engine.composition.spec import MAX_DURATION_S, GenerationSpec, ResolvedSpec, resolve_spec
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,6 @@ STAGE_WEIGHTS = {"composing": 0.02, "rendering": 0.43, "mixing": 0.25, "masterin
 # render_score reports its own stages as fractions of its call; these are their starts.
 _RENDER_STAGE_AT = {"rendering": 0.0, "mixing": 0.6, "mastering": 0.8}
 TAG_TOP_K = 10
-MAX_DURATION_S = 600.0
 
 ProgressFn = Callable[[float, str], None]
 

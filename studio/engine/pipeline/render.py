@@ -27,14 +27,13 @@ import torch
 from studio.engine.dsp.effects import (BitCrush, Chorus, Compressor, Delay, GuitarAmp, HighPassFilter, LowPassFilter, Reverb,
                       Saturation, SidechainDucker, StereoWidth, VinylCrackle, WowFlutter, db_to_gain, fft_convolve,
                       run_jobs, tempo_synced_delay_ms)
-from studio.engine.dsp.mastering import default_glue, master
+from studio.engine.dsp.mastering import TARGET_LUFS, default_glue, master
 from studio.engine.instruments.sampler import Notes, render_notes_batch
 from studio.engine.composition.score import STEMS, Part, Score
 from studio.engine.instruments.soundfont import SoundFont
 from studio.engine.composition.styles import styles
-from studio.engine.instruments.synths import Envelope, Filter, Layer, SynthPatch, choke_notes, render_synth
+from studio.engine.instruments.synths import choke_notes, render_synth
 
-TARGET_LUFS = -14.0
 ELECTRIC_GUITARS = range(26, 32)  # General MIDI programs (0-based) a style's guitar amp plays through
 TRUE_PEAK_CEILING_DBTP = -1.0
 # Mix balance: each stem is brought to this RMS (dBFS, measured over the 100 ms blocks where it
@@ -50,15 +49,6 @@ BALANCE_GATE_DB = -40.0  # blocks this far below the loudest block do not count 
 # Reverb send per stem, scaled by the style's reverb amount.
 REVERB_SEND = {"drums": 0.25, "bass": 0.0, "harmony": 0.8, "melody": 0.7, "vocals": 0.8, "fx": 1.0}
 HIGH_PASS_HZ = {"drums": 25.0, "bass": 28.0, "harmony": 110.0, "melody": 160.0, "vocals": 140.0, "fx": 60.0}
-
-RISER = SynthPatch(
-    name="riser", category="fx",
-    layers=(Layer(waveform="noise", level=1.0, amp=Envelope(attack_ms=3000.0, decay_ms=10.0, sustain_level=1.0, release_ms=60.0),
-                  filter=Filter(mode="bandpass", cutoff_frequency_hz=400.0, resonance=0.5, envelope_amount_semitones=48.0,
-                                envelope=Envelope(attack_ms=3000.0, decay_ms=10.0, sustain_level=1.0, release_ms=60.0))),),
-    description="Noise riser: a band-pass sweeping up four octaves into the next section.",
-)
-EXTRA_PATCHES = {"riser": RISER}
 
 ProgressFn = Callable[[float, str], None]
 
@@ -170,8 +160,7 @@ def render_parts(score: Score, soundfont: SoundFont, *, sample_rate_hz: int, dev
         notes = _notes_of(part)
         if part.patch == "hat_open" and closed_hats:
             notes = choke_notes(notes, _notes_of(closed_hats[0]))
-        patch = EXTRA_PATCHES.get(part.patch or "", part.patch)
-        return [render_synth(patch, notes, sample_rate_hz, device=device, seed=score.spec.seed + i, num_frames=num_frames)]
+        return [render_synth(part.patch, notes, sample_rate_hz, device=device, seed=score.spec.seed + i, num_frames=num_frames)]
 
     for i, part in enumerate(score.parts):
         if part.source == "synth" and i not in sung:

@@ -1,7 +1,8 @@
 """Seed 004 "music genre classification" API under /api/v1/ (the `{success, data, message,
 timestamp, request_id}` envelope; errors `{success: false, error: {code, message, details}}`).
 
-Thin shells over `AnalysisService` (the Analyze panel uses the same service):
+Thin shells over `AnalysisService` and its parts (models, predictions, batches, records, stats);
+the Analyze panel uses the same service:
 
     POST /api/v1/predict              multipart `file` -> genre, confidence, all_probabilities, moods, tags,
                                       tempo_bpm, key, processing_time_ms, model_version, spectrogram_url
@@ -31,25 +32,27 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from studio.server import multipart
-from studio.server.errors import ApiError, envelope, not_found, utc_timestamp
+from studio.server.errors import ApiError, envelope, not_found
 from studio.server.keys import SERVICES, REQUEST_ID
 from studio.server.routing import RouteTable
 from studio.services.analysis import (
     MAX_BATCH_FILES,
     STATES,
     AnalysisError,
+    AnalysisService,
     FileTooLarge,
     MissingParameter,
     UnknownBatch,
     UnknownPrediction,
 )
+from studio.timeutil import now_iso
 
 routes = RouteTable()
 TAGS = ["analysis"]
 PREFIX = "/api/v1"
 
 
-def _analysis(request: web.Request):
+def _analysis(request: web.Request) -> AnalysisService:
     return request.app[SERVICES].analysis
 
 
@@ -84,7 +87,7 @@ def _payload(prediction: dict[str, Any]) -> dict[str, Any]:
 async def predict(request: web.Request) -> web.Response:
     service = _analysis(request)
     try:
-        files, _fields = await read_form(request, ("file",), service.max_file_bytes)
+        files, _fields = await read_form(request, ("file",), service.predictions.max_file_bytes)
         if not files:
             raise MissingParameter("missing parameter 'file': send the audio file as the multipart field 'file'",
                                    details={"parameter": "file"})
@@ -92,7 +95,7 @@ async def predict(request: web.Request) -> web.Response:
             raise MissingParameter("send one file as 'file' (use POST /api/v1/batch-predict for several)",
                                    details={"parameter": "file"})
         data, filename = files[0]
-        prediction = await service.predict_upload(data, filename, source="api")
+        prediction = await service.predictions.predict_upload(data, filename, source="api")
     except AnalysisError as exc:
         raise api_error(exc) from None
     return envelope(request, _payload(prediction), "Prediction completed")
@@ -102,15 +105,15 @@ async def predict(request: web.Request) -> web.Response:
              form={"files[]": "files", "webhook_url": "string"},
              description=f"Multipart fields `files[]` (1-{MAX_BATCH_FILES} audio files; `files` is accepted too) and an "
                          "optional `webhook_url` that receives a signed POST `{event: batch.completed, batch_id, status, "
-                         "results: [{file, genre, confidence}], completed_at}` when the batch is done (retried 3 times). "
+                         "results: [{file, genre, confidence}], completed_at}` when the batch is done (signed like every studio webhook; retried 3 times, after 1, 5 and 25 s). "
                          "Every file's format and size is checked first; one bad file rejects the batch.")
 async def batch_predict(request: web.Request) -> web.Response:
     service = _analysis(request)
     try:
-        files, fields = await read_form(request, ("files[]", "files", "file"), service.max_file_bytes)
+        files, fields = await read_form(request, ("files[]", "files", "file"), service.predictions.max_file_bytes)
         webhook = (fields.get("webhook_url") or "").strip() or None
-        staged = await asyncio.to_thread(service.stage_batch, files, webhook_url=webhook)  # writes the uploads
-        batch = service.submit_staged(staged, webhook_url=webhook, source="api")
+        staged = await asyncio.to_thread(service.batches.stage, files, webhook_url=webhook)  # writes the uploads
+        batch = service.batches.submit_staged(staged, webhook_url=webhook, source="api")
     except AnalysisError as exc:
         raise api_error(exc) from None
     data = {"batch_id": batch["batch_id"], "status": batch["status"], "total_files": batch["total_files"],
@@ -123,7 +126,7 @@ async def batch_predict(request: web.Request) -> web.Response:
 async def batch_status(request: web.Request) -> web.Response:
     batch_id = request.match_info["batch_id"]
     try:
-        batch = _analysis(request).batch(batch_id)
+        batch = _analysis(request).batches.get(batch_id)
     except UnknownBatch:
         raise not_found("batch", batch_id) from None
     batch["results"] = [_payload(r) for r in batch["results"]]
@@ -135,7 +138,7 @@ async def batch_status(request: web.Request) -> web.Response:
 async def prediction_status(request: web.Request) -> web.Response:
     prediction_id = request.match_info["prediction_id"]
     try:
-        prediction = _analysis(request).prediction_details(prediction_id)
+        prediction = _analysis(request).records.prediction_details(prediction_id)
     except UnknownPrediction:
         raise not_found("prediction", prediction_id) from None
     return envelope(request, _payload(prediction))
@@ -146,7 +149,7 @@ async def prediction_status(request: web.Request) -> web.Response:
 async def spectrogram(request: web.Request) -> web.StreamResponse:
     prediction_id = request.match_info["prediction_id"]
     try:
-        path = _analysis(request).spectrogram_path(prediction_id)
+        path = _analysis(request).records.spectrogram_path(prediction_id)
     except UnknownPrediction:
         raise not_found("spectrogram", prediction_id) from None
     return web.FileResponse(path, headers={"Content-Type": "image/png", "Cache-Control": "private, max-age=86400"})
@@ -155,13 +158,13 @@ async def spectrogram(request: web.Request) -> web.StreamResponse:
 # --- catalogue and figures ---------------------------------------------------------------------------
 @routes.get(f"{PREFIX}/genres", summary="The genres a prediction can name", tags=TAGS, public=True)
 async def genres(request: web.Request) -> web.Response:
-    return envelope(request, _analysis(request).genres())
+    return envelope(request, _analysis(request).models.genres())
 
 
 @routes.get(f"{PREFIX}/health", summary="Health: database, model, storage and queue checks", tags=TAGS, public=True,
             description="200 {status: healthy} when every component is up, else 503 {status: degraded}.")
 async def health(request: web.Request) -> web.Response:
-    report = await asyncio.to_thread(_analysis(request).health)  # loads the model the first time
+    report = await asyncio.to_thread(_analysis(request).stats.health)  # loads the model the first time
     report["request_id"] = request.get(REQUEST_ID, "")
     return web.json_response(report, status=200 if report["status"] == "healthy" else 503)
 
@@ -178,8 +181,9 @@ class HistoryQuery(BaseModel):
 
 @routes.get(f"{PREFIX}/history", summary="Stored predictions, newest first", tags=TAGS, query=HistoryQuery)
 async def history(request: web.Request, query: HistoryQuery) -> web.Response:
-    total, rows = _analysis(request).history(limit=query.limit, offset=query.offset, genre=query.genre,
-                                             status=query.status, source=query.source, batch_id=query.batch_id)
+    total, rows = _analysis(request).records.history(limit=query.limit, offset=query.offset, genre=query.genre,
+                                                     status=query.status, source=query.source,
+                                                     batch_id=query.batch_id)
     return envelope(request, {"predictions": [_payload(r) for r in rows], "total": total, "limit": query.limit,
                               "offset": query.offset, "has_more": query.offset + len(rows) < total})
 
@@ -191,15 +195,15 @@ class StatsQuery(BaseModel):
 
 @routes.get(f"{PREFIX}/stats", summary="Figures computed from the stored predictions", tags=TAGS, query=StatsQuery)
 async def stats(request: web.Request, query: StatsQuery) -> web.Response:
-    return envelope(request, _analysis(request).stats(days=query.days))
+    return envelope(request, _analysis(request).stats.summary(days=query.days))
 
 
 # --- admin -------------------------------------------------------------------------------------------
 @routes.get(f"{PREFIX}/models", summary="Installed analysis models and the active one", tags=TAGS, admin=True)
 async def models(request: web.Request) -> web.Response:
     service = _analysis(request)
-    models = await asyncio.to_thread(service.models)  # loads each installed model once
-    return envelope(request, {"models": models, "active": service.model_name})
+    models = await asyncio.to_thread(service.models.list_models)  # loads each installed model once
+    return envelope(request, {"models": models, "active": service.models.active})
 
 
 class DeployIn(BaseModel):
@@ -211,9 +215,9 @@ class DeployIn(BaseModel):
 async def deploy(request: web.Request, body: DeployIn) -> web.Response:
     service = _analysis(request)
     try:
-        if body.model in service.installed_models():
-            await asyncio.to_thread(service.tagger, body.model)  # load it off the loop; deploy then finds it cached
-        result = service.deploy(body.model)
+        if body.model in service.models.installed():
+            await asyncio.to_thread(service.models.tagger, body.model)  # load it off the loop; deploy then finds it cached
+        result = service.models.deploy(body.model)
     except AnalysisError as exc:
         raise api_error(exc) from None
     return envelope(request, result, f"{body.model} is now the active model")
@@ -229,6 +233,6 @@ class MetricsQuery(BaseModel):
 async def metrics(request: web.Request, query: MetricsQuery) -> web.Response:
     service = _analysis(request)
     if query.format == "prometheus":
-        return web.Response(text=service.prometheus(), content_type="text/plain", charset="utf-8",
-                            headers={"X-Generated-At": utc_timestamp()})
-    return envelope(request, service.metrics())
+        return web.Response(text=service.stats.prometheus(), content_type="text/plain", charset="utf-8",
+                            headers={"X-Generated-At": now_iso()})
+    return envelope(request, service.stats.metrics())

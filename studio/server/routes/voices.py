@@ -10,10 +10,8 @@ up). `speed` multiplies the character's own speaking rate in both. Durations are
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Any, Literal
 
-import httpx
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,10 +19,10 @@ from studio.server import multipart
 from studio.server.downloads import file_response
 from studio.server.errors import ApiError, envelope, not_found, ok
 from studio.server.keys import SERVICES
-from studio.engine.instruments.voice_match import FORMATS
-from studio.server.routing import RouteTable
+from studio.server.routing import RouteTable, parse_model, read_json_object
 from studio.services.voices import (
     MAX_CONTENT_DURATION_S,
+    MAX_SAMPLE_BYTES,
     MAX_TEXT_CHARS,
     UnknownCharacter,
     UnknownContent,
@@ -35,7 +33,6 @@ from studio.services.voices import (
 routes = RouteTable()
 TAGS = ["voices"]
 CHARACTER_TAGS = ["characters"]
-MAX_SAMPLE_BYTES = 100 * 1024 * 1024
 MAX_SAMPLES = 20
 
 
@@ -541,35 +538,6 @@ class CloneJsonIn(BaseModel):
     description: str = Field(default="", max_length=1000)
 
 
-async def _fetch_sample(body: CloneJsonIn) -> tuple[bytes, str]:
-    if body.audio_path:
-        path = Path(body.audio_path).expanduser()
-        if path.suffix.lower() not in FORMATS:  # never read a file that cannot be a recording
-            raise ApiError(400, f"audio_path must be a WAV, FLAC, OGG or MP3 file, not '{path.suffix or path.name}'",
-                           details={"parameter": "audio_path"})
-        if not path.is_file():
-            raise ApiError(400, f"audio_path '{body.audio_path}' is not a file on this machine",
-                           details={"parameter": "audio_path"})
-        if path.stat().st_size > MAX_SAMPLE_BYTES:
-            raise ApiError(413, f"'{path.name}' is larger than {MAX_SAMPLE_BYTES // 1048576} MB")
-        return path.read_bytes(), path.name
-    if body.audio_url:
-        if not body.audio_url.startswith(("http://", "https://")):
-            raise ApiError(400, "audio_url must be an http(s) URL", details={"parameter": "audio_url"})
-        try:
-            async with httpx.AsyncClient(timeout=30.0, follow_redirects=True) as client:
-                resp = await client.get(body.audio_url)
-        except httpx.HTTPError as exc:
-            raise ApiError(400, f"could not download audio_url: {exc}", details={"parameter": "audio_url"}) from None
-        if resp.status_code != 200:
-            raise ApiError(400, f"audio_url answered HTTP {resp.status_code}", details={"parameter": "audio_url"})
-        if len(resp.content) > MAX_SAMPLE_BYTES:
-            raise ApiError(413, f"audio_url is larger than {MAX_SAMPLE_BYTES // 1048576} MB")
-        return resp.content, Path(httpx.URL(body.audio_url).path).name or "sample.wav"
-    raise ApiError(400, "send audio_url or audio_path (JSON), or audio_samples as multipart/form-data",
-                   details={"parameter": "audio_url"})
-
-
 @routes.post("/api/characters/{character_id}/voice/clone", summary="Match a voice for a character", tags=CHARACTER_TAGS,
              description="JSON {audio_url | audio_path, name, description}, or multipart `audio_samples` + "
                          "`voice_name` like POST /api/voice/clone. When ready, the voice becomes the character's.")
@@ -578,11 +546,15 @@ async def character_clone(request: web.Request) -> web.Response:
     if request.content_type.startswith("multipart/"):
         result = await _clone_from_form(request, character["id"])
     else:
-        from studio.server.routing import parse_model, read_json_object
-
         body = parse_model(CloneJsonIn, await read_json_object(request), "body")
-        data, filename = await _fetch_sample(body)
-        result = _submit_clone(request, [(data, filename)], body.name, body.description, character["id"])
+        try:  # the service reads the path off the loop, or downloads the URL
+            result = await _voices(request).submit_clone_from(name=body.name, description=body.description,
+                                                              character_id=character["id"],
+                                                              audio_path=body.audio_path, audio_url=body.audio_url)
+        except UnknownCharacter:
+            raise not_found("character", character["id"]) from None
+        except VoiceError as exc:
+            raise _error(exc) from None
     return envelope(request, {"clone_id": result["clone_id"], "job_id": result["clone_id"],
                               "voice_id": result["voice_id"], "status": "processing",
                               "samples_uploaded": result["samples_uploaded"], "total_duration": result["total_duration"],

@@ -26,6 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.services.voices import VoiceError
+
 TRAITS = ("extroversion", "creativity", "humor", "professionalism", "authenticity", "temperature")
 SCHEDULES = ("daily", "weekly", "monthly", "manual", "paused")
 STATUSES = ("active", "paused")
@@ -42,8 +44,6 @@ def _commas(text: str) -> list[str]:
 class CharacterDialog(QDialog):
     def __init__(self, voices, character: dict[str, Any] | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        from studio.engine.composition.styles import styles
-
         self.voices = voices
         self.character = character
         self.result_character: dict[str, Any] | None = None
@@ -57,8 +57,8 @@ class CharacterDialog(QDialog):
         self.genre_edit = QLineEdit()
         self.style_combo = QComboBox()
         self.style_combo.addItem("None", None)
-        for style_id, style in styles().items():
-            self.style_combo.addItem(style.name, style_id)
+        for style_id, style_name in voices.music_styles().items():
+            self.style_combo.addItem(style_name, style_id)
         self.style_combo.setToolTip("The engine style of the music beds under this character's pieces")
         self.summary_edit = QLineEdit()
         self.summary_edit.setPlaceholderText("e.g. Dreamy meditation guide")
@@ -185,8 +185,6 @@ class CharacterDialog(QDialog):
         }
 
     def save(self) -> dict[str, Any] | None:
-        from studio.services.voices import VoiceError
-
         values = self.values()
         if not values["name"]:
             self.error_label.setText("Give the character a name.")

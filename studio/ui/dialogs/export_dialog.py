@@ -31,8 +31,7 @@ from studio.ui.theme import icon
 from studio.ui.widgets.tasks import TaskRunner
 
 if TYPE_CHECKING:
-    from studio.engine.io.export import TrackMetadata
-    from studio.services.music import MusicService
+    from studio.services.music.library import MusicLibrary
 
 # files_raw key -> what the user sees, in the order shown.
 FORMAT_LABELS = {
@@ -74,7 +73,7 @@ def _free_path(folder: Path, base: str, ext: str) -> Path:
 
 def encodable_formats(track: dict[str, Any]) -> list[str]:
     """Audio formats the track was not rendered in but can be encoded in from its lossless master."""
-    from studio.services.music import CONVERTIBLE_AUDIO, LOSSLESS_MASTERS
+    from studio.services.music.common import CONVERTIBLE_AUDIO, LOSSLESS_MASTERS
 
     files = track.get("files_raw") or {}
     if not any(isinstance(files.get(f), str) for f in LOSSLESS_MASTERS):
@@ -99,11 +98,12 @@ def export_plan(track: dict[str, Any], formats: list[str], stems: list[str]) -> 
     return plan
 
 
-# (stored file, base name, extension, tags when the file is encoded from it rather than copied)
-ExportSource = tuple[Path, str, str, "TrackMetadata | None"]
+# (stored file, base name, extension, the tags (the service's TrackMetadata) when the file is
+# encoded from it rather than copied)
+ExportSource = tuple[Path, str, str, Any]
 
 
-def export_sources(music: MusicService, track: dict[str, Any], formats: list[str],
+def export_sources(music: MusicLibrary, track: dict[str, Any], formats: list[str],
                    stems: list[str]) -> list[ExportSource]:
     """What to copy or encode; looks the media ids up (on the loop thread)."""
     plan = export_plan(track, formats, stems)
@@ -121,7 +121,7 @@ def export_sources(music: MusicService, track: dict[str, Any], formats: list[str
 
 def copy_files(sources: list[ExportSource], folder: str | Path) -> list[Path]:
     """Copy (or encode) into `folder` (created if missing) without overwriting; blocking, no database."""
-    from studio.services.music import transcode_audio
+    from studio.services.music.library import encode_audio_file
 
     folder = Path(folder).expanduser()
     folder.mkdir(parents=True, exist_ok=True)
@@ -130,7 +130,7 @@ def copy_files(sources: list[ExportSource], folder: str | Path) -> list[Path]:
         target = _free_path(folder, base, ext)
         partial = target.with_name(target.name + ".part")
         if encode_tags is not None:
-            transcode_audio(source, partial, ext, encode_tags)
+            encode_audio_file(source, partial, ext, encode_tags)
         else:
             shutil.copyfile(source, partial)
         partial.replace(target)
@@ -138,7 +138,7 @@ def copy_files(sources: list[ExportSource], folder: str | Path) -> list[Path]:
     return written
 
 
-def export_files(music: MusicService, track: dict[str, Any], formats: list[str], stems: list[str],
+def export_files(music: MusicLibrary, track: dict[str, Any], formats: list[str], stems: list[str],
                  folder: str | Path) -> list[Path]:
     """Copy the chosen files of `track` into `folder`; returns the new paths."""
     return copy_files(export_sources(music, track, formats, stems), folder)
@@ -150,7 +150,7 @@ class ExportDialog(QDialog):
     exported = Signal(list)  # [Path]
     export_failed = Signal(str)
 
-    def __init__(self, music: MusicService, track: dict[str, Any], folder: str | Path,
+    def __init__(self, music: MusicLibrary, track: dict[str, Any], folder: str | Path,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.music = music

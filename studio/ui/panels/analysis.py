@@ -296,7 +296,7 @@ class AnalyzePanel(Panel):
         else:
             files = [p for p in paths if p.is_file()]
             for folder in (p for p in paths if p.is_dir()):
-                files.extend(self.service.audio_files_in(folder))
+                files.extend(self.service.predictions.audio_files_in(folder))
             self.analyse_files(files, label=f"{len(files)} dropped files")
 
     # --- single files -------------------------------------------------------------------------------------
@@ -316,7 +316,7 @@ class AnalyzePanel(Panel):
         self.open_button.setEnabled(False)
         self.waveform.show_message("Reading the waveform…")
         self.tasks.start("peaks", lambda: read_peaks(path))
-        self.tasks.start("analyse", lambda: self.service.analyse_file(path))
+        self.tasks.start("analyse", lambda: self.service.predictions.analyse_file(path))
 
     def busy(self) -> bool:
         return self.tasks.busy("analyse")
@@ -330,7 +330,7 @@ class AnalyzePanel(Panel):
 
     def analyse_folder(self, folder: str | Path) -> str | None:
         folder = Path(folder)
-        files = self.service.audio_files_in(folder)
+        files = self.service.predictions.audio_files_in(folder)
         if not files:
             self._set_batch_text(f"No MP3, WAV, FLAC or OGG files in {folder.name or folder}.", COLORS["warning"])
             return None
@@ -342,7 +342,7 @@ class AnalyzePanel(Panel):
         skipped: list[str] = []
         for path in files:
             try:
-                self.service.check_path(path)
+                self.service.predictions.check_path(path)
                 usable.append(path)
             except AnalysisError as exc:
                 skipped.append(f"{path.name}: {exc.message}")
@@ -351,7 +351,7 @@ class AnalyzePanel(Panel):
             self._set_batch_text(f"Nothing to analyse in {label}: " + "; ".join(skipped[:3]), COLORS["warning"])
             return None
         try:
-            batch = self.service.submit_batch(paths=usable, source="gui")
+            batch = self.service.batches.submit(paths=usable, source="gui")
         except AnalysisError as exc:
             self._set_batch_text(exc.message, COLORS["danger"])
             return None
@@ -368,14 +368,14 @@ class AnalyzePanel(Panel):
     def cancel_batch(self) -> None:
         if self.batch_id:
             try:
-                self.service.cancel_batch(self.batch_id)
+                self.service.batches.cancel(self.batch_id)
             except Exception as exc:  # noqa: BLE001 - already finished: say so, keep the panel alive
                 self._set_batch_text(f"Could not cancel: {exc}", COLORS["warning"])
 
     def _update_batch(self) -> None:
         if not self.batch_id:
             return
-        batch = self.service.batch(self.batch_id)
+        batch = self.service.batches.get(self.batch_id)
         done = batch["completed_files"] + batch["failed_files"]
         self.batch_progress.setValue(done)
         if batch["status"] in ("queued", "processing"):
@@ -402,10 +402,10 @@ class AnalyzePanel(Panel):
             self.export_csv(Path(name), which)
 
     def export_csv(self, path: str | Path, which: str = "batch") -> Path | None:
-        rows = self.service.batch_rows(self.batch_id) if which == "batch" and self.batch_id else \
-            self.service.history(limit=10_000)[1]
+        rows = self.service.batches.rows(self.batch_id) if which == "batch" and self.batch_id else \
+            self.service.records.history(limit=10_000)[1]
         try:
-            self.last_export = self.service.export_csv(rows, path)
+            self.last_export = self.service.records.export_csv(rows, path)
         except OSError as exc:
             QMessageBox.warning(self, "Export failed", f"Could not write {path}: {exc}")
             return None
@@ -415,8 +415,8 @@ class AnalyzePanel(Panel):
     # --- history --------------------------------------------------------------------------------------------
     def refresh_history(self) -> None:
         selected = self.current["prediction_id"] if self.current else None
-        total, self.history_rows = self.service.history(limit=HISTORY_LIMIT)
-        names = {g["id"]: g["name"] for g in self.service.genres()["genres"]}
+        total, self.history_rows = self.service.records.history(limit=HISTORY_LIMIT)
+        names = {g["id"]: g["name"] for g in self.service.models.genres()["genres"]}
         table = self.history_table
         table.blockSignals(True)
         table.setRowCount(len(self.history_rows))
@@ -462,7 +462,7 @@ class AnalyzePanel(Panel):
         """Show a stored analysis: figures from the row, the stored spectrogram, the waveform when
         the file is still where it was analysed."""
         try:
-            details = self.service.prediction_details(prediction_id)
+            details = self.service.records.prediction_details(prediction_id)
         except UnknownPrediction:
             self.refresh_history()
             return
@@ -473,7 +473,7 @@ class AnalyzePanel(Panel):
             self.waveform.show_message("No waveform")
             return
         try:
-            spec_path = self.service.spectrogram_path(prediction_id)
+            spec_path = self.service.records.spectrogram_path(prediction_id)
             self.tasks.start("spectrogram", lambda: spec_path.read_bytes())
         except UnknownPrediction:
             self.spectrogram.clear_image("The spectrogram file is missing")
@@ -486,7 +486,7 @@ class AnalyzePanel(Panel):
             self.waveform.show_message("The audio was uploaded through the API and is not kept: no waveform")
 
     def _source_path(self, prediction_id: str) -> Path | None:
-        path = self.service.source_path(prediction_id)
+        path = self.service.records.source_path(prediction_id)
         return Path(path) if path and Path(path).is_file() else None
 
     def delete_selected(self) -> bool:
@@ -494,7 +494,7 @@ class AnalyzePanel(Panel):
         if not items:
             return False
         prediction_id = items[0].data(Qt.ItemDataRole.UserRole)
-        self.service.delete_prediction(prediction_id)
+        self.service.records.delete_prediction(prediction_id)
         if self.current and self.current["prediction_id"] == prediction_id:
             self._clear_result()
         self.refresh_history()
@@ -535,8 +535,8 @@ class AnalyzePanel(Panel):
             self.mood_bars.clear("No moods: the analysis failed")
             self.tags_label.setText("")
             return
-        names = {g["id"]: g["name"] for g in self.service.genres()["genres"]} if p.get("model") == self.service.model_name \
-            else {}
+        names = {g["id"]: g["name"] for g in self.service.models.genres()["genres"]} \
+            if p.get("model") == self.service.models.active else {}
         genre_name = names.get(p["genre"], p["genre"])
         source = {"api": "via the API", "gui": "here", "batch": "in a batch"}.get(p["source"], p["source"])
         self._set_status(f"Analysed {source} · {when(p['completed_at'])} · {p['processing_time_ms'] / 1000:.2f} s · "
@@ -572,9 +572,9 @@ class AnalyzePanel(Panel):
             self.open_button.setEnabled(True)
             path = self.pending_path
             png = result["png"]
-            recorded = self.service.record(result, source="gui", path=path)
+            recorded = self.service.predictions.record(result, source="gui", path=path)
             self.current_path = path
-            self.current = self.service.prediction_details(recorded["prediction_id"])
+            self.current = self.service.records.prediction_details(recorded["prediction_id"])
             self._show_summary(self.current)
             self.spectrogram.set_png(png)
             self.refresh_history()

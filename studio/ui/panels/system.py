@@ -320,7 +320,7 @@ class SystemPanel(Panel):
         self.refresh_backups()
 
     def open_backups_folder(self) -> None:
-        folder = self.services.settings.home / "backups"
+        folder = self.services.system.backups_dir
         folder.mkdir(parents=True, exist_ok=True)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 

@@ -47,7 +47,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.composition.scripts import CONTENT_TYPES
+from studio.services.voices import BUILTIN_VOICE_ID, VoiceError
 from studio.ui.dialogs.character_dialog import CharacterDialog
 from studio.ui.panels.base import Panel, PanelHost, empty_state
 from studio.ui.theme import STATUS_COLORS, icon
@@ -57,12 +57,6 @@ from studio.ui.widgets.tasks import TaskRunner
 REFRESH_DELAY_MS = 150
 SAMPLE_FILTER = "Audio (*.wav *.flac *.ogg *.mp3)"
 MOODS = ("neutral", "calm", "happy", "excited", "energetic", "mysterious", "serious", "sad", "warm")
-
-
-def _emotions() -> list[str]:
-    from studio.engine.instruments.voice import emotion_names
-
-    return emotion_names()
 
 
 class MatchVoiceDialog(QDialog):
@@ -170,8 +164,6 @@ class MatchVoiceDialog(QDialog):
 
     # --- matching ------------------------------------------------------------------------------------
     def submit(self) -> dict[str, Any] | None:
-        from studio.services.voices import VoiceError
-
         try:
             samples = [(p.read_bytes(), p.name) for p in self.paths]
             self.result = self.voices.submit_clone(samples, name=self.name_edit.text(),
@@ -254,7 +246,7 @@ class VoiceBatchDialog(QDialog):
         what = QGroupBox("Pieces")
         what_row = QHBoxLayout(what)
         self.type_checks: dict[str, QCheckBox] = {}
-        for kind in CONTENT_TYPES:
+        for kind in voices.content_types():
             check = QCheckBox(kind.replace("_", " ").capitalize())
             self.type_checks[kind] = check
             what_row.addWidget(check)
@@ -286,8 +278,6 @@ class VoiceBatchDialog(QDialog):
             check.setChecked(kind in kinds)
 
     def submit(self) -> asyncio.Future:
-        from studio.services.voices import VoiceError
-
         characters = [c for c, check in self.character_checks.items() if check.isChecked()]
         kinds = [k for k, check in self.type_checks.items() if check.isChecked()]
 
@@ -402,7 +392,7 @@ class VoicesPanel(Panel):
         self.range_spin = self._spin(0.0, 3.0, 0.05, "", "Intonation range: 1 as spoken, below 1 flatter, above livelier")
         self.speed_spin = self._spin(0.5, 2.0, 0.05, "x", "Speaking rate")
         self.emotion_combo = QComboBox()
-        self.emotion_combo.addItems(_emotions())
+        self.emotion_combo.addItems(self.service.emotion_names())
         for i, (label, widget) in enumerate((("Base", self.voice_combo), ("Pitch", self.pitch_spin),
                                              ("Formants", self.formant_spin), ("Range", self.range_spin),
                                              ("Speed", self.speed_spin), ("Delivery", self.emotion_combo))):
@@ -436,7 +426,7 @@ class VoicesPanel(Panel):
         write_box = QGroupBox("Write and voice a piece")
         write = QGridLayout(write_box)
         self.type_combo = QComboBox()
-        for kind in CONTENT_TYPES:
+        for kind in self.service.content_types():
             self.type_combo.addItem(kind.replace("_", " ").capitalize(), kind)
         self.topic_edit = QLineEdit()
         self.topic_edit.setPlaceholderText("Topic, e.g. my new album Midnight Rain")
@@ -586,11 +576,11 @@ class VoicesPanel(Panel):
         self.about_label.setText("<br>".join(facts))
         voice = c["voice_settings"]
         self.voice_combo.clear()
-        self.voice_combo.addItem("Built-in (Joe, Piper)", "piper_joe")
+        self.voice_combo.addItem("Built-in (Joe, Piper)", BUILTIN_VOICE_ID)
         for v in self.service.list_voices():
             if v["status"] == "ready" and v["character_id"] in (None, c["id"]):
                 self.voice_combo.addItem(f"Matched: {v['name']}", v["voice_id"])
-        self.voice_combo.setCurrentIndex(max(0, self.voice_combo.findData(voice.get("voice_id", "piper_joe"))))
+        self.voice_combo.setCurrentIndex(max(0, self.voice_combo.findData(voice.get("voice_id", BUILTIN_VOICE_ID))))
         self.pitch_spin.setValue(float(voice.get("pitch_semitones", 0.0)))
         self.formant_spin.setValue(float(voice.get("formant_shift", 1.0)))
         self.range_spin.setValue(float(voice.get("pitch_range", 1.0)))
@@ -628,8 +618,6 @@ class VoicesPanel(Panel):
     def save_voice(self) -> list[str]:
         if self.character is None:
             return []
-        from studio.services.voices import VoiceError
-
         changes = {"voice": {"voice_id": self.voice_combo.currentData(), "pitch_semitones": self.pitch_spin.value(),
                              "formant_shift": self.formant_spin.value(), "pitch_range": self.range_spin.value(),
                              "speed": self.speed_spin.value(), "emotion": self.emotion_combo.currentText()}}
@@ -645,8 +633,6 @@ class VoicesPanel(Panel):
     def speak(self, text: str | None = None) -> dict[str, Any] | None:
         if self.character is None:
             return None
-        from studio.services.voices import VoiceError
-
         text = text if isinstance(text, str) else self.say_edit.text()
         try:
             row = self.service.submit_synthesis(self.character["id"], text)
@@ -665,8 +651,6 @@ class VoicesPanel(Panel):
         """Write the script (shown as soon as it exists), then the job voices it."""
         if self.character is None:
             return None
-        from studio.services.voices import VoiceError
-
         character_id = self.character["id"]
         self.write_button.setEnabled(False)
         self.script_view.setPlainText("Writing…")
@@ -734,7 +718,7 @@ class VoicesPanel(Panel):
         return dialog
 
     def _voice_note(self, voice_id: str | None) -> str:
-        if voice_id in (None, "piper_joe"):
+        if voice_id in (None, BUILTIN_VOICE_ID):
             return "Every character is the built-in neural voice reshaped by these settings."
         voice = self.service.get_voice(voice_id)
         profile = voice["profile"]
@@ -777,8 +761,6 @@ class VoicesPanel(Panel):
         """Write a script into the editor (nothing voiced or stored)."""
         if self.character is None:
             return None
-        from studio.services.voices import VoiceError
-
         character_id = self.character["id"]
 
         async def run() -> dict[str, Any] | None:

@@ -1,8 +1,8 @@
 """Player bar: transport, seek and volume, and the waveform of the current track.
 
-Wraps `studio.engine.io.playback.Player`. Files are decoded with soundfile on a QThreadPool worker so
-the loop is not blocked by long files. With no audio output the bar says why (the text from
-`probe_output()`) and the waveform still shows.
+Plays through the player `services.system.new_player()` lends it. Files are decoded
+(`services.system.read_audio`) on a QThreadPool worker so the loop is not blocked by long files.
+With no audio output the bar says why (the system service's output check) and the waveform still shows.
 
 `sink`: a callable that receives each output block (frames x 2, float32) instead of the sound
 device; the bar then clocks playback itself in real time (tests use a null sink).
@@ -14,6 +14,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
@@ -29,8 +30,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.engine.io.playback import Player
 from studio.ui.theme import COLORS, icon
+
+if TYPE_CHECKING:
+    from studio.services import Services
 
 os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
 import pyqtgraph as pg  # noqa: E402 - after choosing the binding
@@ -76,17 +79,14 @@ class _LoadSignals(QObject):
 
 
 class _LoadFile(QRunnable):
-    def __init__(self, token: int, path: Path, signals: _LoadSignals, title: str | None = None) -> None:
+    def __init__(self, token: int, path: Path, read: Callable[[Path], tuple[np.ndarray, int]],
+                 signals: _LoadSignals, title: str | None = None) -> None:
         super().__init__()
-        self.token, self.path, self.signals, self.title = token, path, signals, title
+        self.token, self.path, self.read, self.signals, self.title = token, path, read, signals, title
 
     def run(self) -> None:
         try:
-            import soundfile as sf
-
-            audio, sample_rate = sf.read(str(self.path), dtype="float32", always_2d=True)
-            if len(audio) == 0:
-                raise ValueError("the file holds no audio frames")
+            audio, sample_rate = self.read(self.path)
             env = envelope(audio, sample_rate)
         except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError/OSError
             self.signals.failed.emit(self.token, f"Cannot open {self.path.name}: {exc}")
@@ -167,11 +167,13 @@ class PlayerBar(QFrame):
     load_failed = Signal(str)  # message
     playing_changed = Signal(bool)
 
-    def __init__(self, parent: QWidget | None = None, *, sink: Callable[[np.ndarray], object] | None = None) -> None:
+    def __init__(self, services: "Services", parent: QWidget | None = None, *,
+                 sink: Callable[[np.ndarray], object] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("PlayerBar")
+        self.services = services
         self._sink = sink
-        self.player = Player(sink=sink)
+        self.player = services.system.new_player(sink=sink)
         self.title = ""
         self._token = 0
         self._signals = _LoadSignals(self)
@@ -260,7 +262,8 @@ class PlayerBar(QFrame):
         self._token += 1
         self.pause()
         self.show_message(f"Opening {title or path.name}…", error=False)
-        QThreadPool.globalInstance().start(_LoadFile(self._token, path, self._signals, title))
+        load = _LoadFile(self._token, path, self.services.system.read_audio, self._signals, title)
+        QThreadPool.globalInstance().start(load)
 
     def load_audio(self, audio: np.ndarray, sample_rate: int, title: str) -> None:
         """Load audio already in memory (frames or frames x channels, float)."""

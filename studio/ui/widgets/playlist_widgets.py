@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from studio.services.music.playlists import DEFAULT_TRANSITION_S  # what the plan assumes when none is given
 from studio.ui.theme import COLORS, STATUS_COLORS, icon
 
 COHESION_CHOICES = (
@@ -33,7 +34,6 @@ COHESION_CHOICES = (
     ("low", "Low: free tempos and keys"),
 )
 TRANSITION_CHOICES = (("crossfade", "Crossfade"), ("smooth", "Smooth blend"), ("abrupt", "Cut"))
-DEFAULT_TRANSITION_S = {"abrupt": 0.0, "crossfade": 4.0, "smooth": 8.0}  # as the music service's plan
 MAX_TRACKS = 20
 FINISHED = ("completed", "failed", "cancelled")
 
@@ -261,7 +261,7 @@ class PlaylistCard(QFrame):
         return f"<span style='color:{COLORS['muted']}'>{text}</span>"
 
     def update_state(self, state: dict[str, Any]) -> None:
-        """`state`: MusicService.playlist(id) — {"mix": job, "tracks": [jobs]}."""
+        """`state`: services.music.playlists.playlist(id) — {"mix": job, "tracks": [jobs]}."""
         self.state = state
         mix, tracks = state["mix"], state["tracks"]
         n = max(1, len(tracks))

@@ -1,5 +1,5 @@
-"""A spectrogram image (the PNG the analysis service renders) scaled to the widget's width, with a
-caption; shows a hint when there is none."""
+"""A spectrogram image (the PNG each analysis stores, drawn by the engine) scaled to the widget's
+width, with a caption; shows a hint when there is none."""
 
 from __future__ import annotations
 

@@ -1,12 +1,11 @@
-"""Stem mixer: solo / mute / level per stem, and the numpy mix of the audible stems.
+"""Stem mixer: solo / mute / level per stem.
 
-The widget only holds the switches; whoever owns it reads the stem files (off the loop), calls
-`mix_stems` with `gains()` and plays the result.
+The widget only holds the switches; whoever owns it asks the music service to mix the stem files
+with `gains()` (off the loop) and plays the result.
 """
 
 from __future__ import annotations
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -21,34 +20,10 @@ from PySide6.QtWidgets import (
 
 from studio.ui.theme import COLORS, icon
 
-HEADROOM = 10 ** (-1.0 / 20)  # the mix is kept under -1 dBFS sample peak
 STEM_ICONS = {
     "drums": "mdi6.metronome", "bass": "mdi6.guitar-electric", "harmony": "mdi6.piano", "melody": "mdi6.music-note",
     "pad": "mdi6.waves", "vocals": "mdi6.microphone-variant", "fx": "mdi6.auto-fix",
 }
-
-
-def mix_stems(stems: dict[str, np.ndarray], gains: dict[str, float]) -> np.ndarray:
-    """Sum `stems` (frames x channels) weighted by `gains` (a stem not in `gains` is silent).
-
-    Shorter stems are padded with silence; mono stems are spread to the widest channel count. The
-    sum is scaled down (never up) so its sample peak stays under -1 dBFS."""
-    chosen = {name: np.asarray(audio, dtype=np.float32) for name, audio in stems.items() if gains.get(name, 0.0) > 0}
-    if not stems:
-        return np.zeros((0, 2), dtype=np.float32)
-    frames = max(len(a) for a in stems.values())
-    channels = max((a.shape[1] if a.ndim == 2 else 1) for a in stems.values())
-    out = np.zeros((frames, channels), dtype=np.float32)
-    for name, audio in chosen.items():
-        if audio.ndim == 1:
-            audio = audio[:, None]
-        if audio.shape[1] != channels:
-            audio = np.repeat(audio[:, :1], channels, axis=1)
-        out[: len(audio)] += gains[name] * audio
-    peak = float(np.abs(out).max(initial=0.0))
-    if peak > HEADROOM:
-        out *= HEADROOM / peak
-    return out
 
 
 class StemMixer(QWidget):

@@ -1,8 +1,9 @@
 """Seed 001 "AI Music Generation" API: /api/v1/ai/... in the `{success, data, message, timestamp,
 request_id}` envelope (errors in the v1 error shape, which the middleware picks by path).
 
-Thin shells over the same services as the seed-000 routes and the GUI: `MusicService`
-(generations, tracks, batches, playlists), `TemplateService` and `WebhookService`.
+Thin shells over the same services as the seed-000 routes and the GUI: the music service
+(`services.music`: generation, library, batches, playlists, statistics), `TemplateService` and
+`WebhookService`.
 
 - A generation is a `music.generate` job; its id (`gen_...`) is also the seed's `task_id`.
 - `parameters` are the engine's `GenerationSpec` fields (genre, subgenre, mood, tempo, key
@@ -26,31 +27,28 @@ from typing import Any, Literal
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl, ValidationError, ValidationInfo, field_validator
 
-from studio.db.models import utcnow
-from studio.engine.composition.spec import GenerationSpec
 from studio.jobs import CANCELLED, COMPLETED, FAILED, PROCESSING, QUEUED, JobStateError, UnknownJob
 from studio.server.downloads import file_response
-from studio.server.errors import ApiError, envelope, not_found
+from studio.server.errors import ApiError, envelope, insufficient_credits, not_found
 from studio.server.keys import SERVICES
-from studio.server.routes.music.library import insufficient
 from studio.server.routing import RouteTable, validation_error
-from studio.services.music import (
+from studio.services.music.catalogue import GenerationSpec
+from studio.services.music.common import (
     CONVERTIBLE_AUDIO,
-    DEFAULT_TRANSITION_S,
     GENERATE_KIND,
     FormatUnavailable,
     InsufficientCredits,
     SingerError,
     UnknownTrack,
-    iso,
-    plan_playlist,
 )
+from studio.services.music.playlists import DEFAULT_TRANSITION_S, plan_playlist
 from studio.services.templates import AI_MODELS, DEFAULT_AI_MODEL, UnknownTemplate, check_ai_model, merge_parameters
 from studio.services.webhooks import (
     DEFAULT_EVENTS,
     SIGNATURE_HEADER,
     WEBHOOK_EVENTS,
 )
+from studio.timeutil import iso, utcnow
 
 routes = RouteTable()
 TAGS = ["ai"]
@@ -324,11 +322,11 @@ def _queued_body(job: dict[str, Any]) -> dict[str, Any]:
 
 def _submit(music, fields: dict[str, Any], where: str, **kwargs) -> dict[str, Any]:
     try:
-        return music.submit_generation(fields, **kwargs)
+        return music.generation.submit_generation(fields, **kwargs)
     except ValidationError as exc:
         raise _prefixed(exc, where) from None
     except InsufficientCredits as exc:
-        raise insufficient(exc) from None
+        raise insufficient_credits(exc) from None
     except SingerError as exc:
         raise ApiError(exc.http_status, exc.message, details={"parameter": "parameters.character_id"}) from None
 
@@ -363,7 +361,7 @@ def _generation_or_404(request: web.Request, generation_id: str) -> dict[str, An
 
 def _track_or_404(music, track_id: str) -> dict[str, Any]:
     try:
-        return music.track_row(track_id)
+        return music.library.track_row(track_id)
     except UnknownTrack:
         raise not_found("track", track_id) from None
 
@@ -438,12 +436,12 @@ async def generate_batch(request: web.Request, body: BatchIn) -> web.Response:
     concurrency = settings.concurrent_generations or len(items)
     webhook = body.webhook(["batch_completed"] if settings.notify_when_all_complete else [])
     try:
-        batch = services.music.submit_batch(items, concurrency=concurrency,
+        batch = services.music.batches.submit_batch(items, concurrency=concurrency,
                                        notify_when_all_complete=settings.notify_when_all_complete, webhook=webhook)
     except ValidationError as exc:
         raise _prefixed(exc, "variations") from None
     except InsufficientCredits as exc:
-        raise insufficient(exc) from None
+        raise insufficient_credits(exc) from None
     except SingerError as exc:
         raise ApiError(exc.http_status, exc.message, details={"parameter": "parameters.character_id"}) from None
     jobs = batch["jobs"]
@@ -495,13 +493,13 @@ async def generate_playlist(request: web.Request, body: PlaylistIn) -> web.Respo
                        details={"parameter": "playlist_config.total_duration", "value": config.total_duration,
                                 "constraint": str(exc)}) from None
     try:
-        playlist = services.music.submit_playlist(name=config.name, description=config.description, tracks=tracks, plan=plan,
+        playlist = services.music.playlists.submit_playlist(name=config.name, description=config.description, tracks=tracks, plan=plan,
                                              webhook=body.webhook(["playlist_completed"]),
                                              extra=_metadata_extra(None, body.base_parameters.ai_model))
     except ValidationError as exc:
         raise _prefixed(exc, "base_parameters") from None
     except InsufficientCredits as exc:
-        raise insufficient(exc) from None
+        raise insufficient_credits(exc) from None
     except SingerError as exc:
         raise ApiError(exc.http_status, exc.message, details={"parameter": "parameters.character_id"}) from None
     jobs = playlist["jobs"]
@@ -525,7 +523,7 @@ async def generate_playlist(request: web.Request, body: PlaylistIn) -> web.Respo
 # --- playlists (the mix) --------------------------------------------------------------------------------------
 def _playlist_or_404(request: web.Request, playlist_id: str) -> dict[str, Any]:
     try:
-        return _music(request).playlist(playlist_id)
+        return _music(request).playlists.playlist(playlist_id)
     except UnknownJob:
         raise not_found("playlist", playlist_id) from None
 
@@ -575,7 +573,7 @@ async def download_playlist(request: web.Request, query: PlaylistDownloadQuery) 
                             f"({'its mix is ' + mix['status'] if mix['status'] != COMPLETED else 'not rendered'})",
                        details={"playlist_id": playlist_id, "mix_status": mix["status"], "formats": sorted(files)})
     try:
-        path, row = _music(request).media_file(files[query.format])
+        path, row = _music(request).library.media_file(files[query.format])
     except KeyError:
         raise not_found("file", files[query.format]) from None
     return file_response(path, row)
@@ -590,13 +588,13 @@ async def generation_status(request: web.Request) -> web.Response:
     job = _generation_or_404(request, request.match_info["generation_id"])
     params, result = job["params"] or {}, job["result"] or {}
     spec = params.get("spec") or {}
-    track = music.track_for_generation(job["id"]) if job["status"] == COMPLETED else None
+    track = music.library.track_for_generation(job["id"]) if job["status"] == COMPLETED else None
     files = (track or {}).get("files_raw") or {}
     available = _formats_available(files)
     requested = _requested_formats(spec)
     data: dict[str, Any] = {
         "generation_id": job["id"], "task_id": job["id"], "status": job["status"], "progress": round(job["progress"]),
-        "stage": job["stage"], "estimated_time_remaining": music.estimate_remaining_s(job),
+        "stage": job["stage"], "estimated_time_remaining": music.statistics.estimate_remaining_s(job),
         "created_at": job["created_at"], "started_at": job["started_at"], "updated_at": job["updated_at"],
         "completed_at": job["finished_at"] if job["status"] == COMPLETED else None,
         "finished_at": job["finished_at"],
@@ -632,7 +630,7 @@ async def generation_status(request: web.Request) -> web.Response:
 @routes.get(f"{PREFIX}/generations", summary="List generations", tags=TAGS, query=GenerationsQuery)
 async def list_generations(request: web.Request, query: GenerationsQuery) -> web.Response:
     music = _music(request)
-    total, jobs, summary = music.list_generations(status=query.status, limit=query.limit, offset=query.offset,
+    total, jobs, summary = music.generation.list_generations(status=query.status, limit=query.limit, offset=query.offset,
                                                   sort_by=query.sort_by, descending=query.sort_order == "desc")
     items = []
     for job in jobs:
@@ -696,13 +694,13 @@ async def retry_generation(request: web.Request) -> web.Response:
     generation_id = request.match_info["generation_id"]
     _generation_or_404(request, generation_id)
     try:
-        job = _music(request).retry_generation(generation_id)
+        job = _music(request).generation.retry_generation(generation_id)
     except UnknownJob:
         raise not_found("generation", generation_id) from None
     except JobStateError as exc:
         raise ApiError(409, str(exc), code="GENERATION_NOT_RETRYABLE", details={"generation_id": generation_id}) from None
     except InsufficientCredits as exc:
-        raise insufficient(exc) from None
+        raise insufficient_credits(exc) from None
     except SingerError as exc:
         raise ApiError(exc.http_status, exc.message, details={"parameter": "parameters.character_id"}) from None
     body = {"original_generation_id": generation_id, "new_generation_id": job["id"], "status": job["status"],
@@ -720,17 +718,17 @@ def _describe_track_files(music, files: dict[str, Any]) -> dict[str, Any]:
             facts["stems"] = {}
             for name, media_id in value.items():
                 try:
-                    facts["stems"][name] = music.describe_media(media_id)
+                    facts["stems"][name] = music.library.describe_media(media_id)
                 except KeyError:
                     pass
         elif isinstance(value, str) and key in (*AUDIO_FORMATS, "midi"):
             try:
-                facts[key] = music.describe_media(value)
+                facts[key] = music.library.describe_media(value)
             except KeyError:
                 pass
     if files.get("chords"):
         try:
-            path, _row = music.media_file(files["chords"])
+            path, _row = music.library.media_file(files["chords"])
             facts["chord_chart"] = json.loads(path.read_text(encoding="utf-8"))
         except (KeyError, OSError, ValueError):
             pass
@@ -839,7 +837,7 @@ async def download_track(request: web.Request, query: DownloadQuery) -> web.Stre
         fmt = query.format or next((f for f in ("wav", "mp3", "flac", "ogg") if files.get(f)), None)
         if fmt in CONVERTIBLE_AUDIO and not files.get(fmt):
             try:  # an audio format it was not rendered in: encoded from the master once, then kept
-                files = {**files, fmt: await music.ensure_audio_format(track_id, fmt)}
+                files = {**files, fmt: await music.library.ensure_audio_format(track_id, fmt)}
             except FormatUnavailable:
                 pass
             except UnknownTrack:
@@ -850,11 +848,11 @@ async def download_track(request: web.Request, query: DownloadQuery) -> web.Stre
                            details={"track_id": track_id, "format": fmt, "available_formats": formats})
         media_id = files[DOWNLOAD_FORMATS[fmt]]
     try:
-        path, row = music.media_file(media_id)
+        path, row = music.library.media_file(media_id)
     except KeyError:
         raise not_found("file", media_id) from None
     if request.headers.get("Range") is None:
-        music.count_download(track_id)
+        music.library.count_download(track_id)
     return file_response(path, row)
 
 
@@ -864,7 +862,7 @@ async def delete_track(request: web.Request) -> web.Response:
     music = _music(request)
     track_id = request.match_info["track_id"]
     try:
-        deleted = music.delete_track(track_id)
+        deleted = music.library.delete_track(track_id)
     except UnknownTrack:
         raise not_found("track", track_id) from None
     body = {"track_id": track_id, "deleted": True, "deleted_at": iso(utcnow()), "files_deleted": deleted}
@@ -881,7 +879,7 @@ async def update_track(request: web.Request, body: TrackPatchIn) -> web.Response
         raise ApiError(422, "Nothing to update: send at least one of title, description, tags, is_public",
                        details={"parameter": "body", "allowed": ["title", "description", "tags", "is_public"]})
     try:
-        track = music.update_track(track_id, changes)
+        track = music.library.update_track(track_id, changes)
     except UnknownTrack:
         raise not_found("track", track_id) from None
     body_out = {"track_id": track_id, "updated_fields": list(changes), "updated_at": track["updated_at"],
@@ -897,14 +895,12 @@ def _template_summary(services, template, usage: dict[str, dict[str, Any]]) -> d
     files = used.get("latest_files") or {}
     track_id = used.get("latest_track_id")
     for fmt in ("mp3", "ogg", "wav", "flac"):
-        if track_id and files.get(fmt) and services.music.media_exists(files[fmt]):
+        if track_id and files.get(fmt) and services.music.library.media_exists(files[fmt]):
             preview = _track_url(track_id, fmt)
             break
-    from studio.engine.composition.styles import find_style
-
     return {"template_id": template.id, "name": template.name, "description": template.description,
             "category": template.category, "subcategory": template.subcategory,
-            "style": find_style(template.subcategory).id, "ai_model": template.ai_model,
+            "style": services.templates.style(template).id, "ai_model": template.ai_model,
             "has_lyrics": template.has_lyrics, "tags": template.tags,
             "usage_count": used.get("generations", 0), "preview_url": preview}
 
@@ -930,9 +926,6 @@ async def list_templates(request: web.Request, query: TemplatesQuery) -> web.Res
 @routes.get(f"{PREFIX}/templates/{{template_id}}", summary="A template's details and parameters", tags=TAGS,
             responses={404: "Unknown template"})
 async def get_template(request: web.Request) -> web.Response:
-    from studio.engine.composition.spec import resolve_spec
-    from studio.engine.composition.styles import find_style
-
     services = _services(request)
     template_id = request.match_info["template_id"]
     try:
@@ -941,8 +934,8 @@ async def get_template(request: web.Request) -> web.Response:
         raise not_found("template", template_id) from None
     usage = services.templates.usage()
     data = _template_summary(services, template, usage)
-    resolved = resolve_spec(GenerationSpec.model_validate({**template.parameters, "seed": 0}))
-    style = find_style(template.subcategory)
+    resolved = services.templates.resolved(template)
+    style = services.templates.style(template)
     used = usage.get(template.id) or {}
     data.update({
         "parameters": template.parameters,

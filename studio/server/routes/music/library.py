@@ -1,7 +1,7 @@
 """Seed 000 "Core Music Generation API": /api/music/... (the `{"status": ...}` family).
 
-Every handler is a thin shell over `MusicService`; the GUI's Create and Library panels use the
-same service.
+Every handler is a thin shell over the music service (`services.music`: generation, library,
+batches, credits, statistics); the GUI's Create and Library panels use the same service.
 """
 
 from __future__ import annotations
@@ -13,18 +13,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from studio.jobs import UnknownJob
 from studio.server.downloads import file_response
-from studio.server.errors import ApiError, not_found, ok
+from studio.server.errors import ApiError, insufficient_credits, not_found, ok
 from studio.server.keys import SERVICES
 from studio.server.routing import RouteTable, validation_error
-from studio.services.music import (
+from studio.services.music.catalogue import MAX_DURATION_S
+from studio.services.music.common import (
     CONVERTIBLE_AUDIO,
     GENERATE_KIND,
     FormatUnavailable,
     InsufficientCredits,
     SingerError,
     UnknownTrack,
-    parse_period_days,
 )
+from studio.services.music.statistics import parse_period_days
 
 routes = RouteTable()
 TAGS = ["music"]
@@ -40,7 +41,7 @@ class MusicGenerateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     prompt: str | None = Field(default=None, max_length=1000)
     style: str | None = Field(default=None, max_length=60, description="A style or genre, e.g. 'lo-fi hip hop'.")
-    duration: float = Field(default=60, ge=1, le=600, description="Seconds.")
+    duration: float = Field(default=60, ge=1, le=MAX_DURATION_S, description="Seconds.")
     mode: Literal["simple", "custom", "auto"] = Field(
         default="custom", description="simple: the prompt decides everything; custom/auto: fields win over the prompt.")
     lyrics: str | None = Field(default=None, max_length=5000, description="Lyrics to sing, used as given.")
@@ -82,41 +83,37 @@ def submit_or_raise(music, fields: dict[str, Any], *, source: str, where: str = 
                     extra: dict | None = None) -> dict[str, Any]:
     """Submit a generation, turning bad fields into 422 and an empty budget into 402/1001."""
     try:
-        return music.submit(fields, source=source, title=title, extra=extra)
+        return music.generation.submit(fields, source=source, title=title, extra=extra)
     except ValidationError as exc:
         raise validation_error(exc, where) from None
     except InsufficientCredits as exc:
-        raise insufficient(exc) from None
+        raise insufficient_credits(exc) from None
     except SingerError as exc:
         raise ApiError(exc.http_status, exc.message, details={"parameter": "character_id"}) from None
-
-
-def insufficient(exc: InsufficientCredits) -> ApiError:
-    return ApiError(402, str(exc), code="INSUFFICIENT_CREDITS",
-                    details={"error_code": 1001, "credits_needed": exc.needed, "credits_available": exc.balance})
 
 
 def download_url(file_id: str) -> str:
     return f"/api/music/download/{file_id}"
 
 
-def _status_body(music, job: dict[str, Any]) -> dict[str, Any]:
+def _status_body(services, job: dict[str, Any]) -> dict[str, Any]:
+    music = services.music
     body: dict[str, Any] = {
         "status": job["status"], "generation_id": job["id"], "progress": round(job["progress"]),
         "stage": job["stage"], "created_at": job["created_at"],
     }
     if job["status"] in ("queued", "processing"):
-        body["queue_position"] = music.services.system.queue_position(job["id"])
-        body["estimated_time_remaining"] = music.estimate_remaining_s(job)
+        body["queue_position"] = services.system.queue_position(job["id"])
+        body["estimated_time_remaining"] = music.statistics.estimate_remaining_s(job)
     if job["status"] == "failed":
         body["error"] = job["error"]
-    track = music.track_for_generation(job["id"]) if job["status"] == "completed" else None
+    track = music.library.track_for_generation(job["id"]) if job["status"] == "completed" else None
     if track is not None:
         files = track["files_raw"]
         audio = files.get("mp3") or files.get("wav") or files.get("flac") or files.get("ogg")
         if audio:
             body["audio_url"] = download_url(audio)
-            body["file_size"] = music.media_file(audio)[1]["size_bytes"]
+            body["file_size"] = music.library.media_file(audio)[1]["size_bytes"]
         if files.get("mp4"):
             body["video_url"] = download_url(files["mp4"])
         body["files"] = {k: download_url(v) for k, v in files.items() if isinstance(v, str) and k != "score"}
@@ -150,37 +147,37 @@ async def generate(request: web.Request, body: MusicGenerateIn) -> web.Response:
     return ok({"generation_id": job["id"], "estimated_time": job["estimated_time_s"],
                "credits_used": job["credits_used"], "queue_position": job["queue_position"],
                "webhook_url": f"/api/music/status/{job['id']}", "resolved_spec": job["resolved_spec"],
-               "estimate_basis": music.estimate_basis()})
+               "estimate_basis": music.statistics.estimate_basis()})
 
 
 @routes.get("/api/music/status/{generation_id}", summary="Progress and result of a generation", tags=TAGS)
 async def status(request: web.Request) -> web.Response:
     job = _job_or_404(request, request.match_info["generation_id"])
-    return web.json_response(_status_body(_music(request), job))
+    return web.json_response(_status_body(request.app[SERVICES], job))
 
 
 @routes.get("/api/music/download/{file_id}", summary="Download a generated file (Range supported)", tags=TAGS,
             description="file_id as given in status/list responses, e.g. gen_x.mp3, gen_x.wav, gen_x.mid, gen_x.drums.wav")
 async def download(request: web.Request) -> web.StreamResponse:
     file_id = request.match_info["file_id"]
-    music = _music(request)
+    library = _music(request).library
     generation_id, _, fmt = file_id.rpartition(".")
     if fmt in CONVERTIBLE_AUDIO and generation_id.startswith("gen_") and "." not in generation_id:
         # gen_x.flac of a track rendered without FLAC: encoded from its master once, then kept
-        track = music.track_for_generation(generation_id)
+        track = library.track_for_generation(generation_id)
         if track is not None:
             try:
-                file_id = await music.ensure_audio_format(track["id"], fmt)
+                file_id = await library.ensure_audio_format(track["id"], fmt)
             except (FormatUnavailable, UnknownTrack):
                 pass
     try:
-        path, row = music.media_file(file_id)
+        path, row = library.media_file(file_id)
     except KeyError:
         raise not_found("file", file_id) from None
     if row["job_id"]:
-        track = music.track_for_generation(row["job_id"])
+        track = library.track_for_generation(row["job_id"])
         if track is not None and request.headers.get("Range") is None:
-            music.count_download(track["id"])
+            library.count_download(track["id"])
     return file_response(path, row)
 
 
@@ -212,20 +209,20 @@ async def list_generations(request: web.Request, query: ListQuery) -> web.Respon
 class ExtendIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     audio_id: str = Field(description="A generation id (gen_...), a track id (trk_...) or a file id (gen_....mp3).")
-    additional_duration: float = Field(ge=1, le=600, description="Seconds to add.")
+    additional_duration: float = Field(ge=1, le=MAX_DURATION_S, description="Seconds to add.")
     continue_style: bool = Field(default=True, description="Keep key, tempo and style (the only mode there is).")
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
 
 
-def resolve_track_id(music, audio_id: str) -> str:
+def resolve_track_id(library, audio_id: str) -> str:
     """A track id from a track id, generation id or file id; 404 otherwise."""
     if audio_id.startswith("trk_"):
         try:
-            return music.track_row(audio_id)["id"]
+            return library.track_row(audio_id)["id"]
         except UnknownTrack:
             raise not_found("track", audio_id) from None
     generation_id = audio_id.split(".", 1)[0]
-    track = music.track_for_generation(generation_id)
+    track = library.track_for_generation(generation_id)
     if track is None:
         raise not_found("audio", audio_id)
     return track["id"]
@@ -238,13 +235,13 @@ async def extend(request: web.Request, body: ExtendIn) -> web.Response:
         raise ApiError(422, "continue_style=false is not supported: an extension always keeps the track's key, "
                             "tempo and style; generate a new track for something different",
                        details={"parameter": "continue_style"})
-    track_id = resolve_track_id(music, body.audio_id)
+    track_id = resolve_track_id(music.library, body.audio_id)
     try:
-        job = music.submit_extend(track_id, body.additional_duration, seed=body.seed)
+        job = music.generation.submit_extend(track_id, body.additional_duration, seed=body.seed)
     except ValueError as exc:
         raise ApiError(422, str(exc), details={"parameter": "additional_duration"}) from None
     except InsufficientCredits as exc:
-        raise insufficient(exc) from None
+        raise insufficient_credits(exc) from None
     return ok({"extend_id": job["id"], "generation_id": job["id"], "estimated_time": job["estimated_time_s"],
                "credits_used": job["credits_used"], "queue_position": job["queue_position"]}, status="processing")
 
@@ -260,37 +257,27 @@ class BatchIn(BaseModel):
 
 @routes.post("/api/music/batch", summary="Queue several generations at once", tags=TAGS, body=BatchIn)
 async def batch(request: web.Request, body: BatchIn) -> web.Response:
-    from studio.db.store import new_id
-    from studio.engine.composition.spec import GenerationSpec
-    from studio.services.music import credits_for
-
-    music = _music(request)
-    # Validate everything and check the whole cost first: a batch is queued entirely or not at all.
+    # One batch through the service: validated and paid for whole (queued entirely or not at all),
+    # its group recorded with every generation.
+    items = [{"fields": engine_fields(item), "extra": {"prompt": item.prompt}} for item in body.generations]
     try:
-        fields_list = [music.with_singer(engine_fields(item)) for item in body.generations]
+        batch = _music(request).batches.submit_batch(items, concurrency=len(items), notify_when_all_complete=False)
     except SingerError as exc:
         raise ApiError(exc.http_status, exc.message, details={"parameter": "character_id"}) from None
-    for index, fields in enumerate(fields_list):
-        try:
-            GenerationSpec.model_validate(fields)
-        except ValidationError as exc:
-            raise validation_error(exc, f"generations.{index}") from None
-    total_cost = sum(credits_for(f["duration"]) for f in fields_list)
-    balance = music.credit_balance()
-    if balance is not None and total_cost > balance:
-        raise insufficient(InsufficientCredits(total_cost, balance))
-    batch_id = new_id("batch")
-    jobs = [submit_or_raise(music, fields, source="api", extra={"batch_id": batch_id, "prompt": item.prompt})
-            for fields, item in zip(fields_list, body.generations)]
+    except ValidationError as exc:
+        raise validation_error(exc, f"generations.{getattr(exc, 'batch_index', 0)}") from None
+    except InsufficientCredits as exc:
+        raise insufficient_credits(exc) from None
+    jobs = batch["jobs"]
     estimated = max(job["estimated_time_s"] for job in jobs)
-    return ok({"batch_id": batch_id, "total_generations": len(jobs), "estimated_time": estimated,
-               "generation_ids": [job["id"] for job in jobs], "credits_used": round(total_cost, 2)},
+    return ok({"batch_id": batch["batch_id"], "total_generations": len(jobs), "estimated_time": estimated,
+               "generation_ids": [job["id"] for job in jobs], "credits_used": batch["credits_used"]},
               status="processing")
 
 
 @routes.get("/api/music/credits", summary="Local compute budget: balance and today's use", tags=TAGS)
 async def credits(request: web.Request) -> web.Response:
-    return ok(_music(request).credits())
+    return ok(_music(request).credits.summary())
 
 
 class AnalyticsQuery(BaseModel):
@@ -305,4 +292,4 @@ async def analytics(request: web.Request, query: AnalyticsQuery) -> web.Response
         days = parse_period_days(query.period)
     except ValueError as exc:
         raise ApiError(422, str(exc), details={"parameter": "period", "value": query.period}) from None
-    return ok({"period": query.period, **_music(request).analytics(days)})
+    return ok({"period": query.period, **_music(request).statistics.analytics(days)})
