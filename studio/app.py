@@ -18,7 +18,7 @@ from studio.db import Database, MediaStore
 from studio.events import EventBus
 from studio.jobs import JobQueue
 from studio.services import Services
-from studio.services.auth import AuthService, FirstRunCredentials
+from studio.services.system.auth import AuthService, FirstRunCredentials
 
 if TYPE_CHECKING:
     from studio.server.app import ApiServer
@@ -50,7 +50,6 @@ def build_services(settings: Settings | None = None) -> Services:
     from studio.services.analysis import AnalysisService
     from studio.services.music import MusicService
     from studio.services.system import SystemService
-    from studio.services.templates import TemplateService
     from studio.services.voices import VoicesService
     from studio.services.webhooks import WebhookService
 
@@ -76,13 +75,12 @@ def build_services(settings: Settings | None = None) -> Services:
         music=music,
         analysis=AnalysisService(ctx, webhooks=webhooks),
         voices=voices,
-        templates=TemplateService(ctx),
         webhooks=webhooks,
     )
     for service in (services.system, services.music, services.analysis, services.voices):
         for handler in service.job_handlers():
             jobs.register(handler)
-    events.subscribe(services.music.on_job_event)  # batch slots, playlist mixes
+    events.subscribe(services.music.on_event)  # batch slots, playlist mixes
     events.subscribe(services.webhooks.on_event)  # generation callbacks
     events.subscribe(services.analysis.on_event)  # batch analysis rows, cancelled batches
     events.subscribe(services.voices.on_event)  # failed/cancelled speech and voice-matching jobs

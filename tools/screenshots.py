@@ -45,7 +45,7 @@ async def scenario(services, out: Path, seconds: float, prompt: str = DEFAULT_PR
     window.show()
     start_background(services, asyncio.get_running_loop())
 
-    services.voices.initialize()  # so the Create panel can pick a singer
+    services.voices.characters.initialize()  # so the Create panel can pick a singer
     create = window.show_panel("create")
     create.apply_fields({"prompt": prompt, "duration": seconds,
                          "instrumental": False, "lyrics": {"enabled": True, "theme": "rain on the window"},
@@ -76,7 +76,8 @@ async def scenario(services, out: Path, seconds: float, prompt: str = DEFAULT_PR
     voices.select_character("luna_lofi")
     voices.say_edit.setText("Hey, beautiful souls, it's Luna. Tonight the rain plays along.")
     spoken = voices.speak()
-    await wait_for(lambda: services.voices.get_content(spoken["id"])["status"] != "processing", 300, "the speech")
+    await wait_for(lambda: services.voices.content.get_content(spoken["id"])["status"] != "processing", 300,
+                   "the speech")
     voices.topic_edit.setText("my new album, Midnight Rain")
     await voices.write_and_voice()
     await asyncio.sleep(0.5)

@@ -23,8 +23,9 @@ from studio.server.middleware import (
     request_context,
 )
 from studio.server.ratelimit import RateLimiter
-from studio.server.routes import analysis, auth, docs, system, voices
+from studio.server.routes import analysis, voices
 from studio.server.routes.music import ai, library
+from studio.server.routes.system import auth, docs, status
 from studio.server.routing import RouteTable
 
 if TYPE_CHECKING:
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("studio.server")
 
 # Each area's route module contributes one table; later areas add theirs here.
-ROUTE_TABLES: list[RouteTable] = [system.routes, auth.routes, docs.routes, library.routes, ai.routes, analysis.routes,
+ROUTE_TABLES: list[RouteTable] = [status.routes, auth.routes, docs.routes, library.routes, ai.routes, analysis.routes,
                                   voices.routes, ws.routes]
 
 

@@ -20,7 +20,7 @@ from studio.server.keys import (
     SETTINGS,
 )
 from studio.server.routing import route_spec
-from studio.services.auth import Identity
+from studio.services.system.auth import Identity
 
 log = logging.getLogger("studio.server")
 

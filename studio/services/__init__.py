@@ -16,10 +16,9 @@ if TYPE_CHECKING:
     from studio.context import Context
     from studio.events import EventBus
     from studio.services.analysis import AnalysisService
-    from studio.services.auth import AuthService, FirstRunCredentials
+    from studio.services.system.auth import AuthService, FirstRunCredentials
     from studio.services.music import MusicService
     from studio.services.system import SystemService
-    from studio.services.templates import TemplateService
     from studio.services.voices import VoicesService
     from studio.services.webhooks import WebhookService
 
@@ -32,7 +31,6 @@ class Services:
     music: "MusicService"
     analysis: "AnalysisService"
     voices: "VoicesService"
-    templates: "TemplateService"
     webhooks: "WebhookService"
     # Shown once by the entry point that created them (first start), then dropped.
     first_run: "FirstRunCredentials | None" = None

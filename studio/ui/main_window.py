@@ -39,7 +39,7 @@ from studio.ui.widgets.status_bar import StudioStatusBar
 
 if TYPE_CHECKING:
     from studio.services import Services
-    from studio.services.auth import FirstRunCredentials
+    from studio.services.system.auth import FirstRunCredentials
 
 UI_STATE_FILE = "ui_state.ini"
 TEXT_INPUTS = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)

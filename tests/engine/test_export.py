@@ -190,7 +190,7 @@ def test_atomic_write_leaves_nothing_when_writing_fails(tmp_path, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(export, "_tag_file", boom)
+    monkeypatch.setattr(export, "tag_file", boom)
     with pytest.raises(RuntimeError, match="disk full"):
         write_audio(target, tone(0.2), SR, "flac", metadata=META)
     assert target.read_bytes() == b"old"

@@ -12,9 +12,8 @@ import soundfile as sf
 import torch
 
 from studio.engine.dsp.effects import db_to_gain
-from studio.engine.dsp.mastering import default_glue, master
+from studio.engine.dsp.mastering import TARGET_LUFS, TRUE_PEAK_CEILING_DBTP, default_glue, master
 from studio.engine.pipeline.generate import STAGES, Cancelled, extend, generate, load_score
-from studio.engine.pipeline.render import TARGET_LUFS, TRUE_PEAK_CEILING_DBTP
 from studio.engine.composition.spec import GenerationSpec, LyricsOptions
 
 ALL = ["wav", "flac", "ogg", "mp3", "midi", "stems", "lyrics", "chords"]

@@ -313,8 +313,9 @@ async def test_voice_matching_end_to_end(api, running_services, initialized, tmp
 
 
 async def test_content_over_a_music_bed_from_the_library(api, running_services, initialized):
-    job = running_services.music.generation.submit({"style": "lofi_hip_hop", "duration": 4, "audio_quality": "draft", "seed": 2,
-                                    "instrumental": True, "output_formats": ["wav"]}, source="test")
+    job = running_services.music.generation.submit_generation(
+        {"style": "lofi_hip_hop", "duration": 4, "audio_quality": "draft", "seed": 2, "instrumental": True,
+         "output_formats": ["wav"]}, source="test")
     assert (await running_services.context.jobs.wait(job["id"], timeout_s=120))["status"] == "completed"
     track_id = running_services.music.library.track_for_generation(job["id"])["id"]
     status, body = await call(api, "POST", "/api/voice/characters/luna_lofi/generate",
@@ -322,14 +323,14 @@ async def test_content_over_a_music_bed_from_the_library(api, running_services, 
     assert status == 200, body
     done = await running_services.context.jobs.wait(body["content_id"], timeout_s=120)
     assert done["status"] == "completed", done
-    content = running_services.voices.get_content(body["content_id"])
+    content = running_services.voices.content.get_content(body["content_id"])
     assert content["music"] == {"source": "library", "track_id": track_id, "title": content["music"]["title"]}
     mix = done["result"]["mix"]
     assert mix["with_music"] and mix["voice_start_s"] == 1.5
     # the bed (looped: the track is shorter than the speech) plays before and after the voice
     assert content["duration"] == pytest.approx(mix["voice_start_s"] + mix["voice_duration_s"] + 2.5, abs=0.05)
     assert mix["integrated_lufs"] == pytest.approx(-16.0, abs=0.5)
-    path, _row = running_services.voices.content_file(content["id"])
+    path, _row = running_services.voices.content.content_file(content["id"])
     audio, rate = sf.read(path)
     lead_in = audio[int(0.5 * rate):int(1.4 * rate)]
     assert np.sqrt(np.mean(lead_in ** 2)) > 1e-3  # music alone before the voice

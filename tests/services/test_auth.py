@@ -1,6 +1,6 @@
 import pytest
 
-from studio.services.auth import AuthError
+from studio.services.system.auth import AuthError
 
 
 def test_bootstrap_once_and_credentials_work(services):

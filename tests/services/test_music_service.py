@@ -29,13 +29,20 @@ FAKE_RATE_HZ = 22050
 SPEC = {"style": "lofi_hip_hop", "duration": 4, "seed": 1, "audio_quality": "draft"}
 
 
-class FakeVoices:
+class FakeSingers:
     """Singers: only 'nova' exists."""
 
     def singer_options(self, character_id=None, voice_id=None) -> dict[str, Any]:
         if character_id != "nova":
             raise UnknownCharacter(character_id)
         return {"voice": "joe", "character_id": "nova"}
+
+
+class FakeVoices:
+    """The voices service as the music area uses it: its singers part."""
+
+    def __init__(self) -> None:
+        self.singers = FakeSingers()
 
 
 class FakeEngine:
@@ -83,7 +90,7 @@ def studio(settings):
     for handler in music.job_handlers():
         jobs.register(handler)
     published: list[tuple[str, dict]] = []
-    events.subscribe(music.on_job_event)
+    events.subscribe(music.on_event)
     events.subscribe(lambda name, data: published.append((name, data)))
     yield music, jobs, engine, published
     db.dispose()
@@ -100,7 +107,7 @@ def test_credits_follow_the_daily_allowance_and_come_back_for_failures(studio):
     assert credits_for(60) == CREDITS_PER_MINUTE
     assert music.credits.balance() == 100
 
-    job = music.generation.submit({**SPEC, "duration": 120})
+    job = music.generation.submit_generation({**SPEC, "duration": 120})
     assert job["credits_used"] == credits_for(120) == 20
     assert music.credits.balance() == 80
     summary = music.credits.summary()
@@ -118,16 +125,16 @@ def test_credits_follow_the_daily_allowance_and_come_back_for_failures(studio):
 def test_a_generation_past_the_balance_is_refused_and_queues_nothing(studio):
     music, jobs, _, _ = studio
     music.credits.settings.daily_credits = 30
-    music.generation.submit({**SPEC, "duration": 120})  # 20 credits
+    music.generation.submit_generation({**SPEC, "duration": 120})  # 20 credits
     with pytest.raises(InsufficientCredits) as refused:
-        music.generation.submit({**SPEC, "duration": 90})  # 15 > 10 left
+        music.generation.submit_generation({**SPEC, "duration": 90})  # 15 > 10 left
     assert refused.value.needed == 15 and refused.value.balance == 10
     assert len(_job_ids(jobs)) == 1
 
 
 def test_generation_records_a_track_with_its_files(studio):
     music, jobs, _, published = studio
-    job = music.generation.submit(SPEC, title="Rainy window", extra={"prompt": "rain"})
+    job = music.generation.submit_generation(SPEC, title="Rainy window", extra={"prompt": "rain"})
     assert job["status"] == QUEUED and job["resolved_spec"]["title"] == "Rainy window"
     assert jobs.run_pending() == 1
     done = jobs.get(job["id"])
@@ -143,7 +150,7 @@ def test_generation_records_a_track_with_its_files(studio):
 def test_unknown_singer_is_a_404_before_anything_is_queued(studio):
     music, jobs, _, _ = studio
     with pytest.raises(SingerError) as missing:
-        music.generation.submit({**SPEC, "singer": {"character_id": "ghost"}})
+        music.generation.submit_generation({**SPEC, "singer": {"character_id": "ghost"}})
     assert missing.value.http_status == 404 and "ghost" in missing.value.message
     assert music.generation.with_singer({**SPEC, "singer": {"character_id": "nova"}})["singer"]["voice"] == "joe"
     assert _job_ids(jobs) == []
@@ -207,7 +214,7 @@ def test_a_batch_is_paid_and_validated_whole_or_not_queued(studio):
 # --- extend -------------------------------------------------------------------------------------
 def test_extend_continues_a_track_and_charges_only_the_new_seconds(studio):
     music, jobs, _, _ = studio
-    music.generation.submit(SPEC)
+    music.generation.submit_generation(SPEC)
     jobs.run_pending()
     track = music.library.list_tracks()[1][0]
 
@@ -227,7 +234,7 @@ def test_extend_continues_a_track_and_charges_only_the_new_seconds(studio):
 
 def test_a_track_without_a_score_cannot_be_extended(studio):
     music, jobs, _, _ = studio
-    music.generation.submit(SPEC)
+    music.generation.submit_generation(SPEC)
     jobs.run_pending()
     track = music.library.list_tracks()[1][0]
     with music.library.db.session() as s:
@@ -243,7 +250,7 @@ def test_a_track_without_a_score_cannot_be_extended(studio):
 def test_only_failed_or_cancelled_generations_are_retried_with_the_same_parameters(studio):
     music, jobs, engine, _ = studio
     engine.failing = True
-    failed = music.generation.submit(SPEC)
+    failed = music.generation.submit_generation(SPEC)
     jobs.run_pending()
     assert jobs.get(failed["id"])["status"] == FAILED
 
@@ -256,7 +263,7 @@ def test_only_failed_or_cancelled_generations_are_retried_with_the_same_paramete
 
     with pytest.raises(JobStateError, match="completed"):
         music.generation.retry_generation(retry["id"])
-    queued = music.generation.submit(SPEC)
+    queued = music.generation.submit_generation(SPEC)
     with pytest.raises(JobStateError, match="still running"):
         music.generation.retry_generation(queued["id"])
     jobs.cancel(queued["id"])
@@ -269,7 +276,7 @@ def test_only_failed_or_cancelled_generations_are_retried_with_the_same_paramete
 def test_a_retry_is_refused_when_the_budget_is_spent(studio):
     music, jobs, engine, _ = studio
     engine.failing = True
-    failed = music.generation.submit({**SPEC, "duration": 60})
+    failed = music.generation.submit_generation({**SPEC, "duration": 60})
     jobs.run_pending()
     music.credits.settings.daily_credits = 5
     with pytest.raises(InsufficientCredits):
@@ -338,7 +345,7 @@ def test_a_playlist_is_paid_whole_or_not_queued(studio):
 def test_estimates_use_the_measured_speed_once_there_is_one(studio):
     music, jobs, _, _ = studio
     assert "assuming" in music.statistics.estimate_basis()
-    music.generation.submit(SPEC)
+    music.generation.submit_generation(SPEC)
     jobs.run_pending()
     assert music.statistics.measured_realtime_factor() == pytest.approx(400.0)
     assert "median speed" in music.statistics.estimate_basis()

@@ -32,14 +32,15 @@ async def test_scripts_from_ollama_when_configured_else_built_in(services, aioht
     app = web.Application()
     app.router.add_post("/api/generate", generate)
     server = await aiohttp_server(app)
-    services.voices.initialize()
+    services.voices.characters.initialize()
 
-    built_in = await services.voices.write_script("luna_lofi", "introduction", topic="rain", duration_s=20, seed=5)
+    writer = services.voices.writer
+    built_in = await writer.write_script("luna_lofi", "introduction", topic="rain", duration_s=20, seed=5)
     assert built_in["source"] == "built-in writer" and not seen  # no URL set: Ollama is not asked
 
     services.settings.ollama_url = f"http://127.0.0.1:{server.port}"
     services.settings.ollama_model = "llama3.2"
-    script = await services.voices.write_script("luna_lofi", "introduction", topic="rain", mood="calm", duration_s=20, seed=5)
+    script = await writer.write_script("luna_lofi", "introduction", topic="rain", mood="calm", duration_s=20, seed=5)
     assert script["source"] == "ollama:llama3.2"
     assert script["script"] == "Hey dreamers, it's Luna. Tonight the rain plays along."
     assert script["word_count"] == 9 and script["duration_estimate"] > 0
@@ -49,11 +50,11 @@ async def test_scripts_from_ollama_when_configured_else_built_in(services, aioht
     json.dumps(request)  # plain JSON on the wire
 
     mode["fail"] = True
-    fallback = await services.voices.write_script("luna_lofi", "introduction", topic="rain", duration_s=20, seed=5)
+    fallback = await writer.write_script("luna_lofi", "introduction", topic="rain", duration_s=20, seed=5)
     assert fallback["source"] == "built-in writer" and fallback["script"] == built_in["script"]
 
     services.settings.ollama_url = "http://127.0.0.1:9"  # nothing listens: falls back too
-    assert (await services.voices.write_script("luna_lofi", "outro", duration_s=10, seed=1))["source"] == "built-in writer"
+    assert (await writer.write_script("luna_lofi", "outro", duration_s=10, seed=1))["source"] == "built-in writer"
 
 
 async def test_clone_from_a_url_or_a_local_path_reads_off_the_loop(services, aiohttp_server, tmp_path, monkeypatch):
@@ -72,19 +73,19 @@ async def test_clone_from_a_url_or_a_local_path_reads_off_the_loop(services, aio
     server = await aiohttp_server(app)
     base = f"http://127.0.0.1:{server.port}"
     voices = services.voices
-    voices.initialize()
+    voices.characters.initialize()
 
-    result = await voices.submit_clone_from(name="From URL", audio_url=f"{base}/takes/speaker.wav")
+    result = await voices.matching.submit_clone_from(name="From URL", audio_url=f"{base}/takes/speaker.wav")
     assert result["samples_uploaded"] == 1 and abs(result["total_duration"] - 4.0) < 0.05
-    assert voices.get_voice(result["voice_id"])["profile"]["samples"][0]["filename"] == "speaker.wav"
+    assert voices.catalog.get_voice(result["voice_id"])["profile"]["samples"][0]["filename"] == "speaker.wav"
 
     path = tmp_path / "me.wav"
     path.write_bytes(wav.getvalue())
     threads: list[int] = []
     read = matching._read_local_sample
     monkeypatch.setattr(matching, "_read_local_sample", lambda *a: threads.append(threading.get_ident()) or read(*a))
-    result = await voices.submit_clone_from(name="From path", audio_path=str(path), character_id="luna_lofi")
-    assert result["samples_uploaded"] == 1 and voices.get_voice(result["voice_id"])["character_id"] == "luna_lofi"
+    result = await voices.matching.submit_clone_from(name="From path", audio_path=str(path), character_id="luna_lofi")
+    assert result["samples_uploaded"] == 1 and voices.catalog.get_voice(result["voice_id"])["character_id"] == "luna_lofi"
     assert threads and threads[0] != threading.get_ident()  # the file was read off the loop's thread
 
     cases = [
@@ -96,12 +97,12 @@ async def test_clone_from_a_url_or_a_local_path_reads_off_the_loop(services, aio
     ]
     for source, status, field, text in cases:
         with pytest.raises(VoiceError) as caught:
-            await voices.submit_clone_from(name="x", **source)
+            await voices.matching.submit_clone_from(name="x", **source)
         assert (caught.value.http_status, caught.value.field) == (status, field) and text in caught.value.message
 
     monkeypatch.setattr(matching, "MAX_SAMPLE_BYTES", 1000)  # larger than the cap: refused, whichever the source
     for source in ({"audio_url": f"{base}/takes/speaker.wav"}, {"audio_path": str(path)}):
         with pytest.raises(VoiceError) as caught:
-            await voices.submit_clone_from(name="x", **source)
+            await voices.matching.submit_clone_from(name="x", **source)
         assert caught.value.http_status == 413 and "larger than" in caught.value.message
-    assert len(voices.list_voices()) == 2  # refused sources stored nothing
+    assert len(voices.catalog.list_voices()) == 2  # refused sources stored nothing

@@ -194,10 +194,10 @@ def test_template_gallery_fills_the_form_and_the_job_records_it(window, services
     panel = window.show_panel("create")
     panel.templates_button.click()
     gallery = panel.gallery
-    assert gallery.isVisibleTo(panel) and len(gallery.template_ids()) == len(services.templates.templates)
+    assert gallery.isVisibleTo(panel) and len(gallery.template_ids()) == len(services.music.templates.templates)
     assert all(not card.usage_label.text() for card in gallery.cards.values())  # never used: no figures
     gallery.set_category("electronic")
-    assert set(gallery.template_ids()) == {t.id for t in services.templates.search(category="electronic")}
+    assert set(gallery.template_ids()) == {t.id for t in services.music.templates.search(category="electronic")}
     gallery.search_edit.setText("synthwave night")
     gallery.refresh()
     assert gallery.template_ids() == ["ai_template_001"]
@@ -205,7 +205,7 @@ def test_template_gallery_fills_the_form_and_the_job_records_it(window, services
     assert "Synthwave" in card.name_label.text() and "electronic" in card.meta_label.text()
     assert "sung lyrics" in card.meta_label.text()
     card.use_button.click()
-    template = services.templates.get("ai_template_001")
+    template = services.music.templates.get("ai_template_001")
     fields = panel.fields()
     assert fields["style"] == "synthwave" and fields["mood"] == template.parameters["mood"]
     assert fields["tempo"] == template.parameters["tempo"] and fields["key"] == template.parameters["key"]
@@ -218,7 +218,7 @@ def test_template_gallery_fills_the_form_and_the_job_records_it(window, services
     card_job = panel.jobs_view.cards[jobs[0]["id"]]
     qtbot.waitUntil(lambda: card_job.job["status"] in ("completed", "failed"), timeout=GENERATION_TIMEOUT_MS)
     assert card_job.job["status"] == "completed", card_job.job.get("error")
-    assert services.templates.usage()["ai_template_001"]["completed"] == 1
+    assert services.music.templates.usage()["ai_template_001"]["completed"] == 1
     panel.show_gallery(True)  # reopening re-reads the real usage
     assert gallery.cards["ai_template_001"].usage_label.text() == "Used 1 time here"
     panel.reset_form()

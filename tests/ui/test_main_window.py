@@ -6,8 +6,8 @@ from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPushButton
 
 from studio.engine.device import DeviceInfo
 from studio.ui.panels import PANELS, PlaceholderPanel
-from studio.ui.panels.api import ApiPanel
-from studio.ui.panels.system import SystemPanel
+from studio.ui.panels.system.api import ApiPanel
+from studio.ui.panels.system.status import SystemPanel
 from tests.support.steps_job import KIND
 
 KEYS = ["create", "library", "voices", "trends", "community", "analytics", "analysis", "system", "api"]

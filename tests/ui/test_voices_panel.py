@@ -40,7 +40,7 @@ def test_characters_speak_and_write(window, services, qtbot, sink, message_boxes
     panel.pitch_spin.setValue(5.5)
     panel.emotion_combo.setCurrentText("confident")
     assert set(panel.save_voice()) == {"voice"}
-    assert services.voices.get_character("zara_trap")["voice_settings"]["pitch_semitones"] == 5.5
+    assert services.voices.characters.get_character("zara_trap")["voice_settings"]["pitch_semitones"] == 5.5
 
     # write and voice an introduction: the script shows at once, the audio follows
     panel.type_combo.setCurrentIndex(panel.type_combo.findData("introduction"))
@@ -69,7 +69,7 @@ def test_match_dialog_refuses_bad_recordings(window, services, qtbot, tmp_path):
     notes.write_text("hello")
     dialog.set_paths([notes])
     assert dialog.submit() is None and "unsupported" in dialog.error_label.text()
-    assert services.voices.list_voices() == []
+    assert services.voices.catalog.list_voices() == []
 
 
 def test_create_panel_offers_characters_as_singers(window, services, qtbot):
@@ -124,7 +124,7 @@ def test_create_edit_delete_preview_script_and_batch(window, services, qtbot, si
     assert dialog.name_edit.text() == "Milo" and dialog.trait_sliders["humor"].value() == 80
     dialog.backstory_edit.setPlainText("Grew up by the sea.")
     dialog.save()
-    assert services.voices.get_character("milo_folk")["backstory"] == "Grew up by the sea."
+    assert services.voices.characters.get_character("milo_folk")["backstory"] == "Grew up by the sea."
 
     # preview unsaved voice settings: plays, nothing is stored
     panel.pitch_spin.setValue(4.0)
@@ -132,7 +132,7 @@ def test_create_edit_delete_preview_script_and_batch(window, services, qtbot, si
     qtbot.waitUntil(lambda: window.player_bar.playing and sink.frames > 0, timeout=60_000)
     assert window.player_bar.title == "Milo: preview"
     window.player_bar.stop()
-    assert services.voices.get_character("milo_folk")["voice_settings"]["pitch_semitones"] == 0.0
+    assert services.voices.characters.get_character("milo_folk")["voice_settings"]["pitch_semitones"] == 0.0
     assert panel.content_table.rowCount() == 0
 
     # write a script into the editor, edit it, speak it
@@ -158,7 +158,7 @@ def test_create_edit_delete_preview_script_and_batch(window, services, qtbot, si
     qtbot.waitUntil(lambda: bool(empty.error_label.text()), timeout=5000)
     assert "characters is empty" in empty.error_label.text()
     for op in batch.result["operations"]:
-        qtbot.waitUntil(lambda op=op: services.voices.get_content(op["content_id"])["status"] != "processing",
+        qtbot.waitUntil(lambda op=op: services.voices.content.get_content(op["content_id"])["status"] != "processing",
                         timeout=120_000)
 
     # delete, after confirming

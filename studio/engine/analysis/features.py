@@ -56,6 +56,7 @@ from torch import Tensor
 
 from studio.engine.dsp.mastering import (
     TARGET_LUFS,
+    TRUE_PEAK_CEILING_DBTP,
     _BLOCK_SEGMENTS,
     _hop_frames,
     _integrated,
@@ -649,7 +650,6 @@ RHYTHM_WEIGHTS = {"tempo_agreement": 0.5, "regularity": 0.5}
 FIDELITY_WEIGHTS = {"loudness": 0.30, "true_peak": 0.20, "clipping": 0.25, "balance": 0.15, "dc": 0.10}
 OVERALL_WEIGHTS = {"melodic_coherence": 0.25, "harmonic_consistency": 0.25, "rhythmic_stability": 0.20,
                    "audio_fidelity": 0.30}
-TRUE_PEAK_CEILING_DBTP = -1.0
 _MOTIF_INTERVALS = 3  # a motif is a run of 3 intervals (4 notes)
 
 

@@ -56,9 +56,11 @@ __all__ = [
     "default_glue",
     "master",
     "TARGET_LUFS",
+    "TRUE_PEAK_CEILING_DBTP",
 ]
 
 TARGET_LUFS = -14.0  # where a finished master sits: the streaming platforms' loudness norm
+TRUE_PEAK_CEILING_DBTP = -1.0  # the headroom lossy encoders need so their decodes do not clip
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
 LRA_RELATIVE_GATE_LU = -20.0
@@ -450,7 +452,7 @@ def master(
     audio: Tensor,
     sample_rate_hz: int,
     target_lufs: float = TARGET_LUFS,
-    true_peak_ceiling_dbtp: float = -1.0,
+    true_peak_ceiling_dbtp: float = TRUE_PEAK_CEILING_DBTP,
     *,
     glue: Callable[[Tensor, int], Tensor] | None = None,
     lookahead_ms: float = 5.0,

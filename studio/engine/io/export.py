@@ -156,7 +156,9 @@ def _id3_frames(meta: TrackMetadata) -> list:
     return frames
 
 
-def _tag_file(path: Path, fmt: str, meta: TrackMetadata) -> None:
+def tag_file(path: Path, fmt: str, meta: TrackMetadata) -> None:
+    """Write `meta` into the audio file at `path` in place: Vorbis comments for FLAC/OGG, ID3v2.3
+    for MP3/WAV. Raises what mutagen raises for a file it cannot read or save."""
     if fmt in ("flac", "ogg"):
         from mutagen.flac import FLAC
         from mutagen.oggvorbis import OggVorbis
@@ -226,7 +228,7 @@ def write_audio(
                 for start in range(0, clipped.shape[1], WRITE_BLOCK_FRAMES):
                     mp3.write(clipped[:, start:start + WRITE_BLOCK_FRAMES])
             if metadata is not None:
-                _tag_file(tmp, fmt, metadata)
+                tag_file(tmp, fmt, metadata)
             return
         else:
             frames = np.ascontiguousarray(np.clip(data, -1.0, 1.0).T)
@@ -245,7 +247,7 @@ def write_audio(
             for start in range(0, frames.shape[0], WRITE_BLOCK_FRAMES):
                 f.write(frames[start:start + WRITE_BLOCK_FRAMES])
         if metadata is not None:
-            _tag_file(tmp, fmt, metadata)
+            tag_file(tmp, fmt, metadata)
 
     return _atomic_write(Path(path), write)
 
@@ -593,6 +595,7 @@ __all__ = [
     "lyrics_json",
     "lyrics_lrc",
     "normalise_formats",
+    "tag_file",
     "write_audio",
     "write_midi",
 ]

@@ -124,9 +124,9 @@ def mix_tracks(paths: list[Path], wav_path: Path, mp3_path: Path, *, style: str,
 
 def _tag_mix(path: Path, title: str) -> None:
     """ID3 title, artist and encoder on the MP3, the way every exported file is tagged."""
-    from studio.engine.io.export import TrackMetadata, _tag_file
+    from studio.engine.io.export import TrackMetadata, tag_file
 
     try:
-        _tag_file(path, "mp3", TrackMetadata(title=title))
+        tag_file(path, "mp3", TrackMetadata(title=title))
     except Exception as exc:  # tags are a nicety; the audio is what matters
         log.warning("could not tag %s: %s", path, exc)

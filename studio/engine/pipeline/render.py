@@ -27,7 +27,7 @@ import torch
 from studio.engine.dsp.effects import (BitCrush, Chorus, Compressor, Delay, GuitarAmp, HighPassFilter, LowPassFilter, Reverb,
                       Saturation, SidechainDucker, StereoWidth, VinylCrackle, WowFlutter, db_to_gain, fft_convolve,
                       run_jobs, tempo_synced_delay_ms)
-from studio.engine.dsp.mastering import TARGET_LUFS, default_glue, master
+from studio.engine.dsp.mastering import TARGET_LUFS, TRUE_PEAK_CEILING_DBTP, default_glue, master
 from studio.engine.instruments.sampler import Notes, render_notes_batch
 from studio.engine.composition.score import STEMS, Part, Score
 from studio.engine.instruments.soundfont import SoundFont
@@ -35,7 +35,6 @@ from studio.engine.composition.styles import styles
 from studio.engine.instruments.synths import choke_notes, render_synth
 
 ELECTRIC_GUITARS = range(26, 32)  # General MIDI programs (0-based) a style's guitar amp plays through
-TRUE_PEAK_CEILING_DBTP = -1.0
 # Mix balance: each stem is brought to this RMS (dBFS, measured over the 100 ms blocks where it
 # plays, so a part that rests for a verse is not boosted) before its channel strip. Instruments
 # differ by 20 dB and more in raw level (a plucked synth against a sustained pad); levelling

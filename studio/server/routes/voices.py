@@ -48,7 +48,7 @@ def _error(exc: VoiceError) -> ApiError:
 def _character_or_404(request: web.Request, character_id: str | None = None) -> dict[str, Any]:
     character_id = character_id or request.match_info["character_id"]
     try:
-        return _voices(request).get_character(character_id)
+        return _voices(request).characters.get_character(character_id)
     except UnknownCharacter:
         raise not_found("character", character_id) from None
 
@@ -56,7 +56,7 @@ def _character_or_404(request: web.Request, character_id: str | None = None) -> 
 def _update(request: web.Request, character_id: str, changes: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """The service's update, its errors in the family's shape (404 character/voice, 422 bad field)."""
     try:
-        return _voices(request).update_character(character_id, changes)
+        return _voices(request).characters.update_character(character_id, changes)
     except UnknownCharacter:
         raise not_found("character", character_id) from None
     except UnknownVoice as exc:
@@ -89,7 +89,7 @@ def _summary(character: dict[str, Any]) -> dict[str, Any]:
 @routes.post("/api/voice/initialize", summary="Create the eight default voice characters", tags=TAGS,
              description="Idempotent: characters that exist already are kept; a second call creates none and says so.")
 async def initialize(request: web.Request) -> web.Response:
-    result = _voices(request).initialize()
+    result = _voices(request).characters.initialize()
     created = result["created"]
     message = (f"Created {len(created)} default characters" if created
                else "The default characters exist already; nothing was created")
@@ -101,7 +101,7 @@ async def initialize(request: web.Request) -> web.Response:
 
 @routes.get("/api/voice/characters", summary="All voice characters", tags=TAGS)
 async def list_characters(request: web.Request) -> web.Response:
-    total, characters = _voices(request).list_characters(limit=1000)
+    total, characters = _voices(request).characters.list_characters(limit=1000)
     return ok({"total_characters": total, "characters": [_summary(c) for c in characters]})
 
 
@@ -176,10 +176,10 @@ class ContentIn(BaseModel):
 async def generate_content(request: web.Request, body: ContentIn) -> web.Response:
     character = _character_or_404(request)
     try:
-        row = await _voices(request).submit_content(character["id"], body.content_type, topic=body.topic,
-                                                    mood=body.mood, duration_s=body.duration,
-                                                    include_music=body.include_music, track_id=body.track_id,
-                                                    seed=body.seed)
+        row = await _voices(request).speech.submit_content(character["id"], body.content_type, topic=body.topic,
+                                                           mood=body.mood, duration_s=body.duration,
+                                                           include_music=body.include_music, track_id=body.track_id,
+                                                           seed=body.seed)
     except VoiceError as exc:
         raise _error(exc) from None
     script = row["script"]
@@ -208,15 +208,16 @@ class ScriptQuery(BaseModel):
 async def get_script(request: web.Request, query: ScriptQuery) -> web.Response:
     character = _character_or_404(request)
     voices = _voices(request)
-    latest = None if query.content_type else voices.latest_script(character["id"])
+    latest = None if query.content_type else voices.content.latest_script(character["id"])
     if latest is not None:
         script = {"script": latest["text"], "word_count": latest["word_count"], "emotion_tags": latest["emotion_tags"],
                   "duration_estimate": latest["duration"] or None, "content_type": latest["type"],
                   "content_id": latest["id"], "source": latest["script_source"] or "built-in writer"}
     else:
         try:
-            script = await voices.write_script(character["id"], query.content_type or "introduction", topic=query.topic,
-                                               mood=query.mood, duration_s=query.duration, seed=query.seed)
+            script = await voices.writer.write_script(character["id"], query.content_type or "introduction",
+                                                      topic=query.topic, mood=query.mood, duration_s=query.duration,
+                                                      seed=query.seed)
         except VoiceError as exc:
             raise _error(exc) from None
     return ok({"character": character["id"], **script})
@@ -235,8 +236,9 @@ class SynthesizeIn(BaseModel):
 async def synthesize(request: web.Request, body: SynthesizeIn) -> web.Response:
     character = _character_or_404(request)
     try:
-        row = _voices(request).submit_synthesis(character["id"], body.text, emotion=body.emotion, speed=body.speed,
-                                                pitch_semitones=_semitones_from_offset(body.pitch))
+        row = _voices(request).speech.submit_synthesis(character["id"], body.text, emotion=body.emotion,
+                                                       speed=body.speed,
+                                                       pitch_semitones=_semitones_from_offset(body.pitch))
     except VoiceError as exc:
         raise _error(exc) from None
     return ok({"synthesis_id": row["id"], "estimated_time": row["estimated_time"],
@@ -248,7 +250,8 @@ async def synthesize(request: web.Request, body: SynthesizeIn) -> web.Response:
 @routes.get("/api/voice/characters/{character_id}/analytics", summary="A character's content figures", tags=TAGS)
 async def character_analytics(request: web.Request) -> web.Response:
     character = _character_or_404(request)
-    return ok({"character": character["id"], "performance": _voices(request).character_analytics(character["id"])})
+    performance = _voices(request).content.character_analytics(character["id"])
+    return ok({"character": character["id"], "performance": performance})
 
 
 class BatchIn(BaseModel):
@@ -265,8 +268,8 @@ class BatchIn(BaseModel):
              responses={404: "Unknown character", 422: "Empty lists, unknown content type, too many operations"})
 async def batch(request: web.Request, body: BatchIn) -> web.Response:
     try:
-        result = await _voices(request).submit_batch(body.operation, body.characters, body.content_types,
-                                                     topic=body.topic, duration_s=body.duration)
+        result = await _voices(request).speech.submit_batch(body.operation, body.characters, body.content_types,
+                                                            topic=body.topic, duration_s=body.duration)
     except UnknownCharacter as exc:
         raise not_found("character", str(exc.args[0])) from None
     except VoiceError as exc:
@@ -286,8 +289,8 @@ class ContentQuery(BaseModel):
             query=ContentQuery)
 async def content_history(request: web.Request, query: ContentQuery) -> web.Response:
     character = _character_or_404(request)
-    total, items = _voices(request).content_history(character["id"], limit=query.limit,
-                                                    offset=(query.page - 1) * query.limit, kind=query.type)
+    total, items = _voices(request).content.content_history(character["id"], limit=query.limit,
+                                                            offset=(query.page - 1) * query.limit, kind=query.type)
     return ok({"character": character["id"], "total_content": total, "page": query.page, "limit": query.limit,
                "content": items, "performance_source": "views and engagement are 0 until published content's "
                                                        "statistics are imported"})
@@ -303,7 +306,7 @@ class DownloadQuery(BaseModel):
 async def download_content(request: web.Request, query: DownloadQuery) -> web.StreamResponse:
     content_id = request.match_info["content_id"]
     try:
-        path, row = _voices(request).content_file(content_id, query.format)
+        path, row = _voices(request).content.content_file(content_id, query.format)
     except (UnknownContent, KeyError):
         raise not_found("content audio", content_id) from None
     return file_response(path, row)
@@ -311,7 +314,7 @@ async def download_content(request: web.Request, query: DownloadQuery) -> web.St
 
 @routes.get("/api/voice/dashboard", summary="Characters, content and voices at a glance", tags=TAGS)
 async def dashboard(request: web.Request) -> web.Response:
-    return ok(_voices(request).dashboard())
+    return ok(_voices(request).content.dashboard())
 
 
 # --- voice matching (both families) -------------------------------------------------------------------
@@ -334,7 +337,8 @@ async def _clone_from_form(request: web.Request, character_id: str | None) -> di
 def _submit_clone(request: web.Request, files: list[tuple[bytes, str]], name: str, description: str,
                   character_id: str | None) -> dict[str, Any]:
     try:
-        return _voices(request).submit_clone(files, name=name, description=description, character_id=character_id)
+        return _voices(request).matching.submit_clone(files, name=name, description=description,
+                                                      character_id=character_id)
     except UnknownCharacter:
         raise not_found("character", character_id or "") from None
     except VoiceError as exc:
@@ -370,14 +374,14 @@ class SpeechIn(BaseModel):
 def _speak(request: web.Request, character_id: str, body: SpeechIn) -> web.Response:
     voices = _voices(request)
     try:
-        row = voices.submit_synthesis(character_id, body.text, emotion=body.emotion, speed=body.speed,
-                                      pitch_semitones=_semitones_from_ratio(body.pitch), voice_id=body.voice_id)
+        row = voices.speech.submit_synthesis(character_id, body.text, emotion=body.emotion, speed=body.speed,
+                                             pitch_semitones=_semitones_from_ratio(body.pitch), voice_id=body.voice_id)
     except UnknownVoice:
         raise not_found("voice", body.voice_id or "") from None
     except VoiceError as exc:
         raise _error(exc) from None
     data = {"audio_id": row["id"], "job_id": row["id"], "status": "processing", "character_id": character_id,
-            "voice_id": body.voice_id or voices.get_character(character_id)["voice_id"],
+            "voice_id": body.voice_id or voices.characters.get_character(character_id)["voice_id"],
             "estimated_time": row["estimated_time"], "estimate_basis": row["estimate_basis"],
             "status_url": f"/api/jobs/{row['id']}", "download_url": f"/api/voice/content/download/{row['id']}"}
     return envelope(request, data, "Speech generation queued", http_status=202)
@@ -457,7 +461,7 @@ def _character_fields(body: CharacterIn) -> dict[str, Any]:
              responses={422: "Missing name or invalid fields"})
 async def create_character(request: web.Request, body: CharacterIn) -> web.Response:
     try:
-        character = _voices(request).create_character(_character_fields(body))
+        character = _voices(request).characters.create_character(_character_fields(body))
     except UnknownVoice as exc:
         raise not_found("voice", str(exc.args[0])) from None
     except VoiceError as exc:
@@ -475,8 +479,8 @@ class CharacterListQuery(BaseModel):
 
 @routes.get("/api/characters", summary="Characters, filtered and paged", tags=CHARACTER_TAGS, query=CharacterListQuery)
 async def characters(request: web.Request, query: CharacterListQuery) -> web.Response:
-    total, items = _voices(request).list_characters(status=query.status, search=query.search, limit=query.limit,
-                                                    offset=query.offset)
+    total, items = _voices(request).characters.list_characters(status=query.status, search=query.search,
+                                                               limit=query.limit, offset=query.offset)
     return envelope(request, {"characters": items, "total": total, "limit": query.limit, "offset": query.offset})
 
 
@@ -501,7 +505,7 @@ async def put_character(request: web.Request, body: CharacterIn) -> web.Response
 async def delete_character(request: web.Request) -> web.Response:
     character_id = request.match_info["character_id"]
     try:
-        counts = _voices(request).delete_character(character_id)
+        counts = _voices(request).characters.delete_character(character_id)
     except UnknownCharacter:
         raise not_found("character", character_id) from None
     return envelope(request, {"character_id": character_id, "deleted": True, **counts}, "Character deleted")
@@ -521,8 +525,9 @@ class CaptionIn(BaseModel):
 async def caption(request: web.Request, body: CaptionIn) -> web.Response:
     character = _character_or_404(request)
     try:
-        row = _voices(request).write_caption(character["id"], content_type=body.content_type, context=body.context,
-                                             tone=body.tone, max_length=body.max_length, seed=body.seed)
+        row = _voices(request).writer.write_caption(character["id"], content_type=body.content_type,
+                                                    context=body.context, tone=body.tone,
+                                                    max_length=body.max_length, seed=body.seed)
     except VoiceError as exc:
         raise _error(exc) from None
     return envelope(request, {"content_id": row["id"], "character_id": character["id"], "content_type": row["type"],
@@ -548,9 +553,10 @@ async def character_clone(request: web.Request) -> web.Response:
     else:
         body = parse_model(CloneJsonIn, await read_json_object(request), "body")
         try:  # the service reads the path off the loop, or downloads the URL
-            result = await _voices(request).submit_clone_from(name=body.name, description=body.description,
-                                                              character_id=character["id"],
-                                                              audio_path=body.audio_path, audio_url=body.audio_url)
+            result = await _voices(request).matching.submit_clone_from(name=body.name, description=body.description,
+                                                                       character_id=character["id"],
+                                                                       audio_path=body.audio_path,
+                                                                       audio_url=body.audio_url)
         except UnknownCharacter:
             raise not_found("character", character["id"]) from None
         except VoiceError as exc:
@@ -574,7 +580,7 @@ async def character_speech(request: web.Request, body: SpeechIn) -> web.Response
             tags=CHARACTER_TAGS)
 async def character_voices(request: web.Request) -> web.Response:
     character = _character_or_404(request)
-    voices = _voices(request).list_voices(character["id"])
+    voices = _voices(request).catalog.list_voices(character["id"])
     return envelope(request, {"character_id": character["id"], "current_voice_id": character["voice_id"],
                               "voices": voices, "total": len(voices)})
 
@@ -585,7 +591,7 @@ async def delete_character_voice(request: web.Request) -> web.Response:
     character = _character_or_404(request)
     voice_id = request.match_info["voice_id"]
     try:
-        files = _voices(request).delete_voice(voice_id, character_id=character["id"])
+        files = _voices(request).catalog.delete_voice(voice_id, character_id=character["id"])
     except UnknownVoice:
         raise not_found("voice", voice_id) from None
     except VoiceError as exc:
@@ -607,5 +613,5 @@ async def voice_generate(request: web.Request, body: SpeechIn) -> web.Response:
 @routes.get("/api/voice/list", summary="Every voice: the built-in one and the matched ones", tags=TAGS)
 async def voice_list(request: web.Request) -> web.Response:
     voices = _voices(request)
-    items = [voices.builtin_voice()] + voices.list_voices()
+    items = [voices.catalog.builtin_voice()] + voices.catalog.list_voices()
     return envelope(request, {"voices": items, "total": len(items)})

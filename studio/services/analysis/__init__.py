@@ -2,17 +2,19 @@
 tempo, key, loudness and spectrum measured from the audio) and the history of those analyses.
 
 One service behind the GUI's Analyze panel and seed 004's API (`/api/v1/predict`, ...).
-`AnalysisService` is the area's entry object; its parts, each in its own module:
+`AnalysisService` is the area's entry object (what `services.analysis` is); callers go through
+its parts (`services.analysis.records.history(...)`), one module each:
 
-    models       the active tagger model, loading and deploying it, the genre sets   (models.py)
-    predictions  one file: checks, the engine run with retries, predict now, record (predictions.py)
-    batches      several files on the job queue, the `batch.completed` webhook       (batches.py)
-    records      the `predictions` rows: state machine, history, CSV export          (records.py)
-    stats        statistics, health checks and metrics                               (stats.py)
+- models.py (`models`): the active tagger model, loading and deploying it, the genre sets.
+- predictions.py (`predictions`): one file: checks, the engine run with retries, predict now, record.
+- batches.py (`batches`): several files on the job queue, the `batch.completed` webhook.
+- records.py (`records`): the `predictions` rows: state machine, history, CSV export.
+- stats.py (`stats`): statistics, health checks and metrics.
 
-The audio work (decoding, tagging, features, the spectrogram PNG) is the engine's
-(`studio.engine.io.decode`, `studio.engine.analysis.describe`); webhooks go through the studio's
-`WebhookService`.
+The errors callers catch live in `errors`. The audio work (decoding, tagging, features, the
+spectrogram PNG) is the engine's (`studio.engine.io.decode`, `studio.engine.analysis.describe`);
+webhooks go through the studio's `WebhookService`. The entry object itself only gives the
+composition root the area's job handlers and its event subscriber.
 """
 
 from __future__ import annotations

@@ -1,20 +1,24 @@
 """Music area: generation jobs, the track library, credits, batches, playlists and statistics.
 
 One service behind the GUI's Create/Library panels and both documented API families (seed 000
-`/api/music/...`, seed 001 `/api/v1/ai/...`). `MusicService` is the area's entry point; each
-part is a focused class that gets only what it uses:
+`/api/music/...`, seed 001 `/api/v1/ai/...`). `MusicService` is the area's entry object (what
+`services.music` is); callers go through its parts (`services.music.library.list_tracks(...)`),
+each a focused class that gets only what it uses, one module each:
 
-- `catalogue`  (catalogue.MusicCatalogue): what the engine offers (styles, keys, qualities, limits)
-- `credits`    (credits.MusicCredits): the daily compute budget
-- `statistics` (statistics.MusicStatistics): time estimates and analytics by period
-- `library`    (library.MusicLibrary): finished tracks and their files
-- `generation` (generation.MusicGeneration): submit, run, record, extend, retry, singers
-- `batches`    (batches.MusicBatches): variations queued together with a concurrency cap
-- `playlists`  (playlists.MusicPlaylists): planned tracks and their continuous mix
+- catalogue.py (`catalogue`): what the engine offers (styles, keys, qualities, limits).
+- credits.py (`credits`): the daily compute budget.
+- statistics.py (`statistics`): time estimates and analytics by period.
+- library.py (`library`): finished tracks and their files.
+- generation.py (`generation`): submit, run, record, extend, retry, singers.
+- batches.py (`batches`): variations queued together with a concurrency cap.
+- playlists.py (`playlists`): planned tracks and their continuous mix.
+- templates.py (`templates`): the generation templates of seed 001 and how often each was used.
+- holds.py (internal): queued rows kept off the workers (batch slots, playlist mixes).
 
 Module-level names callers use live with the part they belong to: job kinds, file facts and
 exceptions in `common`, `credits_for` in `credits`, `parse_period_days` and
-`measured_realtime_factor` in `statistics`, `plan_playlist` in `playlists`.
+`measured_realtime_factor` in `statistics`, `plan_playlist` in `playlists`. The entry object
+itself only gives the composition root the area's job handlers and its event subscriber.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from studio.services.music.holds import HeldJobs
 from studio.services.music.library import MusicLibrary
 from studio.services.music.playlists import MusicPlaylists
 from studio.services.music.statistics import MusicStatistics
+from studio.services.music.templates import TemplateService
 
 if TYPE_CHECKING:
     from studio.context import Context
@@ -51,12 +56,13 @@ class MusicService:
         self.playlists = MusicPlaylists(generation=self.generation, credits=self.credits, holds=holds,
                                         library=self.library, db=ctx.db, store=ctx.store, jobs=ctx.jobs,
                                         events=ctx.events)
+        self.templates = TemplateService(ctx)
         self._holds = holds
 
     def job_handlers(self) -> list[JobHandler]:
         return [self.generation.job_handler(), self.playlists.job_handler()]
 
-    def on_job_event(self, name: str, data: dict[str, Any]) -> None:
+    def on_event(self, name: str, data: dict[str, Any]) -> None:
         """Event bus subscriber: free batch slots, start playlist mixes, announce finished groups."""
         if name not in ("job_completed", "job_failed", "job_cancelled"):
             return

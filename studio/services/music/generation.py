@@ -91,7 +91,7 @@ class MusicGeneration:
         if not singer or not (singer.get("character_id") or singer.get("voice_id")):
             return spec_fields
         try:
-            resolved = self.voices.singer_options(singer.get("character_id"), singer.get("voice_id"))
+            resolved = self.voices.singers.singer_options(singer.get("character_id"), singer.get("voice_id"))
         except UnknownCharacter:
             raise SingerError(404, f"character '{singer.get('character_id')}' was not found (GET /api/voice/characters "
                                    "lists them)") from None
@@ -109,18 +109,14 @@ class MusicGeneration:
         return resolve_spec(GenerationSpec.model_validate(self.with_singer(spec_fields)))
 
     # --- submission -----------------------------------------------------------------------------
-    def submit(self, spec_fields: dict[str, Any], *, source: str = "api", title: str | None = None,
-               extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Validate and queue one generation. Raises pydantic.ValidationError (bad fields) or
-        InsufficientCredits. Returns the job dict plus `resolved_spec`, `credits_used` and estimates.
-        A `title` names the track and its files (the prompt does otherwise)."""
-        return self.submit_generation(spec_fields, title=title, source=source, extra=extra)
-
     def submit_generation(self, spec_fields: dict[str, Any], *, title: str | None = None,
                           description: str | None = None, source: str = "api", extra: dict[str, Any] | None = None,
                           job_id: str | None = None, hold_stage: str | None = None,
                           title_suffix: str | None = None) -> dict[str, Any]:
-        """Queue one generation; a `title` names the track and its files, `description` is stored with it.
+        """Validate and queue one generation. Raises pydantic.ValidationError (bad fields),
+        SingerError or InsufficientCredits. Returns the job dict plus `resolved_spec`, `credits_used`
+        and estimates. A `title` names the track and its files (the prompt does otherwise),
+        `description` is stored with it.
 
         `hold_stage` keeps the job row queued but off the workers until the holds release it (a
         batch's concurrency limit); `job_id` pre-chooses the id (batch and playlist members)."""

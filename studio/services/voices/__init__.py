@@ -2,16 +2,23 @@
 
 One service behind the Voices panel and two documented API families: seed 000's
 `/api/voice/...` and seed 002's `/api/characters/...`. `VoicesService` is the area's entry
-object (what `services.voices` is); the work is done by its parts, one module each:
+object (what `services.voices` is); callers go through its parts
+(`services.voices.characters.get_character(...)`), one module each:
 
-- characters.py: the `characters` rows; the eight defaults from resources/voices/characters.toml.
-- catalog.py: the voices a character speaks with (the built-in Piper voice, matched voices).
-- writing.py: scripts and captions in a character's words (built-in writer, or Ollama).
-- speech.py: synthesis and scripted pieces as jobs, over an optional music bed.
-- content.py: what was said (`voice_content` rows, their audio) and the figures counted from it.
-- matching.py: voice matching from recordings (uploaded, a local path, or a URL).
-- singers.py: a character's timbre for sung generations (the music service asks).
-- options.py: the choices the panel's forms offer (emotions, content types, music styles).
+- characters.py (`characters`): the `characters` rows; the eight defaults from
+  resources/voices/characters.toml.
+- catalog.py (`catalog`): the voices a character speaks with (the built-in Piper voice, matched voices).
+- writing.py (`writer`): scripts and captions in a character's words (built-in writer, or Ollama).
+- speech.py (`speech`): synthesis and scripted pieces as jobs, over an optional music bed.
+- content.py (`content`): what was said (`voice_content` rows, their audio) and the figures
+  counted from it.
+- matching.py (`matching`): voice matching from recordings (uploaded, a local path, or a URL).
+- singers.py (`singers`): a character's timbre for sung generations (the music service asks).
+- options.py (`options`, the module itself): the choices the forms offer (emotions, content
+  types, music styles).
+
+Job kinds, limits and errors the parts share live in `common`. The entry object itself only
+gives the composition root the area's job handlers and its event subscriber.
 """
 
 from __future__ import annotations
@@ -49,9 +56,6 @@ __all__ = [
 
 
 class VoicesService:
-    """The voices area as one object: its parts, and their operations under one name each
-    (`services.voices.get_character(...)`), so callers need not know which part does what."""
-
     def __init__(self, ctx: "Context") -> None:
         self.ctx = ctx
         self.catalog = VoiceCatalog(ctx)
@@ -61,44 +65,7 @@ class VoicesService:
         self.speech = Speech(ctx, characters=self.characters, catalog=self.catalog, writer=self.writer)
         self.matching = VoiceMatching(ctx, characters=self.characters)
         self.singers = Singers(characters=self.characters, catalog=self.catalog)
-
-        # characters
-        self.initialize = self.characters.initialize
-        self.list_characters = self.characters.list_characters
-        self.get_character = self.characters.get_character
-        self.create_character = self.characters.create_character
-        self.update_character = self.characters.update_character
-        self.delete_character = self.characters.delete_character
-        # words
-        self.write_script = self.writer.write_script
-        self.write_caption = self.writer.write_caption
-        # speech
-        self.preview_speech = self.speech.preview_speech
-        self.submit_synthesis = self.speech.submit_synthesis
-        self.submit_content = self.speech.submit_content
-        self.submit_batch = self.speech.submit_batch
-        # content and figures
-        self.content_history = self.content.content_history
-        self.get_content = self.content.get_content
-        self.latest_script = self.content.latest_script
-        self.content_file = self.content.content_file
-        self.delete_content = self.content.delete_content
-        self.character_analytics = self.content.character_analytics
-        self.dashboard = self.content.dashboard
-        # voices and voice matching
-        self.builtin_voice = self.catalog.builtin_voice
-        self.list_voices = self.catalog.list_voices
-        self.get_voice = self.catalog.get_voice
-        self.delete_voice = self.catalog.delete_voice
-        self.inspect_sample = self.matching.inspect_sample
-        self.submit_clone = self.matching.submit_clone
-        self.submit_clone_from = self.matching.submit_clone_from
-        # singers (the music service)
-        self.singer_options = self.singers.singer_options
-        # form choices (the panel and its dialogs)
-        self.emotion_names = options.emotion_names
-        self.content_types = options.content_types
-        self.music_styles = options.music_styles
+        self.options = options  # a module: its functions read the engine, no state to hold
 
     def job_handlers(self) -> list[JobHandler]:
         return self.speech.job_handlers() + self.matching.job_handlers()

@@ -57,7 +57,7 @@ class CharacterDialog(QDialog):
         self.genre_edit = QLineEdit()
         self.style_combo = QComboBox()
         self.style_combo.addItem("None", None)
-        for style_id, style_name in voices.music_styles().items():
+        for style_id, style_name in voices.options.music_styles().items():
             self.style_combo.addItem(style_name, style_id)
         self.style_combo.setToolTip("The engine style of the music beds under this character's pieces")
         self.summary_edit = QLineEdit()
@@ -191,9 +191,9 @@ class CharacterDialog(QDialog):
             return None
         try:
             if self.character is None:
-                self.result_character = self.voices.create_character(values)
+                self.result_character = self.voices.characters.create_character(values)
             else:
-                self.result_character, _updated = self.voices.update_character(self.character["id"], values)
+                self.result_character, _updated = self.voices.characters.update_character(self.character["id"], values)
         except VoiceError as exc:
             self.error_label.setText(exc.message)
             return None

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.services.auth import FirstRunCredentials
+from studio.services.system.auth import FirstRunCredentials
 from studio.ui.dialogs.common import CopyField
 
 

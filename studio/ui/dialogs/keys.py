@@ -13,7 +13,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.services.auth import ROLES
+from studio.services.system.auth import ROLES
 from studio.ui.dialogs.common import CopyField
 
 ROLE_HINTS = {

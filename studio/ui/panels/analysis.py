@@ -42,7 +42,7 @@ from studio.ui.widgets.player_bar import format_time
 from studio.ui.widgets.prob_bars import ProbabilityBars
 from studio.ui.widgets.spectrogram_view import SpectrogramView
 from studio.ui.widgets.tasks import TaskRunner
-from studio.ui.widgets.track_waveform import TrackWaveform, read_peaks
+from studio.ui.widgets.track_waveform import TrackWaveform
 
 AUDIO_FILTER = "Audio files (" + " ".join(f"*.{ext}" for ext in SUPPORTED_FORMATS) + ");;All files (*)"
 HISTORY_COLUMNS = ("File", "Genre", "Conf.", "BPM", "Key")
@@ -315,7 +315,7 @@ class AnalyzePanel(Panel):
         self._set_status(f"Analysing {path.name}… (decoding, spectrogram, tagger)", COLORS["muted"])
         self.open_button.setEnabled(False)
         self.waveform.show_message("Reading the waveform…")
-        self.tasks.start("peaks", lambda: read_peaks(path))
+        self.tasks.start("peaks", lambda: self.services.system.waveform_peaks(path))
         self.tasks.start("analyse", lambda: self.service.predictions.analyse_file(path))
 
     def busy(self) -> bool:
@@ -480,7 +480,7 @@ class AnalyzePanel(Panel):
         with_source = self._source_path(prediction_id)
         if with_source is not None:
             self.current_path = with_source
-            self.tasks.start("peaks", lambda: read_peaks(with_source))
+            self.tasks.start("peaks", lambda: self.services.system.waveform_peaks(with_source))
         else:
             self.current_path = None
             self.waveform.show_message("The audio was uploaded through the API and is not kept: no waveform")

@@ -144,7 +144,7 @@ class MatchVoiceDialog(QDialog):
     def set_paths(self, paths: list[Path]) -> None:
         """Check each recording now and list what was found (or what is wrong with it)."""
         self.paths = list(dict.fromkeys(paths))
-        self.samples = [self.voices.inspect_sample(p) for p in self.paths]
+        self.samples = [self.voices.matching.inspect_sample(p) for p in self.paths]
         table = self.sample_table
         table.setRowCount(len(self.samples))
         for row, (path, info) in enumerate(zip(self.paths, self.samples)):
@@ -166,9 +166,9 @@ class MatchVoiceDialog(QDialog):
     def submit(self) -> dict[str, Any] | None:
         try:
             samples = [(p.read_bytes(), p.name) for p in self.paths]
-            self.result = self.voices.submit_clone(samples, name=self.name_edit.text(),
-                                                   description=self.description_edit.text(),
-                                                   character_id=self.character_combo.currentData())
+            self.result = self.voices.matching.submit_clone(samples, name=self.name_edit.text(),
+                                                            description=self.description_edit.text(),
+                                                            character_id=self.character_combo.currentData())
         except (VoiceError, OSError) as exc:
             self.error_label.setText(getattr(exc, "message", None) or str(exc))
             return None
@@ -186,7 +186,7 @@ class MatchVoiceDialog(QDialog):
         if name == "job_progress":
             self.progress_label.setText(f"{data.get('stage') or 'working'}… {data.get('progress', 0):.0f}%")
         elif name == "job_completed":
-            self.outcome = self.voices.get_voice(self.result["voice_id"])
+            self.outcome = self.voices.catalog.get_voice(self.result["voice_id"])
             t, p = self.outcome["transform"], self.outcome["profile"]
             similarity = (f"Similarity to your recordings: <b>{p['similarity_before']:.2f}</b> before fitting → "
                           f"<b>{p['similarity_after']:.2f}</b> after" if p.get("similarity_after") is not None
@@ -246,7 +246,7 @@ class VoiceBatchDialog(QDialog):
         what = QGroupBox("Pieces")
         what_row = QHBoxLayout(what)
         self.type_checks: dict[str, QCheckBox] = {}
-        for kind in voices.content_types():
+        for kind in voices.options.content_types():
             check = QCheckBox(kind.replace("_", " ").capitalize())
             self.type_checks[kind] = check
             what_row.addWidget(check)
@@ -283,9 +283,9 @@ class VoiceBatchDialog(QDialog):
 
         async def run() -> dict[str, Any] | None:
             try:
-                self.result = await self.voices.submit_batch("generate_content", characters, kinds,
-                                                             topic=self.topic_edit.text().strip() or None,
-                                                             duration_s=self.duration_spin.value())
+                self.result = await self.voices.speech.submit_batch("generate_content", characters, kinds,
+                                                                    topic=self.topic_edit.text().strip() or None,
+                                                                    duration_s=self.duration_spin.value())
             except VoiceError as exc:
                 self.error_label.setText(exc.message)
                 return None
@@ -392,7 +392,7 @@ class VoicesPanel(Panel):
         self.range_spin = self._spin(0.0, 3.0, 0.05, "", "Intonation range: 1 as spoken, below 1 flatter, above livelier")
         self.speed_spin = self._spin(0.5, 2.0, 0.05, "x", "Speaking rate")
         self.emotion_combo = QComboBox()
-        self.emotion_combo.addItems(self.service.emotion_names())
+        self.emotion_combo.addItems(self.service.options.emotion_names())
         for i, (label, widget) in enumerate((("Base", self.voice_combo), ("Pitch", self.pitch_spin),
                                              ("Formants", self.formant_spin), ("Range", self.range_spin),
                                              ("Speed", self.speed_spin), ("Delivery", self.emotion_combo))):
@@ -426,7 +426,7 @@ class VoicesPanel(Panel):
         write_box = QGroupBox("Write and voice a piece")
         write = QGridLayout(write_box)
         self.type_combo = QComboBox()
-        for kind in self.service.content_types():
+        for kind in self.service.options.content_types():
             self.type_combo.addItem(kind.replace("_", " ").capitalize(), kind)
         self.topic_edit = QLineEdit()
         self.topic_edit.setPlaceholderText("Topic, e.g. my new album Midnight Rain")
@@ -514,7 +514,7 @@ class VoicesPanel(Panel):
 
     # --- data -----------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        _total, self.characters = self.service.list_characters(limit=1000)
+        _total, self.characters = self.service.characters.list_characters(limit=1000)
         selected = self.character["id"] if self.character else None
         has = bool(self.characters)
         self.empty.setVisible(not has)
@@ -539,7 +539,7 @@ class VoicesPanel(Panel):
 
     def _update_counts(self) -> None:
         """New content finished: refresh the list's counts without touching the form."""
-        _total, self.characters = self.service.list_characters(limit=1000)
+        _total, self.characters = self.service.characters.list_characters(limit=1000)
         by_id = {c["id"]: c for c in self.characters}
         for row in range(self.character_list.count()):
             item = self.character_list.item(row)
@@ -563,7 +563,7 @@ class VoicesPanel(Panel):
             self._show_character(current.data(Qt.ItemDataRole.UserRole))
 
     def _show_character(self, character_id: str) -> None:
-        self.character = self.service.get_character(character_id)
+        self.character = self.service.characters.get_character(character_id)
         c = self.character
         self.name_label.setText(f"{c['name']} · {c['genre']}")
         traits = c["personality_traits"]
@@ -577,7 +577,7 @@ class VoicesPanel(Panel):
         voice = c["voice_settings"]
         self.voice_combo.clear()
         self.voice_combo.addItem("Built-in (Joe, Piper)", BUILTIN_VOICE_ID)
-        for v in self.service.list_voices():
+        for v in self.service.catalog.list_voices():
             if v["status"] == "ready" and v["character_id"] in (None, c["id"]):
                 self.voice_combo.addItem(f"Matched: {v['name']}", v["voice_id"])
         self.voice_combo.setCurrentIndex(max(0, self.voice_combo.findData(voice.get("voice_id", BUILTIN_VOICE_ID))))
@@ -592,7 +592,7 @@ class VoicesPanel(Panel):
     def _load_content(self) -> None:
         if self.character is None:
             return
-        _total, self.content_rows = self.service.content_history(self.character["id"], limit=100)
+        _total, self.content_rows = self.service.content.content_history(self.character["id"], limit=100)
         table = self.content_table
         table.setRowCount(len(self.content_rows))
         for row, item in enumerate(self.content_rows):
@@ -609,7 +609,7 @@ class VoicesPanel(Panel):
 
     # --- actions ---------------------------------------------------------------------------------------
     def initialize(self) -> dict[str, Any]:
-        result = self.service.initialize()
+        result = self.service.characters.initialize()
         self.refresh()
         self.host.show_status(f"{len(result['created'])} characters created" if result["created"]
                               else "The default characters exist already")
@@ -622,7 +622,7 @@ class VoicesPanel(Panel):
                              "formant_shift": self.formant_spin.value(), "pitch_range": self.range_spin.value(),
                              "speed": self.speed_spin.value(), "emotion": self.emotion_combo.currentText()}}
         try:
-            _character, updated = self.service.update_character(self.character["id"], changes)
+            _character, updated = self.service.characters.update_character(self.character["id"], changes)
         except VoiceError as exc:
             self._error(exc.message)
             return []
@@ -635,7 +635,7 @@ class VoicesPanel(Panel):
             return None
         text = text if isinstance(text, str) else self.say_edit.text()
         try:
-            row = self.service.submit_synthesis(self.character["id"], text)
+            row = self.service.speech.submit_synthesis(self.character["id"], text)
         except VoiceError as exc:
             self._error(exc.message)
             return None
@@ -657,11 +657,11 @@ class VoicesPanel(Panel):
 
         async def run() -> dict[str, Any] | None:
             try:
-                row = await self.service.submit_content(character_id, self.type_combo.currentData(),
-                                                        topic=self.topic_edit.text() or None,
-                                                        mood=self.mood_combo.currentData(),
-                                                        duration_s=self.duration_spin.value(),
-                                                        include_music=self.music_check.isChecked())
+                row = await self.service.speech.submit_content(character_id, self.type_combo.currentData(),
+                                                               topic=self.topic_edit.text() or None,
+                                                               mood=self.mood_combo.currentData(),
+                                                               duration_s=self.duration_spin.value(),
+                                                               include_music=self.music_check.isChecked())
             except VoiceError as exc:
                 self._error(exc.message)
                 self.script_view.clear()
@@ -686,7 +686,7 @@ class VoicesPanel(Panel):
             self.status_label.setText("This piece has no audio yet" if item["type"] not in ("caption", "post")
                                       else "Captions are text: hover to read")
             return False
-        path, _row = self.service.content_file(item["id"])
+        path, _row = self.service.content.content_file(item["id"])
         if self.host.player is None:
             return False
         name = self.character["name"] if self.character else ""
@@ -707,7 +707,7 @@ class VoicesPanel(Panel):
         answer = QMessageBox.question(self, "Delete", f"Delete “{item['title']}” and its audio?")
         if answer != QMessageBox.StandardButton.Yes:
             return False
-        self.service.delete_content(item["id"])
+        self.service.content.delete_content(item["id"])
         self._load_content()
         return True
 
@@ -720,7 +720,7 @@ class VoicesPanel(Panel):
     def _voice_note(self, voice_id: str | None) -> str:
         if voice_id in (None, BUILTIN_VOICE_ID):
             return "Every character is the built-in neural voice reshaped by these settings."
-        voice = self.service.get_voice(voice_id)
+        voice = self.service.catalog.get_voice(voice_id)
         profile = voice["profile"]
         fit = (f" Similarity to the recordings: {profile['similarity_before']:.2f} before fitting, "
                f"{profile['similarity_after']:.2f} after." if profile.get("similarity_after") is not None else "")
@@ -742,7 +742,7 @@ class VoicesPanel(Panel):
         voice = self.voice_form()
         self.preview_button.setEnabled(False)
         self.status_label.setText("Preparing the preview…")
-        self.tasks.start("preview", lambda: self.service.preview_speech(text, voice))
+        self.tasks.start("preview", lambda: self.service.speech.preview_speech(text, voice))
 
     def _task_done(self, name: str, result: Any) -> None:
         if name == "preview":
@@ -765,10 +765,10 @@ class VoicesPanel(Panel):
 
         async def run() -> dict[str, Any] | None:
             try:
-                script = await self.service.write_script(character_id, self.type_combo.currentData(),
-                                                         topic=self.topic_edit.text() or None,
-                                                         mood=self.mood_combo.currentData(),
-                                                         duration_s=self.duration_spin.value())
+                script = await self.service.writer.write_script(character_id, self.type_combo.currentData(),
+                                                                topic=self.topic_edit.text() or None,
+                                                                mood=self.mood_combo.currentData(),
+                                                                duration_s=self.duration_spin.value())
             except VoiceError as exc:
                 self._error(exc.message)
                 return None
@@ -804,7 +804,7 @@ class VoicesPanel(Panel):
                                       "matched for them? This cannot be undone.")
         if answer != QMessageBox.StandardButton.Yes:
             return False
-        self.service.delete_character(c["id"])
+        self.service.characters.delete_character(c["id"])
         self.character = None
         self.refresh()
         return True

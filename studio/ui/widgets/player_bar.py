@@ -1,7 +1,8 @@
 """Player bar: transport, seek and volume, and the waveform of the current track.
 
 Plays through the player `services.system.new_player()` lends it. Files are decoded
-(`services.system.read_audio`) on a QThreadPool worker so the loop is not blocked by long files.
+(`services.system.read_audio`) and their peaks measured (`services.system.audio_peaks`) on a
+QThreadPool worker so the loop is not blocked by long files.
 With no audio output the bar says why (the system service's output check) and the waveform still shows.
 
 `sink`: a callable that receives each output block (frames x 2, float32) instead of the sound
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -35,11 +37,7 @@ from studio.ui.theme import COLORS, icon
 if TYPE_CHECKING:
     from studio.services import Services
 
-os.environ.setdefault("PYQTGRAPH_QT_LIB", "PySide6")
-import pyqtgraph as pg  # noqa: E402 - after choosing the binding
-
 AUDIO_FILTER = "Audio files (*.wav *.flac *.ogg *.mp3);;All files (*)"
-ENVELOPE_BINS = 2000
 TICK_MS = 40
 
 
@@ -50,29 +48,6 @@ def format_time(seconds: float) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def envelope(audio: np.ndarray, sample_rate: int,
-             bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Min/max envelope of `audio` (frames or frames x channels): (times_s, lows, highs)."""
-    audio = np.asarray(audio, dtype=np.float32)
-    if audio.ndim == 2:
-        lo_frames, hi_frames = audio.min(axis=1), audio.max(axis=1)
-    else:
-        lo_frames = hi_frames = audio
-    n = len(lo_frames)
-    if n == 0:
-        empty = np.zeros(0, dtype=np.float32)
-        return empty, empty, empty
-    if n <= bins * 2:
-        times = np.arange(n, dtype=np.float64) / sample_rate
-        return times, lo_frames.copy(), hi_frames.copy()
-    size = n // bins
-    used = size * bins
-    lows = lo_frames[:used].reshape(bins, size).min(axis=1)
-    highs = hi_frames[:used].reshape(bins, size).max(axis=1)
-    times = (np.arange(bins, dtype=np.float64) + 0.5) * size / sample_rate
-    return times, lows, highs
-
-
 class _LoadSignals(QObject):
     loaded = Signal(int, object, int, object, str)  # token, audio, sample rate, envelope, title
     failed = Signal(int, str)  # token, message
@@ -80,14 +55,15 @@ class _LoadSignals(QObject):
 
 class _LoadFile(QRunnable):
     def __init__(self, token: int, path: Path, read: Callable[[Path], tuple[np.ndarray, int]],
-                 signals: _LoadSignals, title: str | None = None) -> None:
+                 peaks: Callable[[np.ndarray, int], tuple], signals: _LoadSignals, title: str | None = None) -> None:
         super().__init__()
-        self.token, self.path, self.read, self.signals, self.title = token, path, read, signals, title
+        self.token, self.path, self.read, self.peaks = token, path, read, peaks
+        self.signals, self.title = signals, title
 
     def run(self) -> None:
         try:
             audio, sample_rate = self.read(self.path)
-            env = envelope(audio, sample_rate)
+            env = self.peaks(audio, sample_rate)
         except Exception as exc:  # soundfile raises LibsndfileError/RuntimeError/OSError
             self.signals.failed.emit(self.token, f"Cannot open {self.path.name}: {exc}")
             return
@@ -262,14 +238,15 @@ class PlayerBar(QFrame):
         self._token += 1
         self.pause()
         self.show_message(f"Opening {title or path.name}…", error=False)
-        load = _LoadFile(self._token, path, self.services.system.read_audio, self._signals, title)
+        system = self.services.system
+        load = _LoadFile(self._token, path, system.read_audio, system.audio_peaks, self._signals, title)
         QThreadPool.globalInstance().start(load)
 
     def load_audio(self, audio: np.ndarray, sample_rate: int, title: str) -> None:
         """Load audio already in memory (frames or frames x channels, float)."""
         self._token += 1  # a file still decoding must not replace this
         audio = np.asarray(audio, dtype=np.float32)
-        self._install(audio, int(sample_rate), envelope(audio, int(sample_rate)), title)
+        self._install(audio, int(sample_rate), self.services.system.audio_peaks(audio, int(sample_rate)), title)
 
     def _on_loaded(self, token: int, audio, sample_rate: int, env, title: str) -> None:
         if token != self._token:

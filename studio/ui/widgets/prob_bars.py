@@ -3,12 +3,12 @@ printed at the end of each bar. Used by the Analyze panel for genres and moods."
 
 from __future__ import annotations
 
+import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QLabel, QStackedWidget, QWidget
 
 from studio.ui.theme import COLORS
-from studio.ui.widgets.player_bar import pg
 
 
 class ProbabilityBars(QStackedWidget):

@@ -1,4 +1,4 @@
-"""A browser of the generation templates (resources/music/templates.toml, through `services.templates`).
+"""A browser of the generation templates (resources/music/templates.toml, through `services.music.templates`).
 
 Cards with name, category / style, description, whether it sings, and how often it was used here
 (counted from real generations by `TemplateService.usage()`; nothing when it was never used). A

@@ -1,50 +1,15 @@
-"""A track's waveform for the Library: min/max peaks read block by block from the file (so a long
-WAV is never held in memory whole), its sections marked, and a playhead.
-
-`read_peaks` is plain blocking code: run it on a worker (see `studio.ui.widgets.tasks`).
+"""A track's waveform for the Library and Analysis panels: the min/max peaks the system service
+measures (`services.system.waveform_peaks`, read on a worker), its sections marked, and a playhead.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import numpy as np
+import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QWidget
 
 from studio.ui.theme import COLORS
-from studio.ui.widgets.player_bar import ENVELOPE_BINS, WaveformView, envelope, pg
-
-BLOCK_BINS = 256  # bins per block read from the file
-
-
-def read_peaks(path: str | Path, bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-    """(times_s, lows, highs, duration_s) of an audio file, reading it in blocks."""
-    import soundfile as sf
-
-    with sf.SoundFile(str(path)) as f:
-        sample_rate, total = f.samplerate, f.frames
-        if total <= 0:
-            raise ValueError(f"{Path(path).name} holds no audio frames")
-        duration = total / sample_rate
-        if total <= bins * 2:
-            times, lows, highs = envelope(f.read(dtype="float32", always_2d=True), sample_rate, bins)
-            return times, lows, highs, duration
-        size = total // bins
-        lows_parts: list[np.ndarray] = []
-        highs_parts: list[np.ndarray] = []
-        for block in f.blocks(blocksize=size * BLOCK_BINS, dtype="float32", always_2d=True):
-            used = len(block) // size * size
-            if used == 0:
-                continue
-            lo = block[:used].min(axis=1).reshape(-1, size).min(axis=1)
-            hi = block[:used].max(axis=1).reshape(-1, size).max(axis=1)
-            lows_parts.append(lo)
-            highs_parts.append(hi)
-    lows = np.concatenate(lows_parts)[:bins]
-    highs = np.concatenate(highs_parts)[:bins]
-    times = (np.arange(len(lows), dtype=np.float64) + 0.5) * size / sample_rate
-    return times, lows, highs, duration
+from studio.ui.widgets.player_bar import WaveformView
 
 
 class TrackWaveform(WaveformView):

@@ -42,7 +42,7 @@ from studio.services.music.common import (
     UnknownTrack,
 )
 from studio.services.music.playlists import DEFAULT_TRANSITION_S, plan_playlist
-from studio.services.templates import AI_MODELS, DEFAULT_AI_MODEL, UnknownTemplate, check_ai_model, merge_parameters
+from studio.services.music.templates import AI_MODELS, DEFAULT_AI_MODEL, UnknownTemplate, check_ai_model, merge_parameters
 from studio.services.webhooks import (
     DEFAULT_EVENTS,
     SIGNATURE_HEADER,
@@ -397,7 +397,7 @@ async def generate(request: web.Request, body: GenerateIn) -> web.Response:
 async def generate_from_template(request: web.Request, body: FromTemplateIn) -> web.Response:
     services = _services(request)
     try:
-        template = services.templates.get(body.template_id)
+        template = services.music.templates.get(body.template_id)
     except UnknownTemplate:
         raise not_found("template", body.template_id) from None
     base = {**template.parameters, "ai_model": template.ai_model}
@@ -900,7 +900,7 @@ def _template_summary(services, template, usage: dict[str, dict[str, Any]]) -> d
             break
     return {"template_id": template.id, "name": template.name, "description": template.description,
             "category": template.category, "subcategory": template.subcategory,
-            "style": services.templates.style(template).id, "ai_model": template.ai_model,
+            "style": services.music.templates.style(template).id, "ai_model": template.ai_model,
             "has_lyrics": template.has_lyrics, "tags": template.tags,
             "usage_count": used.get("generations", 0), "preview_url": preview}
 
@@ -914,12 +914,12 @@ def _models() -> list[dict[str, Any]]:
                          "started from a template here; `preview_url` is the newest track made from it, if any."))
 async def list_templates(request: web.Request, query: TemplatesQuery) -> web.Response:
     services = _services(request)
-    found = services.templates.search(category=query.category, subcategory=query.subcategory, search=query.search,
+    found = services.music.templates.search(category=query.category, subcategory=query.subcategory, search=query.search,
                                  ai_model=query.ai_model, has_lyrics=query.has_lyrics)
-    usage = services.templates.usage()
+    usage = services.music.templates.usage()
     data = {"templates": [_template_summary(services, t, usage) for t in found],
-            "categories": services.templates.categories(), "total_templates": len(found),
-            "all_templates": len(services.templates.templates), "ai_models": _models()}
+            "categories": services.music.templates.categories(), "total_templates": len(found),
+            "all_templates": len(services.music.templates.templates), "ai_models": _models()}
     return envelope(request, data, "Templates retrieved successfully")
 
 
@@ -929,13 +929,13 @@ async def get_template(request: web.Request) -> web.Response:
     services = _services(request)
     template_id = request.match_info["template_id"]
     try:
-        template = services.templates.get(template_id)
+        template = services.music.templates.get(template_id)
     except UnknownTemplate:
         raise not_found("template", template_id) from None
-    usage = services.templates.usage()
+    usage = services.music.templates.usage()
     data = _template_summary(services, template, usage)
-    resolved = services.templates.resolved(template)
-    style = services.templates.style(template)
+    resolved = services.music.templates.resolved(template)
+    style = services.music.templates.style(template)
     used = usage.get(template.id) or {}
     data.update({
         "parameters": template.parameters,

@@ -83,7 +83,7 @@ def submit_or_raise(music, fields: dict[str, Any], *, source: str, where: str = 
                     extra: dict | None = None) -> dict[str, Any]:
     """Submit a generation, turning bad fields into 422 and an empty budget into 402/1001."""
     try:
-        return music.generation.submit(fields, source=source, title=title, extra=extra)
+        return music.generation.submit_generation(fields, source=source, title=title, extra=extra)
     except ValidationError as exc:
         raise validation_error(exc, where) from None
     except InsufficientCredits as exc:

@@ -87,9 +87,9 @@ class CreatePanel(Panel):
         form_scroll.setWidget(self.form)
         self.form_scroll = form_scroll
         find_style = self.services.music.catalogue.find_style
-        self.gallery = TemplateGallery(self.services.templates, {
+        self.gallery = TemplateGallery(self.services.music.templates, {
             t.subcategory: (find_style(t.subcategory).name if find_style(t.subcategory) else t.subcategory)
-            for t in self.services.templates.templates})
+            for t in self.services.music.templates.templates})
         self.gallery.use_requested.connect(self.use_template)
         self.gallery.close_requested.connect(lambda: self.show_gallery(False))
         self.gallery.setMinimumHeight(160)
@@ -313,8 +313,8 @@ class CreatePanel(Panel):
                 spec_fields["seed"] = seed
             job_title = f"{title} ({i + 1})" if title and len(seeds) > 1 else title
             try:
-                job = self.services.music.generation.submit(spec_fields, source="gui", title=job_title,
-                                            extra=self._extra(prompt) or None)
+                job = self.services.music.generation.submit_generation(spec_fields, source="gui", title=job_title,
+                                                                        extra=self._extra(prompt) or None)
             except ValidationError as exc:
                 self._show_invalid(exc)
                 break
@@ -364,7 +364,7 @@ class CreatePanel(Panel):
 
     def use_template(self, template_id: str) -> None:
         """Fill the form with a template's parameters; later generations record the template."""
-        template = self.services.templates.get(template_id)
+        template = self.services.music.templates.get(template_id)
         quality = self.form.quality_combo.currentData()
         formats = [k for k, check in self.form.format_checks.items() if check.isChecked()]
         self.apply_fields(template.parameters, title=None)
@@ -380,7 +380,7 @@ class CreatePanel(Panel):
     def set_template(self, template_id: str | None) -> None:
         self.template_id = template_id
         if template_id:
-            template = self.services.templates.get(template_id)
+            template = self.services.music.templates.get(template_id)
             self.form.show_template(template.name, template.category, template.description)
         else:
             self.form.show_template(None)

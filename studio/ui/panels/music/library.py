@@ -38,7 +38,6 @@ from studio.ui.theme import COLORS, icon
 from studio.ui.widgets.debounce import debounce_timer
 from studio.ui.widgets.player_bar import format_time
 from studio.ui.widgets.tasks import TaskRunner
-from studio.ui.widgets.track_waveform import read_peaks
 
 PAGE_SIZE = 500
 SEARCH_DELAY_MS = 250
@@ -311,7 +310,7 @@ class LibraryPanel(Panel):
             self.details.waveform.show_message("This track has no audio file to draw.")
             return
         self.details.waveform.show_message("Reading the waveform…")
-        self.tasks.start("peaks", lambda: (track["id"], read_peaks(path)))
+        self.tasks.start("peaks", lambda: (track["id"], self.services.system.waveform_peaks(path)))
 
     def _audio_path(self, track: dict[str, Any]) -> Path | None:
         files = track.get("files_raw") or {}

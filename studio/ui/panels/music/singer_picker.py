@@ -25,7 +25,7 @@ class SingerPicker(QComboBox):
         self.blockSignals(True)
         self.clear()
         self.addItem("A lead instrument (no singer)", None)
-        _total, characters = self.voices.list_characters(limit=1000)
+        _total, characters = self.voices.characters.list_characters(limit=1000)
         for c in characters:
             self.addItem(f"{c['name']} ({c['genre']})", c["id"])
         self.setCurrentIndex(max(0, self.findData(current)))

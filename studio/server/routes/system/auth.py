@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from studio.server.errors import ApiError, not_found, ok
 from studio.server.keys import SERVICES
 from studio.server.routing import RouteTable
-from studio.services.auth import AuthError
+from studio.services.system.auth import AuthError
 
 routes = RouteTable()
 

@@ -21,13 +21,14 @@ from studio import __version__
 from studio.config import EDITABLE_FIELDS, save_user_settings
 from studio.db.models import RequestLog
 from studio.db.store import MediaStore
+from studio.engine.io.peaks import ENVELOPE_BINS, envelope, read_peaks
 from studio.engine.io.playback import OutputStatus, Player, probe_output, read_audio
 from studio.jobs import COMPLETED, JobContext, JobError, JobHandler
 from studio.timeutil import now_iso
 
 if TYPE_CHECKING:
     from studio.context import Context
-    from studio.services.auth import AuthService
+    from studio.services.system.auth import AuthService
 
 # Below these, health reports "low" (the studio keeps working but warns).
 MIN_FREE_DISK_BYTES = 1 << 30
@@ -217,6 +218,16 @@ class SystemService:
     def read_audio(self, path: str | Path) -> tuple[np.ndarray, int]:
         """Decode an audio file for the player (call it off the loop: long files take a while)."""
         return read_audio(path)
+
+    def waveform_peaks(self, path: str | Path,
+                       bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+        """(times_s, lows, highs, duration_s) of a file's waveform, read block by block (off the loop)."""
+        return read_peaks(path, bins)
+
+    def audio_peaks(self, audio: np.ndarray, sample_rate: int,
+                    bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(times_s, lows, highs) of samples already in memory (frames or frames x channels)."""
+        return envelope(audio, sample_rate, bins)
 
     # --- backups --------------------------------------------------------------------------------
     @property

@@ -1,0 +1,1 @@
+"""The system area's panels: System (status, resources, jobs, backups) and API (keys, URL, docs)."""
