@@ -11,6 +11,8 @@ from studio import __version__
 
 
 def _parser() -> argparse.ArgumentParser:
+    from studio.engine.composition.spec import MAX_DURATION_S  # light: no torch
+
     parser = argparse.ArgumentParser(prog="studio", description="Studio: a desktop music studio with a local API.")
     parser.add_argument("--version", action="version", version=f"studio {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="more log output on the console")
@@ -45,7 +47,7 @@ def _parser() -> argparse.ArgumentParser:
                          description="Compose, render, master and export one track. The prompt fills whatever "
                                      "the options leave open; explicit options win.")
     gen.add_argument("prompt", nargs="?", help='free text, e.g. "relaxing lo-fi hip hop beat for studying"')
-    gen.add_argument("--duration", type=float, help="seconds (1-600; default 60 or a length named in the prompt)")
+    gen.add_argument("--duration", type=float, help=f"seconds (1-{MAX_DURATION_S:g}; default 60 or a length named in the prompt)")
     gen.add_argument("--seed", type=int, help="same seed + same options = the same track")
     gen.add_argument("--style", help="style id or name, e.g. lofi_hip_hop, trap, jazz (see --list-styles)")
     gen.add_argument("--mood", help="e.g. calm, happy, sad, energetic, dark (see --list-styles)")

@@ -23,7 +23,7 @@ def music_dir(tmp_path, monkeypatch):
     monkeypatch.setattr(synths, "PATCHES_FILE", tmp_path / "patches.toml")
     monkeypatch.setattr(lyrics, "LYRICS_FILE", tmp_path / "lyrics.toml")
     loaders = (styles.styles, styles.grooves, styles.moods, styles.instrument_roles, styles.patterns,
-               synths.patches, lyrics.lyric_bank)
+               styles.prompt_words, synths.patches, lyrics.lyric_bank)
     for loader in loaders:
         loader.cache_clear()
     yield tmp_path
@@ -131,3 +131,24 @@ def test_broken_toml_names_the_file(music_dir):
     (music_dir / "patterns.toml").write_text("[bass\n")
     with pytest.raises(DataFileError, match=r"patterns\.toml: is not valid TOML"):
         styles.patterns()
+
+
+def test_prompt_words_name_known_instruments_and_sane_values(music_dir):
+    words = styles.prompt_words()
+    assert words.instruments["electric piano"] == "rhodes" and words.complexity["high"] == 0.75
+    assert "laid back" in words.slower.words and words.faster.factor > 1 > words.slower.factor
+
+    edit(music_dir / "prompt_words.toml", 'horns = "brass"', 'horns = "brasss"')
+    styles.prompt_words.cache_clear()
+    with pytest.raises(DataFileError) as caught:
+        styles.prompt_words()
+    message = str(caught.value)
+    assert "prompt_words.toml" in message and "[instruments.horns]" in message and "'brasss'" in message
+
+
+def test_a_complexity_word_out_of_range_is_named(music_dir):
+    edit(music_dir / "prompt_words.toml", "complex = 0.85", "complex = 8.5")
+    with pytest.raises(DataFileError) as caught:
+        styles.prompt_words()
+    message = str(caught.value)
+    assert "prompt_words.toml" in message and "[complexity]" in message and "between 0 and 1" in message

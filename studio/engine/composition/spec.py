@@ -15,7 +15,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from studio.engine.composition.styles import Style, find_style, moods, styles
+from studio.engine.composition.styles import Style, find_style, moods, prompt_words, styles
 
 NOTE_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
 _PITCH_CLASS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -42,17 +42,8 @@ def normalise_formats(formats) -> list[str]:
         raise ValueError(f"unknown output format(s) {', '.join(map(repr, unknown))}; "
                          f"allowed: {', '.join(OUTPUT_FORMATS)} (or 'mid')")
     return out
-COMPLEXITY_WORDS = {"simple": 0.2, "low": 0.25, "medium": 0.5, "moderate": 0.5, "high": 0.75, "complex": 0.85}
 # audio_quality -> (sample rate Hz, WAV bit depth)
 AUDIO_QUALITY = {"draft": (22050, 16), "standard": (44100, 16), "high": (44100, 24)}
-INSTRUMENT_WORDS = {
-    "piano": "piano", "keys": "piano", "rhodes": "rhodes", "electric piano": "rhodes", "guitar": "guitar",
-    "acoustic guitar": "acoustic_guitar", "strings": "strings", "violin": "violin", "cello": "cello",
-    "808": "808", "synth": "synth", "synths": "synth", "sax": "saxophone", "saxophone": "saxophone",
-    "trumpet": "trumpet", "brass": "brass", "horns": "brass", "flute": "flute", "organ": "organ",
-    "bass": "bass", "bells": "bells", "pad": "pad", "pads": "pad", "vibraphone": "vibraphone",
-    "choir": "choir", "harp": "harp", "arpeggiator": "arpeggiator", "drum machine": "drum_machine",
-}
 
 
 class LyricsOptions(BaseModel):
@@ -127,9 +118,10 @@ class GenerationSpec(BaseModel):
     @classmethod
     def _complexity(cls, value: float | str) -> float:
         if isinstance(value, str):
-            if value.lower() not in COMPLEXITY_WORDS:
-                raise ValueError(f"complexity must be 0..1 or one of: {', '.join(COMPLEXITY_WORDS)}")
-            return COMPLEXITY_WORDS[value.lower()]
+            words = prompt_words().complexity  # resources/music/prompt_words.toml
+            if value.lower() not in words:
+                raise ValueError(f"complexity must be 0..1 or one of: {', '.join(words)}")
+            return words[value.lower()]
         if not 0.0 <= value <= 1.0:
             raise ValueError("complexity must be between 0 and 1")
         return float(value)
@@ -280,10 +272,11 @@ def resolve_spec(spec: GenerationSpec) -> ResolvedSpec:
         tempo, sources["tempo_bpm"] = float(bpm_match.group(1)), f"prompt {bpm_match.group(0)!r}"
     else:
         factor = mood.tempo_factor
-        if _find_words(prompt, ["slow", "slower", "downtempo", "laid-back", "laid back"]):
-            factor *= 0.92
-        if _find_words(prompt, ["fast", "faster", "uptempo", "up-tempo", "quick"]):
-            factor *= 1.08
+        words = prompt_words()
+        if _find_words(prompt, words.slower.words):
+            factor *= words.slower.factor
+        if _find_words(prompt, words.faster.words):
+            factor *= words.faster.factor
         tempo = round(min(style.tempo_max, max(style.tempo_min, style.tempo_default * factor)))
         sources["tempo_bpm"] = f"style {style.tempo_min:.0f}-{style.tempo_max:.0f} BPM, mood {mood.id}"
 
@@ -306,7 +299,7 @@ def resolve_spec(spec: GenerationSpec) -> ResolvedSpec:
     elif spec.singer is not None:
         instrumental, sources["instrumental"] = False, f"sung by {spec.singer.name}"
         lyrics = LyricsOptions(enabled=True, theme=(prompt or style.name)[:200])
-    elif _find_words(prompt, ["vocals", "singing", "sung", "with lyrics", "song about"]):
+    elif _find_words(prompt, prompt_words().vocals):
         instrumental, sources["instrumental"] = False, "prompt asks for vocals"
         lyrics = LyricsOptions(enabled=True, theme=prompt[:200])
     else:
@@ -322,7 +315,8 @@ def resolve_spec(spec: GenerationSpec) -> ResolvedSpec:
     if instruments:
         sources["instruments"] = "explicit"
     else:
-        instruments = list(dict.fromkeys(INSTRUMENT_WORDS[w] for w in _find_words(prompt, INSTRUMENT_WORDS)))
+        named = prompt_words().instruments
+        instruments = list(dict.fromkeys(named[w] for w in _find_words(prompt, named)))
         sources["instruments"] = "prompt words" if instruments else "style defaults"
     if not instruments:  # say what the style will play
         choices = [style.harmony, style.melody, style.bass] + ([style.pad] if style.pad else [])

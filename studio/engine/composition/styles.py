@@ -164,6 +164,81 @@ def instrument_roles() -> dict[str, tuple[str, InstrumentChoice]]:
     return out
 
 
+# -- what prompt words mean (prompt_words.toml) --
+
+class TempoWords(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    factor: float = Field(gt=0.5, lt=2.0)
+    words: list[str] = Field(min_length=1)
+
+
+class PromptWords(BaseModel):
+    """Word -> instrument (in the file's order), tempo-bending words, vocal words, complexity words."""
+
+    model_config = ConfigDict(extra="forbid")
+    instruments: dict[str, str]
+    named_only: list[str]
+    slower: TempoWords
+    faster: TempoWords
+    vocals: list[str] = Field(min_length=1)
+    complexity: dict[str, float]
+
+
+@lru_cache(maxsize=1)
+def prompt_words() -> PromptWords:
+    path = MUSIC_DIR / "prompt_words.toml"
+    data = load_toml(path)
+    for table in ("instruments", "named_only", "tempo", "vocals", "complexity"):
+        if not isinstance(data.get(table), dict):
+            raise DataFileError(path, table, "is missing: the file needs [instruments], [named_only], "
+                                             "[tempo.slower], [tempo.faster], [vocals] and [complexity]")
+    tempo = data["tempo"]
+    for entry in ("slower", "faster"):
+        if entry not in tempo:
+            raise DataFileError(path, f"tempo.{entry}", "is missing")
+    words = PromptWords(
+        instruments=validated(_WordMap, path, "instruments", {"entries": data["instruments"]}).entries,
+        named_only=validated(_NameList, path, "named_only", data["named_only"]).instruments,
+        slower=validated(TempoWords, path, "tempo.slower", tempo["slower"]),
+        faster=validated(TempoWords, path, "tempo.faster", tempo["faster"]),
+        vocals=validated(_WordList, path, "vocals", data["vocals"]).words,
+        complexity=validated(_Complexity, path, "complexity", {"entries": data["complexity"]}).entries,
+    )
+    known = set(instrument_roles()) | set(words.named_only)
+    for word, instrument in words.instruments.items():
+        if instrument not in known:
+            raise DataFileError(path, f"instruments.{word}", f"names {instrument!r}, which is neither in "
+                                f"instruments.toml nor in [named_only]")
+    return words
+
+
+class _WordMap(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entries: dict[str, str] = Field(min_length=1)
+
+
+class _NameList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    instruments: list[str]
+
+
+class _WordList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    words: list[str] = Field(min_length=1)
+
+
+class _Complexity(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entries: dict[str, float] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _in_range(self):
+        for word, value in self.entries.items():
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{word} = {value:g}: a complexity is between 0 and 1")
+        return self
+
+
 # -- bass and harmony patterns (patterns.toml) --
 
 BASS_TONES = ("R", "5", "8", "3", "6", "b7", "A")  # root, fifth, octave, third, sixth, flat 7th, approach

@@ -10,17 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from studio.engine.io.decode import read_audio
+
 HEADROOM = 10 ** (-1.0 / 20)  # the mix is kept under -1 dBFS sample peak
-
-
-def read_float(path: Path) -> tuple[np.ndarray, int]:
-    """(frames x channels float32, sample rate Hz) of an audio file; ValueError when it holds no audio."""
-    import soundfile as sf
-
-    audio, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)
-    if len(audio) == 0:
-        raise ValueError(f"{Path(path).name} holds no audio frames")
-    return audio, int(sample_rate)
 
 
 def mix_stems(stems: dict[str, np.ndarray], gains: dict[str, float]) -> np.ndarray:
@@ -51,7 +43,7 @@ def mix_stem_files(paths: dict[str, Path], gains: dict[str, float]) -> tuple[np.
     stems: dict[str, np.ndarray] = {}
     rate = None
     for name, path in paths.items():
-        audio, sample_rate = read_float(path)
+        audio, sample_rate = read_audio(path)
         if rate is not None and sample_rate != rate:
             raise ValueError(f"stem {name} is at {sample_rate} Hz, the others at {rate} Hz")
         rate = sample_rate

@@ -1,5 +1,6 @@
-"""Reading audio files for analysis: the container a file's first bytes announce, its length from
-the header, and the samples block by block (libsndfile through soundfile: WAV, FLAC, OGG, MP3).
+"""Reading audio files: a whole file as float samples (`read_audio`: the player, stem mixes,
+music beds) and, for analysis, the container a file's first bytes announce, its length from the
+header and the samples block by block (libsndfile through soundfile: WAV, FLAC, OGG, MP3).
 
 Errors are `DecodeError`s whose message names the file; callers turn them into what their users
 see (the analysis service: seed 004's CORRUPT_AUDIO).
@@ -16,6 +17,19 @@ FORMATS = {"mp3": "audio/mpeg", "wav": "audio/wav", "flac": "audio/flac", "ogg":
 EXTENSIONS = {".mp3": "mp3", ".wav": "wav", ".wave": "wav", ".flac": "flac", ".ogg": "ogg", ".oga": "ogg"}
 DECODE_BLOCK_FRAMES = 1 << 17  # ~3 s at 44.1 kHz: blocks small enough for decoding to overlap tagging
 MAX_CHANNELS = 5  # what the analysis reads of a surround file
+
+
+def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
+    """(frames x channels float32, sample rate Hz) of a whole audio file.
+
+    Raises what soundfile raises for an unreadable file (LibsndfileError/RuntimeError/OSError), or
+    ValueError naming the file when it holds no frames."""
+    import soundfile as sf
+
+    audio, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)
+    if len(audio) == 0:
+        raise ValueError(f"{Path(path).name} holds no audio frames")
+    return audio, int(sample_rate)
 
 
 class DecodeError(Exception):

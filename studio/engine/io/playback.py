@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -31,19 +30,6 @@ def probe_output() -> OutputStatus:
     except Exception as exc:  # sounddevice raises PortAudioError / ValueError when there is none
         return OutputStatus(False, f"no audio output device found ({exc})")
     return OutputStatus(True, str(device.get("name", "default output")))
-
-
-def read_audio(path: str | Path) -> tuple[np.ndarray, int]:
-    """A WAV/FLAC/OGG/MP3 file for the player: (float32 frames x channels, sample rate).
-
-    Raises what soundfile raises (LibsndfileError/RuntimeError/OSError), or ValueError for a file
-    with no frames."""
-    import soundfile as sf
-
-    audio, sample_rate = sf.read(str(path), dtype="float32", always_2d=True)
-    if len(audio) == 0:
-        raise ValueError("the file holds no audio frames")
-    return audio, int(sample_rate)
 
 
 class Player:

@@ -209,13 +209,6 @@ class MusicLibrary:
         return info
 
     @staticmethod
-    def decode_audio(path: Path) -> tuple[Any, int]:
-        """(frames x channels float32, sample rate Hz) of an audio file; blocking (run it off the loop)."""
-        from studio.engine.dsp.mix import read_float
-
-        return read_float(path)
-
-    @staticmethod
     def mix_stem_files(paths: dict[str, Path], gains: dict[str, float]) -> tuple[Any, int]:
         """The stems' files mixed with per-stem gains (the Library's stem mixer); blocking."""
         from studio.engine.dsp.mix import mix_stem_files

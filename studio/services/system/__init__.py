@@ -22,7 +22,8 @@ from studio.config import EDITABLE_FIELDS, save_user_settings
 from studio.db.models import RequestLog
 from studio.db.store import MediaStore
 from studio.engine.io.peaks import ENVELOPE_BINS, envelope, read_peaks
-from studio.engine.io.playback import OutputStatus, Player, probe_output, read_audio
+from studio.engine.io.decode import read_audio
+from studio.engine.io.playback import OutputStatus, Player, probe_output
 from studio.jobs import COMPLETED, JobContext, JobError, JobHandler
 from studio.timeutil import now_iso
 

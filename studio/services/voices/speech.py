@@ -222,8 +222,7 @@ class Speech:
 
     def _run_speech(self, job: JobContext) -> dict[str, Any]:
         """Worker: voice the text, lay it over the bed when asked, write WAV + MP3 into a work dir."""
-        import soundfile as sf
-
+        from studio.engine.io.decode import read_audio
         from studio.engine.io.export import write_audio
         from studio.engine.instruments.voice import VoiceSettings, speak
         from studio.engine.pipeline.voiceover import voice_over
@@ -237,7 +236,7 @@ class Speech:
         if music:
             job.progress(45, "preparing the music")
             if music["source"] == "library":
-                data, bed_rate = sf.read(music["path"], dtype="float32", always_2d=True)
+                data, bed_rate = read_audio(music["path"])
                 bed = data.T
             else:
                 bed, bed_rate = self._render_bed(job, music, len(audio) / rate)

@@ -487,7 +487,7 @@ class CreatePanel(Panel):
         title = f"{card.name} (mix)"
         self.host.show_status(f"Opening {title}…", 3000)
 
-        decode = self.services.music.library.decode_audio
+        decode = self.services.system.read_audio
 
         def read():
             audio, rate = decode(path)

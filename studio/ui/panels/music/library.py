@@ -381,7 +381,7 @@ class LibraryPanel(Panel):
             self.host.show_status("This track has no audio file to play.", 6000)
             return
         self.host.show_status(f"Opening {track['title']}…", 3000)
-        decode = self.services.music.library.decode_audio
+        decode = self.services.system.read_audio
         self.tasks.start("play", lambda: (track["id"], track["title"], "track", decode(path)))
 
     def play_stem_mix(self) -> None:
