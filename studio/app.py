@@ -50,6 +50,7 @@ def build_services(settings: Settings | None = None) -> Services:
     from studio.services.analysis import AnalysisService
     from studio.services.music import MusicService
     from studio.services.system import SystemService
+    from studio.services.trends import TrendsService
     from studio.services.voices import VoicesService
     from studio.services.webhooks import WebhookService
 
@@ -76,14 +77,16 @@ def build_services(settings: Settings | None = None) -> Services:
         analysis=AnalysisService(ctx, webhooks=webhooks),
         voices=voices,
         webhooks=webhooks,
+        trends=TrendsService(ctx, music=music),
     )
-    for service in (services.system, services.music, services.analysis, services.voices):
+    for service in (services.system, services.music, services.analysis, services.voices, services.trends):
         for handler in service.job_handlers():
             jobs.register(handler)
     events.subscribe(services.music.on_event)  # batch slots, playlist mixes
     events.subscribe(services.webhooks.on_event)  # generation callbacks
     events.subscribe(services.analysis.on_event)  # batch analysis rows, cancelled batches
     events.subscribe(services.voices.on_event)  # failed/cancelled speech and voice-matching jobs
+    events.subscribe(services.trends.on_event)
     return services
 
 
@@ -91,9 +94,11 @@ def start_background(services: Services, loop: asyncio.AbstractEventLoop) -> Non
     """Start what runs beside the loop: device probe and job workers (after crash recovery)."""
     services.context.detect_device_async()
     services.context.jobs.start(loop)
+    services.trends.monitor.resume(loop)  # monitoring that was on before the last exit goes on
 
 
 def shutdown(services: Services) -> None:
+    services.trends.monitor.close()  # ends the task; the stored row still says whether it was on
     services.context.jobs.stop()
     services.context.db.dispose()
 

@@ -102,6 +102,17 @@ class Settings(BaseSettings):
                                   "scripts; empty uses the built-in writer."
     )
     ollama_model: str = Field(default="llama3.2", description="The Ollama model that writes scripts.")
+    # Trend sources: the platforms' real addresses; a test or a proxy points them elsewhere.
+    deezer_url: str = Field(default="https://api.deezer.com", description="Base URL of Deezer's public API.")
+    apple_music_url: str = Field(
+        default="https://rss.applemarketingtools.com", description="Base URL of Apple Music's RSS charts."
+    )
+    lastfm_url: str = Field(
+        default="https://ws.audioscrobbler.com/2.0/", description="Endpoint of Last.fm's web service (API 2.0)."
+    )
+    youtube_url: str = Field(
+        default="https://www.googleapis.com/youtube/v3", description="Base URL of the YouTube Data API v3."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("host")
@@ -120,6 +131,14 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("http://", "https://")):
             raise ValueError("ollama_url must start with http:// or https:// (e.g. http://127.0.0.1:11434)")
+        return value
+
+    @field_validator("deezer_url", "apple_music_url", "lastfm_url", "youtube_url")
+    @classmethod
+    def _source_url(cls, value: str, info) -> str:
+        value = (value or "").strip()
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{info.field_name} must start with http:// or https://")
         return value
 
     @field_validator("soundfont_path")
@@ -196,6 +215,10 @@ EDITABLE_FIELDS: dict[str, bool] = {
     "daily_credits": False,
     "ollama_url": False,
     "ollama_model": False,
+    "deezer_url": False,
+    "apple_music_url": False,
+    "lastfm_url": False,
+    "youtube_url": False,
     "database_url": True,
 }
 

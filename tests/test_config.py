@@ -43,3 +43,16 @@ def test_save_user_settings_persists_and_validates(tmp_path, monkeypatch):
     assert s.max_concurrent == 4  # nothing applied
     with pytest.raises(ValueError, match="not editable"):
         save_user_settings(s, {"home": "/tmp"})
+
+
+def test_trend_source_base_urls(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDIO_HOME", str(tmp_path))
+    s = Settings()
+    assert (s.deezer_url, s.apple_music_url, s.lastfm_url, s.youtube_url) == (
+        "https://api.deezer.com", "https://rss.applemarketingtools.com", "https://ws.audioscrobbler.com/2.0/",
+        "https://www.googleapis.com/youtube/v3")
+    monkeypatch.setenv("STUDIO_LASTFM_URL", "http://127.0.0.1:9911/2.0/")
+    assert Settings().lastfm_url == "http://127.0.0.1:9911/2.0/"  # a fake server or a proxy
+    assert save_user_settings(s, {"youtube_url": "http://127.0.0.1:9912/youtube/v3"}) == ["youtube_url"]
+    with pytest.raises(ValidationError):
+        save_user_settings(s, {"deezer_url": "api.deezer.com"})

@@ -270,3 +270,120 @@ class VoiceContent(Base):
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class TrendSource(Base):
+    """A place trends are read from: a platform chart (deezer, apple_music, lastfm, youtube) or one
+    feed URL (`feed:<hash>`). Nothing is fetched until the user enables it. `config` holds what the
+    source reads (genre ids, storefront, country, tag, region, url); `recent` the outcomes of the
+    last 50 scans (1 = error) for the measured error rate; `quota_used` counts YouTube units on
+    `quota_day` (the Pacific date the quota resets on)."""
+
+    __tablename__ = "trend_sources"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    label: Mapped[str] = mapped_column(String(200))
+    enabled: Mapped[int] = mapped_column(Integer, default=0)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="disabled")
+    last_scan_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    scans_total: Mapped[int] = mapped_column(Integer, default=0)
+    errors_total: Mapped[int] = mapped_column(Integer, default=0)
+    recent: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    items_last_scan: Mapped[int] = mapped_column(Integer, default=0)
+    quota_used: Mapped[int] = mapped_column(Integer, default=0)
+    quota_day: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TrendItem(Base):
+    """One track or video seen on one or more charts, matched across sources (ISRC first, then the
+    normalised "artist - title" in `match_key`). `sources` lists the sources that carried it; the
+    scores the scanner computed at its latest scan are kept in `viral_score` and `scores` (growth,
+    breakdown, expiry, style fit, suggested response, reasons) so reading the current trends needs
+    no snapshot walk. `youtube_only` rows fall under YouTube's 30-day refresh-or-delete rule."""
+
+    __tablename__ = "trend_items"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    match_key: Mapped[str] = mapped_column(String(400), index=True)
+    isrc: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    title: Mapped[str] = mapped_column(String(300))
+    artist: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    published_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    bpm: Mapped[float | None] = mapped_column(Float, nullable=True)
+    tags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    preview_url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    youtube_only: Mapped[int] = mapped_column(Integer, default=0)
+    sources: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    viral_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    scored_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    first_rise_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+
+
+class TrendSnapshot(Base):
+    """An item on one chart at one scan: its rank among `chart_size` entries and the source's own
+    counts (`metrics`: views, likes, playcount, listeners, streams...). `source_item_id` is the
+    platform's id, so the same source's next scan finds the item again; `imported_from` names the
+    file an imported row came from."""
+
+    __tablename__ = "trend_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    item_id: Mapped[str] = mapped_column(String(64), ForeignKey("trend_items.id", ondelete="CASCADE"))
+    source: Mapped[str] = mapped_column(String(64))
+    chart: Mapped[str] = mapped_column(String(200))
+    source_item_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    scanned_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rank: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    chart_size: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    imported_from: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+    __table_args__ = (
+        Index("ix_trend_snapshots_item_scanned", "item_id", "scanned_at"),
+        Index("ix_trend_snapshots_scanned", "scanned_at"),
+        Index("ix_trend_snapshots_source_item", "source", "source_item_id"),
+    )
+
+
+class TrendAnswer(Base):
+    """A trend answered with a track (seed 000 "hijack"): the generation job made for it."""
+
+    __tablename__ = "trend_answers"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    trend_id: Mapped[str] = mapped_column(String(64), index=True)
+    job_id: Mapped[str] = mapped_column(String(64), index=True)
+    strategy: Mapped[str] = mapped_column(String(32))
+    customizations: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    schedule_upload: Mapped[int] = mapped_column(Integer, default=0)
+    score_at_answer: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class TrendMonitorState(Base):
+    """The one row (id 1) of live monitoring: its schedule and counters, kept across restarts."""
+
+    __tablename__ = "trend_monitor"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    running: Mapped[int] = mapped_column(Integer, default=0)
+    intervals: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    priority: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    auto_answer: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    threshold: Mapped[float | None] = mapped_column(Float, nullable=True)
+    started_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    stopped_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    next_scan_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    scans_done: Mapped[int] = mapped_column(Integer, default=0)
+    items_processed: Mapped[int] = mapped_column(Integer, default=0)
+    answers_generated: Mapped[int] = mapped_column(Integer, default=0)

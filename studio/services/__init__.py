@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from studio.services.system.auth import AuthService, FirstRunCredentials
     from studio.services.music import MusicService
     from studio.services.system import SystemService
+    from studio.services.trends import TrendsService
     from studio.services.voices import VoicesService
     from studio.services.webhooks import WebhookService
 
@@ -32,6 +33,7 @@ class Services:
     analysis: "AnalysisService"
     voices: "VoicesService"
     webhooks: "WebhookService"
+    trends: "TrendsService"
     # Shown once by the entry point that created them (first start), then dropped.
     first_run: "FirstRunCredentials | None" = None
 

@@ -1,0 +1,68 @@
+"""The one paced GET the keyless trend connectors make, with transport failures turned into
+`SourceError` reasons a person can read (timeouts, refused connections, HTTP 4xx/5xx, bad JSON).
+
+Platform quirks that arrive inside a successful answer (Deezer's HTTP-200 errors) stay in the
+connector that knows them.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from studio.connectors.charts import USER_AGENT, Pacer, SourceError
+
+TIMEOUT_S = 20.0
+
+
+async def get(source: str, url: str, *, pacer: Pacer, timeout_s: float = TIMEOUT_S,
+              params: dict | None = None) -> httpx.Response:
+    """GET `url` after the pacer allows it; any answer other than 2xx/3xx raises SourceError."""
+    await pacer.wait()
+    host = urlsplit(url).netloc or url
+    try:
+        async with httpx.AsyncClient(timeout=timeout_s, headers={"User-Agent": USER_AGENT},
+                                     follow_redirects=True) as client:
+            resp = await client.get(url, params=params)
+    except httpx.TimeoutException:
+        raise SourceError(source, f"{host} did not answer within {timeout_s:g} s") from None
+    except httpx.HTTPError as exc:
+        # the class name only: an exception's text may carry the full URL
+        raise SourceError(source, f"cannot reach {host} ({type(exc).__name__})") from None
+    status = resp.status_code
+    if status == 429:
+        raise SourceError(source, "too many requests (HTTP 429)", status=status,
+                          retry_after_s=_retry_after_s(resp.headers.get("Retry-After")))
+    if status >= 500:
+        raise SourceError(source, f"{host} had a server error (HTTP {status})", status=status)
+    if status >= 400:
+        # a wrong storefront, genre or feed URL: asking again will not help
+        raise SourceError(source, f"{host} refused the request (HTTP {status})", status=status,
+                          fatal=status in (400, 401, 403, 404, 410))
+    return resp
+
+
+def json_body(source: str, resp: httpx.Response) -> Any:
+    try:
+        return resp.json()
+    except ValueError:
+        raise SourceError(source, "the answer is not valid JSON", status=resp.status_code) from None
+
+
+def number(value: Any) -> float | None:
+    """A platform figure as a float, whether it came as a number or a string; None when unusable."""
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        result = float(str(value).strip().replace(",", "")) if isinstance(value, str) else float(value)
+    except (TypeError, ValueError):
+        return None
+    return result if math.isfinite(result) else None
+
+
+def _retry_after_s(header: str | None) -> float | None:
+    value = number(header)  # an HTTP date instead of seconds is rare; then the caller's own back-off applies
+    return value if value is not None and value >= 0 else None

@@ -1,0 +1,188 @@
+"""Small widgets of the Trends panel: a sortable table item, the rank/metric history chart and
+the hours × days heatmap (pyqtgraph, theme colours)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QStackedWidget, QTableWidgetItem, QWidget
+
+from studio.ui.theme import COLORS
+
+DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+SOURCE_COLORS = ("#5b8def", "#3fb950", "#d29922", "#c678dd", "#f85149", "#56b6c2")
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class SortItem(QTableWidgetItem):
+    """A cell that sorts by the number stored under SORT_ROLE (missing values last), not its text."""
+
+    def __init__(self, text: str, key: float | str | None = None) -> None:
+        super().__init__(text)
+        self.setData(SORT_ROLE, key)
+
+    def __lt__(self, other: QTableWidgetItem) -> bool:
+        mine, theirs = self.data(SORT_ROLE), other.data(SORT_ROLE)
+        if mine is None or theirs is None:
+            if (mine is None) != (theirs is None):
+                return theirs is None  # a value before a missing one
+            return self.text() < other.text()  # (QTableWidgetItem.__lt__ would call back here)
+        try:
+            return mine < theirs
+        except TypeError:
+            return str(mine) < str(theirs)
+
+
+def parse_time(value: Any) -> float | None:
+    """Seconds since the epoch of an ISO timestamp ('...Z' or with an offset), None when unreadable."""
+    if not value:
+        return None
+    if isinstance(value, datetime):
+        return value.timestamp()
+    try:
+        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _plot(background: str = COLORS["panel"]) -> pg.PlotWidget:
+    plot = pg.PlotWidget(background=background)
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    item = plot.getPlotItem()
+    item.setContentsMargins(2, 4, 6, 2)
+    for name in ("left", "bottom"):
+        axis = item.getAxis(name)
+        axis.setPen(pg.mkPen(COLORS["border"]))
+        axis.setTextPen(pg.mkPen(COLORS["muted"]))
+    return plot
+
+
+class HistoryChart(QStackedWidget):
+    """A trend's history: rank per scan (rank 1 at the top), one line per source; for sources
+    without ranks, their own count (views, playcount...) per scan. `hint` shows when there is none."""
+
+    def __init__(self, hint: str = "Select a trend to see its history", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.hint = QLabel(hint)
+        self.hint.setObjectName("Muted")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.addWidget(self.hint)
+        self.plot = _plot()
+        self.plot.setAxisItems({"bottom": pg.DateAxisItem(orientation="bottom")})
+        bottom = self.plot.getPlotItem().getAxis("bottom")
+        bottom.setPen(pg.mkPen(COLORS["border"]))
+        bottom.setTextPen(pg.mkPen(COLORS["muted"]))
+        self.addWidget(self.plot)
+        self.what = ""  # "rank" or the metric drawn, for tests and the caption
+        self.series: dict[str, list[tuple[float, float]]] = {}
+        self.colors: dict[str, str] = {}  # source -> its line's colour (the caption names them)
+        self.setMinimumHeight(120)
+
+    def legend_html(self, label=lambda name: name) -> str:
+        """The sources drawn, each in its line's colour (a legend inside the plot would hide lines)."""
+        return " ".join(f"<span style='color:{color}'>■ {label(source)}</span>" for source, color in self.colors.items())
+
+    def set_history(self, history: list[dict[str, Any]]) -> str:
+        """Draw `history` ([{scanned_at, source, rank, metrics}]); return what the y axis shows."""
+        self.plot.clear()
+        ranked: dict[str, list[tuple[float, float]]] = {}
+        counted: dict[str, list[tuple[float, float]]] = {}
+        metric_name = ""
+        for point in history:
+            t = parse_time(point.get("scanned_at"))
+            if t is None:
+                continue
+            source = str(point.get("source") or "?")
+            if point.get("rank") is not None:
+                ranked.setdefault(source, []).append((t, float(point["rank"])))
+            metrics = point.get("metrics") or {}
+            for name in ("views", "playcount", "listeners", "streams", "likes"):
+                if metrics.get(name) is not None and (not metric_name or name == metric_name):
+                    metric_name = metric_name or name
+                    counted.setdefault(source, []).append((t, float(metrics[name])))
+                    break
+        series, self.what = (ranked, "rank") if ranked else (counted, metric_name)
+        self.series = series
+        if not series:
+            self.hint.setText("No history yet: it builds up with each scan")
+            self.setCurrentWidget(self.hint)
+            return ""
+        self.colors = {}
+        for i, (source, points) in enumerate(sorted(series.items())):
+            points.sort()
+            xs, ys = np.array([p[0] for p in points]), np.array([p[1] for p in points])
+            color = self.colors[source] = SOURCE_COLORS[i % len(SOURCE_COLORS)]
+            self.plot.plot(xs, ys, pen=pg.mkPen(color, width=2), symbol="o", symbolSize=5,
+                           symbolBrush=color, symbolPen=None)
+        self.plot.getPlotItem().invertY(self.what == "rank")  # rank 1 is the top of the chart
+        self.plot.getPlotItem().setLabel("left", "rank" if self.what == "rank" else self.what,
+                                         color=COLORS["muted"])
+        self.plot.autoRange()
+        self.setCurrentWidget(self.plot)
+        return self.what
+
+    def clear(self, hint: str | None = None) -> None:
+        self.plot.clear()
+        self.series = {}
+        self.colors = {}
+        self.what = ""
+        if hint is not None:
+            self.hint.setText(hint)
+        self.setCurrentWidget(self.hint)
+
+
+class Heatmap(QStackedWidget):
+    """Hours (columns, 0-23) × days (rows, Mon-Sun) as shades of the accent colour: how many
+    rising items were published or rose in each hour of each weekday."""
+
+    def __init__(self, hint: str = "No pattern yet", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.hint = QLabel(hint)
+        self.hint.setObjectName("Muted")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.addWidget(self.hint)
+        self.plot = _plot()
+        self.plot.setMouseEnabled(x=False, y=False)
+        item = self.plot.getPlotItem()
+        item.getAxis("left").setTicks([[(i + 0.5, day) for i, day in enumerate(DAYS)]])
+        item.getAxis("bottom").setTicks([[(h + 0.5, f"{h:02d}") for h in range(0, 24, 3)]])
+        item.invertY(True)
+        self.image = pg.ImageItem()
+        self.image.setLookupTable(self._lut())
+        self.plot.addItem(self.image)
+        self.addWidget(self.plot)
+        self.matrix: np.ndarray | None = None
+        self.setMinimumHeight(130)
+
+    @staticmethod
+    def _lut() -> np.ndarray:
+        base = np.array(pg.mkColor(COLORS["base"]).getRgb()[:3], dtype=float)
+        accent = np.array(pg.mkColor(COLORS["accent"]).getRgb()[:3], dtype=float)
+        steps = np.linspace(0.0, 1.0, 256)[:, None]
+        return (base + (accent - base) * steps).astype(np.uint8)
+
+    def set_matrix(self, matrix: list[list[float]] | np.ndarray) -> None:
+        """`matrix[day][hour]`: 7 rows (Monday first) × 24 columns of counts."""
+        data = np.asarray(matrix, dtype=float)
+        if data.shape != (7, 24) or not np.any(data > 0):
+            self.clear()
+            return
+        self.matrix = data
+        self.image.setImage(data.T, levels=(0.0, float(data.max())))  # ImageItem: x first
+        self.image.setRect(0, 0, 24, 7)
+        self.plot.setXRange(0, 24, padding=0)
+        self.plot.setYRange(0, 7, padding=0)
+        self.setCurrentWidget(self.plot)
+
+    def clear(self, hint: str | None = None) -> None:
+        self.matrix = None
+        if hint is not None:
+            self.hint.setText(hint)
+        self.setCurrentWidget(self.hint)
