@@ -14,7 +14,7 @@ from keyring.backends import fail
 
 from studio.connectors.charts import ChartEntry
 from studio.services.system.secrets import Secrets
-from studio.ui.panels.trends import TrendsPanel
+from studio.ui.panels.trends.panel import TrendsPanel
 
 
 UTC = timezone.utc
@@ -64,7 +64,7 @@ def enable_and_scan(panel, qt_loop, name="deezer"):
     panel.service.scanner.ingest(deezer_entries(0), source="deezer",
                                  scanned_at=datetime.now(UTC) - timedelta(minutes=30))
     row = [s["name"] for s in panel.sources].index(name)
-    panel.sources_table.cellWidget(row, 0).findChild(QCheckBox).setChecked(True)
+    panel.sources_box.sources_table.cellWidget(row, 0).findChild(QCheckBox).setChecked(True)
     panel.refresh_sources()
     future = panel.scan_now()
     assert future is not None
@@ -72,61 +72,63 @@ def enable_and_scan(panel, qt_loop, name="deezer"):
 
 
 def test_without_sources_the_panel_says_what_to_enable(panel, trends):
-    assert panel.trend_stack.currentWidget() is panel.trend_empty
-    text = panel.trend_empty.text()
+    assert panel.trend_list.trend_stack.currentWidget() is panel.trend_list.trend_empty
+    text = panel.trend_list.trend_empty.text()
     assert "Enable Deezer or Apple Music" in text and "no key" in text
     assert panel.scan_now() is None  # nothing enabled: says so instead of scanning
     assert "No source is enabled" in panel.last_error
     assert trends.reads == []  # no network (here: no fetch) before a source is enabled
     assert {"deezer", "apple_music", "lastfm", "youtube"} <= {s["name"] for s in panel.sources}
-    assert panel.answer_button.isEnabled() is False
+    assert panel.detail.answer_button.isEnabled() is False
 
 
 def test_scan_fills_the_table_and_the_detail_explains_the_score(panel, trends, qt_loop):
     result = enable_and_scan(panel, qt_loop)
     assert result["scanned"] == ["deezer"] and len(trends.reads) == 1
-    assert panel.trend_stack.currentWidget() is panel.trend_table
-    titles = [panel.trend_table.item(r, 1).text() for r in range(panel.trend_table.rowCount())]
+    assert panel.trend_list.trend_stack.currentWidget() is panel.trend_list.trend_table
+    table = panel.trend_list.trend_table
+    titles = [table.item(r, 1).text() for r in range(table.rowCount())]
     assert sorted(titles) == ["Midnight Rain", "Neon Drive", "Paper Moons"]
     scores = [t["viral_score"] for t in sorted(panel.trends, key=lambda t: -t["viral_score"])]
-    assert [panel.trend_table.item(r, 3).text() for r in range(3)] == [f"{v:.0f}" for v in scores]  # best first
-    assert {panel.trend_table.item(r, 0).text() for r in range(3)} == {"Deezer"}
-    panel.trend_table.sortItems(4)  # growth ascending: Neon Drive fell (rank 3 -> 5)
-    assert panel.trend_table.item(0, 1).text() == "Neon Drive"
-    assert "places" in panel.trend_table.item(0, 4).text()
+    assert [table.item(r, 3).text() for r in range(3)] == [f"{v:.0f}" for v in scores]  # best first
+    assert {table.item(r, 0).text() for r in range(3)} == {"Deezer"}
+    table.sortItems(4)  # growth ascending: Neon Drive fell (rank 3 -> 5)
+    assert table.item(0, 1).text() == "Neon Drive"
+    assert "places" in table.item(0, 4).text()
 
     rain = trend_id(panel, "Midnight Rain")
-    assert panel.select_trend(rain) and panel.current["id"] == rain
-    why = panel.breakdown_label.text()
+    assert panel.trend_list.select_trend(rain) and panel.current["id"] == rain
+    why = panel.detail.breakdown_label.text()
     breakdown = trends.catalog.trend(rain)["score_breakdown"]
     assert f"<b>{breakdown['total']:.0f}</b> of 100" in why
     assert "rank velocity" in why and breakdown["components"]["rank_velocity"]["basis"] in why
-    assert "Midnight Rain" in panel.detail_title.text() and "Luna Park" in panel.detail_title.text()
-    assert panel.history_chart.what == "rank" and len(panel.history_chart.series["deezer"]) == 2
-    assert panel.response_label.text().startswith(panel.current["suggested_response"])
+    assert "Midnight Rain" in panel.detail.detail_title.text() and "Luna Park" in panel.detail.detail_title.text()
+    assert panel.detail.history_chart.what == "rank" and len(panel.detail.history_chart.series["deezer"]) == 2
+    assert panel.detail.response_label.text().startswith(panel.current["suggested_response"])
     row = [s["name"] for s in panel.sources].index("deezer")
-    assert panel.sources_table.item(row, 2).text() == "ok" and panel.sources_table.item(row, 4).text() == "3"
+    sources_table = panel.sources_box.sources_table
+    assert sources_table.item(row, 2).text() == "ok" and sources_table.item(row, 4).text() == "3"
 
 
 def test_answer_with_a_track_queues_a_generation(panel, trends, services, qt_loop):
     enable_and_scan(panel, qt_loop)
     drive = trend_id(panel, "Neon Drive")
-    panel.select_trend(drive)
+    panel.trend_list.select_trend(drive)
     result = panel.answer()
     assert result is not None and result["trend_id"] == drive
     job = services.system.get_job(result["generation_id"])
     assert job["params"]["trend_id"] == drive
-    assert "Queued" in panel.answer_label.text() and result["generation_id"] in panel.answer_label.text()
+    assert "Queued" in panel.detail.answer_label.text() and result["generation_id"] in panel.detail.answer_label.text()
     # the job's events say where it is (a finished one, as the job queue announces it)
     services.events.publish("job_completed", {"id": result["generation_id"], "status": "completed",
                                               "result": {"track_id": "trk_answer"}})
-    assert "Ready" in panel.answer_label.text() and panel.library_button.isVisibleTo(panel)
+    assert "Ready" in panel.detail.answer_label.text() and panel.detail.library_button.isVisibleTo(panel)
     services.system.cancel_job(result["generation_id"])  # the render itself is not what this test is about
 
 
 def test_open_in_create_prefills_the_form(panel, trends, window, qt_loop):
     enable_and_scan(panel, qt_loop)
-    panel.select_trend(trend_id(panel, "Midnight Rain"))
+    panel.trend_list.select_trend(trend_id(panel, "Midnight Rain"))
     spec = panel.current["suggested_spec"]
     assert panel.open_in_create()
     create = window.current_panel
@@ -137,28 +139,28 @@ def test_open_in_create_prefills_the_form(panel, trends, window, qt_loop):
 
 
 def test_keys_are_write_only(panel, trends):
-    panel.select_source("lastfm")
-    assert panel.key_edit.echoMode() == QLineEdit.EchoMode.Password
-    assert "No key stored" in panel.key_state.text()
-    panel.key_edit.setText("abcdef1234567890")
+    panel.sources_box.select_source("lastfm")
+    assert panel.sources_box.key_edit.echoMode() == QLineEdit.EchoMode.Password
+    assert "No key stored" in panel.sources_box.key_state.text()
+    panel.sources_box.key_edit.setText("abcdef1234567890")
     panel.save_key()
     assert trends.sources.secrets.get("trends:lastfm") == "abcdef1234567890"
-    assert panel.key_edit.text() == ""
-    assert "Key stored" in panel.key_state.text() and "7890" in panel.key_state.text()
-    assert "abcdef" not in panel.key_state.text()
+    assert panel.sources_box.key_edit.text() == ""
+    assert "Key stored" in panel.sources_box.key_state.text() and "7890" in panel.sources_box.key_state.text()
+    assert "abcdef" not in panel.sources_box.key_state.text()
     row = [s["name"] for s in panel.sources].index("lastfm")
-    assert panel.sources_table.item(row, 6).text() == "key stored"
+    assert panel.sources_box.sources_table.item(row, 6).text() == "key stored"
     panel.clear_key()
     assert trends.sources.secrets.get("trends:lastfm") is None
-    assert "No key stored" in panel.key_state.text()
+    assert "No key stored" in panel.sources_box.key_state.text()
 
 
 def test_feed_errors_show_inline(panel, trends):
-    panel.feed_edit.setText("not a url")
+    panel.sources_box.feed_edit.setText("not a url")
     assert panel.add_feed() is None
     assert "Could not add the feed" in panel.last_error and panel.error_label.isVisibleTo(panel)
     count = len(panel.sources)
-    panel.feed_edit.setText("https://example.org/feed.xml")
+    panel.sources_box.feed_edit.setText("https://example.org/feed.xml")
     assert panel.add_feed() is not None
     assert len(panel.sources) == count + 1 and panel.last_error == ""
 
@@ -174,24 +176,24 @@ def test_import_shows_a_preview_first(panel, trends, tmp_path, qt_loop, qtbot):
     result = qt_loop.run_until_complete(asyncio.wait_for(panel.import_pending(), 20))
     assert result["imported"] == 2 and result["file"] == "chart.csv" and panel.import_button.isEnabled()
     qtbot.waitUntil(lambda: sorted(t["title"] for t in panel.trends) == ["Dust", "Rain Song"], timeout=5000)
-    assert panel.trend_table.item(0, 0).text() == "imported"
+    assert panel.trend_list.trend_table.item(0, 0).text() == "imported"
 
 
 def test_monitor_and_patterns(panel, trends, qt_loop):
-    assert panel.monitor_label.text() == "Stopped"
+    assert panel.monitor_box.monitor_label.text() == "Stopped"
     panel.toggle_monitor()  # nothing enabled yet
     assert "Enable a source first" in panel.last_error
     enable_and_scan(panel, qt_loop)
     panel.toggle_monitor()
-    assert trends.monitor.state()["running"] and panel.monitor_label.text() == "Monitoring"
-    panel.interval_spins["peak_hours"].setValue(10)
+    assert trends.monitor.state()["running"] and panel.monitor_box.monitor_label.text() == "Monitoring"
+    panel.monitor_box.interval_spins["peak_hours"].setValue(10)
     panel.apply_schedule()
     assert trends.monitor.state()["intervals"]["peak_hours"] == 10
     panel.toggle_monitor()
-    assert not trends.monitor.state()["running"] and panel.monitor_label.text() == "Stopped"
+    assert not trends.monitor.state()["running"] and panel.monitor_box.monitor_label.text() == "Stopped"
     panel.refresh_patterns()
     found = trends.patterns.patterns(None, 30)
-    for key, label in panel.pattern_labels.items():
+    for key, label in panel.patterns_box.pattern_labels.items():
         part = found["patterns"].get(key)
         if part is None:
             assert found["reasons"][key] in label.text()
@@ -218,7 +220,7 @@ def test_a_failing_source_says_why_and_the_others_still_scan(panel, trends, qt_l
     assert result["scanned"] == ["deezer"] and "apple_music" in result["errors"]
     assert "HTTP 503" in panel.last_error and panel.error_label.isVisibleTo(panel)
     row = [s["name"] for s in panel.sources].index("apple_music")
-    assert panel.sources_table.item(row, 2).text().startswith("error: ")
+    assert panel.sources_box.sources_table.item(row, 2).text().startswith("error: ")
     assert len(panel.trends) == 3
 
 

@@ -24,6 +24,7 @@ from studio.server.routing import RouteTable, validation_error
 from studio.services.music.catalogue import MAX_DURATION_S
 from studio.services.music.common import InsufficientCredits, SingerError
 from studio.services.music.statistics import parse_period_days
+from studio.services.trends import scoring
 from studio.services.trends.answers import STRATEGIES, UnknownAnswer
 from studio.services.trends.common import UnknownSource, UnknownTrend
 from studio.services.trends.monitor import (
@@ -31,6 +32,9 @@ from studio.services.trends.monitor import (
     MIN_INTERVAL_MIN,
     ScheduleError,
 )
+
+# How every figure of a trend is computed, shown with the endpoints that return them (/docs).
+SCORING_DOC = "Every figure is computed from the scans this studio stored.\n\n" + (scoring.__doc__ or "")
 
 routes = RouteTable()
 TAGS = ["trending"]
@@ -115,7 +119,7 @@ class CurrentQuery(BaseModel):
 
 
 @routes.get("/api/trending/current", summary="Current trends, scored from stored snapshots", tags=TAGS,
-            query=CurrentQuery)
+            query=CurrentQuery, description=SCORING_DOC)
 async def current(request: web.Request, query: CurrentQuery) -> web.Response:
     try:
         result = _trends(request).catalog.current(platform=query.platform, limit=query.limit, sort=query.sort)
@@ -125,7 +129,7 @@ async def current(request: web.Request, query: CurrentQuery) -> web.Response:
 
 
 @routes.get("/api/trending/trends/{trend_id}", summary="One trend: history, score breakdown, suggested response",
-            tags=TAGS)
+            tags=TAGS, description=SCORING_DOC)
 async def trend_detail(request: web.Request) -> web.Response:
     trend_id = request.match_info["trend_id"]
     trends = _trends(request)

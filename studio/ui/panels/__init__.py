@@ -13,7 +13,7 @@ from studio.ui.panels.community import CommunityPanel
 from studio.ui.panels.music.create import CreatePanel
 from studio.ui.panels.music.library import LibraryPanel
 from studio.ui.panels.system.status import SystemPanel
-from studio.ui.panels.trends import TrendsPanel
+from studio.ui.panels.trends.panel import TrendsPanel
 from studio.ui.panels.voices import VoicesPanel
 
 PANELS: list[type[Panel]] = [

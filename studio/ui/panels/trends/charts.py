@@ -1,52 +1,20 @@
-"""Small widgets of the Trends panel: a sortable table item, the rank/metric history chart and
-the hours × days heatmap (pyqtgraph, theme colours)."""
+"""The Trends panel's charts: a trend's rank/metric history and the hours × days heatmap (pyqtgraph,
+theme colours)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QStackedWidget, QTableWidgetItem, QWidget
+from PySide6.QtWidgets import QLabel, QStackedWidget, QWidget
 
+from studio.ui.panels.trends.common import parse_time
 from studio.ui.theme import COLORS
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SOURCE_COLORS = ("#5b8def", "#3fb950", "#d29922", "#c678dd", "#f85149", "#56b6c2")
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-
-
-class SortItem(QTableWidgetItem):
-    """A cell that sorts by the number stored under SORT_ROLE (missing values last), not its text."""
-
-    def __init__(self, text: str, key: float | str | None = None) -> None:
-        super().__init__(text)
-        self.setData(SORT_ROLE, key)
-
-    def __lt__(self, other: QTableWidgetItem) -> bool:
-        mine, theirs = self.data(SORT_ROLE), other.data(SORT_ROLE)
-        if mine is None or theirs is None:
-            if (mine is None) != (theirs is None):
-                return theirs is None  # a value before a missing one
-            return self.text() < other.text()  # (QTableWidgetItem.__lt__ would call back here)
-        try:
-            return mine < theirs
-        except TypeError:
-            return str(mine) < str(theirs)
-
-
-def parse_time(value: Any) -> float | None:
-    """Seconds since the epoch of an ISO timestamp ('...Z' or with an offset), None when unreadable."""
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        return value.timestamp()
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
 
 
 def _plot(background: str = COLORS["panel"]) -> pg.PlotWidget:
