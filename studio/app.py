@@ -69,15 +69,16 @@ def build_services(settings: Settings | None = None) -> Services:
     webhooks = WebhookService(ctx)
     voices = VoicesService(ctx)
     music = MusicService(ctx, voices=voices)
+    analysis = AnalysisService(ctx, webhooks=webhooks)
     services = Services(
         context=ctx,
         auth=auth,
         system=SystemService(ctx, auth=auth),
         music=music,
-        analysis=AnalysisService(ctx, webhooks=webhooks),
+        analysis=analysis,
         voices=voices,
         webhooks=webhooks,
-        trends=TrendsService(ctx, music=music),
+        trends=TrendsService(ctx, music=music, analysis=analysis),
     )
     for service in (services.system, services.music, services.analysis, services.voices, services.trends):
         for handler in service.job_handlers():

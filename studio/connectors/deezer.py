@@ -7,6 +7,8 @@ Wire format read:
 - `GET /track/{id}` adds `"isrc", "bpm" (0 = unknown), "gain" (dB), "release_date" ("YYYY-MM-DD",
   "0000-00-00" when unknown)`.
 - `GET /genre` -> `{"data": [{"id", "name", "picture", "type": "genre"}]}`.
+- a track's `preview`: a 30 s MP3 on Deezer's CDN (`https://cdnt-preview.dzcdn.net/...`, signed
+  for a short while), read by `preview(url)` only from Deezer's own hosts and at most 2 MB.
 Errors come with HTTP 200 as `{"error": {"type", "message", "code"}}`; code 4 is the quota
 (~50 requests per 5 s), so the client paces itself at that rate. Figures may arrive as strings.
 """
@@ -15,8 +17,9 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
-from studio.connectors._http import TIMEOUT_S, get, json_body, number
+from studio.connectors._http import TIMEOUT_S, get, get_bytes, json_body, number
 from studio.connectors.charts import ChartEntry, Pacer, SourceError
 
 SOURCE = "deezer"
@@ -24,6 +27,8 @@ QUOTA_CODE = 4
 QUOTA_RETRY_S = 5.0  # the quota window
 # parameter / missing-data errors: the same request will fail again
 FATAL_CODES = {500, 501, 600, 800}
+PREVIEW_HOST_SUFFIX = ".dzcdn.net"  # the CDN chart and track answers name their previews on
+PREVIEW_MAX_BYTES = 2 * 1024 * 1024  # a 30 s preview at 128 kb/s is about 0.5 MB
 
 
 class DeezerClient:
@@ -65,6 +70,22 @@ class DeezerClient:
             "duration_s": number(body.get("duration")),
             "preview_url": _text(body.get("preview")),
         }
+
+    def is_preview_url(self, url: str) -> bool:
+        """Whether `url` is on Deezer's own hosts: https on *.dzcdn.net, or the host of this
+        client's base URL (a local fake Deezer in tests). Nothing else a response names is read."""
+        parts = urlsplit(url or "")
+        host = (parts.hostname or "").lower()
+        if parts.scheme == "https" and host.endswith(PREVIEW_HOST_SUFFIX):
+            return True
+        base = urlsplit(self.base_url)
+        return bool(host) and (parts.scheme, parts.netloc.lower()) == (base.scheme, base.netloc.lower())
+
+    async def preview(self, url: str, *, max_bytes: int = PREVIEW_MAX_BYTES) -> bytes:
+        """The preview audio (MP3 bytes) at `url`, paced with the API calls. SourceError (fatal)
+        for a URL off Deezer's hosts or a body over `max_bytes`; the transport errors of `get`."""
+        return await get_bytes(SOURCE, url, pacer=self.pacer, max_bytes=max_bytes, allowed=self.is_preview_url,
+                               timeout_s=self.timeout_s)
 
     async def genres(self) -> list[dict]:
         """`[{"id": int, "name": str}]`, 0 = "All"."""

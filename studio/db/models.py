@@ -327,6 +327,12 @@ class TrendItem(Base):
     scores: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     scored_at: Mapped[datetime | None] = mapped_column(nullable=True)
     first_rise_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
+    # What the studio's own analysis measured on the item's 30 s Deezer preview (only where the
+    # user allowed it): {tempo_bpm, tempo_confidence, key, key_confidence, genre,
+    # genre_confidence, tags [{tag, probability}], model, model_version} or {error}. Kept apart
+    # from `scores` (recomputed at every scan) and `tags` (what the sources said).
+    preview_analysis: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    preview_analysed_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class TrendSnapshot(Base):

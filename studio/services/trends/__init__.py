@@ -1,6 +1,6 @@
 """Trends area: watch real charts, score what is rising from measured data, answer a trend with a track.
 
-`TrendsService(ctx, *, music)` is the area's entry object (what `services.trends` is); callers go
+`TrendsService(ctx, *, music, analysis=None)` is the area's entry object (what `services.trends` is); callers go
 through its parts, one module each:
 
 - sources.py (`sources`): the trend sources (Deezer, Apple Music, Last.fm, YouTube, feeds), their
@@ -9,6 +9,8 @@ through its parts, one module each:
 - scanner.py (`scanner`): `async scan(names=None)`: read the enabled sources at once, store a
   snapshot per item, match items across sources, enforce YouTube's 30-day rule, score, publish
   `trend_detected` / `trends_scanned`.
+- previews.py (`previews`): measuring Deezer's 30 s previews (tempo, key, genre tags) with the
+  analysis service's own run, only where the user turned on the Deezer source's `analyse_previews`.
 - scoring.py: the documented formulas (growth_rate, viral_score with its breakdown,
   opportunity_level, expiry, the suggested response); pure functions on snapshots.
 - catalog.py (`catalog`): `current(...)`, `trend(id)` (history + score breakdown), `analytics(days)`
@@ -32,19 +34,22 @@ from studio.services.trends.catalog import TrendCatalog
 from studio.services.trends.imports import TrendImports
 from studio.services.trends.monitor import TrendMonitor
 from studio.services.trends.patterns import TrendPatterns
+from studio.services.trends.previews import TrendPreviews
 from studio.services.trends.scanner import TrendScanner
 from studio.services.trends.sources import TrendSources
 
 if TYPE_CHECKING:
     from studio.context import Context
+    from studio.services.analysis import AnalysisService
     from studio.services.music import MusicService
 
 
 class TrendsService:
-    def __init__(self, ctx: "Context", *, music: "MusicService") -> None:
+    def __init__(self, ctx: "Context", *, music: "MusicService", analysis: "AnalysisService | None" = None) -> None:
         self.sources = TrendSources(ctx)
         self.catalog = TrendCatalog(ctx, music=music)
-        self.scanner = TrendScanner(ctx, sources=self.sources, catalog=self.catalog)
+        self.previews = TrendPreviews(ctx, sources=self.sources, analysis=analysis)
+        self.scanner = TrendScanner(ctx, sources=self.sources, catalog=self.catalog, previews=self.previews)
         self.patterns = TrendPatterns(ctx, music=music)
         self.imports = TrendImports(ctx, scanner=self.scanner, catalog=self.catalog)
         self.answers = TrendAnswers(ctx, catalog=self.catalog, music=music)

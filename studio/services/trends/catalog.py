@@ -14,6 +14,8 @@ Public API:
   "opportunity_basis", "style", "suggested_response", "suggested_spec" {prompt, style, mood,
   tempo, duration}, "estimated_revenue" (None), "time_sensitive", "expires_at", "expiry_basis",
   "first_seen", "last_seen", "published_at", "duration_s", "bpm", "tags", "url", "preview_url",
+  "preview_analysis" ({tempo_bpm, tempo_confidence, key, key_confidence, genre, genre_confidence,
+  tags, analysed_at, model, basis} measured on the Deezer preview, {error, analysed_at}, or None),
   "imported", "reasons" {field: why it is null}}`.
 - `trend(trend_id) -> trend + {"history": [{"scanned_at", "source", "chart", "rank", "chart_size",
   "metrics", "imported_from"}], "score_breakdown": {"components", "total", "formula", "basis"}}`
@@ -34,11 +36,12 @@ from typing import TYPE_CHECKING, Any, Callable
 from sqlalchemy import func, select
 
 from studio.db.models import Job, TrendAnswer, TrendItem, TrendSnapshot
-from studio.services.trends import scoring
+from studio.services.trends import previews, scoring
 from studio.services.trends.common import (
     CURRENT_WINDOW_H,
     IMPORT_SOURCE,
     NO_REVENUE,
+    PREVIEWS_PER_SCAN,
     SORTS,
     TrendsError,
     UnknownTrend,
@@ -76,7 +79,8 @@ class TrendCatalog:
         catalogue = self.music.catalogue
         growth = scoring.growth_rate(snaps)
         viral = scoring.viral_score(snaps)
-        fit = scoring.style_fit(item.get("tags") or (), item.get("title") or "", catalogue.find_style)
+        fit = scoring.style_fit(item.get("tags") or (), item.get("title") or "", catalogue.find_style,
+                                measured_tags=(item.get("measured") or {}).get("tags") or ())
         opportunity = scoring.opportunity_level(viral["value"], fit["fit"])
         expiry = scoring.expiry(snaps, now)
         suggestion = scoring.suggest(item, fit, moods=catalogue.moods(), max_duration_s=catalogue.max_duration_s())
@@ -111,7 +115,8 @@ class TrendCatalog:
                 for item_id, item in items.items():
                     snaps = by_item.get(item_id, [])
                     fields = {"title": item.title, "artist": item.artist, "tags": item.tags or [], "bpm": item.bpm,
-                              "duration_s": item.duration_s}
+                              "duration_s": item.duration_s, "sources": list(item.sources or []),
+                              "measured": item.preview_analysis}
                     result = self.score(fields, snaps, now)
                     item.scores = result
                     item.viral_score = result["breakdown"]["value"]
@@ -149,6 +154,12 @@ class TrendCatalog:
             reasons["expires_at"] = reasons["time_sensitive"] = expiry.get("reason") or "no decay observed yet"
         reasons.update(suggestion.get("reasons") or {})
         reasons["estimated_revenue"] = NO_REVENUE
+        measured = previews.public(row.preview_analysis, row.preview_analysed_at)
+        if measured is None:
+            reasons["preview_analysis"] = ("only Deezer previews are measured, when its analyse_previews setting "
+                                           f"is on, for items without a Deezer bpm ({PREVIEWS_PER_SCAN} a scan)")
+        elif measured.get("error"):
+            reasons["preview_analysis"] = measured["error"]
         sources = list(row.sources or [])
         return {
             "id": row.id, "title": row.title, "artist": row.artist,
@@ -167,6 +178,7 @@ class TrendCatalog:
             "first_seen": iso(row.first_seen_at), "last_seen": iso(row.last_seen_at),
             "published_at": iso(row.published_at), "duration_s": row.duration_s, "bpm": row.bpm,
             "tags": list(row.tags or []), "url": row.url, "preview_url": row.preview_url,
+            "preview_analysis": measured,
             "imported": IMPORT_SOURCE in sources,
             "reasons": reasons,
         }
@@ -185,13 +197,23 @@ class TrendCatalog:
             if latest is None:
                 return {"scan_time": None, "total_trends": 0, "filtered_trends": 0, "trends": [],
                         "window_h": CURRENT_WINDOW_H}
-            rows = s.scalars(select(TrendItem).where(
-                TrendItem.last_seen_at >= latest - timedelta(hours=CURRENT_WINDOW_H))).all()
+            # Filter and sort on the few columns they need, then load whole rows for the page only:
+            # parsing every current item's scores would cost more than the rest of the request.
+            columns = [TrendItem.id, TrendItem.viral_score, TrendItem.sources, TrendItem.first_seen_at,
+                       TrendItem.last_seen_at]
+            if sort in ("growth_rate", "rank"):
+                columns.append(TrendItem.scores)
+            rows = list(s.execute(select(*columns).where(
+                TrendItem.last_seen_at >= latest - timedelta(hours=CURRENT_WINDOW_H))).all())
             total = len(rows)
             if platform and platform != "all":
                 rows = [row for row in rows if platform in (row.sources or [])]
             rows.sort(key=_sort_key(sort))
-            trends = [self.trend_dict(row, now) for row in rows[:limit]]
+            page = [row.id for row in rows[:limit]]
+            full: dict[str, TrendItem] = {}
+            for chunk in _chunks(page):
+                full.update((row.id, row) for row in s.scalars(select(TrendItem).where(TrendItem.id.in_(chunk))))
+            trends = [self.trend_dict(full[item_id], now) for item_id in page if item_id in full]
         return {"scan_time": iso(latest), "total_trends": total, "filtered_trends": len(rows), "trends": trends,
                 "window_h": CURRENT_WINDOW_H, "sort": sort, "platform": platform or "all"}
 

@@ -18,7 +18,7 @@ from datetime import datetime
 # "feed:<hash>" and imports are labelled source="import"; neither is listed here.
 BUILTIN_SOURCES: dict[str, dict] = {
     "deezer": {"kind": "chart", "label": "Deezer charts", "needs_key": False,
-               "config": {"genre_ids": [0], "limit": 100, "track_details": True}},
+               "config": {"genre_ids": [0], "limit": 100, "track_details": True, "analyse_previews": False}},
     "apple_music": {"kind": "chart", "label": "Apple Music most played", "needs_key": False,
                     "config": {"storefront": "us", "limit": 100}},
     "lastfm": {"kind": "chart", "label": "Last.fm charts", "needs_key": True,
@@ -42,6 +42,7 @@ YOUTUBE_DAILY_UNITS = 10_000
 YOUTUBE_RETENTION_DAYS = 30  # YouTube API data must be refreshed or deleted within 30 days
 ERROR_RATE_WINDOW = 50  # scans the measured error rate looks back over
 DEEZER_DETAILS_PER_SCAN = 25  # /track/{id} calls (bpm, isrc) for items not yet detailed, per scan
+PREVIEWS_PER_SCAN = 10  # Deezer previews fetched and analysed per scan (items without a bpm), when allowed
 
 DEFAULT_ALERT_THRESHOLD = 70.0  # viral_score at or above which a new item is announced (trend_detected)
 CURRENT_WINDOW_H = 48.0  # "current" trends: seen within this many hours of the latest scan

@@ -75,7 +75,7 @@ class TrendPatterns:
         style = self.music.catalogue.find_style(genre)
         wanted = genre.strip().lower()
 
-        def keep(row: TrendItem) -> bool:
+        def keep(row) -> bool:  # a row with scores and tags
             fitted = ((row.scores or {}).get("fit") or {}).get("style")
             if style is not None and fitted == style.id:
                 return True
@@ -87,9 +87,13 @@ class TrendPatterns:
         start = now - timedelta(days=float(timeframe_days))
         keep = self._genre_filter(genre)
         with self.db.session() as s:
-            rising = [r for r in s.scalars(select(TrendItem).where(TrendItem.first_rise_at >= start)).all() if keep(r)]
+            # Only the columns used: parsing every item's stored scores would dominate the request.
+            columns = [TrendItem.id, TrendItem.title, TrendItem.tags, TrendItem.published_at, TrendItem.first_rise_at,
+                       TrendItem.duration_s, TrendItem.bpm] + ([TrendItem.scores] if genre else [])
+            rising = [r for r in s.execute(select(*columns).where(TrendItem.first_rise_at >= start)).all() if keep(r)]
             rising_ids = {r.id for r in rising}
-            baseline = [r for r in s.scalars(select(TrendItem)).all() if r.id not in rising_ids]
+            baseline = [r for r in s.execute(select(TrendItem.id, TrendItem.title, TrendItem.tags)).all()
+                        if r.id not in rising_ids]
             rows = [{"title": r.title, "tags": list(r.tags or []), "published_at": r.published_at,
                      "first_rise_at": r.first_rise_at, "duration_s": r.duration_s, "bpm": r.bpm} for r in rising]
             base_words = [_words(" ".join([r.title, *(r.tags or [])])) for r in baseline]

@@ -1,15 +1,21 @@
 """Scanning: read the enabled sources at once, store a snapshot per item, match items across
 sources, score them, announce the new ones.
 
-Built by the trends entry object as `TrendScanner(ctx, sources=..., catalog=..., clock=utcnow)`.
+Built by the trends entry object as `TrendScanner(ctx, sources=..., catalog=..., previews=None,
+clock=utcnow)` (`previews`: previews.py, measuring Deezer previews where the user allows it).
 
 Public API:
 - `async scan(names: list[str] | None = None) -> {"scanned": [names read], "errors": {name: reason},
   "skipped": {name: reason} (named but disabled), "new_items": n, "items": snapshots stored,
   "detected": [trend ids announced], "scan_time": iso, "retention": {"snapshots_deleted",
-  "items_deleted"}}`. `names` None = every enabled source; an unknown name raises UnknownSource.
+  "items_deleted"}, "previews": {"analysed", "failed", "skipped"} (only when Deezer was read with
+  analyse_previews on)}`.
+  `names` None = every enabled source; an unknown name raises UnknownSource.
   Sources are read concurrently (`sources.fetch`); one failing source is marked `error` with its
-  reason and the others are still stored. One scan at a time (a second call waits).
+  reason and the others are still stored. One scan at a time (a second call waits). After
+  storing a Deezer scan, up to 10 of its previews are measured (previews.py) before scoring, so
+  the scores and the announcement already use the measured tempo; a failure there is logged
+  and the scan stands.
 - `ingest(entries, *, source, scanned_at, imported_from=None) -> (touched ids, new ids)`: store
   entries as snapshots of `source` (imports use it too).
 - `enforce_youtube_retention(now) -> {"snapshots_deleted", "items_deleted"}`: YouTube API data
@@ -50,10 +56,12 @@ if TYPE_CHECKING:
     from studio.connectors.charts import ChartEntry
     from studio.context import Context
     from studio.services.trends.catalog import TrendCatalog
+    from studio.services.trends.previews import TrendPreviews
     from studio.services.trends.sources import TrendSources
 
 log = logging.getLogger(__name__)
 
+PREVIEWS_TIMEOUT_S = 180.0  # the whole preview step of one scan (10 fetches and analyses)
 FETCH_TIMEOUT_S = 300.0  # a whole source (Deezer details included); the clients time out each request sooner
 MAX_TAGS = 20
 VIDEO_SOURCES = ("youtube",)
@@ -65,11 +73,12 @@ def _is_video(source: str) -> bool:
 
 class TrendScanner:
     def __init__(self, ctx: "Context", *, sources: "TrendSources", catalog: "TrendCatalog",
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 previews: "TrendPreviews | None" = None, clock: Callable[[], datetime] = utcnow) -> None:
         self.db = ctx.db
         self.events = ctx.events
         self.sources = sources
         self.catalog = catalog
+        self.previews = previews
         self.clock = clock
         self._lock: asyncio.Lock | None = None
 
@@ -116,6 +125,7 @@ class TrendScanner:
         touched: list[str] = []
         new: list[str] = []
         stored = 0
+        deezer: list["ChartEntry"] | None = None
         for name, result in zip(wanted, results):
             if isinstance(result, BaseException):
                 if isinstance(result, SourceError):
@@ -131,20 +141,38 @@ class TrendScanner:
                 self.sources.record_scan(name, at=scan_time, error=reason)
                 continue
             ids, created = self.ingest(result, source=name, scanned_at=scan_time)
+            if name == "deezer":
+                deezer = result
             touched.extend(ids)
             new.extend(created)
             stored += len(result)
             scanned.append(name)
             self.sources.record_scan(name, at=scan_time, items=len(result))
         retention = self.enforce_youtube_retention(scan_time)
+        previews = await self._analyse_previews(deezer, scan_time) if deezer is not None else None
         new = [item_id for item_id in dict.fromkeys(new)]
         scores = self.catalog.rescore(touched, scan_time)
         detected = self._announce(new, scores)
         summary = {"scanned": scanned, "errors": errors, "skipped": skipped, "new_items": len(new),
                    "items": stored, "detected": detected, "scan_time": iso(scan_time), "retention": retention}
+        if previews is not None:
+            summary["previews"] = previews
         self.events.publish("trends_scanned", {k: v for k, v in summary.items() if k != "detected"}
                             | {"detected": len(detected)})
         return summary
+
+    async def _analyse_previews(self, entries: list["ChartEntry"], scan_time: datetime) -> dict[str, Any] | None:
+        """The Deezer preview step (previews.py); whatever goes wrong there leaves the scan as stored."""
+        if self.previews is None or not self.previews.allowed():
+            return None
+        try:
+            return await asyncio.wait_for(self.previews.analyse_scan(entries, scan_time), PREVIEWS_TIMEOUT_S)
+        except asyncio.TimeoutError:
+            log.warning("deezer preview analysis stopped after %g s", PREVIEWS_TIMEOUT_S)
+            return {"analysed": None, "failed": None, "skipped": f"stopped after {PREVIEWS_TIMEOUT_S:g} s"}
+        except Exception as exc:  # noqa: BLE001 - the type only, as for a failing source
+            log.warning("deezer preview analysis failed: %s", type(exc).__name__)
+            return {"analysed": None, "failed": None, "skipped": f"unexpected error ({type(exc).__name__})"}
 
     def _announce(self, new_ids: list[str], scores: dict[str, float | None]) -> list[str]:
         threshold = self.threshold()

@@ -32,9 +32,10 @@ viral_score (`viral_score`), 0-100
 
 opportunity_level (`opportunity_level`)
     points = viral_score x (0.5 + 0.5 x fit), where fit says how well the item fits a style this
-    studio makes (`style_fit`): 1.0 when one of its tags/genres names a studio style, 0.5 when only
-    a title word does, 0 otherwise. HIGH at 60 points or more, MEDIUM at 35 or more, else LOW (so an
-    item no studio style fits is at most MEDIUM).
+    studio makes (`style_fit`): 1.0 when one of its tags/genres names a studio style (the sources'
+    tags first, then the tags the studio's tagger measured on its Deezer preview with a
+    probability of at least 0.2), 0.5 when only a title word does, 0 otherwise. HIGH at 60 points
+    or more, MEDIUM at 35 or more, else LOW (so an item no studio style fits is at most MEDIUM).
 
 expiry (`expiry`)
     From observed decay, the count's first:
@@ -50,7 +51,8 @@ expiry (`expiry`)
 
 suggested response (`suggest`)
     style = the fitted studio style; mood = a tag or title word naming one of the studio's moods;
-    tempo = the source's bpm when it knows it (40-240); duration = the item's duration clamped
+    tempo = the source's bpm when it knows it (40-240), else the tempo the studio measured on the
+    item's 30 s Deezer preview (40-240, shown with its confidence); duration = the item's duration clamped
     to 1 s .. the engine's longest track. Unknown fields are null with a reason; the readable
     prompt says the same in words.
 
@@ -75,6 +77,7 @@ TIME_SENSITIVE_H = 72.0
 OPPORTUNITY_HIGH, OPPORTUNITY_MEDIUM = 60.0, 35.0
 MIN_TEMPO_BPM, MAX_TEMPO_BPM = 40.0, 240.0
 MIN_DURATION_S = 1.0
+MEASURED_TAG_MIN_P = 0.2  # a tagger tag of the preview counts for the style fit from this probability
 
 FORMULA = ("viral_score = 100 x sum(weight x component) / sum(weights of the components known); "
            "components 0..1: rank 1-(rank-1)/chart_size (w 0.40), rank velocity 0.5+positions/h x 24/chart_size "
@@ -290,14 +293,23 @@ def _title_phrases(title: str) -> list[str]:
     return phrases
 
 
-def style_fit(tags: Iterable[str], title: str, find_style: Callable[[str], Any]) -> dict[str, Any]:
+def style_fit(tags: Iterable[str], title: str, find_style: Callable[[str], Any], *,
+              measured_tags: Iterable[dict[str, Any]] = ()) -> dict[str, Any]:
     """{fit (1.0 tag, 0.5 title word, 0.0 none), style (id | None), style_name, matched, basis}.
-    `find_style(text)` is the music catalogue's style lookup (a Style or None)."""
+    `find_style(text)` is the music catalogue's style lookup (a Style or None); `measured_tags`
+    the preview analysis's [{tag, probability}] (used after the sources' own tags)."""
     for tag in _tag_candidates(tags):
         style = find_style(tag)
         if style is not None:
             return {"fit": 1.0, "style": style.id, "style_name": style.name, "matched": tag,
                     "basis": f"its tag \"{tag}\" names the studio style {style.name}: fit 1.0"}
+    for measured in measured_tags:
+        tag, probability = measured.get("tag"), measured.get("probability") or 0.0
+        style = find_style(tag) if tag and probability >= MEASURED_TAG_MIN_P else None
+        if style is not None:
+            return {"fit": 1.0, "style": style.id, "style_name": style.name, "matched": tag,
+                    "basis": f"the tag \"{tag}\" measured on its 30 s Deezer preview (probability "
+                             f"{probability:.2f}) names the studio style {style.name}: fit 1.0"}
     for phrase in _title_phrases(title):
         style = find_style(phrase)
         if style is not None:
@@ -396,7 +408,8 @@ def find_mood(tags: Iterable[str], title: str, moods: Iterable[str]) -> tuple[st
 def suggest(item: dict[str, Any], fit: dict[str, Any], *, moods: Iterable[str], max_duration_s: float
             ) -> dict[str, Any]:
     """{suggested_response (readable prompt), suggested_spec {prompt, style, mood, tempo, duration},
-    reasons {field: why null}, basis}. `item` has title, artist, tags, bpm, duration_s."""
+    reasons {field: why null}, basis}. `item` has title, artist, tags, bpm, duration_s and
+    optionally `sources` and `measured` (the preview analysis: tempo_bpm, tempo_confidence, or error)."""
     reasons: dict[str, str] = {}
     title, artist = item.get("title") or "", item.get("artist")
     style = fit.get("style")
@@ -407,9 +420,24 @@ def suggest(item: dict[str, Any], fit: dict[str, Any], *, moods: Iterable[str], 
         reasons["suggested_spec.mood"] = "no tag or title word names one of the studio's moods: the style decides"
     bpm = item.get("bpm")
     tempo = round(float(bpm), 1) if bpm and MIN_TEMPO_BPM <= float(bpm) <= MAX_TEMPO_BPM else None
+    tempo_basis = f"tempo from the source's bpm {bpm}" if tempo is not None else None
+    measured = item.get("measured") or {}
+    measured_bpm = measured.get("tempo_bpm")
+    if tempo is None and measured_bpm and MIN_TEMPO_BPM <= float(measured_bpm) <= MAX_TEMPO_BPM:
+        tempo = round(float(measured_bpm), 1)
+        confidence = measured.get("tempo_confidence")
+        tempo_basis = ("tempo measured from the 30 s Deezer preview (confidence "
+                       f"{'unknown' if confidence is None else format(float(confidence), '.2f')})")
     if tempo is None:
-        reasons["suggested_spec.tempo"] = ("its source gives no tempo (Deezer sends 0 when it does not know)"
-                                           if not bpm else f"the source's bpm {bpm} is outside 40-240")
+        reason = ("its source gives no tempo (Deezer sends 0 when it does not know)"
+                  if not bpm else f"the source's bpm {bpm} is outside 40-240")
+        if measured.get("error"):
+            reason += f"; its preview could not be measured: {measured['error']}"
+        elif measured_bpm:
+            reason += f"; the tempo measured on its preview, {float(measured_bpm):g}, is outside 40-240"
+        elif not measured and "deezer" in (item.get("sources") or ()):
+            reason += "; its Deezer preview was not measured (the Deezer source's analyse_previews setting)"
+        reasons["suggested_spec.tempo"] = reason
     duration_s = item.get("duration_s")
     duration = round(min(max(float(duration_s), MIN_DURATION_S), float(max_duration_s)), 1) if duration_s else None
     if duration is None:
@@ -430,8 +458,8 @@ def suggest(item: dict[str, Any], fit: dict[str, Any], *, moods: Iterable[str], 
     basis = [fit.get("basis") or ""]
     if mood:
         basis.append(f"mood {mood} from \"{mood_word}\"")
-    if tempo is not None:
-        basis.append(f"tempo from the source's bpm {bpm}")
+    if tempo_basis is not None:
+        basis.append(tempo_basis)
     if duration is not None:
         basis.append(f"duration from the item's {float(duration_s):.0f} s"
                      + (f", clamped to {max_duration_s:g} s" if float(duration_s) > max_duration_s else ""))

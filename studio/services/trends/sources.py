@@ -18,6 +18,8 @@ Public API (what routes, the panel and the monitor call):
   keyless source).
 - `client_for(name)`: the connector client, with the base URL from settings (`deezer_url`,
   `apple_music_url`, `lastfm_url`, `youtube_url`) and the key from secrets.
+- `async preview(url) -> bytes`: a Deezer preview's audio through the Deezer client (Deezer's own
+  hosts only, size-capped, paced with its API calls); the preview analysis calls it.
 - `async fetch(name) -> list[ChartEntry]`: read the source as configured (the scanner calls it).
   `fetchers[name]` (or `fetchers["feed"]` for every feed) replaces it: an
   `async (config: dict) -> list[ChartEntry]`, for tests and fakes.
@@ -79,7 +81,8 @@ def feed_name(url: str) -> str:
 def _check_config(name: str, config: dict[str, Any]) -> dict[str, Any]:
     """The config with its values checked; TrendsError naming the bad key."""
     kind = "feed" if name.startswith("feed:") else name
-    allowed = {"deezer": {"genre_ids", "limit", "track_details"}, "apple_music": {"storefront", "limit"},
+    allowed = {"deezer": {"genre_ids", "limit", "track_details", "analyse_previews"},
+               "apple_music": {"storefront", "limit"},
                "lastfm": {"chart", "country", "tag", "limit"}, "youtube": {"region", "max_results"},
                "feed": {"url"}}[kind]
     unknown = sorted(set(config) - allowed)
@@ -115,6 +118,11 @@ def _check_config(name: str, config: dict[str, Any]) -> dict[str, Any]:
         integer("limit", 1, 100)
         if "track_details" in out:
             out["track_details"] = bool(out["track_details"])
+        if "analyse_previews" in out:
+            # the user's explicit yes: a string such as "false" must not read as true
+            if not isinstance(out["analyse_previews"], bool) and out["analyse_previews"] not in (0, 1):
+                raise TrendsError(f"{name}: analyse_previews must be true or false")
+            out["analyse_previews"] = bool(out["analyse_previews"])
     elif kind == "apple_music":
         code("storefront")
         if "limit" in out and int(out["limit"]) not in (10, 25, 50, 100):
@@ -411,6 +419,10 @@ class TrendSources:
             finally:
                 self.add_quota(name, int(getattr(client, "units_used", 0) or 0) - before)
         return await client.read(config["url"], chart=name)
+
+    async def preview(self, url: str) -> bytes:
+        """A Deezer preview's bytes (DeezerClient.preview); SourceError when refused or failing."""
+        return await self.client_for("deezer").preview(url)
 
     async def _deezer_details(self, client, entries: list["ChartEntry"]) -> list["ChartEntry"]:
         """Fill bpm/isrc from /track/{id} for entries not yet detailed, at most a few per scan."""
