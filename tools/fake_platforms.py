@@ -6,13 +6,19 @@ area without the network (development and demos only; every title and artist is 
 
 Both speak the real wire formats (see shared/notes/connectors.md). Every read of a chart moves it
 one step: a few tracks climb, others fall, so growth and rank velocity have something to show.
+Previews are short click loops at a tempo the chart does not state (Deezer's `bpm` is 0 for some
+tracks), so the Deezer source's "analyse previews" setting has something to measure.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import random
+import zlib
 
+import numpy as np
+import soundfile as sf
 from aiohttp import web
 
 WORDS = ["Midnight", "Paper", "Neon", "Rain", "Velvet", "Static", "Golden", "Echo", "Lantern", "Drift",
@@ -29,7 +35,8 @@ class Charts:
         self.tracks = [{"id": 900000 + i, "title": f"{rng.choice(WORDS)} {rng.choice(WORDS)}",
                         "artist": rng.choice(ARTISTS), "genre": rng.choice(GENRES),
                         "duration": rng.randint(120, 240), "bpm": rng.choice([0, 82, 90, 100, 120, 128, 140]),
-                        "popularity": rng.randint(200_000, 900_000)} for i in range(size)]
+                        "popularity": rng.randint(200_000, 900_000),
+                        "groove_bpm": rng.choice([78, 86, 94, 104, 118, 126, 140])} for i in range(size)]
         self.order = list(range(size))
 
     def step(self) -> list[dict]:
@@ -43,10 +50,23 @@ class Charts:
         return [self.tracks[i] for i in self.order]
 
 
-def deezer_track(track: dict, position: int | None = None) -> dict:
+def preview_wav(bpm: float, seconds: float = 8.0, rate: int = 22050) -> bytes:
+    """A short click-and-bass loop at `bpm`: what the studio's tempo analysis of a preview measures."""
+    t = np.arange(int(seconds * rate)) / rate
+    beat = 60.0 / bpm
+    phase = t % beat
+    clicks = np.exp(-phase * 60.0) * np.sin(2 * np.pi * 1800 * t) * 0.6
+    bass = np.where((t // beat) % 2 == 0, 0.3, 0.2) * np.sin(2 * np.pi * 55 * t) * np.exp(-phase * 6.0)
+    out = io.BytesIO()
+    sf.write(out, (clicks + bass).astype(np.float32), rate, format="WAV")
+    return out.getvalue()
+
+
+def deezer_track(track: dict, position: int | None = None, base_url: str = "") -> dict:
     out = {"id": track["id"], "title": track["title"], "title_short": track["title"], "link": f"https://www.deezer.com/track/{track['id']}",
            "duration": track["duration"], "rank": track["popularity"], "explicit_lyrics": False,
-           "preview": "", "artist": {"id": hash(track["artist"]) % 10**6, "name": track["artist"]},
+           "preview": f"{base_url}/preview/{track['id']}.wav" if base_url else "",
+           "artist": {"id": zlib.crc32(track["artist"].encode()) % 10**6, "name": track["artist"]},
            "album": {"id": track["id"] + 1, "title": track["title"]}, "type": "track"}
     if position is not None:
         out["position"] = position
@@ -59,14 +79,23 @@ def build_app(charts: Charts) -> web.Application:
     async def deezer_chart(request: web.Request) -> web.Response:
         limit = int(request.query.get("limit", 100))
         ranked = charts.step()[:limit]
-        return web.json_response({"data": [deezer_track(t, i + 1) for i, t in enumerate(ranked)], "total": len(ranked)})
+        base = f"{request.scheme}://{request.host}"
+        return web.json_response({"data": [deezer_track(t, i + 1, base) for i, t in enumerate(ranked)],
+                                  "total": len(ranked)})
 
     async def deezer_track_detail(request: web.Request) -> web.Response:
         track = by_id.get(int(request.match_info["id"]))
         if track is None:  # Deezer answers errors with HTTP 200
             return web.json_response({"error": {"type": "DataException", "message": "no data", "code": 800}})
-        return web.json_response({**deezer_track(track), "isrc": f"ZZX{track['id']:09d}", "bpm": track["bpm"],
+        base = f"{request.scheme}://{request.host}"
+        return web.json_response({**deezer_track(track, base_url=base), "isrc": f"ZZX{track['id']:09d}", "bpm": track["bpm"],
                                   "gain": -9.1, "release_date": "2026-11-20"})
+
+    async def preview(request: web.Request) -> web.Response:
+        track = by_id.get(int(request.match_info["id"]))
+        if track is None:
+            raise web.HTTPNotFound()
+        return web.Response(body=preview_wav(track["groove_bpm"]), content_type="audio/wav")
 
     async def deezer_genres(_request: web.Request) -> web.Response:
         return web.json_response({"data": [{"id": 0, "name": "All"}, {"id": 116, "name": "Rap/Hip Hop"}]})
@@ -85,6 +114,7 @@ def build_app(charts: Charts) -> web.Application:
     app.router.add_get("/chart/{genre}/tracks", deezer_chart)
     app.router.add_get("/track/{id}", deezer_track_detail)
     app.router.add_get("/genre", deezer_genres)
+    app.router.add_get("/preview/{id}.wav", preview)
     app.router.add_get("/api/v2/{storefront}/music/most-played/{size}/songs.json", apple_most_played)
     return app
 
