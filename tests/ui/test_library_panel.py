@@ -306,3 +306,54 @@ def test_tag_and_date_filters_narrow_the_list(window, services):
     panel.filters.tag_filter.setCurrentIndex(0)
     panel.filters.date_filter.setCurrentIndex(panel.filters.date_filter.findData(30))
     assert panel.track_ids() == ["trk_a"]
+
+
+def test_an_answer_to_a_trend_links_to_it(window, services, qtbot):
+    """Issue #15: a track made for a trend says so in its overview, and the link opens Trends on it
+    (an older trend too, one no longer among the current ones)."""
+    from datetime import timedelta
+
+    from studio.connectors.charts import ChartEntry
+    from studio.db.models import TrendAnswer
+    from studio.timeutil import utcnow
+
+    trends = services.trends
+    now = utcnow()
+
+    def chart(item_id, title, artist):
+        return [ChartEntry(source="deezer", chart="deezer:chart:0", item_id=item_id, title=title, artist=artist,
+                           rank=1)]
+
+    (old_id,), _ = trends.scanner.ingest(chart("201", "Old Flame", "Mira"), source="deezer",
+                                         scanned_at=now - timedelta(days=5))
+    fresh, _ = trends.scanner.ingest(chart("202", "Fresh Cut", "Kilo"), source="deezer", scanned_at=now)
+    trends.catalog.rescore([old_id, *fresh], now)
+    add_track(services, "trk_plain", "Plain Song")
+    add_track(services, "trk_answer", "Answer to Old Flame", generation_id="gen_answer")
+    add_track(services, "trk_orphan", "Answer to Gone", generation_id="gen_orphan")
+    with services.context.db.session() as s:
+        s.add(TrendAnswer(id="hijack_a", trend_id=old_id, job_id="gen_answer", strategy="fast_follower"))
+        s.add(TrendAnswer(id="hijack_b", trend_id="trend_gone", job_id="gen_orphan", strategy="fast_follower"))
+    panel = window.show_panel("library")
+    panel.refresh()
+    made_for = panel.details.overview.fact_labels["made_for"]
+    caption = panel.details.overview.fact_captions["made_for"]
+
+    assert panel.select_track("trk_plain")
+    assert not made_for.isVisibleTo(panel) and not caption.isVisibleTo(panel)
+
+    assert panel.select_track("trk_answer")
+    assert made_for.isVisibleTo(panel) and caption.text() == "Made for"
+    assert "Answer to the trend “Old Flame” by Mira" in made_for.text() and f"href='{old_id}'" in made_for.text()
+    made_for.linkActivated.emit(old_id)  # what clicking the link does
+    shown = window.current_panel
+    assert shown.key == "trends" and shown.current["id"] == old_id
+    assert "Old Flame" in shown.detail.detail_title.text()
+    qtbot.wait(700)  # the panel's refresh on showing: the trend stays shown though it is not a current one
+    assert [t["id"] for t in shown.trends] == fresh and shown.current["id"] == old_id
+
+    panel = window.show_panel("library")
+    assert panel.select_track("trk_orphan")
+    assert made_for.isVisibleTo(panel) and "a trend no longer stored" in made_for.text()
+    assert "href" not in made_for.text()
+    assert panel.select_track("trk_plain") and not made_for.isVisibleTo(panel)

@@ -28,6 +28,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QInputDialog, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from studio.services.music.common import GENERATE_KIND, UnknownTrack
+from studio.services.trends.common import UnknownTrend
 from studio.ui.dialogs.export_dialog import ExportDialog
 from studio.ui.dialogs.track_edit import EditTrackDialog
 from studio.ui.formatting import when
@@ -163,6 +164,7 @@ class LibraryPanel(Panel):
         details.waveform.seek_requested.connect(self._waveform_seek)
         details.lyrics.line_activated.connect(self._lyric_clicked)
         details.stem_mixer.play_requested.connect(self.play_stem_mix)
+        details.overview.trend_requested.connect(self.show_trend)
 
     # --- the list -------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -284,12 +286,29 @@ class LibraryPanel(Panel):
             f"{names.get(track['style'], track['style'])} · {track['mood']} · {key_label(track['key'])} · "
             f"{track['tempo_bpm']:.0f} BPM · {format_time(track['duration_s'])} · {vocals} · {created}{parent}")
         self.details.overview.fill(track, self.services.music.catalogue.relative_key)
+        self._fill_made_for(track)
         self.details.lyrics.fill(track)
         self._fill_chords(track)
         self.details.stem_mixer.set_stems(list((track["files_raw"].get("stems") or {}).keys()))
         self._update_actions()
         if reload_audio:
             self._load_peaks(track)
+
+    def _fill_made_for(self, track: dict[str, Any]) -> None:
+        """For an answer to a trend: the trend it was made for (the row stays hidden otherwise)."""
+        link = self.services.trends.answers.link_for_track(track)
+        if link is None:
+            self.details.overview.show_made_for(None)
+            return
+        try:
+            trend = self.services.trends.catalog.trend(link["trend_id"])
+        except UnknownTrend:  # gone since (the 30-day rule)
+            trend = None
+        self.details.overview.show_made_for(link["trend_id"], trend)
+
+    def show_trend(self, trend_id: str) -> None:
+        """Open the Trends panel on the trend a track answers."""
+        self.window().show_panel("trends").show_trend(trend_id)
 
     def _fill_chords(self, track: dict[str, Any]) -> None:
         media_id = (track["files_raw"] or {}).get("chords_txt")

@@ -47,8 +47,16 @@ def key_label(key: str | None) -> str:
     return (key or "–").replace("_", " ")
 
 
+def esc(text: Any) -> str:
+    """`text` safe inside rich text."""
+    return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#39;")
+
+
 class TrackOverview(QWidget):
-    """Requested and measured facts, the quality bars and the tagger's tags."""
+    """Requested and measured facts, the quality bars and the tagger's tags; for an answer to a
+    trend, the trend it was made for (a link: `trend_requested`)."""
+
+    trend_requested = Signal(str)  # the "Made for" link was clicked: the trend's id
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -60,7 +68,8 @@ class TrackOverview(QWidget):
         grid.setHorizontalSpacing(14)
         grid.setVerticalSpacing(5)
         self.fact_labels: dict[str, QLabel] = {}
-        for row, (key, label) in enumerate((("prompt", "Prompt"), ("tempo", "Tempo"), ("key", "Key"),
+        self.fact_captions: dict[str, QLabel] = {}
+        for row, (key, label) in enumerate((("made_for", "Made for"), ("prompt", "Prompt"), ("tempo", "Tempo"), ("key", "Key"),
                                             ("loudness", "Loudness"), ("dynamics", "Dynamics"),
                                             ("format", "Audio"), ("instruments", "Instruments"),
                                             ("seed", "Seed"), ("tags", "Your tags"))):
@@ -73,6 +82,11 @@ class TrackOverview(QWidget):
             grid.addWidget(caption, row, 0, Qt.AlignmentFlag.AlignTop)
             grid.addWidget(value, row, 1)
             self.fact_labels[key] = value
+            self.fact_captions[key] = caption
+        made_for = self.fact_labels["made_for"]
+        made_for.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
+        made_for.linkActivated.connect(self.trend_requested.emit)  # the link's href is the trend's id
+        self.show_made_for(None)
         grid.setColumnStretch(1, 1)
         layout.addWidget(facts)
 
@@ -113,9 +127,6 @@ class TrackOverview(QWidget):
 
         def fact(key: str, html: str) -> None:
             self.fact_labels[key].setText(html)
-
-        def esc(text: Any) -> str:
-            return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
         fact("prompt", esc(track.get("prompt") or "–"))
         tempo = (analysis.get("tempo") or {})
@@ -165,6 +176,22 @@ class TrackOverview(QWidget):
                 f"{esc(t['tag'])} <span style='color:{muted}'>{100 * t['probability']:.0f}%</span>" for t in tags[:8]))
         else:
             self.tags_label.setText(f"<span style='color:{muted}'>no tags</span>")
+
+    def show_made_for(self, trend_id: str | None, trend: dict[str, Any] | None = None) -> None:
+        """The trend this track answers (`trend`: its stored row, None when it is gone since), or
+        no row at all (`trend_id` None: an ordinary track)."""
+        label = self.fact_labels["made_for"]
+        for widget in (self.fact_captions["made_for"], label):
+            widget.setVisible(trend_id is not None)
+        label.setToolTip("")
+        if trend_id is None:
+            label.setText("")
+        elif trend is None:  # removed by the 30-day rule: nothing to open
+            label.setText("Answer to a trend no longer stored")
+        else:
+            who = f" by {esc(trend['artist'])}" if trend.get("artist") else ""
+            label.setText(f"<a href='{esc(trend_id)}'>Answer to the trend “{esc(trend.get('title') or '')}”{who}</a>")
+            label.setToolTip("Show this trend in Trends")
 
 
 class LyricsView(QWidget):

@@ -31,7 +31,7 @@ def field(row: Any, name: str, default: Any = None) -> Any:
 class ImportPreview(QDialog):
     """The rows a chart file parsed into, shown before they are imported."""
 
-    def __init__(self, filename: str, rows: list[Any], parent: QWidget | None = None, *, note: str = "") -> None:
+    def __init__(self, filename: str, rows: list[Any], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Import {filename}")
         self.resize(760, 460)
@@ -42,11 +42,6 @@ class ImportPreview(QDialog):
                          + ". They are stored as imported from this file, next to what the enabled sources report.")
         summary.setWordWrap(True)
         layout.addWidget(summary)
-        if note:
-            hint = QLabel(note)
-            hint.setObjectName("Muted")
-            hint.setWordWrap(True)
-            layout.addWidget(hint)
         columns = ["rank", "title", "artist", "platform", "streams"]
         self.table = QTableWidget(len(shown), len(columns))
         self.table.setHorizontalHeaderLabels([c.capitalize() for c in columns])

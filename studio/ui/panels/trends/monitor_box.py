@@ -91,12 +91,6 @@ class MonitorBox(QGroupBox):
         layout.addLayout(row)
         layout.addStretch(1)
 
-    def show_unavailable(self) -> None:
-        """A build without the monitor: nothing to start."""
-        self.monitor_label.setText("Not available")
-        self.monitor_button.setEnabled(False)
-        self.schedule_button.setEnabled(False)
-
     def show_state(self, state: dict[str, Any]) -> None:
         """The monitor's state as the service reports it."""
         running = bool(state.get("running"))

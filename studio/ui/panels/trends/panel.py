@@ -19,12 +19,9 @@ and signal; this panel makes the calls and keeps the state.
 from __future__ import annotations
 
 import asyncio
-import csv
-import inspect
-import io
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QStandardPaths, Qt
 from PySide6.QtWidgets import (
@@ -51,6 +48,9 @@ from studio.ui.panels.trends.trend_detail import TrendDetail
 from studio.ui.panels.trends.trend_table import TrendTable
 from studio.ui.theme import icon
 from studio.ui.widgets.debounce import debounce_timer
+
+if TYPE_CHECKING:
+    from studio.services.trends import TrendsService
 
 TREND_LIMIT = 200
 REFRESH_DELAY_MS = 300
@@ -139,16 +139,11 @@ class TrendsPanel(Panel):
 
         self.refresh_timer = debounce_timer(self, REFRESH_DELAY_MS, self.refresh)
         host.bridge.event.connect(self._on_event)
-        if self.service is None:
-            self._show_error("The trends service is not part of this studio build, so there is nothing to show.")
-            for widget in (self.scan_button, self.import_button, self.monitor_box.monitor_button):
-                widget.setEnabled(False)
-        else:
-            self.refresh()
+        self.refresh()
+
     @property
-    def service(self) -> Any:
-        """The trends service (None in a build without it: the panel says so)."""
-        return getattr(self.services, "trends", None)
+    def service(self) -> "TrendsService":
+        return self.services.trends
 
     # --- panel hooks ---------------------------------------------------------------------------------------
     def primary_action(self) -> None:
@@ -156,8 +151,7 @@ class TrendsPanel(Panel):
 
     def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         super().showEvent(event)
-        if self.service is not None:
-            self.refresh_timer.start()
+        self.refresh_timer.start()
 
     # --- running calls ---------------------------------------------------------------------------------------
     def _call(self, what: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -183,8 +177,6 @@ class TrendsPanel(Panel):
 
     # --- refreshing ---------------------------------------------------------------------------------------------
     def refresh(self) -> None:
-        if self.service is None:
-            return
         self.refresh_sources()
         self.refresh_monitor()
         self.refresh_trends()
@@ -200,11 +192,7 @@ class TrendsPanel(Panel):
         self.trend_list.fill_platforms(names)
 
     def refresh_monitor(self) -> None:
-        monitor = getattr(self.service, "monitor", None)
-        if monitor is None:
-            self.monitor_box.show_unavailable()
-            return
-        state = self._call("Could not read the monitor", monitor.state)
+        state = self._call("Could not read the monitor", self.service.monitor.state)
         if state is None:
             return
         self.monitor_state = dict(state)
@@ -223,9 +211,7 @@ class TrendsPanel(Panel):
             self.trends, selected,
             f"{len(self.trends)} of {total} · scanned {when(result.get('scan_time'))}" if self.trends else "",
             "" if self.trends else self._empty_text())
-        if selected and not any(t["id"] == selected for t in self.trends):
-            self._show_detail(None)
-        elif selected:
+        if selected:  # kept when it left the table (older, or opened from the Library); a gone one says so
             self.show_trend(selected)
 
     def _empty_text(self) -> str:
@@ -242,12 +228,9 @@ class TrendsPanel(Panel):
                 "what to fix.")
 
     def refresh_patterns(self) -> None:
-        part = getattr(self.service, "patterns", None)
-        if part is None:
-            return
         genre, days = self.patterns_box.filters()
-        fn = getattr(part, "patterns", part)
-        result = self._call("Could not compute the patterns", fn, genre=genre, timeframe_days=days)
+        result = self._call("Could not compute the patterns", self.service.patterns.patterns, genre=genre,
+                            timeframe_days=days)
         if result is None:
             return
         self.patterns = dict(result)
@@ -302,7 +285,7 @@ class TrendsPanel(Panel):
     # --- scanning ------------------------------------------------------------------------------------------------
     def scan_now(self) -> asyncio.Future | None:
         """Scan the enabled sources (a coroutine on the loop); the panel refreshes when it is done."""
-        if self.service is None or (self.scan_future is not None and not self.scan_future.done()):
+        if self.scan_future is not None and not self.scan_future.done():
             return self.scan_future
         if not any(s.get("enabled") for s in self.sources):
             self._show_error("No source is enabled: tick Deezer or Apple Music under Sources (no key needed), "
@@ -314,9 +297,7 @@ class TrendsPanel(Panel):
 
         async def run() -> dict[str, Any] | None:
             try:
-                result = self.service.scanner.scan()
-                if inspect.isawaitable(result):
-                    result = await result
+                result = await self.service.scanner.scan()
             except Exception as exc:  # shown; the sources show their own errors
                 self._show_error(f"The scan failed: {self._reason(exc)}")
                 return None
@@ -349,27 +330,17 @@ class TrendsPanel(Panel):
     def apply_schedule(self) -> Any:
         result = self._call("Could not change the schedule", self.service.monitor.schedule,
                             self.monitor_box.schedule_config())
-        return self._after(result, lambda: (self.refresh_monitor(), self.host.show_status("Schedule saved")))
+        self._after(result, self.refresh_monitor)
+        if result is not None:
+            self.host.show_status("Schedule saved")
+        return result
 
     def _after(self, result: Any, then: Callable[[], Any]) -> Any:
-        """Run `then` once `result` is there (a coroutine is awaited on the loop)."""
-        if not inspect.isawaitable(result):
-            if result is not None:
-                self._clear_error()
-            then()
-            return result
-
-        async def run() -> Any:
-            try:
-                value = await result
-            except Exception as exc:
-                self._show_error(self._reason(exc))
-                return None
+        """After a monitor call: clear the error when it went through, then `then` either way."""
+        if result is not None:
             self._clear_error()
-            then()
-            return value
-
-        return asyncio.ensure_future(run())
+        then()
+        return result
 
     # --- trends ------------------------------------------------------------------------------------------------------
     def show_trend(self, trend_id: str) -> dict[str, Any] | None:
@@ -392,14 +363,8 @@ class TrendsPanel(Panel):
         trend = self.current
         if trend is None:
             return None
-        answers = getattr(self.service, "answers", None)
-        if answers is None:
-            self.open_in_create()
-            return None
-        result = self._call("The track was not queued", answers.answer, trend["id"],
+        result = self._call("The track was not queued", self.service.answers.answer, trend["id"],
                             customizations=customizations)
-        if inspect.isawaitable(result):
-            return self._after(result, lambda: None)
         if result is None:
             return None
         self._clear_error()
@@ -413,24 +378,18 @@ class TrendsPanel(Panel):
 
     def show_answer_in_library(self) -> bool:
         track_id = (self.last_answer or {}).get("track_id")
-        window = self.window()
-        if not track_id or not hasattr(window, "show_panel"):
+        if not track_id:
             return False
-        select = getattr(window.show_panel("library"), "select_track", None)
-        return bool(select(track_id)) if callable(select) else False
+        return self.window().show_panel("library").select_track(track_id)
 
     def open_in_create(self) -> bool:
         """Fill the Create panel with the suggested response, for changing it before generating."""
         trend = self.current
-        window = self.window()
-        if trend is None or not hasattr(window, "show_panel"):
+        if trend is None:
             return False
         fields = dict(trend.get("suggested_spec") or {})
         fields.setdefault("prompt", trend.get("suggested_response") or "")
-        create = window.show_panel("create")
-        apply = getattr(create, "apply_fields", None)
-        if callable(apply):
-            apply(fields, title=f"Answer to {trend.get('title')}"[:80])
+        self.window().show_panel("create").apply_fields(fields, title=f"Answer to {trend.get('title')}"[:80])
         return True
 
     # --- importing ---------------------------------------------------------------------------------------------------
@@ -440,39 +399,18 @@ class TrendsPanel(Panel):
         if name:
             self.preview_import(Path(name))
 
-    def parse_preview(self, data: bytes, filename: str) -> tuple[list[Any], str]:
-        """The rows the service would import from `data` (the service's own parser when it offers a
-        preview), else the file's rows as the CSV reader sees them, with a note saying so."""
-        imports = self.service.imports
-        for name in ("preview", "parse"):
-            fn = getattr(imports, name, None)
-            if callable(fn):
-                rows = fn(data, filename)
-                return list(rows.get("rows", rows.get("items", [])) if isinstance(rows, dict) else rows), ""
-        text = data.decode("utf-8-sig", errors="replace")
-        reader = csv.DictReader(io.StringIO(text))
-        rows = []
-        for row in reader:
-            lowered = {str(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
-            rows.append({"rank": lowered.get("rank") or lowered.get("position"),
-                         "title": lowered.get("track_name") or lowered.get("title"),
-                         "artist": lowered.get("artist_names") or lowered.get("artist"),
-                         "platform": lowered.get("platform") or lowered.get("source"),
-                         "streams": lowered.get("streams")})
-        return rows, "The rows as the file lists them; the import checks each one."
-
     def preview_import(self, path: Path, *, ask: bool = True) -> ImportPreview | dict[str, Any] | None:
         """Read `path`, show its rows, import them when the user agrees (`ask=False`: the preview
         dialog is returned unopened, for tests and scripts)."""
         try:
             data = path.read_bytes()
-            rows, note = self.parse_preview(data, path.name)
+            rows = self.service.imports.parse(data, path.name)
         except Exception as exc:  # unreadable file, ChartFileError naming the line and column
             QMessageBox.warning(self, "Not a chart file", f"{path.name} could not be read as a chart:\n\n"
                                 f"{self._reason(exc)}\n\nA Spotify Charts CSV, or a CSV with the columns title, "
                                 "artist, platform, rank, can be imported.")
             return None
-        dialog = ImportPreview(path.name, rows, self, note=note)
+        dialog = ImportPreview(path.name, rows, self)
         self.pending_import = (data, path.name)
         if not ask:
             return dialog
@@ -491,14 +429,11 @@ class TrendsPanel(Panel):
         self.pending_import = None
         self.import_button.setEnabled(False)
         self.import_button.setText("Importing…")
-        fn = self.service.imports.import_file
 
         async def run() -> Any:
             await asyncio.sleep(0)  # let the preview dialog close and the button repaint first
             try:
-                result = fn(data, filename)
-                if inspect.isawaitable(result):
-                    result = await result
+                result = self.service.imports.import_file(data, filename)
             except Exception as exc:  # TrendsError names the line and column
                 self._task_failed("import", self._reason(exc))
                 return None
@@ -527,7 +462,7 @@ class TrendsPanel(Panel):
 
     # --- live events ------------------------------------------------------------------------------------------------
     def _on_event(self, name: str, data: dict) -> None:
-        if self.service is not None and name in TREND_EVENTS:
+        if name in TREND_EVENTS:
             self.refresh_timer.start()
         elif (name in ("job_progress", "job_completed", "job_failed", "job_cancelled") and self.last_answer
               and data.get("id") == self.last_answer.get("generation_id")):
