@@ -230,3 +230,18 @@ def test_a_bad_chart_file_is_explained(panel, trends, tmp_path, message_boxes):
     assert panel.preview_import(path, ask=False) is None
     kind, title, text = message_boxes[-1]
     assert kind == "warning" and "notes.csv" in text and "title, artist, platform, rank" in text
+
+
+def test_tempo_histogram_bars_and_empty_state(panel, trends, qt_loop):
+    box = panel.patterns_box
+    panel.refresh_patterns()  # nothing scanned: the empty state gives the service's reason
+    reason = trends.patterns.patterns(None, 30)["reasons"]["tempo_histogram"]
+    assert box.tempo_histogram.currentWidget() is box.tempo_histogram.hint
+    assert reason in box.tempo_histogram.hint.text() and box.tempo_histogram.bars is None
+    enable_and_scan(panel, qt_loop)
+    panel.refresh_patterns()  # Midnight Rain and Paper Moons rose, both at 84 BPM
+    assert box.tempo_histogram.currentWidget() is box.tempo_histogram.plot
+    assert box.tempo_histogram.bins == [{"bpm_from": 80, "bpm_to": 90, "items": 2}]
+    bars = box.tempo_histogram.bars.opts
+    assert list(bars["height"]) == [2.0] and float(bars["x0"][0]) > 80 and float(bars["width"][0]) < 10
+    assert "(from 2 items)" in box.tempo_caption.text()

@@ -11,7 +11,10 @@ Public API: `patterns(genre: str | None = None, timeframe_days: float = 30) -> {
   "baseline_size"};
 - `optimal_duration`: {"range": "150-210 seconds", "min" (25th percentile), "max" (75th),
   "median", "sample_size"};
-- `tempo_range`: {"range": "85-95 BPM", "min", "max", "median", "sample_size"};
+- `tempo_range`: {"range": "85-95 BPM", "min", "max", "median", "sample_size", "basis"};
+- `tempo_histogram`: {"bins": [{"bpm_from": 80, "bpm_to": 90, "items": 3}, ...] (10-BPM bins, every
+  bin from the lowest to the highest observed, empty ones included), "bin_bpm": 10, "sample_size",
+  "from_source", "measured", "basis"};
 - `success_factors`: null (needs performance data of answered tracks).
 Each is null with a `reasons` entry when nothing supports it.
 
@@ -24,6 +27,10 @@ item "rose" is its `published_at` when the source gives one within the timeframe
 Keywords: words (3+ letters, not stop words) of rising items' titles and tags, counted once per
 item; lift = (count / rising items) / ((baseline count + 1) / (baseline items + 1)), where the
 baseline is every other stored item. Ranked by lift, then count; a word must appear in 2 items.
+
+Tempo (range and histogram): the source's bpm when it gives one within 40-240, else the tempo the
+studio measured on the item's Deezer preview (`preview_analysis`, see previews.py) when that has a
+tempo within 40-240 and no error: the same choice scoring.suggest makes for the suggested tempo.
 """
 
 from __future__ import annotations
@@ -36,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from sqlalchemy import select
 
 from studio.db.models import TrendItem
+from studio.services.trends.scoring import MAX_TEMPO_BPM, MIN_TEMPO_BPM
 from studio.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -44,6 +52,7 @@ if TYPE_CHECKING:
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 TOP_HOURS, TOP_DAYS, TOP_KEYWORDS = 3, 3, 10
+TEMPO_BIN_BPM = 10
 MIN_KEYWORD_ITEMS = 2
 STOP_WORDS = frozenset("""the and for with from feat featuring official video audio lyric lyrics music
 remix version edit remaster remastered live you your are was this that not but all out our his her its
@@ -57,6 +66,24 @@ def _quartiles(values: list[float]) -> tuple[float, float, float]:
         return values[0], values[0], values[0]
     q1, q2, q3 = statistics.quantiles(values, n=4, method="inclusive")
     return q1, q2, q3
+
+
+def _tempo(bpm: float | None, measured: dict[str, Any] | None) -> tuple[float | None, str | None]:
+    """(tempo, "source" | "measured") of an item, or (None, None) when neither is usable."""
+    if bpm and MIN_TEMPO_BPM <= float(bpm) <= MAX_TEMPO_BPM:
+        return float(bpm), "source"
+    measured = measured if isinstance(measured, dict) else {}
+    tempo = measured.get("tempo_bpm")
+    if not measured.get("error") and tempo and MIN_TEMPO_BPM <= float(tempo) <= MAX_TEMPO_BPM:
+        return float(tempo), "measured"
+    return None, None
+
+
+def _histogram(tempos: list[float]) -> list[dict[str, int]]:
+    """Items per TEMPO_BIN_BPM bin, from the lowest to the highest bin holding a tempo."""
+    bins = [int(t // TEMPO_BIN_BPM) for t in tempos]
+    return [{"bpm_from": b * TEMPO_BIN_BPM, "bpm_to": (b + 1) * TEMPO_BIN_BPM, "items": bins.count(b)}
+            for b in range(min(bins), max(bins) + 1)]
 
 
 def _words(text: str) -> set[str]:
@@ -89,13 +116,15 @@ class TrendPatterns:
         with self.db.session() as s:
             # Only the columns used: parsing every item's stored scores would dominate the request.
             columns = [TrendItem.id, TrendItem.title, TrendItem.tags, TrendItem.published_at, TrendItem.first_rise_at,
-                       TrendItem.duration_s, TrendItem.bpm] + ([TrendItem.scores] if genre else [])
+                       TrendItem.duration_s, TrendItem.bpm, TrendItem.preview_analysis] + (
+                           [TrendItem.scores] if genre else [])
             rising = [r for r in s.execute(select(*columns).where(TrendItem.first_rise_at >= start)).all() if keep(r)]
             rising_ids = {r.id for r in rising}
             baseline = [r for r in s.execute(select(TrendItem.id, TrendItem.title, TrendItem.tags)).all()
                         if r.id not in rising_ids]
             rows = [{"title": r.title, "tags": list(r.tags or []), "published_at": r.published_at,
-                     "first_rise_at": r.first_rise_at, "duration_s": r.duration_s, "bpm": r.bpm} for r in rising]
+                     "first_rise_at": r.first_rise_at, "duration_s": r.duration_s,
+                     "tempo": _tempo(r.bpm, r.preview_analysis)} for r in rising]
             base_words = [_words(" ".join([r.title, *(r.tags or [])])) for r in baseline]
         reasons: dict[str, str] = {}
         patterns: dict[str, Any] = {}
@@ -155,17 +184,31 @@ class TrendPatterns:
                                             f"{len(rows)} rising items")
 
         # how long and how fast
-        for name, field, unit, word in (("optimal_duration", "duration_s", "seconds", "duration"),
-                                        ("tempo_range", "bpm", "BPM", "tempo")):
-            values = [float(row[field]) for row in rows if row[field]]
+        tempos = [row["tempo"] for row in rows if row["tempo"][0] is not None]
+        measured = sum(1 for _, origin in tempos if origin == "measured")
+        tempo_basis = (f"{len(tempos) - measured} from the source's bpm, {measured} measured from the 30 s Deezer "
+                       f"preview (when the source gives none)")
+        for name, values, unit, word in (
+                ("optimal_duration", [float(row["duration_s"]) for row in rows if row["duration_s"]], "seconds",
+                 "a known duration from its source"),
+                ("tempo_range", [t for t, _ in tempos], "BPM",
+                 "a tempo (from its source, or measured on its Deezer preview)")):
             if values:
                 low, median, high = _quartiles(values)
                 patterns[name] = {"range": f"{low:.0f}-{high:.0f} {unit}", "min": round(low, 1),
                                   "max": round(high, 1), "median": round(median, 1), "sample_size": len(values)}
             else:
                 patterns[name] = None
-                reasons[name] = (none_reason if not rows else
-                                 f"none of the {len(rows)} rising items has a known {word} from its source")
+                reasons[name] = none_reason if not rows else f"none of the {len(rows)} rising items has {word}"
+        if tempos:
+            patterns["tempo_range"]["basis"] = tempo_basis
+            patterns["tempo_histogram"] = {
+                "bins": _histogram([t for t, _ in tempos]), "bin_bpm": TEMPO_BIN_BPM, "sample_size": len(tempos),
+                "from_source": len(tempos) - measured, "measured": measured,
+                "basis": f"rising items per {TEMPO_BIN_BPM}-BPM bin; {tempo_basis}"}
+        else:
+            patterns["tempo_histogram"] = None
+            reasons["tempo_histogram"] = reasons["tempo_range"]
         patterns["success_factors"] = None
         reasons["success_factors"] = ("needs performance data of answered tracks (views, engagement), and none is "
                                       "imported or connected yet")

@@ -1,5 +1,5 @@
-"""The Trends panel's charts: a trend's rank/metric history and the hours × days heatmap (pyqtgraph,
-theme colours)."""
+"""The Trends panel's charts: a trend's rank/metric history, the hours × days heatmap and the tempo
+histogram of rising items (pyqtgraph, theme colours)."""
 
 from __future__ import annotations
 
@@ -151,6 +151,62 @@ class Heatmap(QStackedWidget):
 
     def clear(self, hint: str | None = None) -> None:
         self.matrix = None
+        if hint is not None:
+            self.hint.setText(hint)
+        self.setCurrentWidget(self.hint)
+
+
+class TempoHistogram(QStackedWidget):
+    """Rising items per tempo bin ({bpm_from, bpm_to, items}) as accent-coloured bars; `hint` (the
+    service's reason) shows when no rising item has a tempo."""
+
+    def __init__(self, hint: str = "No tempo yet", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.hint = QLabel(hint)
+        self.hint.setObjectName("Muted")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setWordWrap(True)
+        self.addWidget(self.hint)
+        self.plot = _plot()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.getPlotItem().getAxis("left").setWidth(28)
+        self.addWidget(self.plot)
+        self.bins: list[dict[str, Any]] = []
+        self.bars: pg.BarGraphItem | None = None
+        self.setMinimumHeight(90)
+
+    def set_bins(self, bins: list[dict[str, Any]]) -> None:
+        """Draw `bins`; an empty list (or only empty bins) shows the hint."""
+        self.plot.clear()
+        self.bars = None
+        self.bins = [b for b in bins if b.get("bpm_from") is not None and b.get("bpm_to") is not None]
+        if not any(int(b.get("items") or 0) for b in self.bins):
+            self.clear()
+            return
+        lows = np.array([float(b["bpm_from"]) for b in self.bins])
+        highs = np.array([float(b["bpm_to"]) for b in self.bins])
+        counts = np.array([float(b.get("items") or 0) for b in self.bins])
+        width = highs - lows
+        self.bars = pg.BarGraphItem(x0=lows + width * 0.06, width=width * 0.88, height=counts,
+                                    brush=COLORS["accent"], pen=pg.mkPen(None))
+        self.plot.addItem(self.bars)
+        item = self.plot.getPlotItem()
+        # Tick every bin edge when few, else every other: labels must not overlap in a narrow box.
+        step = 1 if len(self.bins) <= 8 else 2
+        edges = [*lows.tolist(), float(highs[-1])]
+        item.getAxis("bottom").setTicks([[(e, f"{e:g}") for e in edges[::step]]])
+        top = int(counts.max())
+        item.getAxis("left").setTicks([[(n, str(n)) for n in range(0, top + 1, max(1, (top + 3) // 4))]])
+        # Room beside the outer bars, or the axis drops the first and last edge labels.
+        margin_bpm = 0.4 * float(width[0])
+        self.plot.setXRange(float(lows[0]) - margin_bpm, float(highs[-1]) + margin_bpm, padding=0)
+        self.plot.setYRange(0, top * 1.1, padding=0)
+        self.setCurrentWidget(self.plot)
+
+    def clear(self, hint: str | None = None) -> None:
+        self.plot.clear()
+        self.bars = None
+        self.bins = []
         if hint is not None:
             self.hint.setText(hint)
         self.setCurrentWidget(self.hint)

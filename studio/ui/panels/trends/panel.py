@@ -433,7 +433,7 @@ class TrendsPanel(Panel):
         async def run() -> Any:
             await asyncio.sleep(0)  # let the preview dialog close and the button repaint first
             try:
-                result = self.service.imports.import_file(data, filename)
+                result = await self.service.imports.import_file(data, filename)
             except Exception as exc:  # TrendsError names the line and column
                 self._task_failed("import", self._reason(exc))
                 return None

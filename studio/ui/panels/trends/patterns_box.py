@@ -1,5 +1,6 @@
-"""The patterns of rising items: publish hours × weekdays as a heatmap, and the best days, keywords,
-tempo and length ranges, each with the number of items it rests on; filtered by timeframe and genre."""
+"""The patterns of rising items: publish hours × weekdays as a heatmap, the best days, keywords,
+tempo and length ranges, and a tempo histogram, each with the number of items it rests on; filtered
+by timeframe and genre."""
 
 from __future__ import annotations
 
@@ -16,14 +17,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.ui.panels.trends.charts import Heatmap
+from studio.ui.panels.trends.charts import Heatmap, TempoHistogram
 
 TIMEFRAMES = ((7, "7 days"), (30, "30 days"), (90, "90 days"))
 DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 
 
 class PatternsBox(QGroupBox):
-    """The heatmap beside the pattern figures and their timeframe and genre filters."""
+    """The heatmap beside the pattern figures, their timeframe and genre filters and the tempo histogram."""
 
     changed = Signal()  # a filter changed: the panel reads the patterns again
 
@@ -41,6 +42,7 @@ class PatternsBox(QGroupBox):
         self.heatmap = Heatmap("No pattern yet: it appears after a few scans")
         self.heatmap.setFixedHeight(150)
         left.addWidget(self.heatmap)
+        left.addStretch(1)  # the right column (with the histogram) is taller: keep the heatmap at the top
         layout.addLayout(left, 3)
 
         right = QVBoxLayout()
@@ -73,6 +75,13 @@ class PatternsBox(QGroupBox):
             self.pattern_form.addRow(name, label)
             self.pattern_labels[key] = label
         right.addLayout(self.pattern_form)
+        self.tempo_caption = QLabel("Tempo of rising items")
+        self.tempo_caption.setObjectName("CardLabel")
+        self.tempo_caption.setWordWrap(True)
+        right.addWidget(self.tempo_caption)
+        self.tempo_histogram = TempoHistogram("No tempo yet: it appears after a few scans")
+        self.tempo_histogram.setFixedHeight(110)
+        right.addWidget(self.tempo_histogram)
         right.addStretch(1)
         layout.addLayout(right, 2)
 
@@ -106,6 +115,21 @@ class PatternsBox(QGroupBox):
             part = patterns.get(key)
             text = self._pattern_text(key, part)
             label.setText(sized(key, text) if text else missing(key))
+        self._show_tempo(patterns.get("tempo_histogram"), reasons.get("tempo_histogram"))
+
+    def _show_tempo(self, histogram: Any, reason: str | None) -> None:
+        bins = histogram.get("bins") if isinstance(histogram, dict) else None
+        if not bins:
+            self.tempo_caption.setText("Tempo of rising items")
+            self.tempo_histogram.clear(f"No tempo yet: {reason or 'it appears after a few scans'}")
+            return
+        n, measured = histogram.get("sample_size"), histogram.get("measured") or 0
+        step = histogram.get("bin_bpm") or 10
+        from_preview = f", {measured} measured from Deezer previews" if measured else ""
+        self.tempo_caption.setText(f"Tempo of rising items, per {step} BPM  (from {n} item{'s' if n != 1 else ''}"
+                                   f"{from_preview})")
+        self.tempo_caption.setToolTip(histogram.get("basis") or "")
+        self.tempo_histogram.set_bins(bins)
 
     @staticmethod
     def _matrix(patterns: dict[str, Any]) -> list[list[float]] | None:
