@@ -1,7 +1,7 @@
 """Trends at a year's size: database size, scan ingest time, `current` / `patterns` latency.
 
     .venv/bin/python benchmarks/trends.py [--days 365] [--home DIR] [--current-requests 200]
-                                          [--patterns-requests 50] [--ingest-runs 5]
+                                          [--patterns-requests 50] [--ingest-runs 5] [--profile N]
 
 All chart data here is SYNTHETIC, generated for this benchmark only: 5 sources (deezer,
 apple_music, lastfm, youtube, one feed) x 200 chart slots at 48 scans a day. Each slot holds one
@@ -27,8 +27,12 @@ app (middlewares, auth with an API key, rate limits lifted) on a TestServer.
 from __future__ import annotations
 
 import argparse
+import gc
 import asyncio
+import cProfile
+import io
 import os
+import pstats
 import sqlite3
 import statistics
 import sys
@@ -53,6 +57,8 @@ WORDS = ("midnight fire summer heart neon dream city lights ocean gold wild love
 TAGS = ("pop", "hip hop", "rock", "electronic", "lofi", "ambient", "jazz", "r&b", "dance", "indie",
         "cinematic", "trap", "house", "acoustic", "chill")
 TARGETS_MS = {"current": 50.0, "patterns": 500.0}
+TICK_S = 0.005  # the ticker beside a scan
+LOOP_BLOCK_TARGET_MS = 20.0  # DESIGN.md: nothing blocks the loop for longer
 
 
 def _summary(name: str, samples_ms: list[float], target_ms: float | None = None) -> str:
@@ -302,6 +308,59 @@ def fetchers_for(model: Model, state: dict, t0: datetime):
     return {name: make(name) for name in model.sources}
 
 
+async def scan_with_ticker(scanner) -> tuple[dict, float]:
+    """One scan, with a task beside it that sleeps TICK_S at a time: the longest gap between its
+    wake-ups (less the tick) is the longest the scan kept the loop from running anything else."""
+    done = asyncio.Event()
+    longest = 0.0
+
+    async def tick() -> None:
+        nonlocal longest
+        last = time.perf_counter()
+        while not done.is_set():
+            await asyncio.sleep(TICK_S)
+            now = time.perf_counter()
+            longest = max(longest, now - last - TICK_S)
+            last = now
+
+    ticker = asyncio.ensure_future(tick())
+    await asyncio.sleep(0)  # let the ticker take its first time
+    try:
+        summary = await scanner.scan()
+    finally:
+        done.set()
+        await ticker
+    return summary, longest
+
+
+def profiled(trends) -> cProfile.Profile:
+    """Profile the scan's storing and scoring steps in whichever thread they run (a cProfile
+    profiler only sees the thread that enabled it)."""
+    profiler = cProfile.Profile()
+
+    def wrap(owner, name: str) -> None:
+        inner = getattr(owner, name)
+
+        def call(*a, **kw):
+            profiler.enable()
+            try:
+                return inner(*a, **kw)
+            finally:
+                profiler.disable()
+        setattr(owner, name, call)
+
+    wrap(trends.scanner, "ingest")
+    wrap(trends.catalog, "rescore")
+    return profiler
+
+
+def print_profile(profiler: cProfile.Profile, top: int) -> None:
+    out = io.StringIO()
+    pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(top)
+    print("profile of the timed scans' ingest + rescore (all runs, by own time):")
+    print("\n".join(line for line in out.getvalue().splitlines()[4:] if line.strip()))
+
+
 async def measure_api(services, args) -> None:
     from aiohttp.test_utils import TestClient, TestServer
 
@@ -346,6 +405,8 @@ def main() -> None:
     parser.add_argument("--patterns-requests", type=int, default=50)
     parser.add_argument("--score-days", type=int, default=30,
                         help="items last seen within this many days are scored by the service")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="profile the timed scans' ingest and rescore and print the top N functions")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     if args.home is None:
@@ -383,6 +444,7 @@ def run(args, home: Path) -> None:
         model = Model(sources, scans, args.items)
         print(f"model: {len(model.items):,} songs in {time.perf_counter() - started:.1f} s")
         figures = build(args, services, model, t0, scans - live)
+        gc.freeze()  # as studio.app.start_background does once the studio has started
         print(f"bulk load: items {figures['items_s']:.1f} s, {figures['snapshots']:,} snapshots "
               f"{figures['snapshots_s']:.1f} s, indexes {figures['indexes_s']:.1f} s, scoring "
               f"{figures['scored_items']:,} items by catalog.rescore + {figures['copied_scores']:,} copied "
@@ -392,19 +454,26 @@ def run(args, home: Path) -> None:
         state = {"k": scans - live}
         trends.sources.fetchers.update(fetchers_for(model, state, t0))
         trends.scanner.clock = lambda: t0 + timedelta(seconds=SCAN_S * state["k"])
-        samples = []
+        samples, gaps = [], []
+        profiler = profiled(trends) if args.profile else None
         loop = asyncio.new_event_loop()
         try:
             for run_no in range(live):
                 started = time.perf_counter()
-                summary = loop.run_until_complete(trends.scanner.scan())
+                summary, gap_s = loop.run_until_complete(scan_with_ticker(trends.scanner))
                 elapsed = time.perf_counter() - started
                 if run_no:  # the first is a warm-up
                     samples.append(elapsed * 1000)
+                    gaps.append(gap_s * 1000)
                 if summary["errors"]:
                     raise SystemExit(f"scan errors: {summary['errors']}")
                 state["k"] += 1
             print(_summary(f"scan ingest ({summary['items']} entries)", samples))
+            print(_summary("loop blocked during a scan (max)", gaps, LOOP_BLOCK_TARGET_MS)
+                  + f"\n    the longest gap between {TICK_S * 1000:g} ms ticks of a task running beside the scan,"
+                  " less the tick")
+            if profiler is not None:
+                print_profile(profiler, args.profile)
             print(f"    per scan: new_items={summary['new_items']} retention={summary['retention']}")
 
             path = services.context.db.sqlite_path

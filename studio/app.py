@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import gc
 import logging
 import logging.handlers
 import os
@@ -93,6 +94,10 @@ def build_services(settings: Settings | None = None) -> Services:
 
 def start_background(services: Services, loop: asyncio.AbstractEventLoop) -> None:
     """Start what runs beside the loop: device probe and job workers (after crash recovery)."""
+    # Everything built so far (modules, services, the window) lives as long as the process: keep it
+    # out of the cycle collector's full passes, which otherwise walk it all and stall the loop for
+    # ~0.1-0.2 s after bursts of short-lived objects (a trend scan's snapshots, a render's notes).
+    gc.freeze()
     services.context.detect_device_async()
     services.context.jobs.start(loop)
     services.trends.monitor.resume(loop)  # monitoring that was on before the last exit goes on

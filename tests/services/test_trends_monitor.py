@@ -257,7 +257,11 @@ async def test_monitor_drives_the_real_scanner(services):
                            clock=clock, sleep=clock.sleep, local_tz=UTC)
     try:
         assert monitor.start()["monitoring_platforms"] == 1
-        await settle(200)
+        # the scan stores and scores in a worker thread: wait for it in real time, not loop turns
+        for _ in range(1000):
+            if monitor.state()["stats"]["scans_done"]:
+                break
+            await asyncio.sleep(0.01)
         assert monitor.state()["stats"]["trends_processed"] == 3
         assert trends.catalog.current()["total_trends"] == 3
         assert monitor.stop()["final_stats"]["scans_done"] == 1

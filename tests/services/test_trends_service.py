@@ -240,7 +240,7 @@ SPOTIFY_CSV = (b"rank,uri,artist_names,track_name,source,peak_rank,previous_rank
 async def test_import_a_spotify_charts_csv(services, trends):
     imported = events_of(services, "trends_imported")
     trends.scanner.ingest(DEEZER[:1], source="deezer", scanned_at=T0)
-    result = trends.imports.import_file(SPOTIFY_CSV, "regional-global-daily-2026-03-01.csv")
+    result = await trends.imports.import_file(SPOTIFY_CSV, "regional-global-daily-2026-03-01.csv")
     assert result["imported"] == 2 and result["items"] == 2 and result["new_items"] == 1
     assert result["file"] == "regional-global-daily-2026-03-01.csv" and imported == [result]
     current = trends.catalog.current(limit=10)
@@ -252,7 +252,7 @@ async def test_import_a_spotify_charts_csv(services, trends):
     assert history[0]["imported_from"] == "regional-global-daily-2026-03-01.csv"
     assert trends.catalog.current(platform="import")["filtered_trends"] == 2
     with pytest.raises(TrendsError) as exc:
-        trends.imports.import_file(b"rank,title\nx,Song\n", "bad.csv")
+        await trends.imports.import_file(b"rank,title\nx,Song\n", "bad.csv")
     assert "line" in str(exc.value)
 
 

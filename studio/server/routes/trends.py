@@ -295,7 +295,7 @@ async def import_file(request: web.Request) -> web.Response:
         raise ApiError(422, "send the chart file in the multipart field 'file'", details={"parameter": "file"})
     data, filename = files[0]
     try:
-        result = _trends(request).imports.import_file(data, filename)
+        result = await _trends(request).imports.import_file(data, filename)
     except ValueError as exc:  # the file's line and column are in the message
         raise ApiError(422, str(exc), details={"parameter": "file", "file": filename}) from None
     return ok(result)

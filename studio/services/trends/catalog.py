@@ -33,7 +33,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Callable
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select, update
 
 from studio.db.models import Job, TrendAnswer, TrendItem, TrendSnapshot
 from studio.services.trends import previews, scoring
@@ -60,11 +60,6 @@ CHUNK = 500  # ids per IN (...) query
 def _chunks(ids: list[str]) -> Iterable[list[str]]:
     for i in range(0, len(ids), CHUNK):
         yield ids[i:i + CHUNK]
-
-
-def snap_of(row: TrendSnapshot) -> scoring.Snap:
-    return scoring.Snap(source=row.source, chart=row.chart, scanned_at=row.scanned_at, rank=row.rank,
-                        chart_size=row.chart_size, metrics=dict(row.metrics or {}))
 
 
 class TrendCatalog:
@@ -96,35 +91,59 @@ class TrendCatalog:
         }
 
     def rescore(self, item_ids: Iterable[str], now: datetime | None = None) -> dict[str, float | None]:
-        """Score these items from their snapshots of the last SCORE_WINDOW_H hours; returns id -> score."""
+        """Score these items from their snapshots of the last SCORE_WINDOW_H hours; returns id -> score.
+
+        Blocking (a scan runs it in a worker thread). Reads only the columns scoring needs (a scan
+        reads ~150 snapshots an item: ORM rows cost most of the time), and writes each chunk's
+        scores in one short executemany transaction, so the database is not held while scoring."""
         now = now or self.clock()
         ids = list(dict.fromkeys(item_ids))
+        window = timedelta(hours=SCORE_WINDOW_H)
         scores: dict[str, float | None] = {}
-        with self.db.session() as s:
-            for chunk in _chunks(ids):
-                items = {row.id: row for row in s.scalars(select(TrendItem).where(TrendItem.id.in_(chunk))).all()}
-                oldest = min((row.last_seen_at for row in items.values()), default=now)
+        items_table = TrendItem.__table__
+        c = items_table.c
+        write = (update(items_table).where(c.id == bindparam("b_id", type_=c.id.type))
+                 .values(scores=bindparam("b_scores", type_=c.scores.type),
+                         viral_score=bindparam("b_viral", type_=c.viral_score.type),
+                         scored_at=bindparam("b_scored_at", type_=c.scored_at.type),
+                         # set once: by the first scoring that saw the item rise
+                         first_rise_at=func.coalesce(c.first_rise_at, bindparam("b_rise", type_=c.first_rise_at.type))))
+        for chunk in _chunks(ids):
+            with self.db.session() as s:
+                items = s.execute(select(
+                    TrendItem.id, TrendItem.title, TrendItem.artist, TrendItem.tags, TrendItem.bpm,
+                    TrendItem.duration_s, TrendItem.sources, TrendItem.preview_analysis, TrendItem.last_seen_at,
+                    TrendItem.first_rise_at).where(TrendItem.id.in_(chunk))).all()
+                if not items:
+                    continue
+                since = {item.id: item.last_seen_at - window for item in items}
                 by_item: dict[str, list[scoring.Snap]] = {}
-                rows = s.scalars(select(TrendSnapshot).where(
-                    TrendSnapshot.item_id.in_(chunk),
-                    TrendSnapshot.scanned_at >= oldest - timedelta(hours=SCORE_WINDOW_H))).all()
-                for row in rows:
-                    item = items.get(row.item_id)
-                    if item is not None and row.scanned_at >= item.last_seen_at - timedelta(hours=SCORE_WINDOW_H):
-                        by_item.setdefault(row.item_id, []).append(snap_of(row))
-                for item_id, item in items.items():
-                    snaps = by_item.get(item_id, [])
-                    fields = {"title": item.title, "artist": item.artist, "tags": item.tags or [], "bpm": item.bpm,
-                              "duration_s": item.duration_s, "sources": list(item.sources or []),
-                              "measured": item.preview_analysis}
-                    result = self.score(fields, snaps, now)
-                    item.scores = result
-                    item.viral_score = result["breakdown"]["value"]
-                    item.scored_at = now
-                    growth = result["growth"]["value"]
-                    if item.first_rise_at is None and growth is not None and growth > 0 and snaps:
-                        item.first_rise_at = max(snap.scanned_at for snap in snaps)
-                    scores[item_id] = item.viral_score
+                Snap = scoring.Snap
+                for item_id, source, chart, scanned_at, rank, chart_size, metrics in s.execute(select(
+                        TrendSnapshot.item_id, TrendSnapshot.source, TrendSnapshot.chart, TrendSnapshot.scanned_at,
+                        TrendSnapshot.rank, TrendSnapshot.chart_size, TrendSnapshot.metrics).where(
+                        TrendSnapshot.item_id.in_(chunk),
+                        TrendSnapshot.scanned_at >= min(since.values()))):
+                    if scanned_at >= since[item_id]:
+                        by_item.setdefault(item_id, []).append(
+                            Snap(source, chart, scanned_at, rank, chart_size, metrics or {}))
+            updates = []
+            for item in items:
+                snaps = by_item.get(item.id, [])
+                fields = {"title": item.title, "artist": item.artist, "tags": item.tags or [], "bpm": item.bpm,
+                          "duration_s": item.duration_s, "sources": list(item.sources or []),
+                          "measured": item.preview_analysis}
+                result = self.score(fields, snaps, now)
+                growth = result["growth"]["value"]
+                rise = None
+                if item.first_rise_at is None and growth is not None and growth > 0 and snaps:
+                    rise = max(snap.scanned_at for snap in snaps)
+                viral = result["breakdown"]["value"]
+                updates.append({"b_id": item.id, "b_scores": result, "b_viral": viral, "b_scored_at": now,
+                                "b_rise": rise})
+                scores[item.id] = viral
+            with self.db.session() as s:
+                s.execute(write, updates)
         return scores
 
     # --- reading -----------------------------------------------------------------------------------

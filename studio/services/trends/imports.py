@@ -3,16 +3,18 @@ with no API the studio may use.
 
 Built by the trends entry object as `TrendImports(ctx, scanner=..., catalog=..., clock=utcnow)`.
 
-Public API: `import_file(data: bytes, filename: str) -> {"imported": rows stored, "items": distinct
+Public API: `async import_file(data: bytes, filename: str) -> {"imported": rows stored, "items": distinct
 items, "new_items": n, "file": filename, "charts": [chart names], "scan_time": iso}`. Rows are
 stored as snapshots of source "import" (chart "import:<file>[:<platform>]") with `imported_from`
 = the file name, matched to stored items like any scan, and scored. A file that cannot be read
 raises TrendsError (a ValueError) naming the line and the column; an empty one too. Publishes
-`trends_imported` (the result).
+`trends_imported` (the result), from the loop. Parsing, storing and scoring run in worker threads
+(storing and scoring take their turn with the scans': scanner.py says why).
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Callable
@@ -42,18 +44,23 @@ class TrendImports:
 
         return parse_chart_file(data, filename)
 
-    def import_file(self, data: bytes, filename: str) -> dict[str, Any]:
+    async def import_file(self, data: bytes, filename: str) -> dict[str, Any]:
         filename = PurePath(filename or "chart.csv").name[:200] or "chart.csv"
         try:
-            entries = self.parse(data, filename)
+            entries = await asyncio.to_thread(self.parse, data, filename)
         except ValueError as exc:  # ChartFileError names the line and the column
             raise TrendsError(f"{filename}: {exc}") from None
         if not entries:
             raise TrendsError(f"{filename}: no chart rows found")
         now = self.clock()
-        touched, created = self.scanner.ingest(entries, source=IMPORT_SOURCE, scanned_at=now, imported_from=filename)
-        self.catalog.rescore(touched, now)
+        touched, created = await self.scanner.off_loop(self._store, entries, filename, now)
         result = {"imported": len(entries), "items": len(touched), "new_items": len(created), "file": filename,
                   "charts": sorted({entry.chart for entry in entries}), "scan_time": iso(now)}
         self.events.publish("trends_imported", result)
         return result
+
+    def _store(self, entries: list, filename: str, now: datetime) -> tuple[list[str], list[str]]:
+        """Blocking (a worker thread): store the rows as snapshots and score the items they touched."""
+        touched, created = self.scanner.ingest(entries, source=IMPORT_SOURCE, scanned_at=now, imported_from=filename)
+        self.catalog.rescore(touched, now)
+        return touched, created

@@ -30,6 +30,16 @@ video title "Artist - Title (Official Video)" is read as artist and title first)
 Events: `trend_detected` (data = the trend dict of catalog.py) for each item new in this scan
 whose viral_score is at least the threshold, best first; then `trends_scanned` (the scan's
 summary without the id list).
+
+Threads: a scan's storing (`ingest`, the YouTube rule) and scoring (`catalog.rescore`, building
+the trends to announce) run in a worker thread (`off_loop`), each with its own sessions, one such
+step at a time (scans and imports share the turn, so two never match the same new song twice).
+DESIGN.md has job results written on the loop; a scan is not a job: its write is a few short
+transactions, but reading and scoring ~150 snapshots for each of a thousand items takes seconds
+and would freeze the window and the API. The events are published from the loop once the step is
+back (the event bus calls its subscribers, Qt and WebSocket ones too, on the publishing thread).
+The preview step stays on the loop between the two (it awaits the network and analyses in its own
+worker thread).
 """
 
 from __future__ import annotations
@@ -81,11 +91,24 @@ class TrendScanner:
         self.previews = previews
         self.clock = clock
         self._lock: asyncio.Lock | None = None
+        self._writing: asyncio.Lock | None = None
 
     def threshold(self) -> float:
         with self.db.session() as s:
             row = s.get(TrendMonitorState, 1)
             return float(row.threshold) if row is not None and row.threshold is not None else DEFAULT_ALERT_THRESHOLD
+
+    async def off_loop(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """`fn(*args, **kwargs)` in a worker thread, one at a time: the store/score steps of scans and imports."""
+        if self._writing is None:
+            self._writing = asyncio.Lock()
+        async with self._writing:
+            step = asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
+            try:
+                return await asyncio.shield(step)
+            except asyncio.CancelledError:
+                await asyncio.wait([step])  # a thread cannot be stopped: keep the turn until it ends
+                raise
 
     # --- scanning --------------------------------------------------------------------------------
     async def scan(self, names: list[str] | None = None) -> dict[str, Any]:
@@ -140,7 +163,7 @@ class TrendScanner:
                 errors[name] = reason
                 self.sources.record_scan(name, at=scan_time, error=reason)
                 continue
-            ids, created = self.ingest(result, source=name, scanned_at=scan_time)
+            ids, created = await self.off_loop(self.ingest, result, source=name, scanned_at=scan_time)
             if name == "deezer":
                 deezer = result
             touched.extend(ids)
@@ -148,11 +171,13 @@ class TrendScanner:
             stored += len(result)
             scanned.append(name)
             self.sources.record_scan(name, at=scan_time, items=len(result))
-        retention = self.enforce_youtube_retention(scan_time)
+        retention = await self.off_loop(self.enforce_youtube_retention, scan_time)
         previews = await self._analyse_previews(deezer, scan_time) if deezer is not None else None
         new = [item_id for item_id in dict.fromkeys(new)]
-        scores = self.catalog.rescore(touched, scan_time)
-        detected = self._announce(new, scores)
+        announce = await self.off_loop(self._score, touched, new, scan_time)
+        for trend in announce:  # on the loop: the subscribers expect its thread
+            self.events.publish("trend_detected", trend)
+        detected = [trend["id"] for trend in announce]
         summary = {"scanned": scanned, "errors": errors, "skipped": skipped, "new_items": len(new),
                    "items": stored, "detected": detected, "scan_time": iso(scan_time), "retention": retention}
         if previews is not None:
@@ -174,20 +199,21 @@ class TrendScanner:
             log.warning("deezer preview analysis failed: %s", type(exc).__name__)
             return {"analysed": None, "failed": None, "skipped": f"unexpected error ({type(exc).__name__})"}
 
-    def _announce(self, new_ids: list[str], scores: dict[str, float | None]) -> list[str]:
+    def _score(self, touched: list[str], new_ids: list[str], scan_time: datetime) -> list[dict[str, Any]]:
+        """Blocking (a worker thread): score the touched items; the trends to announce, best first."""
+        scores = self.catalog.rescore(touched, scan_time)
         threshold = self.threshold()
         chosen = sorted((i for i in new_ids if scores.get(i) is not None and scores[i] >= threshold),
                         key=lambda i: -scores[i])
-        announced = []
+        announce = []
         for item_id in chosen:
             try:
                 trend = self.catalog.trend(item_id)
             except KeyError:  # deleted meanwhile
                 continue
             trend.pop("history", None)
-            self.events.publish("trend_detected", trend)
-            announced.append(item_id)
-        return announced
+            announce.append(trend)
+        return announce
 
     # --- storing -----------------------------------------------------------------------------------
     def ingest(self, entries: Iterable["ChartEntry"], *, source: str, scanned_at: datetime,
