@@ -31,6 +31,21 @@ def test_growth_falls_back_to_rank_velocity_for_rank_only_sources():
     assert "#3 -> #1" in growth["basis"]
 
 
+def test_scans_seconds_apart_say_nothing_the_last_one_ten_minutes_back_does():
+    # "Scan now" twice: #9 -> #7 three seconds apart would be +2 400 positions/h.
+    quick = [deezer(0, 9), deezer(3 / 3600, 7)]
+    velocity = scoring.rank_velocity(quick)
+    assert velocity["value"] is None and "10 minutes apart" in velocity["reason"]
+    # With an earlier scan half an hour back, the pair is (that scan, the latest): (12 - 7) / (0.5 h + 3 s).
+    velocity = scoring.rank_velocity([deezer(-0.5, 12), *quick])
+    assert velocity["value"] == pytest.approx(5 / (0.5 + 3 / 3600)) and "#12 -> #7" in velocity["basis"]
+    views = [Snap("youtube", "yt:US", at(h), rank=5, chart_size=50, metrics={"views": v})
+             for h, v in ((0, 1000), (0.5, 1500), (0.5 + 3 / 3600, 1600))]
+    growth = scoring.growth_rate(views)
+    # 1000 -> 1600 over 0.5 h + 3 s, not 1500 -> 1600 over 3 s
+    assert growth["value"] == pytest.approx(600 / (0.5 + 3 / 3600))
+
+
 def test_growth_uses_the_items_own_count_in_metric_order():
     snaps = [Snap("youtube", "yt:US", at(0), rank=10, chart_size=50, metrics={"views": 1000, "likes": 5}),
              Snap("youtube", "yt:US", at(3), rank=10, chart_size=50, metrics={"views": 1600, "likes": 50}),

@@ -74,6 +74,10 @@ WEIGHTS = {"rank": 0.40, "rank_velocity": 0.25, "growth": 0.20, "breadth": 0.15}
 BREADTH_FULL = 3  # sources for a full breadth component
 GROWTH_FULL_PER_DAY = 0.5  # relative growth per day that makes a full growth component
 TIME_SENSITIVE_H = 72.0
+# Two scans closer than this say nothing about a trend ("Scan now" twice gives thousands of
+# positions per hour): growth and rank velocity compare the latest scan with the newest one at
+# least this much older.
+MIN_INTERVAL_H = 10 / 60
 OPPORTUNITY_HIGH, OPPORTUNITY_MEDIUM = 60.0, 35.0
 MIN_TEMPO_BPM, MAX_TEMPO_BPM = 40.0, 240.0
 MIN_DURATION_S = 1.0
@@ -154,6 +158,16 @@ def _best_ranked_series(snaps: Iterable[Snap]) -> tuple[tuple[str, str], list[Sn
     return (best[1], best[2]) if best else None
 
 
+def _pair(items: list[Snap]) -> tuple[Snap, Snap] | None:
+    """(previous, latest) of a series oldest-first: the latest scan and the newest scan at least
+    MIN_INTERVAL_H before it; None when there is none."""
+    last = items[-1]
+    for prev in reversed(items[:-1]):
+        if hours_between(prev.scanned_at, last.scanned_at) >= MIN_INTERVAL_H:
+            return prev, last
+    return None
+
+
 def rank_velocity(snaps: Iterable[Snap]) -> dict[str, Any]:
     """Positions per hour between the two latest scans of the best-ranked series (positive =
     rising). {value, chart, chart_size, basis} or {value None, reason}."""
@@ -165,10 +179,11 @@ def rank_velocity(snaps: Iterable[Snap]) -> dict[str, Any]:
                   else "no source ranks this item")
         return {"value": None, "reason": reason}
     (_source, chart), ranked = found
-    prev, last = ranked[-2], ranked[-1]
+    pair = _pair(ranked)
+    if pair is None:
+        return {"value": None, "reason": f"needs two scans of its chart at least {MIN_INTERVAL_H * 60:.0f} minutes apart"}
+    prev, last = pair
     hours = hours_between(prev.scanned_at, last.scanned_at)
-    if hours <= 0:
-        return {"value": None, "reason": "the two latest scans of its chart have the same time"}
     value = (prev.rank - last.rank) / hours
     return {"value": value, "chart": chart, "chart_size": _size(last),
             "basis": f"#{prev.rank} -> #{last.rank} on {chart} over {hours:.2f} h = {value:+.2f} positions/h"}
@@ -182,8 +197,9 @@ def _metric_pair(snaps: Iterable[Snap]) -> tuple[str, str, Snap, Snap] | None:
         best = None
         for (_source, chart), items in groups.items():
             carrying = [s for s in items if isinstance(s.metrics.get(metric), (int, float))]
-            if len(carrying) >= 2 and (best is None or carrying[-1].scanned_at > best[3].scanned_at):
-                best = (metric, chart, carrying[-2], carrying[-1])
+            pair = _pair(carrying) if len(carrying) >= 2 else None
+            if pair is not None and (best is None or pair[1].scanned_at > best[3].scanned_at):
+                best = (metric, chart, *pair)
         if best is not None:
             return best
     return None
