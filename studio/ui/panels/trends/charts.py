@@ -30,11 +30,10 @@ def _plot(background: str = COLORS["panel"]) -> pg.PlotWidget:
     return plot
 
 
-class HistoryChart(QStackedWidget):
-    """A trend's history: rank per scan (rank 1 at the top), one line per source; for sources
-    without ranks, their own count (views, playcount...) per scan. `hint` shows when there is none."""
+class _HintedPlot(QStackedWidget):
+    """A plot that gives way to a sentence (`hint`) when it has nothing to draw."""
 
-    def __init__(self, hint: str = "Select a trend to see its history", parent: QWidget | None = None) -> None:
+    def __init__(self, hint: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.hint = QLabel(hint)
         self.hint.setObjectName("Muted")
@@ -42,11 +41,24 @@ class HistoryChart(QStackedWidget):
         self.hint.setWordWrap(True)
         self.addWidget(self.hint)
         self.plot = _plot()
+        self.addWidget(self.plot)
+
+    def _show_hint(self, hint: str | None) -> None:
+        if hint is not None:
+            self.hint.setText(hint)
+        self.setCurrentWidget(self.hint)
+
+
+class HistoryChart(_HintedPlot):
+    """A trend's history: rank per scan (rank 1 at the top), one line per source; for sources
+    without ranks, their own count (views, playcount...) per scan. `hint` shows when there is none."""
+
+    def __init__(self, hint: str = "Select a trend to see its history", parent: QWidget | None = None) -> None:
+        super().__init__(hint, parent)
         self.plot.setAxisItems({"bottom": pg.DateAxisItem(orientation="bottom")})
         bottom = self.plot.getPlotItem().getAxis("bottom")
         bottom.setPen(pg.mkPen(COLORS["border"]))
         bottom.setTextPen(pg.mkPen(COLORS["muted"]))
-        self.addWidget(self.plot)
         self.what = ""  # "rank" or the metric drawn, for tests and the caption
         self.series: dict[str, list[tuple[float, float]]] = {}
         self.colors: dict[str, str] = {}  # source -> its line's colour (the caption names them)
@@ -100,23 +112,15 @@ class HistoryChart(QStackedWidget):
         self.series = {}
         self.colors = {}
         self.what = ""
-        if hint is not None:
-            self.hint.setText(hint)
-        self.setCurrentWidget(self.hint)
+        self._show_hint(hint)
 
 
-class Heatmap(QStackedWidget):
+class Heatmap(_HintedPlot):
     """Hours (columns, 0-23) × days (rows, Mon-Sun) as shades of the accent colour: how many
     rising items were published or rose in each hour of each weekday."""
 
     def __init__(self, hint: str = "No pattern yet", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.hint = QLabel(hint)
-        self.hint.setObjectName("Muted")
-        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.hint.setWordWrap(True)
-        self.addWidget(self.hint)
-        self.plot = _plot()
+        super().__init__(hint, parent)
         self.plot.setMouseEnabled(x=False, y=False)
         item = self.plot.getPlotItem()
         item.getAxis("left").setTicks([[(i + 0.5, day) for i, day in enumerate(DAYS)]])
@@ -125,7 +129,6 @@ class Heatmap(QStackedWidget):
         self.image = pg.ImageItem()
         self.image.setLookupTable(self._lut())
         self.plot.addItem(self.image)
-        self.addWidget(self.plot)
         self.matrix: np.ndarray | None = None
         self.setMinimumHeight(130)
 
@@ -151,26 +154,17 @@ class Heatmap(QStackedWidget):
 
     def clear(self, hint: str | None = None) -> None:
         self.matrix = None
-        if hint is not None:
-            self.hint.setText(hint)
-        self.setCurrentWidget(self.hint)
+        self._show_hint(hint)
 
 
-class TempoHistogram(QStackedWidget):
+class TempoHistogram(_HintedPlot):
     """Rising items per tempo bin ({bpm_from, bpm_to, items}) as accent-coloured bars; `hint` (the
     service's reason) shows when no rising item has a tempo."""
 
     def __init__(self, hint: str = "No tempo yet", parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.hint = QLabel(hint)
-        self.hint.setObjectName("Muted")
-        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.hint.setWordWrap(True)
-        self.addWidget(self.hint)
-        self.plot = _plot()
+        super().__init__(hint, parent)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.getPlotItem().getAxis("left").setWidth(28)
-        self.addWidget(self.plot)
         self.bins: list[dict[str, Any]] = []
         self.bars: pg.BarGraphItem | None = None
         self.setMinimumHeight(90)
@@ -207,6 +201,4 @@ class TempoHistogram(QStackedWidget):
         self.plot.clear()
         self.bars = None
         self.bins = []
-        if hint is not None:
-            self.hint.setText(hint)
-        self.setCurrentWidget(self.hint)
+        self._show_hint(hint)
