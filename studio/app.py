@@ -81,14 +81,13 @@ def build_services(settings: Settings | None = None) -> Services:
         webhooks=webhooks,
         trends=TrendsService(ctx, music=music, analysis=analysis),
     )
-    for service in (services.system, services.music, services.analysis, services.voices, services.trends):
+    for service in (services.system, services.music, services.analysis, services.voices):
         for handler in service.job_handlers():
             jobs.register(handler)
     events.subscribe(services.music.on_event)  # batch slots, playlist mixes
     events.subscribe(services.webhooks.on_event)  # generation callbacks
     events.subscribe(services.analysis.on_event)  # batch analysis rows, cancelled batches
     events.subscribe(services.voices.on_event)  # failed/cancelled speech and voice-matching jobs
-    events.subscribe(services.trends.on_event)
     return services
 
 

@@ -21,14 +21,14 @@ through its parts, one module each:
 - monitor.py (`monitor`): the in-process scheduler of scans, its state kept across restarts.
 - common.py: errors (TrendsError 422, UnknownTrend 404, UnknownSource 404), constants, matching.
 
-The area runs no jobs of its own (`job_handlers()` is empty): answers are music generation jobs.
+The area runs no jobs of its own and subscribes to no events: answers are music generation jobs,
+which the answers part reads when asked.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from studio.jobs import JobHandler
 from studio.services.trends.answers import TrendAnswers
 from studio.services.trends.catalog import TrendCatalog
 from studio.services.trends.imports import TrendImports
@@ -54,9 +54,3 @@ class TrendsService:
         self.imports = TrendImports(ctx, scanner=self.scanner, catalog=self.catalog)
         self.answers = TrendAnswers(ctx, catalog=self.catalog, music=music)
         self.monitor = TrendMonitor(ctx, sources=self.sources, scanner=self.scanner, answers=self.answers)
-
-    def job_handlers(self) -> list[JobHandler]:
-        return []
-
-    def on_event(self, name: str, data: dict[str, Any]) -> None:
-        """Event bus subscriber: nothing to do yet (answers read their job's state when asked)."""

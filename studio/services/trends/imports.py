@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any, Callable
 
+from studio.connectors.chart_files import parse_chart_file
 from studio.services.trends.common import IMPORT_SOURCE, TrendsError
 from studio.timeutil import iso, utcnow
 
@@ -40,8 +41,6 @@ class TrendImports:
     def parse(self, data: bytes, filename: str) -> list:
         if self._parse is not None:
             return self._parse(data, filename)
-        from studio.connectors.chart_files import parse_chart_file
-
         return parse_chart_file(data, filename)
 
     async def import_file(self, data: bytes, filename: str) -> dict[str, Any]:

@@ -34,12 +34,12 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import select
 
+from studio.connectors.charts import ChartEntry, SourceError
 from studio.db.models import TrendItem, TrendSnapshot
 from studio.services.trends.common import PREVIEWS_PER_SCAN
 from studio.timeutil import iso, utcnow
 
 if TYPE_CHECKING:
-    from studio.connectors.charts import ChartEntry
     from studio.context import Context
     from studio.services.analysis import AnalysisService
     from studio.services.trends.sources import TrendSources
@@ -65,8 +65,6 @@ class TrendPreviews:
         return bool(self.sources.config_of(SOURCE).get("analyse_previews"))
 
     async def analyse_scan(self, entries: Iterable["ChartEntry"], scanned_at: datetime) -> dict[str, Any]:
-        from studio.connectors.charts import SourceError
-
         done = {"analysed": 0, "failed": 0, "skipped": None}
         if not self.allowed():
             done["skipped"] = "analyse_previews is off for the Deezer source"

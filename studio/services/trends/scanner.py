@@ -52,6 +52,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import delete, select
 
+from studio.connectors.charts import ChartEntry, SourceError
 from studio.db.models import TrendItem, TrendMonitorState, TrendSnapshot
 from studio.db.store import new_id
 from studio.services.trends.common import (
@@ -63,7 +64,6 @@ from studio.services.trends.common import (
 from studio.timeutil import iso, utcnow
 
 if TYPE_CHECKING:
-    from studio.connectors.charts import ChartEntry
     from studio.context import Context
     from studio.services.trends.catalog import TrendCatalog
     from studio.services.trends.previews import TrendPreviews
@@ -118,8 +118,6 @@ class TrendScanner:
             return await self._scan(names)
 
     async def _scan(self, names: list[str] | None) -> dict[str, Any]:
-        from studio.connectors.charts import SourceError
-
         known = self.sources.names()
         skipped: dict[str, str] = {}
         if names is None:

@@ -40,6 +40,12 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
+from studio.connectors.apple_music import AppleMusicClient
+from studio.connectors.charts import ChartEntry, SourceError
+from studio.connectors.deezer import DeezerClient
+from studio.connectors.feeds import FeedClient
+from studio.connectors.lastfm import LastfmClient
+from studio.connectors.youtube import YouTubeClient
 from studio.db.models import TrendItem, TrendSnapshot, TrendSource
 from studio.services.trends.common import (
     BUILTIN_SOURCES,
@@ -54,7 +60,6 @@ from studio.services.trends.common import (
 from studio.timeutil import iso, utcnow
 
 if TYPE_CHECKING:
-    from studio.connectors.charts import ChartEntry
     from studio.context import Context
 
 log = logging.getLogger(__name__)
@@ -338,8 +343,6 @@ class TrendSources:
     def client_for(self, name: str):
         """The connector client of `name` (kept between scans so its pacer spans them). Raises
         UnknownSource, or SourceError (fatal) when a keyed source has no key."""
-        from studio.connectors.charts import SourceError
-
         self.config_of(name)  # UnknownSource
         key = None
         if self.needs_key(name):
@@ -354,24 +357,14 @@ class TrendSources:
             return kept[1]
         kwargs = {"base_url": base_url} if base_url else {}
         if name == "deezer":
-            from studio.connectors.deezer import DeezerClient
-
             client = DeezerClient(**kwargs)
         elif name == "apple_music":
-            from studio.connectors.apple_music import AppleMusicClient
-
             client = AppleMusicClient(**kwargs)
         elif name == "lastfm":
-            from studio.connectors.lastfm import LastfmClient
-
             client = LastfmClient(key, **kwargs)
         elif name == "youtube":
-            from studio.connectors.youtube import YouTubeClient
-
             client = YouTubeClient(key, **kwargs)
         elif name.startswith("feed:"):
-            from studio.connectors.feeds import FeedClient
-
             client = FeedClient()
         else:  # pragma: no cover - every stored source is one of the above
             raise UnknownSource(name)
@@ -400,24 +393,20 @@ class TrendSources:
             chart = config.get("chart") or "top"
             if chart == "geo":
                 if not config.get("country"):
-                    from studio.connectors.charts import SourceError
-
                     raise SourceError(name, "the geo chart needs a country (e.g. United States)", fatal=True)
                 return await client.geo_top_tracks(config["country"], limit=limit)
             if chart == "tag":
                 if not config.get("tag"):
-                    from studio.connectors.charts import SourceError
-
                     raise SourceError(name, "the tag chart needs a tag (e.g. lofi)", fatal=True)
                 return await client.tag_top_tracks(config["tag"], limit=limit)
             return await client.top_tracks(limit=limit)
         if name == "youtube":
-            before = int(getattr(client, "units_used", 0) or 0)
+            before = client.units_used
             try:
                 return await client.most_popular_music(region=config.get("region") or "US",
                                                        max_results=int(config.get("max_results") or 50))
             finally:
-                self.add_quota(name, int(getattr(client, "units_used", 0) or 0) - before)
+                self.add_quota(name, client.units_used - before)
         return await client.read(config["url"], chart=name)
 
     async def preview(self, url: str) -> bytes:
@@ -426,8 +415,6 @@ class TrendSources:
 
     async def _deezer_details(self, client, entries: list["ChartEntry"]) -> list["ChartEntry"]:
         """Fill bpm/isrc from /track/{id} for entries not yet detailed, at most a few per scan."""
-        from studio.connectors.charts import SourceError
-
         ids = [e.item_id for e in entries]
         with self.db.session() as s:
             detailed = set(s.scalars(
