@@ -113,6 +113,10 @@ class Settings(BaseSettings):
     youtube_url: str = Field(
         default="https://www.googleapis.com/youtube/v3", description="Base URL of the YouTube Data API v3."
     )
+    allow_private_feeds: bool = Field(
+        default=False, description="Read RSS/Atom feeds on this machine or the local network (feeds you host "
+                                   "yourself); off, feeds are read only from public addresses."
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("host")
@@ -219,6 +223,7 @@ EDITABLE_FIELDS: dict[str, bool] = {
     "apple_music_url": False,
     "lastfm_url": False,
     "youtube_url": False,
+    "allow_private_feeds": False,
     "database_url": True,
 }
 

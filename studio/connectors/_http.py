@@ -8,7 +8,10 @@ connector that knows them.
 
 from __future__ import annotations
 
+import asyncio
+import ipaddress
 import math
+import socket
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -51,15 +54,31 @@ def _check_status(source: str, host: str, resp: httpx.Response) -> None:
                           fatal=status in (400, 401, 403, 404, 410))
 
 
+def public_address(url: str) -> bool:
+    """Whether every address `url`'s host resolves to is a public one: not loopback, private,
+    link-local (cloud metadata), multicast or reserved. Blocking (DNS): call it off the loop."""
+    host = urlsplit(url).hostname
+    if not host:
+        return False
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
+        return False
+    addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
+    return bool(addresses) and all(a.is_global and not a.is_multicast for a in addresses)
+
+
 async def get_bytes(source: str, url: str, *, pacer: Pacer, max_bytes: int, allowed: Callable[[str], bool],
-                    timeout_s: float = TIMEOUT_S, max_redirects: int = 3) -> bytes:
+                    refusal: str | None = None, timeout_s: float = TIMEOUT_S, max_redirects: int = 3) -> bytes:
     """The body of `url`, read only while it stays within `max_bytes` and only from URLs `allowed`
-    accepts (each redirect's target is checked too, so a redirect cannot lead elsewhere).
-    SourceError (fatal) for a refused URL or an oversized body; the status errors of `get`."""
+    accepts (each redirect's target is checked too, so a redirect cannot lead elsewhere; the check
+    runs off the loop, as it may resolve names). SourceError (fatal) for a refused URL (`refusal`
+    says why) or an oversized body; the status errors of `get`."""
     for _hop in range(max_redirects + 1):
         host = urlsplit(url).netloc or url
-        if not allowed(url):
-            raise SourceError(source, f"{host} is not one of {source}'s own hosts: not fetched", fatal=True)
+        if not await asyncio.to_thread(allowed, url):
+            why = refusal or f"is not one of {source}'s own hosts"
+            raise SourceError(source, f"{host} {why}: not fetched", fatal=True)
         await pacer.wait()
         try:
             async with httpx.AsyncClient(timeout=timeout_s, headers={"User-Agent": USER_AGENT},

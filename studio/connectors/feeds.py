@@ -15,28 +15,42 @@ import asyncio
 import io
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 import feedparser
 
-from studio.connectors._http import TIMEOUT_S, get, number
+from studio.connectors._http import TIMEOUT_S, get_bytes, number, public_address
 from studio.connectors.charts import ChartEntry, Pacer, SourceError
 
 SOURCE = "feed"
 
 
+MAX_FEED_BYTES = 5_000_000
+
+
 class FeedClient:
-    def __init__(self, *, timeout_s: float = TIMEOUT_S, pacer: Pacer | None = None) -> None:
+    """Reads a feed URL the user added. Feeds live on anyone's server, so by default only public
+    addresses are read (never this machine, the local network or a cloud metadata address, also
+    after a redirect); `allow_private_hosts` is the user's own setting for feeds they host."""
+
+    def __init__(self, *, timeout_s: float = TIMEOUT_S, pacer: Pacer | None = None,
+                 allow_private_hosts: bool = False) -> None:
         self.timeout_s = timeout_s
         self.pacer = pacer or Pacer(1, 1.0)  # feeds live on anyone's server: one request a second
+        self.allow_private_hosts = allow_private_hosts
+
+    def _allowed(self, url: str) -> bool:
+        return urlsplit(url).scheme in ("http", "https") and (self.allow_private_hosts or public_address(url))
 
     async def read(self, url: str, *, chart: str | None = None) -> list[ChartEntry]:
         """The feed's items; `chart` defaults to "feed:<url>"."""
-        resp = await get(SOURCE, url, pacer=self.pacer, timeout_s=self.timeout_s)
+        body = await get_bytes(SOURCE, url, pacer=self.pacer, max_bytes=MAX_FEED_BYTES, allowed=self._allowed,
+                               refusal="is a local or private address (allow_private_feeds in the settings "
+                                       "reads feeds you host yourself)", timeout_s=self.timeout_s)
         # a stream, so feedparser never mistakes the bytes for a URL or a path; off the loop for big feeds
-        parsed = await asyncio.to_thread(feedparser.parse, io.BytesIO(resp.content),
-                                         response_headers={"content-type": resp.headers.get("content-type", "")})
+        parsed = await asyncio.to_thread(feedparser.parse, io.BytesIO(body))
         if not parsed.get("version") and not parsed.entries:
-            raise SourceError(SOURCE, "the answer is not an RSS or Atom feed", status=resp.status_code, fatal=True)
+            raise SourceError(SOURCE, "the answer is not an RSS or Atom feed", fatal=True)
         fallback_artist = parsed.feed.get("title") or None
         chart = chart or f"feed:{url}"
         entries = []

@@ -38,7 +38,7 @@ async def read_form(request: web.Request, file_fields: tuple[str, ...], limit: i
                     example: str = "curl -F file=@song.mp3") -> tuple[list[tuple[bytes, str]], dict[str, str]]:
     """Files (bytes, filename) under `file_fields` and the other text fields of a multipart body."""
     if not request.content_type.startswith("multipart/"):
-        raise FormError("send the audio as multipart/form-data "
+        raise FormError("send the file as multipart/form-data "
                         f"(field {' or '.join(repr(f) for f in file_fields)}), e.g. {example}",
                         details={"content_type": request.content_type or None})
     files: list[tuple[bytes, str]] = []

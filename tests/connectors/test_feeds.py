@@ -15,7 +15,7 @@ from tests.connectors.conftest import FakeClock, reply
 async def test_youtube_uploads_feed_gives_video_ids_and_counts_where_present(fake_platform):
     platform = await fake_platform({"/feeds/videos.xml": reply("youtube_uploads.xml", content_type="application/atom+xml")})
     url = platform.base_url + "/feeds/videos.xml?channel_id=UCzzzzzzzzzzzzzzzzzzzz01"
-    entries = await FeedClient().read(url)
+    entries = await FeedClient(allow_private_hosts=True).read(url)
 
     assert platform.requests == [{"path": "/feeds/videos.xml", "query": {"channel_id": "UCzzzzzzzzzzzzzzzzzzzz01"},
                                   "user_agent": USER_AGENT}]
@@ -32,7 +32,7 @@ async def test_youtube_uploads_feed_gives_video_ids_and_counts_where_present(fak
 
 async def test_rss_feed_items_tags_dates_and_a_chart_name_of_the_callers_choice(fake_platform):
     platform = await fake_platform({"/fresh.rss": reply("music_news_rss.xml", content_type="application/rss+xml")})
-    entries = await FeedClient().read(platform.base_url + "/fresh.rss", chart="feed:0a1b2c")
+    entries = await FeedClient(allow_private_hosts=True).read(platform.base_url + "/fresh.rss", chart="feed:0a1b2c")
 
     assert len(entries) == 2  # the item without a title is skipped
     pick, untitled = entries
@@ -53,7 +53,7 @@ async def test_a_page_that_is_not_a_feed_and_a_failing_host(fake_platform):
 
     platform = await fake_platform({"/page": page, "/down.xml": failing})
     clock = FakeClock()
-    client = FeedClient(pacer=Pacer(1, 1.0, clock=clock, sleep=clock.sleep))
+    client = FeedClient(pacer=Pacer(1, 1.0, clock=clock, sleep=clock.sleep), allow_private_hosts=True)
     with pytest.raises(SourceError) as caught:
         await client.read(platform.base_url + "/page")
     assert caught.value.fatal and "not an RSS or Atom feed" in caught.value.reason
@@ -61,3 +61,24 @@ async def test_a_page_that_is_not_a_feed_and_a_failing_host(fake_platform):
         await client.read(platform.base_url + "/down.xml")
     assert caught.value.status == 502 and not caught.value.fatal and caught.value.source == "feed"
     assert clock.sleeps == [1.0]  # one request a second to anyone's server
+
+
+async def test_feeds_on_local_or_private_addresses_are_not_read_unless_allowed(fake_platform, monkeypatch):
+    platform = await fake_platform({"/fresh.rss": reply("music_news_rss.xml", content_type="application/rss+xml")})
+    for url in (platform.base_url + "/fresh.rss", "http://localhost:9/x.rss", "http://169.254.169.254/latest/",
+                "http://10.0.0.8/feed", "http://[::1]:9/feed", "file:///etc/passwd"):
+        with pytest.raises(SourceError) as caught:
+            await FeedClient().read(url)
+        assert caught.value.fatal and "not fetched" in caught.value.reason
+    assert platform.requests == []  # nothing reached the local server
+
+    # A feed at an address taken as public that redirects to this machine is refused at the redirect.
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPFound(str(request.url.with_path("/fresh.rss")))
+
+    moving = await fake_platform({"/public/moved": moved, "/fresh.rss": reply("music_news_rss.xml")})
+    monkeypatch.setattr("studio.connectors.feeds.public_address", lambda url: "/public/" in url)
+    with pytest.raises(SourceError) as caught:
+        await FeedClient().read(moving.base_url + "/public/moved")
+    assert "not fetched" in caught.value.reason
+    assert [r["path"] for r in moving.requests] == ["/public/moved"]

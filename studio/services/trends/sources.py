@@ -365,7 +365,7 @@ class TrendSources:
         elif name == "youtube":
             client = YouTubeClient(key, **kwargs)
         elif name.startswith("feed:"):
-            client = FeedClient()
+            client = FeedClient(allow_private_hosts=self.settings.allow_private_feeds)
         else:  # pragma: no cover - every stored source is one of the above
             raise UnknownSource(name)
         self._clients[name] = (signature, client)
