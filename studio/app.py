@@ -49,6 +49,7 @@ def setup_logging(settings: Settings, *, verbose: bool = False) -> None:
 def build_services(settings: Settings | None = None) -> Services:
     """Open (and migrate) the database, the media store and the services. No threads started."""
     from studio.services.analysis import AnalysisService
+    from studio.services.community import CommunityService
     from studio.services.music import MusicService
     from studio.services.system import SystemService
     from studio.services.trends import TrendsService
@@ -80,6 +81,7 @@ def build_services(settings: Settings | None = None) -> Services:
         voices=voices,
         webhooks=webhooks,
         trends=TrendsService(ctx, music=music, analysis=analysis),
+        community=CommunityService(ctx, music=music, voices=voices),
     )
     for service in (services.system, services.music, services.analysis, services.voices):
         for handler in service.job_handlers():
@@ -100,10 +102,12 @@ def start_background(services: Services, loop: asyncio.AbstractEventLoop) -> Non
     services.context.detect_device_async()
     services.context.jobs.start(loop)
     services.trends.monitor.resume(loop)  # monitoring that was on before the last exit goes on
+    services.community.start(loop)  # approved replies left unsent, then polling of the enabled platforms
 
 
 def shutdown(services: Services) -> None:
     services.trends.monitor.close()  # ends the task; the stored row still says whether it was on
+    services.community.close()
     services.context.jobs.stop()
     services.context.db.dispose()
 

@@ -113,6 +113,15 @@ class Settings(BaseSettings):
     youtube_url: str = Field(
         default="https://www.googleapis.com/youtube/v3", description="Base URL of the YouTube Data API v3."
     )
+    # Community platforms (and Google sign-in for replying to YouTube comments): the real addresses.
+    discord_url: str = Field(default="https://discord.com/api/v10", description="Base URL of Discord's REST API.")
+    telegram_url: str = Field(default="https://api.telegram.org", description="Base URL of Telegram's Bot API.")
+    google_auth_url: str = Field(
+        default="https://accounts.google.com/o/oauth2/v2/auth", description="Google's OAuth 2.0 sign-in page."
+    )
+    google_token_url: str = Field(
+        default="https://oauth2.googleapis.com/token", description="Google's OAuth 2.0 token endpoint."
+    )
     allow_private_feeds: bool = Field(
         default=False, description="Read RSS/Atom feeds on this machine or the local network (feeds you host "
                                    "yourself); off, feeds are read only from public addresses."
@@ -137,7 +146,8 @@ class Settings(BaseSettings):
             raise ValueError("ollama_url must start with http:// or https:// (e.g. http://127.0.0.1:11434)")
         return value
 
-    @field_validator("deezer_url", "apple_music_url", "lastfm_url", "youtube_url")
+    @field_validator("deezer_url", "apple_music_url", "lastfm_url", "youtube_url", "discord_url", "telegram_url",
+                     "google_auth_url", "google_token_url")
     @classmethod
     def _source_url(cls, value: str, info) -> str:
         value = (value or "").strip()
@@ -223,6 +233,10 @@ EDITABLE_FIELDS: dict[str, bool] = {
     "apple_music_url": False,
     "lastfm_url": False,
     "youtube_url": False,
+    "discord_url": False,
+    "telegram_url": False,
+    "google_auth_url": False,
+    "google_token_url": False,
     "allow_private_feeds": False,
     "database_url": True,
 }

@@ -1,4 +1,5 @@
-"""YouTube Data API v3 with the user's own API key: the most popular music videos of a region.
+"""YouTube Data API v3: the most popular music videos of a region (with the user's own API key), and
+the comments on the user's videos with the replies the user approved (`YouTubeCommentsClient`).
 
 Wire format read: `GET {base_url}/videos?part=snippet,contentDetails,statistics&chart=mostPopular
 &regionCode=US&videoCategoryId=10&maxResults=50[&pageToken=…]` ->
@@ -16,11 +17,29 @@ counts the units it spent in `units_used` (a failed call is charged too). Errors
 
 The key goes in the `X-Goog-Api-Key` header, not the URL, so no request log line carries it; it is
 also masked from every reason this module writes.
+
+`YouTubeCommentsClient` reads and answers the comments on the user's videos:
+- `GET {base_url}/commentThreads?part=snippet,replies&videoId=…|allThreadsRelatedToChannelId=…
+  &maxResults=100&order=time&textFormat=plainText[&pageToken=…]` (1 unit) ->
+  `{"kind": "youtube#commentThreadListResponse", "nextPageToken", "items": [{"id", "snippet": {"channelId",
+  "videoId", "topLevelComment": comment, "canReply", "totalReplyCount", "isPublic"}, "replies":
+  {"comments": [comment]}}]}` where comment = `{"id", "snippet": {"channelId", "videoId", "textDisplay",
+  "textOriginal", "authorDisplayName", "authorChannelUrl", "authorChannelId": {"value"}, "parentId",
+  "likeCount", "publishedAt", "updatedAt"}}`; a thread carries at most 5 of its replies, `comments.list
+  ?part=snippet&parentId=…` (1 unit) pages through all of them.
+- `POST {base_url}/comments?part=snippet` `{"snippet": {"parentId", "textOriginal"}}` (50 units, an OAuth
+  access token with the `youtube.force-ssl` scope, sent as `Authorization: Bearer`) -> the new comment.
+  Replies are spaced (one every 10 s by default): YouTube locks accounts that post comments in bursts.
+- comment errors: 403 `commentsDisabled`, 404 `videoNotFound` / `channelNotFound` /
+  `parentCommentNotFound`, 400 `commentTextTooLong`, 403 `ineligibleAccount`, 401 `authError`
+  (the access token expired or was revoked), 403 `insufficientPermissions` (the sign-in lacks the scope).
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,12 +49,17 @@ import httpx
 
 from studio.connectors._http import TIMEOUT_S, number
 from studio.connectors.charts import USER_AGENT, ChartEntry, Pacer, SourceError
+from studio.connectors.messages import InboundMessage
 
 SOURCE = "youtube"
 DEFAULT_URL = "https://www.googleapis.com/youtube/v3"
 MUSIC_CATEGORY = "10"
 PAGE_MAX = 50  # maxResults allowed per page
+COMMENT_PAGE_MAX = 100  # maxResults allowed per commentThreads / comments page
 LIST_COST_UNITS = 1
+COMMENT_INSERT_UNITS = 50
+COMMENT_MAX_CHARS = 10_000  # YouTube refuses longer comments (commentTextTooLong)
+REPLY_INTERVAL_S = 10.0  # at most one reply this often: bursts of comments trip YouTube's anti-spam lockout
 DAILY_QUOTA_UNITS = 10_000
 RATE_LIMIT_RETRY_AFTER_S = 60.0
 QUOTA_FALLBACK_RETRY_AFTER_S = 3600.0  # when the Pacific time zone is unknown on this machine
@@ -76,18 +100,99 @@ def seconds_until_quota_reset(now: datetime) -> float:
     return max(60.0, (midnight.astimezone(UTC) - now.astimezone(UTC)).total_seconds())
 
 
-class YouTubeClient:
-    def __init__(self, api_key: str, base_url: str = DEFAULT_URL, *, timeout_s: float = TIMEOUT_S,
-                 pacer: Pacer | None = None, now=lambda: datetime.now(UTC)) -> None:
-        if not api_key or not api_key.strip():
-            raise SourceError(SOURCE, "no API key: add your YouTube Data API key first", fatal=True)
-        self._api_key = api_key.strip()
+class _DataApi:
+    """The paced, unit-counting call both YouTube clients make, and the one reading of Google's
+    error answers (`quotaExceeded`, rate limits, bad keys) into SourceError."""
+
+    quota_owner = "the API key"  # whose daily quota a quotaExceeded answer speaks of
+
+    def __init__(self, base_url: str, *, timeout_s: float, pacer: Pacer | None, now) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout_s = timeout_s
         # no per-second limit is published; the daily units are the real limit
         self.pacer = pacer or Pacer(10, 1.0)
         self._now = now
-        self.units_used = 0  # quota units this client spent (1 per list page, failed calls included)
+        self.units_used = 0  # quota units this client spent (failed calls included)
+
+    def _auth_headers(self, *, bearer_only: bool = False) -> dict[str, str]:
+        raise NotImplementedError
+
+    def _secrets(self) -> tuple[str | None, ...]:
+        raise NotImplementedError
+
+    def _redact(self, text: str) -> str:
+        for secret in self._secrets():
+            if secret:
+                text = text.replace(secret, "***")
+        return text
+
+    async def _request(self, method: str, path: str, params: dict, *, json: dict | None = None,
+                       cost_units: int = LIST_COST_UNITS, bearer_only: bool = False) -> dict:
+        host = urlsplit(self.base_url).netloc or self.base_url
+        await self.pacer.wait()
+        headers = {"User-Agent": USER_AGENT, "Accept": "application/json",
+                   **self._auth_headers(bearer_only=bearer_only)}
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout_s, headers=headers, follow_redirects=True) as client:
+                resp = await client.request(method, self.base_url + path, params=params, json=json)
+        except httpx.TimeoutException:
+            raise SourceError(SOURCE, f"{host} did not answer within {self.timeout_s:g} s") from None
+        except httpx.HTTPError as exc:
+            raise SourceError(SOURCE, f"cannot reach {host} ({type(exc).__name__})") from None
+        self.units_used += cost_units  # Google charges invalid requests as well
+        status = resp.status_code
+        try:
+            body: Any = resp.json()
+        except ValueError:
+            body = None
+        if status >= 400:
+            self._raise_error(body, status, host)
+        if not isinstance(body, dict):
+            raise SourceError(SOURCE, "the answer is not a JSON object", status=status)
+        return body
+
+    def _raise_error(self, body: Any, status: int, host: str) -> None:
+        error = body.get("error") if isinstance(body, dict) else None
+        reasons: list[str] = []
+        message = ""
+        if isinstance(error, dict):
+            message = self._redact(str(error.get("message") or ""))[:200]
+            for item in (error.get("errors") or []) + (error.get("details") or []):
+                if isinstance(item, dict) and item.get("reason"):
+                    reasons.append(str(item["reason"]))
+        said = f": {message}" if message else ""
+        if "quotaExceeded" in reasons or "dailyLimitExceeded" in reasons:
+            wait_s = seconds_until_quota_reset(self._now())
+            raise SourceError(SOURCE, f"the daily quota of {self.quota_owner} is spent (quotaExceeded); it resets "
+                                      f"at midnight Pacific time, in {wait_s / 3600:.1f} h", retry_after_s=wait_s,
+                              status=status)
+        if RATE_REASONS.intersection(reasons) or status == 429:
+            raise SourceError(SOURCE, f"too many requests ({', '.join(reasons) or 'HTTP 429'})",
+                              retry_after_s=RATE_LIMIT_RETRY_AFTER_S, status=status)
+        if status >= 500:
+            raise SourceError(SOURCE, f"{host} had a server error (HTTP {status}){said}", status=status)
+        self._raise_specific(reasons, status)
+        bad_key = next((r for r in reasons if r in KEY_REASONS), None)
+        if bad_key:
+            raise SourceError(SOURCE, f"the API key is not valid ({bad_key}){said}", fatal=True, status=status)
+        fatal_reason = next((r for r in reasons if r in FATAL_REASONS), None)
+        if fatal_reason or status in (401, 403, 404):
+            what = fatal_reason or f"HTTP {status}"
+            raise SourceError(SOURCE, f"YouTube refused the request ({what}){said}", fatal=True, status=status)
+        raise SourceError(SOURCE, f"YouTube refused the request (HTTP {status}){said}", fatal=status == 400,
+                          status=status)
+
+    def _raise_specific(self, reasons: list[str], status: int) -> None:
+        """A client's own refusals (comments turned off, an expired sign-in), read before the generic ones."""
+
+
+class YouTubeClient(_DataApi):
+    def __init__(self, api_key: str, base_url: str = DEFAULT_URL, *, timeout_s: float = TIMEOUT_S,
+                 pacer: Pacer | None = None, now=lambda: datetime.now(UTC)) -> None:
+        if not api_key or not api_key.strip():
+            raise SourceError(SOURCE, "no API key: add your YouTube Data API key first", fatal=True)
+        self._api_key = api_key.strip()
+        super().__init__(base_url, timeout_s=timeout_s, pacer=pacer, now=now)
 
     def __repr__(self) -> str:  # never the key
         return f"YouTubeClient(base_url={self.base_url!r}, units_used={self.units_used})"
@@ -121,61 +226,195 @@ class YouTubeClient:
                 break
         return entries
 
-    def _redact(self, text: str) -> str:
-        return text.replace(self._api_key, "***")
+    def _auth_headers(self, *, bearer_only: bool = False) -> dict[str, str]:
+        return {"X-Goog-Api-Key": self._api_key}
+
+    def _secrets(self) -> tuple[str | None, ...]:
+        return (self._api_key,)
 
     async def _get(self, path: str, params: dict) -> dict:
-        host = urlsplit(self.base_url).netloc or self.base_url
-        await self.pacer.wait()
-        headers = {"User-Agent": USER_AGENT, "X-Goog-Api-Key": self._api_key, "Accept": "application/json"}
-        try:
-            async with httpx.AsyncClient(timeout=self.timeout_s, headers=headers, follow_redirects=True) as client:
-                resp = await client.get(self.base_url + path, params=params)
-        except httpx.TimeoutException:
-            raise SourceError(SOURCE, f"{host} did not answer within {self.timeout_s:g} s") from None
-        except httpx.HTTPError as exc:
-            raise SourceError(SOURCE, f"cannot reach {host} ({type(exc).__name__})") from None
-        self.units_used += LIST_COST_UNITS  # Google charges invalid requests as well
-        status = resp.status_code
-        try:
-            body: Any = resp.json()
-        except ValueError:
-            body = None
-        if status >= 400:
-            self._raise_error(body, status, host)
-        if not isinstance(body, dict):
-            raise SourceError(SOURCE, "the answer is not a JSON object", status=status)
-        return body
+        return await self._request("GET", path, params)
 
-    def _raise_error(self, body: Any, status: int, host: str) -> None:
-        error = body.get("error") if isinstance(body, dict) else None
-        reasons: list[str] = []
-        message = ""
-        if isinstance(error, dict):
-            message = self._redact(str(error.get("message") or ""))[:200]
-            for item in (error.get("errors") or []) + (error.get("details") or []):
-                if isinstance(item, dict) and item.get("reason"):
-                    reasons.append(str(item["reason"]))
-        said = f": {message}" if message else ""
-        if "quotaExceeded" in reasons or "dailyLimitExceeded" in reasons:
-            wait_s = seconds_until_quota_reset(self._now())
-            raise SourceError(SOURCE, f"the daily quota of the API key is spent (quotaExceeded); it resets at "
-                                      f"midnight Pacific time, in {wait_s / 3600:.1f} h", retry_after_s=wait_s,
-                              status=status)
-        if RATE_REASONS.intersection(reasons) or status == 429:
-            raise SourceError(SOURCE, f"too many requests ({', '.join(reasons) or 'HTTP 429'})",
-                              retry_after_s=RATE_LIMIT_RETRY_AFTER_S, status=status)
-        if status >= 500:
-            raise SourceError(SOURCE, f"{host} had a server error (HTTP {status}){said}", status=status)
-        bad_key = next((r for r in reasons if r in KEY_REASONS), None)
-        if bad_key:
-            raise SourceError(SOURCE, f"the API key is not valid ({bad_key}){said}", fatal=True, status=status)
-        fatal_reason = next((r for r in reasons if r in FATAL_REASONS), None)
-        if fatal_reason or status in (401, 403, 404):
-            what = fatal_reason or f"HTTP {status}"
-            raise SourceError(SOURCE, f"YouTube refused the request ({what}){said}", fatal=True, status=status)
-        raise SourceError(SOURCE, f"YouTube refused the request (HTTP {status}){said}", fatal=status == 400,
-                          status=status)
+
+AUTH_REASONS = {"authError", "UNAUTHENTICATED", "ACCESS_TOKEN_EXPIRED", "CREDENTIALS_MISSING"}
+SCOPE_REASONS = {"insufficientPermissions", "ACCESS_TOKEN_SCOPE_INSUFFICIENT"}
+COMMENT_REASONS = {
+    "commentsDisabled": "comments are turned off for this video",
+    "videoNotFound": "YouTube has no such video (or it is private)",
+    "channelNotFound": "YouTube has no such channel",
+    "parentCommentNotFound": "the comment to answer no longer exists",
+    "commentTextTooLong": f"the reply is longer than YouTube allows ({COMMENT_MAX_CHARS} characters)",
+    "ineligibleAccount": "the signed-in Google account has no YouTube channel to comment with",
+}
+
+
+class YouTubeCommentsClient(_DataApi):
+    """The comments on the user's videos (read with the API key or the sign-in) and the replies the
+    user approved (the sign-in only: `comments.insert` needs an OAuth access token with the
+    `youtube.force-ssl` scope). `access_token` may be replaced after a refresh; a 401 raises a
+    fatal SourceError with status 401, the caller's cue to refresh the token or sign in again."""
+
+    quota_owner = "the Google Cloud project"
+
+    def __init__(self, *, api_key: str | None = None, access_token: str | None = None,
+                 base_url: str = DEFAULT_URL, timeout_s: float = TIMEOUT_S, pacer: Pacer | None = None,
+                 reply_interval_s: float = REPLY_INTERVAL_S, clock=time.monotonic, sleep=asyncio.sleep,
+                 now=lambda: datetime.now(UTC)) -> None:
+        self._api_key = (api_key or "").strip() or None
+        self.access_token = (access_token or "").strip() or None
+        if not self._api_key and not self.access_token:
+            raise SourceError(SOURCE, "no API key and no Google sign-in: add a YouTube Data API key or sign in",
+                              fatal=True)
+        super().__init__(base_url, timeout_s=timeout_s, now=now,
+                         pacer=pacer or Pacer(10, 1.0, clock=clock, sleep=sleep))
+        self.reply_pacer = Pacer(1, reply_interval_s, clock=clock, sleep=sleep)
+
+    def __repr__(self) -> str:  # never the key or the token
+        return (f"YouTubeCommentsClient(base_url={self.base_url!r}, signed_in={self.access_token is not None}, "
+                f"units_used={self.units_used})")
+
+    async def threads(self, *, video_id: str | None = None, channel_id: str | None = None,
+                      page_token: str | None = None, max_results: int = COMMENT_PAGE_MAX,
+                      own_channel_id: str | None = None) -> tuple[list[InboundMessage], str | None]:
+        """One page of comment threads, newest thread first on YouTube's side, of one video or of
+        every video of a channel (1 unit): each top-level comment and the replies the thread
+        carries (at most 5; `replies()` reads the rest), oldest first, and the next page's token.
+        A comment whose author is `own_channel_id` is `from_self` (the user's own answers)."""
+        if (video_id is None) == (channel_id is None):
+            raise ValueError("give either video_id or channel_id")
+        params: dict[str, Any] = {"part": "snippet,replies", "order": "time", "textFormat": "plainText",
+                                  "maxResults": max(1, min(COMMENT_PAGE_MAX, int(max_results)))}
+        if video_id is not None:
+            params["videoId"] = video_id
+        else:
+            params["allThreadsRelatedToChannelId"] = channel_id
+        if page_token:
+            params["pageToken"] = page_token
+        body = await self._request("GET", "/commentThreads", params)
+        items = body.get("items")
+        if not isinstance(items, list):
+            raise SourceError(SOURCE, "the commentThreads.list answer has no item list")
+        messages: list[InboundMessage] = []
+        for thread in items:
+            snippet = thread.get("snippet") if isinstance(thread, dict) else None
+            if not isinstance(snippet, dict):
+                continue
+            video = _text(snippet.get("videoId"))
+            top = _comment(snippet.get("topLevelComment"), video, own_channel_id, thread=snippet)
+            if top is None:
+                continue
+            messages.append(top)
+            replies = thread.get("replies") if isinstance(thread.get("replies"), dict) else {}
+            for item in replies.get("comments") or []:
+                reply = _comment(item, video, own_channel_id, parent_id=top.message_id)
+                if reply is not None:
+                    messages.append(reply)
+        messages.sort(key=lambda m: m.sent_at)
+        return messages, _text(body.get("nextPageToken"))
+
+    async def replies(self, parent_id: str, *, video_id: str, page_token: str | None = None,
+                      max_results: int = COMMENT_PAGE_MAX, own_channel_id: str | None = None,
+                      ) -> tuple[list[InboundMessage], str | None]:
+        """One page of the replies to a top-level comment (comments.list, 1 unit), oldest first,
+        for threads with more replies than the thread listing carries."""
+        params: dict[str, Any] = {"part": "snippet", "parentId": parent_id, "textFormat": "plainText",
+                                  "maxResults": max(1, min(COMMENT_PAGE_MAX, int(max_results)))}
+        if page_token:
+            params["pageToken"] = page_token
+        body = await self._request("GET", "/comments", params)
+        items = body.get("items")
+        if not isinstance(items, list):
+            raise SourceError(SOURCE, "the comments.list answer has no item list")
+        messages = [m for m in (_comment(item, video_id, own_channel_id, parent_id=parent_id) for item in items)
+                    if m is not None]
+        messages.sort(key=lambda m: m.sent_at)
+        return messages, _text(body.get("nextPageToken"))
+
+    async def reply(self, parent_id: str, text: str) -> str:
+        """Post `text` as a reply to the top-level comment `parent_id` (50 units, the sign-in only),
+        no sooner than `reply_interval_s` after the previous reply; the new comment's id."""
+        if not self.access_token:
+            raise SourceError(SOURCE, "replying needs the Google sign-in (permission to manage your YouTube "
+                                      "comments); an API key can only read", fatal=True)
+        text = text.strip()
+        if not text:
+            raise SourceError(SOURCE, "the reply is empty", fatal=True)
+        if len(text) > COMMENT_MAX_CHARS:
+            raise SourceError(SOURCE, f"the reply has {len(text)} characters; YouTube allows {COMMENT_MAX_CHARS}",
+                              fatal=True)
+        await self.reply_pacer.wait()
+        body = await self._request("POST", "/comments", {"part": "snippet"},
+                                   json={"snippet": {"parentId": parent_id, "textOriginal": text}},
+                                   cost_units=COMMENT_INSERT_UNITS, bearer_only=True)
+        comment_id = _text(body.get("id"))
+        if not comment_id:
+            raise SourceError(SOURCE, "the comments.insert answer has no comment id")
+        return comment_id
+
+    def _auth_headers(self, *, bearer_only: bool = False) -> dict[str, str]:
+        if self.access_token:  # reads as the signed-in user, charged to the OAuth client's project
+            return {"Authorization": f"Bearer {self.access_token}"}
+        return {} if bearer_only else {"X-Goog-Api-Key": self._api_key or ""}
+
+    def _secrets(self) -> tuple[str | None, ...]:
+        return (self._api_key, self.access_token)
+
+    def _raise_specific(self, reasons: list[str], status: int) -> None:
+        if status == 401 or AUTH_REASONS.intersection(reasons):
+            raise SourceError(SOURCE, "Google did not accept the sign-in (the access token expired or was "
+                                      "revoked): refresh it or sign in again", fatal=True, status=status)
+        if SCOPE_REASONS.intersection(reasons):
+            raise SourceError(SOURCE, "the Google sign-in lacks the permission to manage YouTube comments "
+                                      "(youtube.force-ssl): sign in again and allow it", fatal=True, status=status)
+        known = next((r for r in reasons if r in COMMENT_REASONS), None)
+        if known:
+            raise SourceError(SOURCE, f"{COMMENT_REASONS[known]} ({known})", fatal=True, status=status)
+
+
+def _comment(item: Any, video_id: str | None, own_channel_id: str | None, *, thread: dict | None = None,
+             parent_id: str | None = None) -> InboundMessage | None:
+    """A comment resource as a message: the video is the channel, likes are the reactions, and a
+    comment on the user's own videos is addressed to them unless they wrote it."""
+    if not isinstance(item, dict) or not isinstance(item.get("snippet"), dict):
+        return None
+    snippet = item["snippet"]
+    comment_id = _text(item.get("id"))
+    video_id = video_id or _text(snippet.get("videoId"))
+    sent_at = _datetime(snippet.get("publishedAt"))
+    if not comment_id or not video_id or sent_at is None:
+        return None
+    author = snippet.get("authorChannelId") if isinstance(snippet.get("authorChannelId"), dict) else {}
+    author_channel = _text(author.get("value"))
+    author_name = _text(snippet.get("authorDisplayName")) or author_channel or "unknown"
+    from_self = own_channel_id is not None and author_channel == own_channel_id
+    likes = number(snippet.get("likeCount"))
+    extra: dict[str, Any] = {"video_id": video_id}
+    if author_channel:
+        extra["author_channel_id"] = author_channel
+    updated = _datetime(snippet.get("updatedAt"))
+    if updated is not None and updated != sent_at:
+        extra["edited_at"] = updated.isoformat()
+    reply_count = None
+    if thread is not None:
+        total = number(thread.get("totalReplyCount"))
+        reply_count = int(total) if total is not None else None
+        extra["can_reply"] = bool(thread.get("canReply", True))
+    return InboundMessage(
+        platform=SOURCE,
+        channel_id=video_id,
+        message_id=comment_id,
+        author_id=author_channel or author_name,
+        author_name=author_name,
+        text=_text(snippet.get("textOriginal")) or _text(snippet.get("textDisplay")) or "",
+        sent_at=sent_at,
+        reply_to_id=(_text(snippet.get("parentId")) or parent_id) if thread is None else None,
+        mentions_bot=not from_self,
+        from_self=from_self,
+        reactions=int(likes) if likes is not None else 0,
+        reply_count=reply_count,
+        url=f"https://www.youtube.com/watch?v={video_id}&lc={comment_id}",
+        extra=extra,
+    )
 
 
 def _entry(item: dict, chart: str, rank: int) -> ChartEntry | None:

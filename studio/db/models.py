@@ -393,3 +393,137 @@ class TrendMonitorState(Base):
     scans_done: Mapped[int] = mapped_column(Integer, default=0)
     items_processed: Mapped[int] = mapped_column(Integer, default=0)
     answers_generated: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CommunitySource(Base):
+    """A platform the community inbox reads (discord, telegram, youtube). Nothing is read until the
+    user enables it; `config` holds what it reads (Discord channels, the YouTube channel or videos),
+    `cursor` where the last poll stopped (Discord's last message id per channel, Telegram's update
+    offset, YouTube's newest comment time), `identity` who the bot or channel is."""
+
+    __tablename__ = "community_sources"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    enabled: Mapped[int] = mapped_column(Integer, default=0)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="disabled")
+    last_error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    last_poll_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    cursor: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    identity: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    messages_total: Mapped[int] = mapped_column(Integer, default=0)
+    sent_total: Mapped[int] = mapped_column(Integer, default=0)
+    errors_total: Mapped[int] = mapped_column(Integer, default=0)
+    quota_used: Mapped[int] = mapped_column(Integer, default=0)
+    quota_day: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CommunityMember(Base):
+    """Someone seen writing on a platform. `joined_at` only when the platform said so; the counts are
+    kept up to date by the ingest so the members list needs no scan of the messages."""
+
+    __tablename__ = "community_members"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    external_id: Mapped[str] = mapped_column(String(200))
+    username: Mapped[str] = mapped_column(String(200))
+    joined_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    message_count: Mapped[int] = mapped_column(Integer, default=0)
+    reactions_received: Mapped[int] = mapped_column(Integer, default=0)
+    replies_received: Mapped[int] = mapped_column(Integer, default=0)
+    vip: Mapped[int] = mapped_column(Integer, default=0)
+    notes: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+
+    __table_args__ = (Index("ux_community_members_platform_external", "platform", "external_id", unique=True),)
+
+
+class CommunityMessage(Base):
+    """One message or comment, read live or imported from an export file (`imported_from`). The
+    platform's id is unique within its channel, so reading or importing it again changes nothing.
+    `sentiment_label` is the model's; `label_override` the user's correction, which wins."""
+
+    __tablename__ = "community_messages"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    channel_id: Mapped[str] = mapped_column(String(200))
+    channel_name: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    external_id: Mapped[str] = mapped_column(String(200))
+    member_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("community_members.id"), nullable=True)
+    author_name: Mapped[str] = mapped_column(String(200))
+    text: Mapped[str] = mapped_column(String(20000))
+    sent_at: Mapped[datetime] = mapped_column()
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    reply_to_external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    is_mention: Mapped[int] = mapped_column(Integer, default=0)
+    needs_reply: Mapped[int] = mapped_column(Integer, default=0)
+    from_self: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    reactions: Mapped[int] = mapped_column(Integer, default=0)
+    reply_count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    sentiment_compound: Mapped[float] = mapped_column(Float, default=0.0)
+    sentiment_label: Mapped[str] = mapped_column(String(16), default="neutral")
+    label_override: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    labelled_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    imported_from: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    url: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    content_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+
+    __table_args__ = (
+        Index("ux_community_messages_key", "platform", "channel_id", "external_id", unique=True),
+        Index("ix_community_messages_sent", "sent_at"),
+        Index("ix_community_messages_needs_reply", "needs_reply", "sent_at"),
+        Index("ix_community_messages_member", "member_id"),
+    )
+
+
+class CommunityReply(Base):
+    """A drafted reply and, once a person approved it, its place in the persisted outbox.
+    `drafted_text` is what the studio wrote (text != drafted_text: a person edited it); `nonce`
+    lets Discord drop a resend after a crash; `platform_message_id` is set once it was sent."""
+
+    __tablename__ = "community_replies"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    message_id: Mapped[str | None] = mapped_column(String(64), ForeignKey("community_messages.id"), nullable=True,
+                                                   index=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    channel_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reply_to_external_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    text: Mapped[str] = mapped_column(String(20000))
+    drafted_text: Mapped[str | None] = mapped_column(String(20000), nullable=True)
+    drafted_by: Mapped[str] = mapped_column(String(100), default="studio")
+    character_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    response_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    tone: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    personalization_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    grounded_track_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    auto: Mapped[int] = mapped_column(Integer, default=0)
+    approved_by: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    approved_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    send_after: Mapped[datetime | None] = mapped_column(nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    nonce: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    platform_message_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    reactions: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CommunityState(Base):
+    """The one row (id 1) of the community area: when it was initialised and its configuration
+    (automation level, response delay, personalisation, content promotion, the replying character)."""
+
+    __tablename__ = "community_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    initialized_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

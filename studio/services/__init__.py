@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from studio.context import Context
     from studio.events import EventBus
     from studio.services.analysis import AnalysisService
+    from studio.services.community import CommunityService
     from studio.services.system.auth import AuthService, FirstRunCredentials
     from studio.services.music import MusicService
     from studio.services.system import SystemService
@@ -34,6 +35,7 @@ class Services:
     voices: "VoicesService"
     webhooks: "WebhookService"
     trends: "TrendsService"
+    community: "CommunityService"
     # Shown once by the entry point that created them (first start), then dropped.
     first_run: "FirstRunCredentials | None" = None
 
