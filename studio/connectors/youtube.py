@@ -87,6 +87,15 @@ def parse_duration_s(text: Any) -> float | None:
     return total or None
 
 
+def quota_day(moment: datetime) -> str:
+    """The date of YouTube's quota day at `moment` (it resets at midnight Pacific time); UTC days
+    when this machine has no time-zone data."""
+    try:
+        return moment.astimezone(ZoneInfo("America/Los_Angeles")).date().isoformat()
+    except (ZoneInfoNotFoundError, ValueError):
+        return moment.astimezone(UTC).date().isoformat()
+
+
 def seconds_until_quota_reset(now: datetime) -> float:
     """Seconds from `now` (aware) to the next midnight in America/Los_Angeles, when YouTube's
     daily quota starts over; an hour when this machine has no time-zone data."""

@@ -60,6 +60,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import and_, select
 
+from studio.connectors.ollama import OllamaClient, OllamaUnavailable
 from studio.db.models import CommunityMember, CommunityMessage, CommunityReply
 from studio.engine.datafiles import DataFileError, load_toml, validated
 from studio.resources import resource_path
@@ -71,6 +72,7 @@ from studio.services.community.common import (
     reply_dict,
 )
 from studio.services.community.outbox import MAX_CHARS
+from studio.services.voices import UnknownCharacter
 from studio.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -446,7 +448,6 @@ class CommunityDrafts:
             return {}
 
     def _character(self, character_id: str | None, reasons: dict[str, str]) -> dict[str, Any] | None:
-        from studio.services.voices import UnknownCharacter
 
         if character_id:
             try:
@@ -589,7 +590,6 @@ class CommunityDrafts:
         settings = self.ctx.settings
         if not settings.ollama_url:
             return None
-        from studio.connectors.ollama import OllamaClient, OllamaUnavailable
 
         if character:
             traits = character.get("personality_traits") or {}

@@ -25,6 +25,7 @@ import dataclasses
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
+from studio.connectors.community_files import MessageFileError, parse_messages_file
 from studio.services.community.common import CommunityError
 from studio.timeutil import iso
 
@@ -48,10 +49,6 @@ class CommunityImports:
 
     @staticmethod
     def _parse(data: bytes, filename: str):
-        from studio.connectors.community_files import (
-            MessageFileError,
-            parse_messages_file,
-        )
 
         if not data:
             raise CommunityError(f"{filename} is empty")

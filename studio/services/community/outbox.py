@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 
 from studio.connectors.charts import SourceError
+from studio.connectors.youtube import seconds_until_quota_reset
 from studio.db.models import CommunityMessage, CommunityReply
 from studio.services.community.common import CommunityError, UnknownReply, reply_dict
 from studio.services.community.sources import YOUTUBE_REPLY_UNITS
@@ -318,7 +319,6 @@ class CommunityOutbox:
                 self._held_while_off.add(platform)
             self._hold(platform, WAIT_OFF_S)
         elif platform == "youtube" and self.sources.quota_left() < YOUTUBE_REPLY_UNITS:
-            from studio.connectors.youtube import seconds_until_quota_reset
 
             wait = (f"waiting: fewer than {YOUTUBE_REPLY_UNITS} YouTube quota units are left today; the quota "
                     "resets at midnight Pacific time")

@@ -48,7 +48,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from studio.connectors import google_oauth
 from studio.connectors.charts import SourceError
+from studio.connectors.discord import DiscordClient
+from studio.connectors.telegram import TelegramClient
+from studio.connectors.youtube import YouTubeCommentsClient, quota_day
 from studio.db.models import CommunitySource
 from studio.services.community.common import (
     AUTOMATABLE_PLATFORMS,
@@ -56,9 +60,7 @@ from studio.services.community.common import (
     CommunityError,
     UnknownSource,
 )
-from studio.services.trends.sources import (
-    _pacific_day as pacific_day,  # the one quota-day rule
-)
+from studio.services.system.secrets import Secrets
 from studio.timeutil import iso, utcnow
 
 if TYPE_CHECKING:
@@ -210,7 +212,6 @@ class CommunitySources:
     @property
     def secrets(self):
         if self._secrets is None:
-            from studio.services.system.secrets import Secrets
 
             self._secrets = Secrets(self.settings.home)
         return self._secrets
@@ -292,7 +293,7 @@ class CommunitySources:
             return dict(self._row(s, name).cursor or {})
 
     def _quota_used_today(self, row: CommunitySource) -> int:
-        return int(row.quota_used or 0) if row.quota_day == pacific_day(self.clock()) else 0
+        return int(row.quota_used or 0) if row.quota_day == quota_day(self.clock()) else 0
 
     def _dict(self, row: CommunitySource) -> dict[str, Any]:
         name = row.name
@@ -438,16 +439,10 @@ class CommunitySources:
         if kept is not None and kept[0] == signature:
             return kept[1]
         if name == "discord":
-            from studio.connectors.discord import DiscordClient
-
             client = DiscordClient(token, base_url=base_url)
         elif name == "telegram":
-            from studio.connectors.telegram import TelegramClient
-
             client = TelegramClient(token, base_url=base_url)
         else:
-            from studio.connectors.youtube import YouTubeCommentsClient
-
             client = YouTubeCommentsClient(api_key=None if access_token else token, access_token=access_token,
                                            base_url=base_url)
         self._kept[name] = (signature, client)
@@ -479,7 +474,6 @@ class CommunitySources:
         raw = self._secret(OAUTH_TOKEN_SECRET)
         if not raw:
             return None
-        from studio.connectors import google_oauth
 
         token = google_oauth.Token.from_json(raw)
         if token.expires_at - timedelta(seconds=TOKEN_REFRESH_MARGIN_S) > self.clock():
@@ -496,7 +490,6 @@ class CommunitySources:
 
     async def youtube_authorize(self, open_browser: Callable[[str], Any]) -> dict[str, Any]:
         """Sign in with Google (the loopback flow of a desktop app) for replying; the token is stored."""
-        from studio.connectors import google_oauth
 
         client_id, client_secret = self._oauth_client()
         try:
@@ -593,7 +586,7 @@ class CommunitySources:
         """Count YouTube units spent (the quota day starts at midnight Pacific time)."""
         if units <= 0:
             return
-        day = pacific_day(self.clock())
+        day = quota_day(self.clock())
         with self.db.session() as s:
             row = self._row(s, "youtube")
             if row.quota_day != day:

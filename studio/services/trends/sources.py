@@ -45,7 +45,7 @@ from studio.connectors.charts import ChartEntry, SourceError
 from studio.connectors.deezer import DeezerClient
 from studio.connectors.feeds import FeedClient
 from studio.connectors.lastfm import LastfmClient
-from studio.connectors.youtube import YouTubeClient
+from studio.connectors.youtube import YouTubeClient, quota_day
 from studio.db.models import TrendItem, TrendSnapshot, TrendSource
 from studio.services.trends.common import (
     BUILTIN_SOURCES,
@@ -67,16 +67,6 @@ log = logging.getLogger(__name__)
 Fetcher = Callable[[dict[str, Any]], Awaitable[list["ChartEntry"]]]
 URL_SETTINGS = {"deezer": "deezer_url", "apple_music": "apple_music_url", "lastfm": "lastfm_url",
                 "youtube": "youtube_url"}
-
-
-def _pacific_day(moment: datetime) -> str:
-    """The date YouTube's quota day has at `moment` (it resets at midnight Pacific time)."""
-    try:
-        from zoneinfo import ZoneInfo
-
-        return moment.astimezone(ZoneInfo("America/Los_Angeles")).date().isoformat()
-    except Exception:  # no time-zone data on this machine: UTC days
-        return moment.astimezone(UTC).date().isoformat()
 
 
 def feed_name(url: str) -> str:
@@ -235,7 +225,7 @@ class TrendSources:
         quota_remaining = None
         quota_basis = QUOTA_BASIS.get(kind, "")
         if name == "youtube":
-            used = row.quota_used if row.quota_day == _pacific_day(self.clock()) else 0
+            used = row.quota_used if row.quota_day == quota_day(self.clock()) else 0
             quota_remaining = max(0, YOUTUBE_DAILY_UNITS - int(used or 0))
             quota_basis += f"; {int(used or 0)} used today"
         config = {**BUILTIN_SOURCES.get(name, {}).get("config", {}), **(row.config or {})}
@@ -447,7 +437,7 @@ class TrendSources:
     def add_quota(self, name: str, units: int) -> None:
         if units <= 0:
             return
-        day = _pacific_day(self.clock())
+        day = quota_day(self.clock())
         with self.db.session() as s:
             row = self._row(s, name)
             if row.quota_day != day:
