@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def when(value: str | None, missing: str = "never") -> str:
     """An ISO timestamp from a service ('2026-01-02T03:04:05.678Z') as '2026-01-02 03:04:05 UTC'."""
@@ -32,3 +34,18 @@ def key_agreement(asked: str, measured: str, relative_of_asked: str | None) -> s
     if relative_of_asked is not None and measured == relative_of_asked:
         return f" (its relative {measured.partition('_')[2]}: the same notes)"
     return ""
+
+
+def number(value: Any, digits: int = 1) -> str:
+    """A count or figure as a card shows it: 1.2 k, 3.4 M, "–" when unknown."""
+    if value is None:
+        return "–"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if abs(v) >= 1e6:
+        return f"{v / 1e6:.{digits}f} M"
+    if abs(v) >= 1e4:
+        return f"{v / 1e3:.{digits}f} k"
+    return f"{v:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{v:.0f}"

@@ -37,7 +37,7 @@ def test_every_panel_is_reachable_from_the_sidebar(window, qtbot):
 
 def test_placeholder_panels_are_honest_and_empty(window):
     placeholders = [p for p in window.panels if isinstance(p, PlaceholderPanel)]
-    assert [p.key for p in placeholders] == [a for a in KEYS[2:7] if a not in ("analysis", "voices", "trends")]  # built
+    assert [p.key for p in placeholders] == [a for a in KEYS[2:7] if a not in ("analysis", "voices", "trends", "community")]  # built
     for panel in placeholders:
         window.show_panel(panel.key)
         joined = " ".join(label.text() for label in panel.findChildren(QLabel))

@@ -5,13 +5,13 @@ A later issue adds an area by writing `studio/ui/panels/<area>.py` (a `Panel` su
 same way.
 """
 
-from studio.ui.panels.analytics import AnalyticsPanel
 from studio.ui.panels.analysis import AnalyzePanel
-from studio.ui.panels.system.api import ApiPanel
+from studio.ui.panels.analytics import AnalyticsPanel
 from studio.ui.panels.base import Panel, PanelHost, PlaceholderPanel
-from studio.ui.panels.community import CommunityPanel
+from studio.ui.panels.community.panel import CommunityPanel
 from studio.ui.panels.music.create import CreatePanel
 from studio.ui.panels.music.library import LibraryPanel
+from studio.ui.panels.system.api import ApiPanel
 from studio.ui.panels.system.status import SystemPanel
 from studio.ui.panels.trends.panel import TrendsPanel
 from studio.ui.panels.voices import VoicesPanel

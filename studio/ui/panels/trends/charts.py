@@ -7,46 +7,23 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QStackedWidget, QWidget
+from PySide6.QtWidgets import QWidget
 
 from studio.ui.panels.trends.common import parse_time
 from studio.ui.theme import COLORS
+from studio.ui.widgets.charts import HintedChart, themed_plot
 
 DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SOURCE_COLORS = ("#5b8def", "#3fb950", "#d29922", "#c678dd", "#f85149", "#56b6c2")
 
 
-def _plot(background: str = COLORS["panel"]) -> pg.PlotWidget:
-    plot = pg.PlotWidget(background=background)
-    plot.setMenuEnabled(False)
-    plot.hideButtons()
-    item = plot.getPlotItem()
-    item.setContentsMargins(2, 4, 6, 2)
-    for name in ("left", "bottom"):
-        axis = item.getAxis(name)
-        axis.setPen(pg.mkPen(COLORS["border"]))
-        axis.setTextPen(pg.mkPen(COLORS["muted"]))
-    return plot
-
-
-class _HintedPlot(QStackedWidget):
-    """A plot that gives way to a sentence (`hint`) when it has nothing to draw."""
+class _HintedPlot(HintedChart):
+    """A hinted chart with one plot page."""
 
     def __init__(self, hint: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.hint = QLabel(hint)
-        self.hint.setObjectName("Muted")
-        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.hint.setWordWrap(True)
-        self.addWidget(self.hint)
-        self.plot = _plot()
+        super().__init__(hint, parent)
+        self.plot = themed_plot()
         self.addWidget(self.plot)
-
-    def _show_hint(self, hint: str | None) -> None:
-        if hint is not None:
-            self.hint.setText(hint)
-        self.setCurrentWidget(self.hint)
 
 
 class HistoryChart(_HintedPlot):
@@ -112,7 +89,7 @@ class HistoryChart(_HintedPlot):
         self.series = {}
         self.colors = {}
         self.what = ""
-        self._show_hint(hint)
+        self.show_hint(hint)
 
 
 class Heatmap(_HintedPlot):
@@ -154,7 +131,7 @@ class Heatmap(_HintedPlot):
 
     def clear(self, hint: str | None = None) -> None:
         self.matrix = None
-        self._show_hint(hint)
+        self.show_hint(hint)
 
 
 class TempoHistogram(_HintedPlot):
@@ -201,4 +178,4 @@ class TempoHistogram(_HintedPlot):
         self.plot.clear()
         self.bars = None
         self.bins = []
-        self._show_hint(hint)
+        self.show_hint(hint)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from studio.ui.formatting import number
+
 
 def parse_time(value: Any) -> float | None:
     """Seconds since the epoch of an ISO timestamp ('...Z' or with an offset), None when unreadable."""
@@ -54,20 +56,6 @@ def ago(moment: str | None, now: datetime | None = None) -> str:
     if seconds < 48 * 3600:
         return f"{seconds / 3600:.0f} h ago"
     return f"{seconds / 86400:.0f} d ago"
-
-
-def number(value: Any, digits: int = 1) -> str:
-    if value is None:
-        return "–"
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if abs(v) >= 1e6:
-        return f"{v / 1e6:.{digits}f} M"
-    if abs(v) >= 1e4:
-        return f"{v / 1e3:.{digits}f} k"
-    return f"{v:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{v:.0f}"
 
 
 def growth_text(growth: float | None, unit: str | None) -> str:

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.ui.panels.trends.common import number
+from studio.ui.formatting import number
 
 PREVIEW_ROWS = 200
 

@@ -24,8 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from studio.ui.formatting import when
-from studio.ui.panels.trends.common import ago, number, platform_label
+from studio.ui.formatting import number, when
+from studio.ui.panels.trends.common import ago, platform_label
 from studio.ui.theme import COLORS, icon
 
 SOURCE_COLUMNS = ("On", "Source", "Status", "Last scan", "Items", "Quota left", "Key")
