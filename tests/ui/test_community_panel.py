@@ -347,3 +347,27 @@ def test_live_events_refresh_the_inbox(panel, community, services, qtbot):
     community.ingest.store(MESSAGES[:2])
     services.events.publish("community_messages", {"new": 2, "platforms": ["discord"]})
     qtbot.waitUntil(lambda: len(panel.messages) == 2, timeout=3000)
+
+
+def test_reply_settings_are_saved_through_the_service(panel, community):
+    panel.refresh_sources()
+    box = panel.reply_settings
+    assert box.automation_spin.value() == 0 and box.character_combo.currentData() is None
+    box.automation_spin.setValue(25)
+    box.delay_min_spin.setValue(30)
+    box.delay_max_spin.setValue(90)
+    box.save_button.click()
+    config = community.settings.config()
+    assert config["automation_level"] == 25
+    assert config["response_delay"] == {"min_seconds": 30, "max_seconds": 90}
+    assert box.result_label.text().startswith("Saved.")
+
+
+def test_a_bad_response_delay_shows_the_services_message(panel, community):
+    panel.refresh_sources()
+    box = panel.reply_settings
+    box.delay_min_spin.setValue(600)
+    box.delay_max_spin.setValue(60)
+    box.save_button.click()
+    assert "Could not save the reply settings" in panel.last_error
+    assert community.settings.config()["response_delay"]["min_seconds"] != 600

@@ -55,6 +55,7 @@ from studio.ui.panels.community.message_view import (
     current_reply,
 )
 from studio.ui.panels.community.outbox_box import OUTBOX_STATUSES, OutboxBox
+from studio.ui.panels.community.reply_settings import ReplySettings
 from studio.ui.panels.community.sources_box import SourcesBox
 from studio.ui.theme import icon
 from studio.ui.widgets.debounce import debounce_timer
@@ -180,7 +181,15 @@ class CommunityPanel(Panel):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setWidget(self._padded(self.sources_box))
+        self.reply_settings = ReplySettings()
+        self.reply_settings.save_requested.connect(self.save_reply_settings)
+        sources_page = QWidget()
+        sources_layout = QVBoxLayout(sources_page)
+        sources_layout.setContentsMargins(0, 0, 0, 0)
+        sources_layout.addWidget(self.sources_box)
+        sources_layout.addWidget(self.reply_settings)
+        sources_layout.addStretch(1)
+        scroll.setWidget(self._padded(sources_page))
         self.tabs.addTab(scroll, icon("mdi6.connection"), "Sources")
         self.tabs.currentChanged.connect(lambda _i: self.refresh_tab())
         # No page scroll: the parts are laid out to fit a laptop screen with the Jobs dock open (each
@@ -308,6 +317,16 @@ class CommunityPanel(Panel):
             return
         self.sources = list(rows)
         self.sources_box.show_sources(self.sources)
+        config = self._call("Could not read the reply settings", self.service.settings.config)
+        if config is not None:
+            _total, characters = self.services.voices.characters.list_characters(limit=1000)
+            self.reply_settings.show_config(config, characters)
+
+    def save_reply_settings(self, changes: dict) -> None:
+        result = self._call("Could not save the reply settings", self.service.settings.update_config, changes)
+        if result is not None:
+            self._clear_error()
+            self.reply_settings.show_saved(result)
 
     def _filters_changed(self) -> None:
         self.page = PAGE
