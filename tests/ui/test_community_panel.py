@@ -349,10 +349,14 @@ def test_live_events_refresh_the_inbox(panel, community, services, qtbot):
     qtbot.waitUntil(lambda: len(panel.messages) == 2, timeout=3000)
 
 
-def test_reply_settings_are_saved_through_the_service(panel, community):
+def test_reply_settings_are_saved_through_the_service(panel, community, services):
+    services.voices.characters.initialize()
     panel.refresh_sources()
     box = panel.reply_settings
     assert box.automation_spin.value() == 0 and box.character_combo.currentData() is None
+    assert box.character_combo.itemText(0) == "No character (plain)" and box.character_combo.count() > 1
+    character_id = box.character_combo.itemData(1)
+    box.character_combo.setCurrentIndex(1)
     box.automation_spin.setValue(25)
     box.delay_min_spin.setValue(30)
     box.delay_max_spin.setValue(90)
@@ -360,14 +364,27 @@ def test_reply_settings_are_saved_through_the_service(panel, community):
     config = community.settings.config()
     assert config["automation_level"] == 25
     assert config["response_delay"] == {"min_seconds": 30, "max_seconds": 90}
+    assert config["character_id"] == character_id
     assert box.result_label.text().startswith("Saved.")
+    assert "no Discord or Telegram message addressed to you" in box.result_label.text()  # no basis: why
+    box.personal_check.setChecked(False)
+    assert not box.history_check.isEnabled()
+    box.save_button.click()
+    assert community.settings.config()["personalization"]["enabled"] is False
 
 
 def test_a_bad_response_delay_shows_the_services_message(panel, community):
-    panel.refresh_sources()
+    panel.tabs.setCurrentIndex(4)
     box = panel.reply_settings
     box.delay_min_spin.setValue(600)
     box.delay_max_spin.setValue(60)
     box.save_button.click()
-    assert "Could not save the reply settings" in panel.last_error
+    assert box.error_label.isVisibleTo(panel)
+    assert "max_seconds (60) must not be below min_seconds (600)" in box.error_label.text()
     assert community.settings.config()["response_delay"]["min_seconds"] != 600
+    panel.refresh_sources()  # a refresh (a poll's event) keeps what is being edited
+    assert box.delay_min_spin.value() == 600
+    box.delay_max_spin.setValue(900)
+    box.save_button.click()
+    assert not box.error_label.isVisibleTo(panel) and box.result_label.text().startswith("Saved.")
+    assert community.settings.config()["response_delay"] == {"min_seconds": 600, "max_seconds": 900}

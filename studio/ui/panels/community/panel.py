@@ -323,10 +323,12 @@ class CommunityPanel(Panel):
             self.reply_settings.show_config(config, characters)
 
     def save_reply_settings(self, changes: dict) -> None:
-        result = self._call("Could not save the reply settings", self.service.settings.update_config, changes)
-        if result is not None:
-            self._clear_error()
-            self.reply_settings.show_saved(result)
+        try:
+            result = self.service.settings.update_config(changes)
+        except Exception as exc:  # shown beside Save (the group sits low on a scrolled page), the edits kept
+            self.reply_settings.show_error(f"Not saved: {reason(exc)}")
+            return
+        self.reply_settings.show_saved(result)
 
     def _filters_changed(self) -> None:
         self.page = PAGE
