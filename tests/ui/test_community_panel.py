@@ -388,3 +388,12 @@ def test_a_bad_response_delay_shows_the_services_message(panel, community):
     box.save_button.click()
     assert not box.error_label.isVisibleTo(panel) and box.result_label.text().startswith("Saved.")
     assert community.settings.config()["response_delay"] == {"min_seconds": 600, "max_seconds": 900}
+
+
+def test_the_thread_shows_the_message_between_what_it_answers_and_its_replies(panel):
+    detail = {"id": "msg_b", "external_id": "2", "author": {"name": "Bo"}, "text": "the middle one",
+              "thread": [{"id": "msg_a", "external_id": "1", "author": {"name": "Ana"}, "text": "the first one"},
+                         {"id": "msg_c", "external_id": "3", "reply_to_external_id": "2", "from_self": True,
+                          "author": {"name": "StudioBot"}, "text": "the answer"}]}
+    html = panel.message_view._thread_html(detail)
+    assert html.index("the first one") < html.index("the middle one") < html.index("the answer")

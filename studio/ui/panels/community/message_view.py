@@ -191,7 +191,10 @@ class MessageView(QWidget):
     def _thread_html(self, detail: dict[str, Any]) -> str:
         thread = list(detail.get("thread") or [])
         if not any(m.get("id") == detail.get("id") for m in thread):
-            thread.append(detail)
+            # the thread is what it answers (above) and the replies to it (below): it goes between
+            answers_at = next((i for i, m in enumerate(thread)
+                               if m.get("reply_to_external_id") == detail.get("external_id")), len(thread))
+            thread.insert(answers_at, detail)
         parts = []
         for m in thread:
             me = m.get("id") == detail.get("id")
