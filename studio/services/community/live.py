@@ -41,7 +41,6 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from studio.connectors.charts import SourceError
-from studio.db.models import CommunityState
 from studio.services.community.common import (
     AUTOMATABLE_PLATFORMS,
     PLATFORMS,
@@ -62,7 +61,6 @@ YOUTUBE_READ_RESERVE = 500  # units kept for replies: ten of them
 BACKOFF_BASE_S = 30.0
 BACKOFF_MAX_S = 900.0
 TELEGRAM_ERROR_PAUSE_S = 1.0  # between two long polls that returned at once
-STATE_ROW = 1
 
 
 def delay_fraction(message_id: str) -> float:
@@ -316,23 +314,8 @@ class LivePoller:
             log.warning("community config not read (%s): automation off", exc)
             return {}
 
-    def _count(self, *, seen: int = 0, auto: int = 0) -> dict[str, Any]:
-        """Add to today's automation counts (local day) and return them."""
-        day = self.clock().astimezone().date().isoformat()
-        with self.db.session() as s:
-            row = s.get(CommunityState, STATE_ROW)
-            if row is None:
-                row = CommunityState(id=STATE_ROW, config={}, updated_at=self.clock())
-                s.add(row)
-            config = dict(row.config or {})
-            counts = dict(config.get("auto_counts") or {})
-            if counts.get("day") != day:
-                counts = {"day": day, "seen": 0, "auto": 0}
-            counts["seen"] = int(counts.get("seen") or 0) + seen
-            counts["auto"] = int(counts.get("auto") or 0) + auto
-            config["auto_counts"] = counts
-            row.config = config  # a new dict: the JSON column sees the change
-            return counts
+    def _day(self) -> str:
+        return self.clock().astimezone().date().isoformat()  # the user's local day
 
     async def _automate(self, mention: dict[str, Any]) -> bool:
         """Answer a new message without approval when the automation level allows it."""
@@ -342,7 +325,7 @@ class LivePoller:
         level = float(config.get("automation_level") or 0)
         if level <= 0:
             return False
-        counts = self._count(seen=1)
+        counts = self.settings.count_automation(day=self._day(), seen=1)
         if counts["auto"] + 1 > counts["seen"] * level / 100.0:
             return False
         delay = config.get("response_delay") or {}
@@ -353,5 +336,5 @@ class LivePoller:
         draft = await self.drafts.draft_for_message(message_id)
         self.outbox.approve(draft["id"], approved_by="automation", auto=True,
                             send_after=self.clock() + timedelta(seconds=wait_s))
-        self._count(auto=1)
+        self.settings.count_automation(day=self._day(), auto=1)
         return True

@@ -19,8 +19,8 @@ Rules:
 - `automation_level` (0-100, 0 by default) is the share of incoming messages the studio may answer
   without a person's approval, on Discord and Telegram bots only (a YouTube reply is posted as the
   user, so it always waits for approval). The parts that send read it when they decide.
-- `response_delay`: an automatic reply waits a random time between min_seconds and max_seconds
-  (0 <= min <= max <= 86 400).
+- `response_delay`: an automatic reply waits between min_seconds and max_seconds, at a point fixed
+  by the message's id (live.py), so a restart does not change it (0 <= min <= max <= 86 400).
 - `content_promotion` is stored as given, but nothing posts promotions on its own yet: the response
   says so under `not_applied`.
 - `character_id`: the voice character drafts are written in (checked by the drafts part when used).
@@ -185,6 +185,21 @@ class CommunitySettings:
         return {"config_updated": True, "effective_immediately": True,
                 "estimated_daily_responses": estimate["value"], "estimate_basis": estimate["basis"],
                 "not_applied": not_applied, "reasons": estimate["reasons"], "config": self._public(new)}
+
+    def count_automation(self, *, day: str, seen: int = 0, auto: int = 0) -> dict[str, Any]:
+        """Add to `day`'s automation counts ({"day", "seen", "auto"}: messages the automation looked at
+        and answered) and return them; kept in the same row as the configuration, under the same lock."""
+        with self._lock, self._ctx.db.session() as session:
+            state = self._state(session)
+            config = dict(state.config or {})
+            counts = dict(config.get("auto_counts") or {})
+            if counts.get("day") != day:
+                counts = {"day": day, "seen": 0, "auto": 0}
+            counts["seen"] = int(counts.get("seen") or 0) + seen
+            counts["auto"] = int(counts.get("auto") or 0) + auto
+            config["auto_counts"] = counts
+            state.config = config  # a new dict: the JSON column sees the change
+            return counts
 
     # --- figures --------------------------------------------------------------------------------
     def estimated_daily_responses(self, automation_level: float) -> dict[str, Any]:

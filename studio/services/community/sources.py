@@ -212,7 +212,6 @@ class CommunitySources:
     @property
     def secrets(self):
         if self._secrets is None:
-
             self._secrets = Secrets(self.settings.home)
         return self._secrets
 

@@ -10,7 +10,6 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QGroupBox,
     QHBoxLayout,
@@ -19,7 +18,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QStackedWidget,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -35,6 +33,7 @@ from studio.ui.panels.community.common import (
 )
 from studio.ui.theme import COLORS, icon
 from studio.ui.widgets.debounce import debounce_timer
+from studio.ui.widgets.tables import list_table
 
 INBOX_COLUMNS = ("", "From", "Message", "Sentiment", "When")
 SEARCH_DELAY_MS = 300
@@ -96,14 +95,7 @@ class InboxList(QGroupBox):
         self.member_id: str | None = None
 
         self.stack = QStackedWidget()
-        self.table = QTableWidget(0, len(INBOX_COLUMNS))
-        self.table.setHorizontalHeaderLabels(INBOX_COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
+        self.table = list_table(INBOX_COLUMNS, word_wrap=False)
         self.table.setToolTip("J or ↓: next message · K or ↑: previous · Ctrl+Enter: approve & send the draft · "
                               "Delete: discard the draft")
         header = self.table.horizontalHeader()

@@ -11,7 +11,6 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QGroupBox,
@@ -21,7 +20,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QStackedWidget,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -31,6 +29,7 @@ from studio.ui.formatting import number, when
 from studio.ui.panels.community.common import ago, platform_label
 from studio.ui.theme import COLORS, icon
 from studio.ui.widgets.debounce import debounce_timer
+from studio.ui.widgets.tables import list_table
 
 MEMBER_COLUMNS = ("VIP", "Name", "Platform", "Messages", "Activity", "Engagement", "Last seen")
 ID_ROLE = Qt.ItemDataRole.UserRole
@@ -79,13 +78,7 @@ class MembersBox(QWidget):
         left_layout.addWidget(self.summary_label)
 
         self.stack = QStackedWidget()
-        self.table = QTableWidget(0, len(MEMBER_COLUMNS))
-        self.table.setHorizontalHeaderLabels(MEMBER_COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
+        self.table = list_table(MEMBER_COLUMNS)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)

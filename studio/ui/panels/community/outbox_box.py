@@ -11,7 +11,6 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
     QGroupBox,
     QHBoxLayout,
@@ -19,7 +18,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QStackedWidget,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -34,6 +32,7 @@ from studio.ui.panels.community.common import (
     snippet,
 )
 from studio.ui.theme import icon
+from studio.ui.widgets.tables import list_table
 
 OUTBOX_COLUMNS = ("Status", "Platform", "Reply", "Approved by", "When")
 OUTBOX_FILTERS = (("Everything approved", None), ("Waiting to send", "approved"), ("Sending", "sending"),
@@ -69,14 +68,7 @@ class OutboxBox(QGroupBox):
         layout.addLayout(row)
 
         self.stack = QStackedWidget()
-        self.table = QTableWidget(0, len(OUTBOX_COLUMNS))
-        self.table.setHorizontalHeaderLabels(OUTBOX_COLUMNS)
-        self.table.verticalHeader().setVisible(False)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setWordWrap(False)
+        self.table = list_table(OUTBOX_COLUMNS, word_wrap=False)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
