@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, Literal
+from typing import Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -49,7 +49,6 @@ from studio.services.music.statistics import parse_period_days
 
 routes = RouteTable()
 TAGS = ["community"]
-PLATFORM_NAMES = ("discord", "telegram", "youtube")
 NOT_FOUND = ((UnknownMessage, "message"), (UnknownReply, "reply"), (UnknownMember, "member"),
              (UnknownSource, "source"), (UnknownContent, "content"))
 Platform = Literal["all", "discord", "telegram", "youtube"]
@@ -231,26 +230,7 @@ async def community_platforms(request: web.Request) -> web.Response:
     """status: connected (the last check or poll succeeded), connecting, error (with `error`), disabled.
     bot_online (Discord, Telegram): the source is on and its last check or poll succeeded.
     daily_messages = messages of the last 24 h; last_response = the newest reply sent there."""
-    community = _community(request)
-    stats = community.insights.platform_stats(days=1)
-    result = []
-    for source in community.sources.list_sources():
-        name = source["name"]
-        status = {"ok": "connected"}.get(source["status"], source["status"])
-        entry: dict[str, Any] = {"name": name, "label": source.get("label"), "status": status,
-                                 "enabled": source["enabled"], "error": source.get("error"),
-                                 "identity": source.get("identity"), "last_poll": source.get("last_poll"),
-                                 **stats.get(name, {}), "reasons": {}}
-        if source.get("can_automate"):
-            entry["bot_online"] = bool(source["enabled"]) and source["status"] == "ok"
-        else:
-            entry["bot_online"] = None
-            entry["reasons"]["bot_online"] = "YouTube comments are read with the Data API: there is no bot"
-            entry["quota_used"], entry["quota_limit"] = source.get("quota_used"), source.get("quota_limit")
-        if entry.get("last_response") is None:
-            entry["reasons"]["last_response"] = "no reply sent on this platform yet"
-        result.append(entry)
-    return ok({"platforms": result})
+    return ok({"platforms": _community(request).insights.platforms()})
 
 
 class EngagementQuery(BaseModel):
@@ -460,8 +440,6 @@ async def configure_community_source(request: web.Request, body: CommunitySource
     name = request.match_info["name"]
     sources = _community(request).sources
     with _errors("config"):
-        if name not in PLATFORM_NAMES:
-            raise UnknownSource(name)
         if body.token is not None:
             if body.token.strip():
                 sources.set_token(name, body.token)

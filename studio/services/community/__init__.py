@@ -54,9 +54,9 @@ class CommunityService:
         self.inbox = CommunityInbox(ctx)
         self.members = CommunityMembers(ctx, music=music)
         self.topics = CommunityTopics(ctx)
-        self.insights = CommunityInsights(ctx, topics=self.topics, music=music)
         self.training = TrainingData(ctx)
         self.sources = CommunitySources(ctx)
+        self.insights = CommunityInsights(ctx, topics=self.topics, music=music, sources=self.sources)
         self.outbox = CommunityOutbox(ctx, sources=self.sources)
         self.drafts = CommunityDrafts(ctx, music=music, voices=voices, settings=self.settings)
         self.live = LivePoller(ctx, sources=self.sources, ingest=self.ingest, drafts=self.drafts,

@@ -2,7 +2,7 @@
 and over time (GET /api/community/sentiment), engagement of one track (GET
 /api/community/engagement), and the per-platform activity behind GET /api/community/platforms.
 
-`CommunityInsights(ctx, *, topics, music, clock=utcnow)`; public API and formulas. "In the period"
+`CommunityInsights(ctx, *, topics, music, sources, clock=utcnow)`; public API and formulas. "In the period"
 means sent within the last `period_days` days (or the parsed `period`); "the previous period" the
 equally long stretch just before it. Sentiment scores use the seed's 0-10 scale, (compound + 1) x 5
 of the model's VADER compound (common.scale10); label counts use the effective label (the user's
@@ -32,6 +32,7 @@ left out of sentiment, comments and topics.
   included), `total_interactions` = likes + comments, `engagement_rate` = distinct members who
   wrote about it / members on those platforms x 100. `shares` and `saves` are null: no connected
   platform reports them to the studio. `recommendations_sent` = sent replies grounded on the track.
+- `platforms()`: each source with its status and the stats below (GET platforms).
 - `platform_stats(days=1) -> {platform: {"members", "messages_total", "daily_messages",
   "last_message", "last_response"}}`: `last_response` is the newest reply the studio sent or the
   user's own message read back on that platform.
@@ -54,6 +55,7 @@ from studio.timeutil import iso, utcnow
 
 if TYPE_CHECKING:
     from studio.context import Context
+    from studio.services.community.sources import CommunitySources
     from studio.services.community.topics import CommunityTopics
     from studio.services.music import MusicService
 
@@ -85,11 +87,12 @@ def _percent(part: float, whole: float) -> float | None:
 
 
 class CommunityInsights:
-    def __init__(self, ctx: "Context", *, topics: "CommunityTopics", music: "MusicService",
+    def __init__(self, ctx: "Context", *, topics: "CommunityTopics", music: "MusicService", sources: "CommunitySources",
                  clock: Callable[[], datetime] = utcnow) -> None:
         self._ctx = ctx
         self._topics = topics
         self._music = music
+        self._sources = sources
         self.clock = clock
 
     # --- GET /api/community/analytics -------------------------------------------------------------
@@ -322,6 +325,31 @@ class CommunityInsights:
             return library.track_for_generation(content_id)
 
     # --- GET /api/community/platforms -------------------------------------------------------------
+    def platforms(self) -> list[dict[str, Any]]:
+        """Each source's connection and activity. status: connected (the last check or poll
+        succeeded), connecting, error (with `error`), disabled. bot_online (Discord, Telegram): the
+        source is on and its last check or poll succeeded. daily_messages = messages of the last 24 h;
+        last_response = the newest reply sent there."""
+        stats = self.platform_stats(days=1)
+        result = []
+        for source in self._sources.list_sources():
+            name = source["name"]
+            status = {"ok": "connected"}.get(source["status"], source["status"])
+            entry: dict[str, Any] = {"name": name, "label": source.get("label"), "status": status,
+                                     "enabled": source["enabled"], "error": source.get("error"),
+                                     "identity": source.get("identity"), "last_poll": source.get("last_poll"),
+                                     **stats.get(name, {}), "reasons": {}}
+            if source.get("can_automate"):
+                entry["bot_online"] = bool(source["enabled"]) and source["status"] == "ok"
+            else:
+                entry["bot_online"] = None
+                entry["reasons"]["bot_online"] = "YouTube comments are read with the Data API: there is no bot"
+                entry["quota_used"], entry["quota_limit"] = source.get("quota_used"), source.get("quota_limit")
+            if entry.get("last_response") is None:
+                entry["reasons"]["last_response"] = "no reply sent on this platform yet"
+            result.append(entry)
+        return result
+
     def platform_stats(self, days: int = 1) -> dict[str, dict[str, Any]]:
         since = self.clock() - timedelta(days=days)
         m, c, r = CommunityMessage, CommunityMember, CommunityReply
