@@ -49,6 +49,7 @@ def setup_logging(settings: Settings, *, verbose: bool = False) -> None:
 def build_services(settings: Settings | None = None) -> Services:
     """Open (and migrate) the database, the media store and the services. No threads started."""
     from studio.services.analysis import AnalysisService
+    from studio.services.analytics import AnalyticsService
     from studio.services.community import CommunityService
     from studio.services.music import MusicService
     from studio.services.system import SystemService
@@ -82,14 +83,17 @@ def build_services(settings: Settings | None = None) -> Services:
         webhooks=webhooks,
         trends=TrendsService(ctx, music=music, analysis=analysis),
         community=CommunityService(ctx, music=music, voices=voices),
+        analytics=AnalyticsService(ctx),
     )
-    for service in (services.system, services.music, services.analysis, services.voices):
+    voices.content.performance = services.analytics.content  # characters' figures come from linked statistics
+    for service in (services.system, services.music, services.analysis, services.voices, services.analytics):
         for handler in service.job_handlers():
             jobs.register(handler)
     events.subscribe(services.music.on_event)  # batch slots, playlist mixes
     events.subscribe(services.webhooks.on_event)  # generation callbacks
     events.subscribe(services.analysis.on_event)  # batch analysis rows, cancelled batches
     events.subscribe(services.voices.on_event)  # failed/cancelled speech and voice-matching jobs
+    events.subscribe(services.analytics.costs.on_event)  # finished jobs: check the cost limits
     return services
 
 
@@ -103,11 +107,13 @@ def start_background(services: Services, loop: asyncio.AbstractEventLoop) -> Non
     services.context.jobs.start(loop)
     services.trends.monitor.resume(loop)  # monitoring that was on before the last exit goes on
     services.community.start(loop)  # approved replies left unsent, then polling of the enabled platforms
+    services.analytics.start(loop)  # the cost limits' watch
 
 
 def shutdown(services: Services) -> None:
     services.trends.monitor.close()  # ends the task; the stored row still says whether it was on
     services.community.close()
+    services.analytics.close()
     services.context.jobs.stop()
     services.context.db.dispose()
 

@@ -47,6 +47,9 @@ def _default_rate_limits() -> dict[str, RateLimit]:
         "/api/trending/": RateLimit(requests=100, window_s=3600),
         "/api/community/": RateLimit(requests=200, window_s=3600),
         "/api/analytics/": RateLimit(requests=500, window_s=3600),
+        "/api/v1/analytics/": RateLimit(requests=500, window_s=3600),  # seed 003's analytics, costs and reports
+        "/api/v1/costs/": RateLimit(requests=500, window_s=3600),
+        "/api/v1/reports/": RateLimit(requests=500, window_s=3600),
         "/api/system/": RateLimit(requests=50, window_s=3600),
         "default": RateLimit(requests=10000, window_s=3600),
     }
@@ -113,6 +116,10 @@ class Settings(BaseSettings):
     youtube_url: str = Field(
         default="https://www.googleapis.com/youtube/v3", description="Base URL of the YouTube Data API v3."
     )
+    youtube_analytics_url: str = Field(
+        default="https://youtubeanalytics.googleapis.com/v2",
+        description="Base URL of the YouTube Analytics API (your channel's daily views and revenue).",
+    )
     # Community platforms (and Google sign-in for replying to YouTube comments): the real addresses.
     discord_url: str = Field(default="https://discord.com/api/v10", description="Base URL of Discord's REST API.")
     telegram_url: str = Field(default="https://api.telegram.org", description="Base URL of Telegram's Bot API.")
@@ -146,8 +153,8 @@ class Settings(BaseSettings):
             raise ValueError("ollama_url must start with http:// or https:// (e.g. http://127.0.0.1:11434)")
         return value
 
-    @field_validator("deezer_url", "apple_music_url", "lastfm_url", "youtube_url", "discord_url", "telegram_url",
-                     "google_auth_url", "google_token_url")
+    @field_validator("deezer_url", "apple_music_url", "lastfm_url", "youtube_url", "youtube_analytics_url",
+                     "discord_url", "telegram_url", "google_auth_url", "google_token_url")
     @classmethod
     def _source_url(cls, value: str, info) -> str:
         value = (value or "").strip()
@@ -233,6 +240,7 @@ EDITABLE_FIELDS: dict[str, bool] = {
     "apple_music_url": False,
     "lastfm_url": False,
     "youtube_url": False,
+    "youtube_analytics_url": False,
     "discord_url": False,
     "telegram_url": False,
     "google_auth_url": False,

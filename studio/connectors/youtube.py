@@ -40,6 +40,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -487,3 +488,135 @@ def _text(value: Any) -> str | None:
         return None
     text = str(value).strip()
     return text or None
+
+
+@dataclass(frozen=True)
+class VideoStats:
+    """One of the user's own videos with its lifetime public counts (None where the owner hides them)."""
+    video_id: str
+    title: str
+    published_at: str | None  # ISO 8601, UTC
+    duration_s: float | None
+    views: float | None
+    likes: float | None
+    comments: float | None
+
+
+class YouTubeChannelClient(_DataApi):
+    """The user's own channel, read with their API key (public figures) or their Google sign-in:
+    - `GET {base_url}/channels?part=snippet,contentDetails&id=UC…|mine=true` (1 unit) -> `{"items": [{"id",
+      "snippet": {"title"}, "contentDetails": {"relatedPlaylists": {"uploads": "UU…"}}}]}`
+    - `GET {base_url}/playlistItems?part=contentDetails&playlistId=UU…&maxResults=50[&pageToken]` (1 unit a page)
+      -> `{"items": [{"contentDetails": {"videoId", "videoPublishedAt"}}], "nextPageToken"}`
+    - `GET {base_url}/videos?part=snippet,contentDetails,statistics&id=a,b,…` (≤ 50 ids, 1 unit)."""
+
+    quota_owner = "the Google Cloud project"
+
+    def __init__(self, *, api_key: str | None = None, access_token: str | None = None,
+                 base_url: str = DEFAULT_URL, timeout_s: float = TIMEOUT_S, pacer: Pacer | None = None,
+                 now=lambda: datetime.now(UTC), max_videos: int = 500) -> None:
+        self._api_key = (api_key or "").strip() or None
+        self.access_token = (access_token or "").strip() or None
+        if not self._api_key and not self.access_token:
+            raise SourceError(SOURCE, "no API key and no Google sign-in: add a YouTube Data API key or sign in",
+                              fatal=True)
+        self.max_videos = max_videos  # bounds the units one refresh spends (500 videos = 11 pages + 10 lists)
+        super().__init__(base_url, timeout_s=timeout_s, pacer=pacer, now=now)
+
+    def __repr__(self) -> str:  # never the key or the token
+        return f"YouTubeChannelClient(base_url={self.base_url!r}, units_used={self.units_used})"
+
+    def _auth_headers(self, *, bearer_only: bool = False) -> dict[str, str]:
+        if self.access_token:
+            return {"Authorization": f"Bearer {self.access_token}"}
+        return {"X-Goog-Api-Key": self._api_key or ""}
+
+    def _secrets(self) -> tuple[str | None, ...]:
+        return (self._api_key, self.access_token)
+
+    def _raise_specific(self, reasons: list[str], status: int) -> None:
+        if status == 401 or AUTH_REASONS.intersection(reasons):
+            raise SourceError(SOURCE, "Google did not accept the sign-in (the access token expired or was "
+                                      "revoked): sign in again", fatal=True, status=status)
+        if SCOPE_REASONS.intersection(reasons):
+            raise SourceError(SOURCE, "the Google sign-in lacks read access to YouTube (youtube.readonly): sign "
+                                      "in again and allow it", fatal=True, status=status)
+
+    async def channel(self, channel_id: str | None) -> dict[str, Any]:
+        """{"id", "title", "uploads_playlist_id"} of `channel_id`, or of the signed-in user's channel when None."""
+        params: dict[str, Any] = {"part": "snippet,contentDetails"}
+        if channel_id:
+            params["id"] = channel_id
+        elif self.access_token:
+            params["mine"] = "true"
+        else:
+            raise SourceError(SOURCE, "with an API key only, the channel id is needed", fatal=True)
+        body = await self._request("GET", "/channels", params)
+        items = body.get("items") if isinstance(body.get("items"), list) else []
+        item = next((i for i in items if isinstance(i, dict) and _text(i.get("id"))), None)
+        if item is None:
+            raise SourceError(SOURCE, "YouTube has no such channel (channelNotFound)" if channel_id else
+                              "the signed-in Google account has no YouTube channel", fatal=True)
+        snippet = item.get("snippet") if isinstance(item.get("snippet"), dict) else {}
+        details = item.get("contentDetails") if isinstance(item.get("contentDetails"), dict) else {}
+        related = details.get("relatedPlaylists") if isinstance(details.get("relatedPlaylists"), dict) else {}
+        return {"id": _text(item["id"]), "title": _text(snippet.get("title")),
+                "uploads_playlist_id": _text(related.get("uploads"))}
+
+    async def channel_stats(self, channel_ids: list[str]) -> list[dict[str, Any]]:
+        """Public figures of channels (1 unit per 50): `{"id", "title", "subscribers", "views", "videos"}`;
+        subscribers None where the owner hides the count."""
+        out: list[dict[str, Any]] = []
+        for start in range(0, len(channel_ids), PAGE_MAX):
+            body = await self._request("GET", "/channels", {"part": "snippet,statistics",
+                                                            "id": ",".join(channel_ids[start:start + PAGE_MAX])})
+            for item in body.get("items") if isinstance(body.get("items"), list) else []:
+                if not isinstance(item, dict) or not _text(item.get("id")):
+                    continue
+                snippet = item.get("snippet") if isinstance(item.get("snippet"), dict) else {}
+                stats = item.get("statistics") if isinstance(item.get("statistics"), dict) else {}
+                hidden = bool(stats.get("hiddenSubscriberCount"))
+                out.append({"id": _text(item["id"]), "title": _text(snippet.get("title")),
+                            "subscribers": None if hidden else number(stats.get("subscriberCount")),
+                            "views": number(stats.get("viewCount")), "videos": number(stats.get("videoCount"))})
+        return out
+
+    async def uploads(self, playlist_id: str) -> list[str]:
+        """The video ids of the uploads playlist, newest first, at most `max_videos`."""
+        ids: list[str] = []
+        page_token: str | None = None
+        while len(ids) < self.max_videos:
+            params: dict[str, Any] = {"part": "contentDetails", "playlistId": playlist_id, "maxResults": PAGE_MAX}
+            if page_token:
+                params["pageToken"] = page_token
+            body = await self._request("GET", "/playlistItems", params)
+            items = body.get("items") if isinstance(body.get("items"), list) else []
+            for item in items:
+                details = item.get("contentDetails") if isinstance(item, dict) else None
+                video_id = _text(details.get("videoId")) if isinstance(details, dict) else None
+                if video_id and video_id not in ids:
+                    ids.append(video_id)
+            page_token = _text(body.get("nextPageToken"))
+            if not page_token or not items:
+                break
+        return ids[: self.max_videos]
+
+    async def video_stats(self, video_ids: list[str]) -> list[VideoStats]:
+        out: list[VideoStats] = []
+        for start in range(0, len(video_ids), PAGE_MAX):
+            chunk = video_ids[start:start + PAGE_MAX]
+            body = await self._request("GET", "/videos", {"part": "snippet,contentDetails,statistics",
+                                                          "id": ",".join(chunk), "maxResults": PAGE_MAX})
+            for item in body.get("items") if isinstance(body.get("items"), list) else []:
+                if not isinstance(item, dict) or not _text(item.get("id")):
+                    continue
+                snippet = item.get("snippet") if isinstance(item.get("snippet"), dict) else {}
+                stats = item.get("statistics") if isinstance(item.get("statistics"), dict) else {}
+                details = item.get("contentDetails") if isinstance(item.get("contentDetails"), dict) else {}
+                published = _datetime(snippet.get("publishedAt"))
+                out.append(VideoStats(video_id=_text(item["id"]) or "", title=_text(snippet.get("title")) or "",
+                                      published_at=published.isoformat() if published else None,
+                                      duration_s=parse_duration_s(details.get("duration")),
+                                      views=number(stats.get("viewCount")), likes=number(stats.get("likeCount")),
+                                      comments=number(stats.get("commentCount"))))
+        return out

@@ -158,6 +158,9 @@ class Track(Base):
     parent_track_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     credits_used: Mapped[float] = mapped_column(Float, default=0.0)
     download_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The recording's ISRC once known (set when the user confirms a link to a statement row that has
+    # one), so later distributor statements link to the track by themselves.
+    isrc: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
     play_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -527,3 +530,151 @@ class CommunityState(Base):
     initialized_at: Mapped[datetime | None] = mapped_column(nullable=True)
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnalyticsImport(Base):
+    """One imported statement/export file, or one refresh of a connected account. `sha256` makes
+    importing the same file again a no-op; `columns` says how its headers were understood."""
+
+    __tablename__ = "analytics_imports"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(16), default="file")
+    filename: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    format: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    columns: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    window_start: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    window_end: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    skipped: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AnalyticsItem(Base):
+    """A piece of content as a platform knows it (a YouTube video, a song on a statement), and its
+    link to what the studio made: a library track or a character's voice content."""
+
+    __tablename__ = "analytics_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(400), unique=True)
+    platform: Mapped[str] = mapped_column(String(64))
+    external_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    isrc: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    artist: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    published_at: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    duration_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    track_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    content_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    link_status: Mapped[str] = mapped_column(String(16), default="none", index=True)
+    link_method: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    link_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnalyticsFact(Base):
+    """One row of an import: figures for an item (or the whole channel, `scope` "total") over the
+    days start_day..end_day. `raw` is the row's original text. A newer import with the same
+    `fact_key` replaces the older row, so overlapping exports do not count twice."""
+
+    __tablename__ = "analytics_facts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    import_id: Mapped[str] = mapped_column(String(64), ForeignKey("analytics_imports.id", ondelete="CASCADE"),
+                                           index=True)
+    fact_key: Mapped[str] = mapped_column(String(64), index=True)
+    line: Mapped[int] = mapped_column(Integer)
+    file: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    raw: Mapped[str] = mapped_column(String(20000), default="")
+    source: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(8))
+    item_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("analytics_items.id"), nullable=True,
+                                                index=True)
+    platform: Mapped[str] = mapped_column(String(64))
+    start_day: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)
+    end_day: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    country: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    revenue: Mapped[float | None] = mapped_column(Float, nullable=True)
+    currency: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ApiRun(Base):
+    """One run of the local API server: what API uptime is computed from. `last_seen_at` is a
+    heartbeat; a run without `stopped_at` that is not the current one ended at its last heartbeat."""
+
+    __tablename__ = "api_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    stopped_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class ConnectorUsage(Base):
+    """Quota units and requests each connector used per day (the day as the platform counts it)."""
+
+    __tablename__ = "connector_usage"
+
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)
+    connector: Mapped[str] = mapped_column(String(32), primary_key=True)
+    units: Mapped[int] = mapped_column(Integer, default=0)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AnalyticsState(Base):
+    """The one row (id 1) of the analytics area: prices the user set, cost limits and which alerts
+    have fired, and the connected YouTube channel's refresh state."""
+
+    __tablename__ = "analytics_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    prices: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    limits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    alerts_fired: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    youtube: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AnalyticsReport(Base):
+    """A report (PDF, CSV or JSON) made by an `analytics.report` job; the file is a media id."""
+
+    __tablename__ = "analytics_reports"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    job_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="processing")
+    report_type: Mapped[str] = mapped_column(String(32))
+    period: Mapped[str] = mapped_column(String(16))
+    format: Mapped[str] = mapped_column(String(8))
+    sections: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    media_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    finished_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class RequestRollup(Base):
+    """The request log summed per hour and route, written beside it: API-usage figures read these
+    instead of scanning every request. `latency_buckets` counts requests per LATENCY_EDGES_MS bucket
+    (the last bucket is everything slower), from which percentiles are read."""
+
+    __tablename__ = "request_rollups"
+
+    hour: Mapped[str] = mapped_column(String(13), primary_key=True)  # "2026-12-05T14" (UTC)
+    route: Mapped[str] = mapped_column(String(200), primary_key=True)
+    requests: Mapped[int] = mapped_column(Integer, default=0)
+    client_errors: Mapped[int] = mapped_column(Integer, default=0)
+    server_errors: Mapped[int] = mapped_column(Integer, default=0)
+    latency_ms_sum: Mapped[float] = mapped_column(Float, default=0.0)
+    latency_ms_max: Mapped[float] = mapped_column(Float, default=0.0)
+    latency_buckets: Mapped[list[Any]] = mapped_column(JSON, default=list)
+
+
+# Upper edges (ms) of the request-latency buckets in RequestRollup; one more bucket holds the rest.
+LATENCY_EDGES_MS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000)

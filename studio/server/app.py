@@ -23,7 +23,7 @@ from studio.server.middleware import (
     request_context,
 )
 from studio.server.ratelimit import RateLimiter
-from studio.server.routes import analysis, community, trends, voices
+from studio.server.routes import analysis, analytics, community, trends, voices
 from studio.server.routes.music import ai, library
 from studio.server.routes.system import auth, docs, status
 from studio.server.routing import RouteTable
@@ -35,7 +35,7 @@ log = logging.getLogger("studio.server")
 
 # Each area's route module contributes one table; later areas add theirs here.
 ROUTE_TABLES: list[RouteTable] = [status.routes, auth.routes, docs.routes, library.routes, ai.routes, analysis.routes,
-                                  voices.routes, trends.routes, community.routes, ws.routes]
+                                  voices.routes, trends.routes, community.routes, analytics.routes, ws.routes]
 
 
 def build_app(services: "Services") -> web.Application:

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from studio.context import Context
     from studio.events import EventBus
     from studio.services.analysis import AnalysisService
+    from studio.services.analytics import AnalyticsService
     from studio.services.community import CommunityService
     from studio.services.system.auth import AuthService, FirstRunCredentials
     from studio.services.music import MusicService
@@ -36,6 +37,7 @@ class Services:
     webhooks: "WebhookService"
     trends: "TrendsService"
     community: "CommunityService"
+    analytics: "AnalyticsService"
     # Shown once by the entry point that created them (first start), then dropped.
     first_run: "FirstRunCredentials | None" = None
 

@@ -81,7 +81,7 @@ async def test_synthesize_then_history_and_download(api, running_services, initi
     item = history["content"][0]
     assert item["id"] == body["synthesis_id"] and item["type"] == "synthesis" and item["status"] == "completed"
     assert item["download_url"] == f"/api/voice/content/download/{body['synthesis_id']}"
-    assert item["views"] == 0 and "statistics" in history["performance_source"]
+    assert item["views"] is None and "statistics" in history["performance_source"]
     resp = await api.get(item["download_url"], headers=api.auth_headers)
     assert resp.status == 200 and resp.headers["Content-Type"] == "audio/wav"
     audio, rate = sf.read(io.BytesIO(await resp.read()))
@@ -97,11 +97,11 @@ async def test_synthesize_then_history_and_download(api, running_services, initi
     assert luna["total_content"] == 1 and luna["last_active"]
     status, analytics = await call(api, "GET", "/api/voice/characters/luna_lofi/analytics")
     perf = analytics["performance"]
-    assert perf["total_content"] == 1 and perf["total_views"] == 0 and perf["revenue_generated"] == 0
+    assert perf["total_content"] == 1 and perf["total_views"] is None and perf["revenue_generated"] is None
     assert perf["performance_source"] and perf["content_by_type"]["synthesis"]["count"] == 1
     status, dash = await call(api, "GET", "/api/voice/dashboard")
     assert dash["summary"]["total_characters"] == 8 and dash["summary"]["total_content"] == 1
-    assert dash["summary"]["monthly_revenue"] == 0 and dash["most_active"][0]["character"] == "luna_lofi"
+    assert dash["summary"]["monthly_revenue"] is None and dash["most_active"][0]["character"] == "luna_lofi"
     status, again = await call(api, "POST", "/api/voice/characters/luna_lofi/synthesize", json={"text": "Hi."})
     assert again["estimate_basis"] == "median speed of the last 1 speech jobs here"  # now measured here
     await running_services.context.jobs.wait(again["synthesis_id"], timeout_s=120)

@@ -9,6 +9,7 @@ up). `speed` multiplies the character's own speaking rate in both. Durations are
 
 from __future__ import annotations
 
+import asyncio
 import math
 from typing import Any, Literal
 
@@ -73,14 +74,16 @@ def _semitones_from_ratio(pitch: float | None) -> float:
     return 12.0 * math.log2(pitch) if pitch else 0.0
 
 
-def _summary(character: dict[str, Any]) -> dict[str, Any]:
-    """A character as seed 000's lists show it (plus the rest of its fields)."""
+def _summary(character: dict[str, Any], revenue: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """A character as seed 000's lists show it (plus the rest of its fields). `revenue_multiplier` and
+    `monthly_potential` come from the character's content linked to imported statistics (null when none is)."""
+    figures = revenue.get(character["id"], {})
     out = {"id": character["id"], "name": character["name"], "genre": character["genre"],
            "personality": character["personality"], "backstory": character["backstory"],
            "voice_quality": character["voice_quality"], "voice_id": character["voice_id"],
            "total_content": character["total_content"], "last_active": character["last_active"],
-           # figures from published content's statistics, which the studio has none of yet
-           "revenue_multiplier": None, "monthly_potential": None}
+           "revenue_multiplier": figures.get("revenue_multiplier"),
+           "monthly_potential": figures.get("monthly_potential")}
     out.update({k: v for k, v in character.items() if k not in out})
     return out
 
@@ -102,7 +105,8 @@ async def initialize(request: web.Request) -> web.Response:
 @routes.get("/api/voice/characters", summary="All voice characters", tags=TAGS)
 async def list_characters(request: web.Request) -> web.Response:
     total, characters = _voices(request).characters.list_characters(limit=1000)
-    return ok({"total_characters": total, "characters": [_summary(c) for c in characters]})
+    revenue = await asyncio.to_thread(_voices(request).content.revenue_fields)
+    return ok({"total_characters": total, "characters": [_summary(c, revenue) for c in characters]})
 
 
 class VoiceSettingsIn(BaseModel):
@@ -292,8 +296,8 @@ async def content_history(request: web.Request, query: ContentQuery) -> web.Resp
     total, items = _voices(request).content.content_history(character["id"], limit=query.limit,
                                                             offset=(query.page - 1) * query.limit, kind=query.type)
     return ok({"character": character["id"], "total_content": total, "page": query.page, "limit": query.limit,
-               "content": items, "performance_source": "views and engagement are 0 until published content's "
-                                                       "statistics are imported"})
+               "content": items, "performance_source": "per piece: null here; a character's linked statistics "
+                                                       "are in /api/voice/characters/{id}/analytics"})
 
 
 class DownloadQuery(BaseModel):

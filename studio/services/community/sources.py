@@ -43,7 +43,7 @@ import json
 import logging
 import re
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -61,6 +61,8 @@ from studio.services.community.common import (
     UnknownSource,
 )
 from studio.services.system.secrets import Secrets
+from studio.services.google_account import GoogleAccount, GoogleAccountError
+from studio.services.usage import add_usage
 from studio.timeutil import iso, utcnow
 
 if TYPE_CHECKING:
@@ -84,7 +86,6 @@ YOUTUBE_LIST_UNITS = 1
 YOUTUBE_REPLY_UNITS = 50
 MAX_DISCORD_CHANNELS = 50
 MAX_YOUTUBE_VIDEOS = 50
-TOKEN_REFRESH_MARGIN_S = 120  # refresh an access token this long before Google says it expires
 MASK = "••••"
 
 QUOTA_BASIS = {
@@ -203,6 +204,9 @@ class CommunitySources:
         self.events = ctx.events
         self._secrets = secrets
         self.clock = clock
+        self.google = GoogleAccount(lambda: self.secrets, self.settings, client_secret=OAUTH_CLIENT_SECRET,
+                                    token_secret=OAUTH_TOKEN_SECRET, scopes=[google_oauth.YOUTUBE_FORCE_SSL],
+                                    clock=lambda: self.clock())
         self.clients: dict[str, Any] = {}  # name -> a replacement client (tests, fakes)
         self._kept: dict[str, tuple[tuple, Any]] = {}
         self._listeners: list[Callable[[str], None]] = []
@@ -395,17 +399,14 @@ class CommunitySources:
 
     def set_oauth_client(self, client_id: str, client_secret: str) -> dict[str, Any]:
         """The Google Cloud OAuth client ("Desktop app") YouTube replies are signed in with."""
-        client_id, client_secret = (client_id or "").strip(), (client_secret or "").strip()
-        if not client_id.endswith(".apps.googleusercontent.com"):
-            raise CommunityError("the client id ends with .apps.googleusercontent.com (Google Cloud console > "
-                                 "Credentials > OAuth client ID of type Desktop app)")
-        if not client_secret:
-            raise CommunityError("the client secret is empty")
-        self.secrets.set(OAUTH_CLIENT_SECRET, json.dumps({"client_id": client_id, "client_secret": client_secret}))
+        try:
+            self.google.set_client(client_id, client_secret)
+        except GoogleAccountError as exc:
+            raise CommunityError(exc.reason) from None
         return self._changed("youtube", restart=False)
 
     def sign_out_youtube(self) -> dict[str, Any]:
-        self.secrets.delete(OAUTH_TOKEN_SECRET)
+        self.google.sign_out()
         self._kept.pop("youtube", None)
         return self._changed("youtube")
 
@@ -459,45 +460,19 @@ class CommunitySources:
             return self.client_for(name, access_token=access_token)
         return self.client_for(name)
 
-    def _oauth_client(self) -> tuple[str, str]:
-        raw = self._secret(OAUTH_CLIENT_SECRET)
-        try:
-            data = json.loads(raw) if raw else {}
-            return str(data["client_id"]), str(data["client_secret"])
-        except (ValueError, KeyError, TypeError):
-            raise CommunityError("add the OAuth client (client id and secret of a 'Desktop app' client) "
-                                 "first") from None
-
     async def youtube_access_token(self) -> str | None:
         """The stored OAuth access token, refreshed when it is about to expire; None when not signed in."""
-        raw = self._secret(OAUTH_TOKEN_SECRET)
-        if not raw:
-            return None
-
-        token = google_oauth.Token.from_json(raw)
-        if token.expires_at - timedelta(seconds=TOKEN_REFRESH_MARGIN_S) > self.clock():
-            return token.access_token
-        client_id, client_secret = self._oauth_client()
         try:
-            fresh = await google_oauth.refresh(token, client_id, client_secret,
-                                               token_url=self.settings.google_token_url)
-        except google_oauth.OAuthError as exc:
-            raise SourceError("youtube", f"Google refused to renew the sign-in ({self.mask(exc.reason)}): sign in "
-                                         "again", fatal=True) from None
-        self.secrets.set(OAUTH_TOKEN_SECRET, fresh.to_json())
-        return fresh.access_token
+            return await self.google.access_token()
+        except GoogleAccountError as exc:
+            raise SourceError("youtube", exc.reason, fatal=True) from None
 
     async def youtube_authorize(self, open_browser: Callable[[str], Any]) -> dict[str, Any]:
         """Sign in with Google (the loopback flow of a desktop app) for replying; the token is stored."""
-
-        client_id, client_secret = self._oauth_client()
         try:
-            token = await google_oauth.run_loopback_flow(
-                client_id, client_secret, [google_oauth.YOUTUBE_FORCE_SSL], open_browser=open_browser,
-                auth_url=self.settings.google_auth_url, token_url=self.settings.google_token_url)
-        except google_oauth.OAuthError as exc:
-            raise CommunityError(f"Google sign-in did not finish: {self.mask(exc.reason)}") from None
-        self.secrets.set(OAUTH_TOKEN_SECRET, token.to_json())
+            await self.google.authorize(open_browser)
+        except GoogleAccountError as exc:
+            raise CommunityError(exc.reason) from None
         self._kept.pop("youtube", None)
         return self._changed("youtube")
 
@@ -591,6 +566,7 @@ class CommunitySources:
             if row.quota_day != day:
                 row.quota_day, row.quota_used = day, 0
             row.quota_used = int(row.quota_used or 0) + int(units)
+            add_usage(s, "youtube", day=day, units=units)
 
     def quota_left(self) -> int:
         with self.db.session() as s:

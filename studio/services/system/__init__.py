@@ -3,7 +3,10 @@ GUI player's audio output (the engine's player, so the UI never imports the engi
 
 from __future__ import annotations
 
+import asyncio
+import bisect
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -11,6 +14,7 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Callable
+from datetime import timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,18 +23,21 @@ import psutil
 
 from studio import __version__
 from studio.config import EDITABLE_FIELDS, save_user_settings
-from studio.db.models import RequestLog
+from studio.db.models import LATENCY_EDGES_MS, ApiRun, RequestLog, RequestRollup
 from studio.db.store import MediaStore
 from studio.engine.io.peaks import ENVELOPE_BINS, envelope, read_peaks
 from studio.engine.io.decode import read_audio
 from studio.engine.io.playback import OutputStatus, Player, probe_output
 from studio.jobs import COMPLETED, JobContext, JobError, JobHandler
-from studio.timeutil import now_iso
+from studio.timeutil import now_iso, utcnow
 
 if TYPE_CHECKING:
     from studio.context import Context
     from studio.services.system.auth import AuthService
 
+log = logging.getLogger(__name__)
+# How often a running API server records that it is alive (API uptime counts up to the last beat).
+API_HEARTBEAT_S = 60.0
 # Below these, health reports "low" (the studio keeps working but warns).
 MIN_FREE_DISK_BYTES = 1 << 30
 MIN_AVAILABLE_MEMORY_BYTES = 512 << 20
@@ -64,6 +71,8 @@ class SystemService:
         self.auth = auth
         self.started_monotonic = time.monotonic()
         self.backups = MediaStore(ctx.settings.home / "backups")
+        self._api_run_id: int | None = None
+        self._heartbeat: asyncio.Task | None = None
 
     @property
     def uptime_s(self) -> float:
@@ -75,18 +84,80 @@ class SystemService:
         return {}
 
     def api_started(self, url: str) -> None:
-        """The API server calls this once it listens (and `api_stopped` when it stops)."""
+        """The API server calls this once it listens (and `api_stopped` when it stops). Each run is
+        recorded (`api_runs`) with a heartbeat, so API uptime can be measured even across crashes."""
         self.ctx.server_running = True
         self.ctx.api_url = url
+        with self.ctx.db.session() as s:
+            run = ApiRun(started_at=utcnow(), last_seen_at=utcnow())
+            s.add(run)
+            s.flush()
+            self._api_run_id = run.id
+        try:
+            self._heartbeat = asyncio.get_running_loop().create_task(self._beat())
+        except RuntimeError:  # called outside a loop (tests): the start and stop still count
+            self._heartbeat = None
+
+    async def _beat(self) -> None:
+        while True:
+            await asyncio.sleep(API_HEARTBEAT_S)
+            try:
+                await asyncio.to_thread(self._touch_run)
+            except Exception:  # a busy database must not stop the heartbeat for good
+                log.warning("could not record the API heartbeat", exc_info=True)
+
+    def _touch_run(self) -> None:
+        with self.ctx.db.session() as s:
+            run = s.get(ApiRun, self._api_run_id) if self._api_run_id else None
+            if run is not None:
+                run.last_seen_at = utcnow()
 
     def api_stopped(self) -> None:
         self.ctx.server_running = False
         self.ctx.api_url = None
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            self._heartbeat = None
+        if self._api_run_id is not None:
+            with self.ctx.db.session() as s:
+                run = s.get(ApiRun, self._api_run_id)
+                if run is not None:
+                    run.last_seen_at = run.stopped_at = utcnow()
+            self._api_run_id = None
 
     def record_requests(self, rows: list[dict[str, Any]]) -> None:
-        """Store a batch of API request-log rows (what API-usage analytics reads)."""
+        """Store a batch of API request-log rows, and add them to the hourly per-route sums
+        (`request_rollups`) that API-usage analytics reads instead of scanning the log."""
+        now = utcnow()
+        sums: dict[tuple[str, str], list] = {}
+        for row in rows:
+            at = row.get("at") or now
+            key = (at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H"),
+                   f"{row.get('method', 'GET')} {row.get('route') or 'unmatched'}"[:200])
+            entry = sums.setdefault(key, [0, 0, 0, 0.0, 0.0, [0] * (len(LATENCY_EDGES_MS) + 1)])
+            status, latency = int(row.get("status") or 0), float(row.get("latency_ms") or 0.0)
+            entry[0] += 1
+            entry[1] += 400 <= status < 500
+            entry[2] += status >= 500
+            entry[3] += latency
+            entry[4] = max(entry[4], latency)
+            entry[5][bisect.bisect_left(LATENCY_EDGES_MS, latency)] += 1
         with self.ctx.db.session() as s:
             s.add_all([RequestLog(**row) for row in rows])
+            for (hour, route), (n, client, server, total, slowest, buckets) in sums.items():
+                rollup = s.get(RequestRollup, (hour, route))
+                if rollup is None:
+                    s.add(RequestRollup(hour=hour, route=route, requests=n, client_errors=client, server_errors=server,
+                                        latency_ms_sum=total, latency_ms_max=slowest, latency_buckets=buckets))
+                    continue
+                rollup.requests += n
+                rollup.client_errors += client
+                rollup.server_errors += server
+                rollup.latency_ms_sum += total
+                rollup.latency_ms_max = max(rollup.latency_ms_max, slowest)
+                before = list(rollup.latency_buckets or [])
+                if len(before) == len(buckets):  # hours summed before the buckets existed keep none
+                    rollup.latency_buckets = [a + b for a, b in zip(before, buckets)]
 
     def health(self) -> dict[str, Any]:
         """Seed 000 `GET /api/health` with real checks."""

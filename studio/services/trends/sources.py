@@ -57,6 +57,7 @@ from studio.services.trends.common import (
     TrendsError,
     UnknownSource,
 )
+from studio.services.usage import add_usage
 from studio.timeutil import iso, utcnow
 
 if TYPE_CHECKING:
@@ -443,6 +444,7 @@ class TrendSources:
             if row.quota_day != day:
                 row.quota_day, row.quota_used = day, 0
             row.quota_used = int(row.quota_used or 0) + int(units)
+            add_usage(s, "youtube", day=day, units=units)
 
     def mark_scanning(self, name: str) -> None:
         with self.db.session() as s:

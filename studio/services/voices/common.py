@@ -23,8 +23,8 @@ WORDS_KEYS = ("greetings", "signoffs", "phrases", "vocabulary", "emotion_tags")
 VOICE_KEYS = ("voice_id", "pitch_semitones", "formant_shift", "pitch_range", "speed", "emotion")
 EDITABLE = ("name", "genre", "style", "personality_summary", "personality", "backstory", "interests", "age",
             "location", "timezone", "voice", "voice_quality", "words", "content_schedule", "status", "appearance")
-PERFORMANCE_SOURCE = ("no published content with imported statistics yet: views, engagement and revenue are "
-                      "counted from your platforms once publishing is connected")
+PERFORMANCE_SOURCE = ("none of the characters' content is linked to imported or connected statistics yet: import "
+                      "your YouTube Studio or distributor files and confirm the links (Analytics > Links)")
 
 
 class VoiceError(Exception):

@@ -1,8 +1,9 @@
 """What characters have said: `voice_content` rows (voiced pieces, scripts and captions), their
 audio in the media store, and the figures counted from them.
 
-Performance figures (views, engagement, revenue, growth) come only from published content's
-imported statistics, which the studio does not have yet: they are 0 and responses say so."""
+Performance figures (views, engagement, revenue, growth) come from the Analytics area: imported and
+connected statistics linked to the character's content (`performance`, set by the composition root
+to the analytics content part); null with the reason where nothing is linked."""
 
 from __future__ import annotations
 
@@ -35,8 +36,8 @@ def content_dict(row: VoiceContent) -> dict[str, Any]:
         "emotion_tags": script.get("emotion_tags", []), "script_source": script.get("source"),
         "music": {k: v for k, v in ((row.params or {}).get("music") or {}).items() if k != "path"} or None,
         "error": (row.result or {}).get("error") if row.status in ("failed", "cancelled") else None,
-        # performance comes from published content's statistics, which do not exist yet
-        "views": 0, "engagement": 0.0,
+        # per-piece statistics are the Analytics area's (linked items); the character's sums are in its analytics
+        "views": None, "engagement": None,
     }
 
 
@@ -44,6 +45,12 @@ class Content:
     def __init__(self, ctx: "Context", *, characters: "Characters") -> None:
         self.ctx = ctx
         self.characters = characters
+        self.performance: Any = None  # analytics' ContentPerformance, set by studio.app (built after voices)
+
+    def _period(self, days: int = 30):
+        from studio.services.analytics.common import parse_period  # the analytics area's periods
+
+        return parse_period(f"{days}d")
 
     def content_history(self, character_id: str, *, limit: int = 10, offset: int = 0,
                         kind: str | None = None) -> tuple[int, list[dict[str, Any]]]:
@@ -103,9 +110,21 @@ class Content:
         by_type = {kind: {"count": n, "duration_s": round(float(seconds), 1)} for kind, n, seconds in rows}
         return {"total_content": sum(v["count"] for v in by_type.values()), "content_by_type": by_type,
                 "audio_minutes": round(sum(v["duration_s"] for v in by_type.values()) / 60.0, 2),
-                "total_views": 0, "average_engagement": 0.0, "revenue_generated": 0.0, "growth_rate": 0.0,
-                "top_performing_content": [], "performance_source": PERFORMANCE_SOURCE,
-                "last_active": character["last_active"]}
+                **self._performance(character_id), "last_active": character["last_active"]}
+
+    def _performance(self, character_id: str) -> dict[str, Any]:
+        if self.performance is None:
+            return {"total_views": None, "average_engagement": None, "revenue_generated": None, "growth_rate": None,
+                    "top_performing_content": [], "performance_source": PERFORMANCE_SOURCE}
+        figures = self.performance.character(character_id, self._period())
+        return {k: figures[k] for k in ("total_views", "average_engagement", "revenue_generated", "growth_rate",
+                                        "top_performing_content", "linked_content", "reasons", "period")} | {
+            "performance_source": "imported and connected statistics linked to this character's content "
+                                  "(Analytics > Links), last 30 days"}
+
+    def revenue_fields(self) -> dict[str, dict[str, float | None]]:
+        """character id -> {"monthly_potential", "revenue_multiplier"} (see analytics content.character_revenue)."""
+        return self.performance.character_revenue(self._period()) if self.performance is not None else {}
 
     def dashboard(self) -> dict[str, Any]:
         with self.ctx.db.session() as s:
@@ -116,7 +135,24 @@ class Content:
             voices = s.scalar(select(func.count()).select_from(Voice).where(Voice.status == "ready")) or 0
             busiest = s.execute(select(VoiceContent.character_id, func.count()).where(VoiceContent.status == "completed")
                                 .group_by(VoiceContent.character_id).order_by(func.count().desc()).limit(3)).all()
+        figures = self.performance.characters(self._period()) if self.performance is not None else []
+        linked = [f for f in figures if f["total_views"] is not None]
+        revenue = [f["revenue_generated"] for f in linked if f["revenue_generated"] is not None]
+        views_now = sum(f["total_views"] for f in linked)
+        growths = [f["growth_rate"] for f in linked if f["growth_rate"] is not None]
+        reasons = {}
+        if not linked:
+            reasons["monthly_revenue"] = PERFORMANCE_SOURCE
         return {"summary": {"total_characters": total, "active_characters": active, "total_content": content,
-                            "matched_voices": voices, "monthly_revenue": 0.0, "growth_rate": 0.0},
+                            "matched_voices": voices,
+                            "monthly_revenue": round(sum(revenue), 2) if revenue else None,
+                            "total_views": views_now if linked else None,
+                            "growth_rate": round(sum(growths) / len(growths), 1) if growths else None},
                 "most_active": [{"character": c, "content": n} for c, n in busiest],
-                "top_performers": [], "performance_source": PERFORMANCE_SOURCE}
+                "top_performers": [{"character": f["character_id"], "name": f["name"], "views": f["total_views"],
+                                    "revenue": f["revenue_generated"], "engagement": f["average_engagement"]}
+                                   for f in sorted(linked, key=lambda f: -f["total_views"])[:5]],
+                "performance_source": "imported and connected statistics linked to the characters' content "
+                                      "(Analytics > Links), last 30 days; growth_rate = mean of the characters' "
+                                      "view growth against the 30 days before",
+                "reasons": reasons}

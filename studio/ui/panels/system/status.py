@@ -28,6 +28,7 @@ from studio.jobs import STATUSES
 from studio.ui.formatting import when
 from studio.ui.panels.base import Panel, PanelHost
 from studio.ui.theme import COLORS, icon
+from studio.ui.widgets.cards import Card
 from studio.ui.widgets.jobs_dock import JOB_EVENTS, StatusFilterModel, make_jobs_view
 
 REFRESH_MS = 2000
@@ -39,26 +40,6 @@ CHECK_LABELS = {
     "job_workers": "Job workers",
 }
 CHECK_EXPLAIN = {"none_configured": "none configured (optional)"}
-
-
-class Card(QFrame):
-    """One resource figure: a value and what it is."""
-
-    def __init__(self, label: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("Card")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 10, 14, 10)
-        layout.setSpacing(2)
-        self.value = QLabel("–")
-        self.value.setObjectName("CardValue")
-        self.caption = QLabel(label)
-        self.caption.setObjectName("CardLabel")
-        layout.addWidget(self.value)
-        layout.addWidget(self.caption)
-
-    def set(self, text: str) -> None:
-        self.value.setText(text)
 
 
 class SystemPanel(Panel):

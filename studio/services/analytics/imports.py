@@ -1,0 +1,207 @@
+"""Importing creators' statements and exports, and storing what connected accounts return.
+
+Files (YouTube Studio, Spotify for Artists, DistroKid, TuneCore) are read by
+`studio.connectors.analytics_files.parse_stats_file` (formats, column names and errors are
+described there). Every row is stored as a fact with its original text (`raw`), its line and
+file, and the columns the parser did not know (`extra`). The file's SHA-256 makes importing the
+same file again change nothing. Rows of a newer import that repeat an older import's row (same
+source, item, days, platform and country: a re-downloaded or overlapping export) replace it, so
+nothing is counted twice. After storing, items are linked (exact ids) or matched (titles
+suggested) by linking.py.
+
+Connected refreshes (YouTube Data/Analytics API, connected.py) store their rows through the same
+`store`; lifetime figures (`snapshot=True`) replace the item's previous row at each refresh.
+
+Public API (built by the entry object as `AnalyticsImports(ctx, linking=..., ledger=...)`):
+- `preview(data, filename) -> {"file","source","format","window","rows","items","mapped","unmapped",
+  "skipped","sample": [first PREVIEW_ROWS rows], "already_imported": bool}`.
+- `async import_file(data, filename) -> {"import_id","file","source","format","rows","replaced",
+  "items","new_items","linked","suggested","duplicate"}` (`duplicate`: the same file was imported
+  before; nothing changed).
+- `store(parsed, *, filename, sha256, kind="file") -> the same dict` (sync; runs in a worker thread).
+- `imports(limit=100) -> [import dict]`, `delete(import_id) -> {"deleted": rows}`.
+AnalyticsError carries the parser's message (file, line, column, what to fix).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections import defaultdict
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import delete, func, insert, select
+
+from studio.connectors.analytics_files import StatsFileError, parse_stats_file
+from studio.db.models import AnalyticsFact, AnalyticsImport, AnalyticsItem
+from studio.services.analytics.common import AnalyticsError, UnknownImport, new_id
+from studio.services.analytics.linking import item_key
+from studio.timeutil import iso
+
+if TYPE_CHECKING:
+    from studio.connectors.analytics_files import ParsedStats, StatRow
+    from studio.context import Context
+    from studio.services.analytics.ledger import Ledger
+    from studio.services.analytics.linking import Linking
+
+PREVIEW_ROWS = 20
+MAX_IMPORT_BYTES = 256 * 1024 * 1024  # a decade of a busy distributor statement is tens of MB
+_CHUNK = 5000
+
+
+def file_label(filename: str) -> str:
+    """The file's own name, without the folders a browser or a client may send."""
+    name = PureWindowsPath(PurePosixPath(str(filename or "")).name).name.strip()
+    return name[:255] or "upload"
+
+
+def row_dict(row: "StatRow") -> dict[str, Any]:
+    """A parsed row as shown in previews and the API."""
+    return {"line": row.line, "file": row.file, "scope": row.scope, "start_day": row.start_day,
+            "end_day": row.end_day, "platform": row.platform, "external_id": row.external_id, "isrc": row.isrc,
+            "title": row.title, "artist": row.artist, "country": row.country, "metrics": dict(row.metrics),
+            "revenue": row.revenue, "currency": row.currency, "extra": dict(row.extra)}
+
+
+class AnalyticsImports:
+    def __init__(self, ctx: "Context", *, linking: "Linking", ledger: "Ledger") -> None:
+        self.ctx = ctx
+        self.linking = linking
+        self.ledger = ledger
+
+    # --- files ------------------------------------------------------------------------------------
+    @staticmethod
+    def _parse(data: bytes, filename: str) -> "ParsedStats":
+        if not data:
+            raise AnalyticsError(f"{filename} is empty")
+        if len(data) > MAX_IMPORT_BYTES:
+            raise AnalyticsError(f"{filename} is larger than {MAX_IMPORT_BYTES // (1024 * 1024)} MB")
+        try:
+            return parse_stats_file(data, filename)
+        except StatsFileError as exc:
+            raise AnalyticsError(str(exc)) from None
+
+    def preview(self, data: bytes, filename: str) -> dict[str, Any]:
+        name = file_label(filename)
+        parsed = self._parse(data, name)
+        sha = hashlib.sha256(data).hexdigest()
+        with self.ctx.db.session() as s:
+            seen = s.scalar(select(AnalyticsImport.id).where(AnalyticsImport.sha256 == sha)) is not None
+        keys = {self._key(parsed.source, r) for r in parsed.rows if r.scope == "item"}
+        return {"file": name, "source": parsed.source, "format": parsed.format,
+                "window": {"start": parsed.window[0], "end": parsed.window[1]}, "rows": len(parsed.rows),
+                "items": len(keys - {None}), "mapped": dict(parsed.mapped), "unmapped": list(parsed.unmapped),
+                "skipped": list(parsed.skipped), "sample": [row_dict(r) for r in parsed.rows[:PREVIEW_ROWS]],
+                "already_imported": seen}
+
+    async def import_file(self, data: bytes, filename: str) -> dict[str, Any]:
+        name = file_label(filename)
+
+        def work() -> dict[str, Any]:
+            parsed = self._parse(data, name)
+            return self.store(parsed, filename=name, sha256=hashlib.sha256(data).hexdigest())
+        return await asyncio.to_thread(work)
+
+    # --- storing --------------------------------------------------------------------------------------
+    @staticmethod
+    def _key(source: str, row: "StatRow") -> str | None:
+        return item_key(row.platform, external_id=row.external_id, isrc=row.isrc, title=row.title,
+                        artist=row.artist, source=source)
+
+    def store(self, parsed: "ParsedStats", *, filename: str | None, sha256: str | None,
+              kind: str = "file", snapshot: bool = False) -> dict[str, Any]:
+        """`snapshot`: the rows are lifetime figures read again at each refresh (a video's total views
+        from the Data API): a row replaces the item's previous one whatever days it spans."""
+        source = parsed.source
+        with self.ctx.db.session() as s:
+            if sha256:
+                existing = s.scalar(select(AnalyticsImport).where(AnalyticsImport.sha256 == sha256))
+                if existing is not None:
+                    return {"import_id": existing.id, "file": filename, "source": existing.source,
+                            "format": existing.format, "rows": existing.rows, "replaced": 0, "items": 0,
+                            "new_items": 0, "linked": 0, "suggested": 0, "duplicate": True}
+            import_id = new_id("imp")
+            s.add(AnalyticsImport(id=import_id, source=source, kind=kind, filename=filename, sha256=sha256,
+                                  format=parsed.format, rows=len(parsed.rows),
+                                  columns={"mapped": dict(parsed.mapped), "unmapped": list(parsed.unmapped)},
+                                  window_start=parsed.window[0], window_end=parsed.window[1],
+                                  skipped=list(parsed.skipped)))
+            before = s.scalar(select(func.count()).select_from(AnalyticsItem)) or 0
+            keys = [self._key(source, r) if r.scope == "item" else None for r in parsed.rows]
+            item_rows = [{"key": k, "platform": r.platform, "external_id": r.external_id, "isrc": r.isrc,
+                          "title": r.title, "artist": r.artist, "published_at": r.published_at,
+                          "duration_s": r.duration_s} for k, r in zip(keys, parsed.rows) if k]
+            item_ids = self.linking.upsert_items(s, item_rows)
+            new_items = (s.scalar(select(func.count()).select_from(AnalyticsItem)) or 0) - before
+
+            occurrences: dict[str, int] = defaultdict(int)
+            facts = []
+            for key, row in zip(keys, parsed.rows):
+                span = "lifetime" if snapshot else f"{row.start_day}|{row.end_day}"
+                base = f"{source}|{row.scope}|{key or ''}|{span}|{row.platform}|{row.country or ''}"
+                occurrences[base] += 1
+                fact_key = hashlib.sha1(f"{base}|{occurrences[base]}".encode()).hexdigest()
+                facts.append({"import_id": import_id, "fact_key": fact_key, "line": row.line, "file": row.file,
+                              "raw": row.raw[:20000], "source": source, "scope": row.scope,
+                              "item_id": item_ids.get(key) if key else None, "platform": row.platform[:64],
+                              "start_day": row.start_day, "end_day": row.end_day, "country": row.country,
+                              "metrics": dict(row.metrics), "revenue": row.revenue, "currency": row.currency,
+                              "extra": dict(row.extra)})
+            replaced = self._replace_older(s, import_id, source, facts)
+            for i in range(0, len(facts), _CHUNK):
+                s.execute(insert(AnalyticsFact), facts[i:i + _CHUNK])
+        touched = sorted(set(item_ids.values()))
+        linked_before = self._linked_count(touched)
+        changed = self.linking.suggest(touched) if touched else 0
+        linked_after = self._linked_count(touched)
+        self.ledger.invalidate()
+        return {"import_id": import_id, "file": filename, "source": source, "format": parsed.format,
+                "rows": len(facts), "replaced": replaced, "items": len(touched), "new_items": new_items,
+                "linked": linked_after - linked_before, "suggested": max(0, changed - (linked_after - linked_before)),
+                "duplicate": False}
+
+    @staticmethod
+    def _replace_older(session, import_id: str, source: str, facts: list[dict[str, Any]]) -> int:
+        """Drop rows of older imports that these facts repeat (same fact key)."""
+        if not facts or session.scalar(select(func.count()).select_from(AnalyticsFact)
+                                       .where(AnalyticsFact.source == source)) == 0:
+            return 0
+        keys = [f["fact_key"] for f in facts]
+        removed = 0
+        for i in range(0, len(keys), 500):
+            result = session.execute(delete(AnalyticsFact).where(AnalyticsFact.fact_key.in_(keys[i:i + 500]),
+                                                                 AnalyticsFact.import_id != import_id))
+            removed += result.rowcount or 0
+        return removed
+
+    def _linked_count(self, item_ids: list[int]) -> int:
+        if not item_ids:
+            return 0
+        with self.ctx.db.session() as s:
+            return sum(s.scalar(select(func.count()).select_from(AnalyticsItem).where(
+                AnalyticsItem.id.in_(item_ids[i:i + 500]), AnalyticsItem.link_status == "confirmed")) or 0
+                for i in range(0, len(item_ids), 500))
+
+    # --- what was imported ------------------------------------------------------------------------------
+    def imports(self, limit: int = 100) -> list[dict[str, Any]]:
+        with self.ctx.db.session() as s:
+            rows = s.scalars(select(AnalyticsImport).order_by(AnalyticsImport.created_at.desc()).limit(limit)).all()
+            counts = dict(s.execute(select(AnalyticsFact.import_id, func.count())
+                                    .where(AnalyticsFact.import_id.in_([r.id for r in rows]))
+                                    .group_by(AnalyticsFact.import_id)).all()) if rows else {}
+            return [{"id": r.id, "source": r.source, "kind": r.kind, "file": r.filename, "format": r.format,
+                     "rows": r.rows, "rows_counted": counts.get(r.id, 0),
+                     "window": {"start": r.window_start, "end": r.window_end}, "columns": r.columns,
+                     "skipped": r.skipped, "imported_at": iso(r.created_at)} for r in rows]
+
+    def delete(self, import_id: str) -> dict[str, Any]:
+        """Forget an import and its rows (the items and their links stay for the next import)."""
+        with self.ctx.db.session() as s:
+            row = s.get(AnalyticsImport, import_id)
+            if row is None:
+                raise UnknownImport(import_id)
+            removed = s.execute(delete(AnalyticsFact).where(AnalyticsFact.import_id == import_id)).rowcount or 0
+            s.delete(row)
+        self.ledger.invalidate()
+        return {"deleted": removed}
