@@ -285,8 +285,8 @@ class ConnectedYouTube:
             last = readings[-1] if readings else {}
             first = readings[0] if readings else {}
 
-            def change(name: str) -> float | None:
-                if len(readings) < 2 or first.get(name) is None or last.get(name) is None:
+            def change(name: str, first=first, last=last, n=len(readings)) -> float | None:
+                if n < 2 or first.get(name) is None or last.get(name) is None:
                     return None
                 return last[name] - first[name]
             out.append({"channel_id": channel_id, "title": channel.get("title"), "subscribers": last.get("subscribers"),

@@ -46,7 +46,7 @@ PRICE_FIELDS = ("electricity_per_kwh", "device_watts", "compute_per_hour")
 LIMIT_FIELDS = ("daily_compute_s", "monthly_compute_s", "daily_cost", "monthly_cost")
 DEFAULT_ALERT_PCT = 80.0
 NO_PRICE = ("no prices set: enter the price of a kWh and the machine's power draw, or a rate per compute hour "
-            "(Analytics > Costs, or PUT /api/v1/costs/prices)")
+            "(Analytics › Costs & API)")
 
 
 def _money(value: float | None) -> float | None:

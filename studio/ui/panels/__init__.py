@@ -1,13 +1,12 @@
 """The window's panels, in sidebar order.
 
-A later issue adds an area by writing `studio/ui/panels/<area>.py` (a `Panel` subclass declaring
-`title`, `icon` and `area`) and putting its class in PANELS; a placeholder panel is replaced the
-same way.
+An area adds its panel by writing `studio/ui/panels/<area>/` (a `Panel` subclass declaring
+`title`, `icon` and `area`) and putting its class in PANELS.
 """
 
 from studio.ui.panels.analysis import AnalyzePanel
-from studio.ui.panels.analytics import AnalyticsPanel
-from studio.ui.panels.base import Panel, PanelHost, PlaceholderPanel
+from studio.ui.panels.analytics.panel import AnalyticsPanel
+from studio.ui.panels.base import Panel, PanelHost
 from studio.ui.panels.community.panel import CommunityPanel
 from studio.ui.panels.music.create import CreatePanel
 from studio.ui.panels.music.library import LibraryPanel
@@ -28,4 +27,4 @@ PANELS: list[type[Panel]] = [
     ApiPanel,
 ]
 
-__all__ = ["PANELS", "Panel", "PanelHost", "PlaceholderPanel"]
+__all__ = ["PANELS", "Panel", "PanelHost"]

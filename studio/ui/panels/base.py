@@ -1,4 +1,4 @@
-"""What every panel shares: the host it talks to, the base class and the placeholder panel.
+"""What every panel shares: the host it talks to, the base class and the empty-state block.
 
 A panel is a QWidget subclass that declares `title`, `icon` (a qtawesome name), `key` (its own
 name in the sidebar, unique) and `area` (the name its area has in every layer: `services/<area>`,
@@ -99,8 +99,8 @@ class Panel(QWidget):
         return row
 
 
-def empty_state(icon_name: str, title: str, lines: list[str] | tuple[str, ...] = (), note: str = "") -> QFrame:
-    """A framed 'nothing here yet' block: icon, title, optional bullet list and a note."""
+def empty_state(icon_name: str, title: str, note: str = "") -> QFrame:
+    """A framed 'nothing here yet' block: icon, title and an optional note."""
     frame = QFrame()
     frame.setObjectName("EmptyState")
     layout = QVBoxLayout(frame)
@@ -115,15 +115,6 @@ def empty_state(icon_name: str, title: str, lines: list[str] | tuple[str, ...] =
     heading.setAlignment(Qt.AlignmentFlag.AlignHCenter)
     heading.setWordWrap(True)
     layout.addWidget(heading)
-    if lines:
-        intro = QLabel("When it is built, this area will hold:")
-        intro.setObjectName("Muted")
-        layout.addWidget(intro)
-        bullets = QLabel("".join(f"<li>{line}</li>" for line in lines).join(("<ul style='margin:0'>", "</ul>")))
-        bullets.setObjectName("Muted")
-        bullets.setTextFormat(Qt.TextFormat.RichText)
-        bullets.setWordWrap(True)
-        layout.addWidget(bullets)
     if note:
         foot = QLabel(note)
         foot.setObjectName("Muted")
@@ -131,32 +122,3 @@ def empty_state(icon_name: str, title: str, lines: list[str] | tuple[str, ...] =
         foot.setWordWrap(True)
         layout.addWidget(foot)
     return frame
-
-
-class PlaceholderPanel(Panel):
-    """An area whose features arrive in a later version: says what it will hold, shows no data."""
-
-    description: str = ""
-    will_hold: tuple[str, ...] = ()
-
-    def __init__(self, host: PanelHost, parent: QWidget | None = None) -> None:
-        super().__init__(host, parent)
-        self.subtitle = self.subtitle or self.description
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(28, 24, 28, 24)
-        layout.setSpacing(18)
-        layout.addLayout(self.header())
-        self.empty = empty_state(
-            self.icon,
-            "Nothing here yet",
-            self.will_hold,
-            note=f"{self.title} is not built in this version of Studio, so it holds no data yet.",
-        )
-        self.empty.setFixedWidth(640)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.empty)
-        row.addStretch(1)
-        layout.addSpacing(12)
-        layout.addLayout(row)
-        layout.addStretch(1)
