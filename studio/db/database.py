@@ -20,6 +20,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
+    # 64 MB of page cache (the default is 2 MB): large imports update indexes far beyond 2 MB
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 

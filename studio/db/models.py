@@ -595,13 +595,26 @@ class AnalyticsFact(Base):
     item_id: Mapped[int | None] = mapped_column(Integer, ForeignKey("analytics_items.id"), nullable=True,
                                                 index=True)
     platform: Mapped[str] = mapped_column(String(64))
-    start_day: Mapped[str | None] = mapped_column(String(10), nullable=True, index=True)
+    start_day: Mapped[str | None] = mapped_column(String(10), nullable=True)
     end_day: Mapped[str | None] = mapped_column(String(10), nullable=True)
     country: Mapped[str | None] = mapped_column(String(64), nullable=True)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     revenue: Mapped[float | None] = mapped_column(Float, nullable=True)
     currency: Mapped[str | None] = mapped_column(String(8), nullable=True)
     extra: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The additive figures of `metrics` again as columns (FACT_FIGURES), so the ledger sums them in SQL.
+    views: Mapped[float | None] = mapped_column(Float, nullable=True)
+    likes: Mapped[float | None] = mapped_column(Float, nullable=True)
+    comments: Mapped[float | None] = mapped_column(Float, nullable=True)
+    shares: Mapped[float | None] = mapped_column(Float, nullable=True)
+    watch_time_h: Mapped[float | None] = mapped_column(Float, nullable=True)
+    streams: Mapped[float | None] = mapped_column(Float, nullable=True)
+    listeners: Mapped[float | None] = mapped_column(Float, nullable=True)
+    saves: Mapped[float | None] = mapped_column(Float, nullable=True)
+    followers: Mapped[float | None] = mapped_column(Float, nullable=True)
+    subscribers: Mapped[float | None] = mapped_column(Float, nullable=True)
+    impressions: Mapped[float | None] = mapped_column(Float, nullable=True)
+    units: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class ApiRun(Base):
@@ -660,13 +673,13 @@ class AnalyticsReport(Base):
 
 
 class RequestRollup(Base):
-    """The request log summed per hour and route, written beside it: API-usage figures read these
+    """The request log summed per day (UTC) and route, written beside it: API-usage figures read these
     instead of scanning every request. `latency_buckets` counts requests per LATENCY_EDGES_MS bucket
     (the last bucket is everything slower), from which percentiles are read."""
 
     __tablename__ = "request_rollups"
 
-    hour: Mapped[str] = mapped_column(String(13), primary_key=True)  # "2026-12-05T14" (UTC)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # "2026-12-05" (UTC)
     route: Mapped[str] = mapped_column(String(200), primary_key=True)
     requests: Mapped[int] = mapped_column(Integer, default=0)
     client_errors: Mapped[int] = mapped_column(Integer, default=0)
@@ -675,6 +688,9 @@ class RequestRollup(Base):
     latency_ms_max: Mapped[float] = mapped_column(Float, default=0.0)
     latency_buckets: Mapped[list[Any]] = mapped_column(JSON, default=list)
 
+
+# The figures an analytics fact also keeps as columns (summable in SQL; averages and rates stay in `metrics`).
+FACT_FIGURES = ('views', 'likes', 'comments', 'shares', 'watch_time_h', 'streams', 'listeners', 'saves', 'followers', 'subscribers', 'impressions', 'units')
 
 # Upper edges (ms) of the request-latency buckets in RequestRollup; one more bucket holds the rest.
 LATENCY_EDGES_MS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 30000)

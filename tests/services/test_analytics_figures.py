@@ -93,11 +93,11 @@ def test_content_ranks_linked_items_with_engagement_and_insights(services):
 
 def test_api_usage_and_uptime_come_from_the_request_rollups_and_runs(services):
     usage = services.analytics.usage
-    hour = "2026-03-10T12"
+    day = "2026-03-10"
     with services.context.db.session() as s:
-        s.add(RequestRollup(hour=hour, route="GET /api/status", requests=90, client_errors=5, server_errors=1,
+        s.add(RequestRollup(day=day, route="GET /api/status", requests=90, client_errors=5, server_errors=1,
                             latency_ms_sum=900.0, latency_buckets=[90]))
-        s.add(RequestRollup(hour=hour, route="POST /api/music/generate", requests=10, client_errors=0,
+        s.add(RequestRollup(day=day, route="POST /api/music/generate", requests=10, client_errors=0,
                             server_errors=0, latency_ms_sum=2000.0, latency_buckets=[0, 0, 0, 10]))
         start = datetime(2026, 3, 10, 0, 0, tzinfo=UTC)
         s.add(ApiRun(started_at=start, last_seen_at=start + timedelta(hours=12),

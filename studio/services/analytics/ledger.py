@@ -37,14 +37,14 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import and_, func, select
+from sqlalchemy import func, select
 
-from studio.db.models import AnalyticsFact, AnalyticsImport
+from studio.db.models import FACT_FIGURES, AnalyticsFact, AnalyticsImport
 from studio.services.analytics.common import UNATTRIBUTED, AnalyticsError, Period
 
 if TYPE_CHECKING:
@@ -68,11 +68,17 @@ class Ledger:
         self.version = 0
         self._lock = threading.Lock()
         self._cache: dict[tuple, Any] = {}
+        self._frame_cache: tuple[int, "_Frame | None"] | None = None
+        self._parts: dict[str, list] = {}  # import id -> its fact groups (see _frame)
+        self._frame_lock = threading.Lock()
+        self._parts_generation = 0
+        self._built: tuple[tuple, "_Frame | None"] | None = None
 
     def invalidate(self) -> None:
         with self._lock:
             self.version += 1
             self._cache.clear()
+            self._frame_cache = None
 
     def _cached(self, key: tuple, compute):
         with self._lock:
@@ -88,43 +94,91 @@ class Ledger:
                 self._cache[(version, *key)] = (value, time.monotonic())
         return value
 
+    # --- the frame: every fact group, loaded once per version ---------------------------------------
+    def _frame(self) -> "_Frame | None":
+        """The facts summed per (import, scope, item, days, platform, source, currency), as arrays.
+        Each import's groups are read once (one SQL query per import, on its index) and kept until
+        the import is deleted, so a change of links or a new import does not read every fact again."""
+        with self._lock:
+            if self._frame_cache is not None and self._frame_cache[0] == self.version:
+                return self._frame_cache[1]
+            version = self.version
+        with self._frame_lock, self.ctx.db.session() as s:  # one reader of the parts at a time
+            import_ids = list(s.scalars(select(AnalyticsImport.id).order_by(AnalyticsImport.created_at)))
+            missing = [i for i in import_ids if i not in self._parts]
+            columns = [getattr(AnalyticsFact, name) for name in FIGURES]
+            keys = [AnalyticsFact.import_id, AnalyticsFact.scope, AnalyticsFact.item_id, AnalyticsFact.start_day,
+                    AnalyticsFact.end_day, AnalyticsFact.platform, AnalyticsFact.source,
+                    func.coalesce(AnalyticsFact.currency, "USD")]
+            for import_id in missing:
+                self._parts[import_id] = s.execute(
+                    select(*keys, func.count(), func.count(AnalyticsFact.revenue), *[func.sum(c) for c in columns])
+                    .where(AnalyticsFact.import_id == import_id, AnalyticsFact.start_day.is_not(None),
+                           AnalyticsFact.end_day.is_not(None)).group_by(*keys)).all()
+            for gone in set(self._parts) - set(import_ids):
+                del self._parts[gone]
+            # Links and origins do not change the frame: only a different set of imports does.
+            key = (tuple(import_ids), self._parts_generation)
+            if self._built is not None and self._built[0] == key:
+                frame = self._built[1]
+            else:
+                rows = [row for import_id in import_ids for row in self._parts.get(import_id, ())]
+                frame = _Frame.build(rows) if rows else None
+                self._built = (key, frame)
+        with self._lock:
+            if self.version == version:
+                self._frame_cache = (version, frame)
+        return frame
+
+    def forget_import(self, import_id: str) -> None:
+        """An import's rows changed (replaced by a newer one, or deleted): read its groups again."""
+        with self._frame_lock:
+            self._parts.pop(import_id, None)
+            self._parts_generation += 1
+
     # --- what there is ----------------------------------------------------------------------------
     def data_range(self) -> tuple[date | None, date | None]:
-        def compute():
-            with self.ctx.db.session() as s:
-                first, last = s.execute(select(func.min(AnalyticsFact.start_day), func.max(AnalyticsFact.end_day))).one()
-            return (date.fromisoformat(first) if first else None, date.fromisoformat(last) if last else None)
-        return self._cached(("range",), compute)
+        frame = self._frame()
+        if frame is None:
+            return None, None
+        return date.fromordinal(int(frame.start.min())), date.fromordinal(int(frame.end.max()))
 
     def currency(self) -> dict[str, Any]:
-        def compute():
-            with self.ctx.db.session() as s:
-                rows = s.execute(select(AnalyticsFact.currency, func.count()).where(AnalyticsFact.revenue.is_not(None))
-                                 .group_by(AnalyticsFact.currency)).all()
-            counts = Counter({(c or "USD"): n for c, n in rows})
-            main = counts.most_common(1)[0][0] if counts else None
-            return {"currency": main, "other_currencies": {c: n for c, n in counts.items() if c != main}}
-        return self._cached(("currency",), compute)
+        frame = self._frame()
+        counts: Counter = Counter()
+        if frame is not None:
+            rows = np.bincount(frame.currency, weights=frame.revenue_rows, minlength=len(frame.currencies))
+            counts.update({frame.currencies[i]: int(n) for i, n in enumerate(rows) if n})
+        main = counts.most_common(1)[0][0] if counts else None
+        return {"currency": main, "other_currencies": {c: n for c, n in counts.items() if c != main}}
 
     def contributors(self, period: Period) -> list[dict[str, Any]]:
         """The imports whose rows fall in `period`: what a figure there comes from."""
+        frame = self._frame()
+        if frame is None:
+            return []
+        inside = (frame.start <= period.end_day.toordinal()) & (frame.end >= period.start_day.toordinal())
+        rows = np.bincount(frame.imp[inside], weights=frame.rows[inside], minlength=len(frame.imports))
+        wanted = {frame.imports[i]: int(n) for i, n in enumerate(rows) if n}
+        if not wanted:
+            return []
+
         def compute():
-            start, end = period.start_day.isoformat(), period.end_day.isoformat()
             with self.ctx.db.session() as s:
-                rows = s.execute(select(AnalyticsImport.id, AnalyticsImport.source, AnalyticsImport.kind,
-                                        AnalyticsImport.filename, func.count(AnalyticsFact.id))
-                                 .join(AnalyticsFact, AnalyticsFact.import_id == AnalyticsImport.id)
-                                 .where(AnalyticsFact.start_day <= end, AnalyticsFact.end_day >= start)
-                                 .group_by(AnalyticsImport.id).order_by(AnalyticsImport.created_at)).all()
-            return [{"import_id": i, "source": source, "kind": kind, "file": file, "rows": n}
-                    for i, source, kind, file, n in rows]
-        return self._cached(("contributors", period.start_day, period.end_day), compute)
+                return s.execute(select(AnalyticsImport.id, AnalyticsImport.source, AnalyticsImport.kind,
+                                        AnalyticsImport.filename).where(AnalyticsImport.id.in_(list(wanted)))
+                                 .order_by(AnalyticsImport.created_at)).all()
+        return [{"import_id": i, "source": source, "kind": kind, "file": file, "rows": wanted[i]}
+                for i, source, kind, file in self._cached(("contributors", tuple(sorted(wanted))), compute)]
 
     # --- figures ------------------------------------------------------------------------------------
     def totals(self, period: Period, *, value: str = "revenue", by: str | None = None) -> dict[str, float]:
-        return {group: float(sum(days)) for group, days in self.series(period, value=value, by=by).items()}
+        return {group: float(days.sum()) for group, days in self._arrays(period, value, by).items()}
 
     def series(self, period: Period, *, value: str = "revenue", by: str | None = None) -> dict[str, list[float]]:
+        return {group: days.tolist() for group, days in self._arrays(period, value, by).items()}
+
+    def _arrays(self, period: Period, value: str, by: str | None) -> dict[str, np.ndarray]:
         if value != "revenue" and value not in METRICS:
             raise AnalyticsError(f"unknown figure {value!r}; known: revenue, {', '.join(METRICS)}")
         if value in NOT_ADDITIVE:
@@ -134,96 +188,146 @@ class Ledger:
         key = ("series", period.start_day, period.end_day, value, by)
         return self._cached(key, lambda: self._series(period, value, by))
 
-    def _value_column(self, value: str):
-        if value == "revenue":
-            return AnalyticsFact.revenue
-        return AnalyticsFact.metrics[value].as_float()
-
     def _series(self, period: Period, value: str, by: str | None) -> dict[str, list[float]]:
-        column = self._value_column(value)
-        start, end = period.start_day.isoformat(), period.end_day.isoformat()
-        keys = [AnalyticsFact.import_id, AnalyticsFact.scope, AnalyticsFact.item_id, AnalyticsFact.start_day,
-                AnalyticsFact.end_day]
-        if by == "platform":
-            keys.append(AnalyticsFact.platform)
-        if by == "source":
-            keys.append(AnalyticsFact.source)
-        conditions = [AnalyticsFact.start_day.is_not(None), AnalyticsFact.start_day <= end,
-                      AnalyticsFact.end_day >= start, column.is_not(None)]
-        main_currency = None
+        frame = self._frame()
+        if frame is None:
+            return {}
+        values = frame.values[value]
+        use = ~np.isnan(values) & (frame.end >= frame.start)
         if value == "revenue":
-            main_currency = self.currency()["currency"]
-            conditions.append(func.coalesce(AnalyticsFact.currency, "USD") == (main_currency or "USD"))
-        with self.ctx.db.session() as s:
-            rows = s.execute(select(*keys, func.sum(column)).where(and_(*conditions)).group_by(*keys)).all()
-            # Daily channel totals of the imports in play, over all their days: they shape the spreading.
-            import_ids = {r[0] for r in rows if r[1] == "total"}
-            shape_rows = s.execute(select(AnalyticsFact.import_id, AnalyticsFact.start_day, func.sum(column)).where(
-                AnalyticsFact.import_id.in_(import_ids), AnalyticsFact.scope == "total",
-                AnalyticsFact.start_day == AnalyticsFact.end_day, column.is_not(None))
-                .group_by(AnalyticsFact.import_id, AnalyticsFact.start_day)).all() if import_ids else []
+            main = self.currency()["currency"] or "USD"
+            use &= frame.currency == (frame.currencies.index(main) if main in frame.currencies else -1)
+        base = min(int(frame.start.min()), period.start_day.toordinal())
+        n_days = max(int(frame.end.max()), period.end_day.toordinal()) - base + 1
+        start, end = frame.start - base, frame.end - base
+        # Daily channel totals of each import (over all its days) shape the spreading of its other rows.
+        daily_total = use & frame.total & (frame.start == frame.end)
+        shaped_imports = np.unique(frame.imp[daily_total])
+        shape_of = np.full(len(frame.imports), -1)
+        shape_of[shaped_imports] = np.arange(len(shaped_imports))
+        shapes = np.zeros((len(shaped_imports), n_days))
+        np.add.at(shapes, (shape_of[frame.imp[daily_total]], start[daily_total]),
+                  np.clip(values[daily_total], 0.0, None))
+        # Only rows that touch the period count from here on (their days outside it are cut away).
+        use &= (frame.start <= period.end_day.toordinal()) & (frame.end >= period.start_day.toordinal())
+        codes, names = self._groups(frame, by)
+        spread = _Spreader(start, end, values, shape_of[frame.imp], shapes, n_days)
+        items = use & ~frame.total
+        groups = spread.sum(codes, len(names), items)
+        totals = use & frame.total
+        with_totals = np.unique(frame.imp[totals])
+        if len(with_totals):
+            # What each import's channel total holds beyond its item rows goes to its total rows' group.
+            total_days = spread.sum(frame.imp, len(frame.imports), totals)
+            item_days = spread.sum(frame.imp, len(frame.imports), items & np.isin(frame.imp, with_totals))
+            rest = np.clip(total_days - item_days, 0.0, None)
+            for k in with_totals:
+                first_row = int(np.flatnonzero(totals & (frame.imp == k))[0])
+                group = codes[first_row] if by in (None, "platform", "source") else names.index(UNATTRIBUTED)
+                groups[group] += rest[k]
+        cut = slice(period.start_day.toordinal() - base, period.end_day.toordinal() - base + 1)
+        touched = np.flatnonzero(np.bincount(codes[use], minlength=len(names)))
+        out = {names[g]: groups[g][cut] for g in touched}
+        for k in with_totals:  # a group that holds only a channel's rest
+            first_row = int(np.flatnonzero(totals & (frame.imp == k))[0])
+            group = codes[first_row] if by in (None, "platform", "source") else names.index(UNATTRIBUTED)
+            out.setdefault(names[group], groups[group][cut])
+        return out
 
-        first = min([period.start_day] + [date.fromisoformat(r[3]) for r in rows])
-        last = max([period.end_day] + [date.fromisoformat(r[4]) for r in rows])
-        n_days = (last - first).days + 1
-        cut = slice((period.start_day - first).days, (period.end_day - first).days + 1)
-
-        def index(day: str) -> int:
-            return (date.fromisoformat(day) - first).days
-
-        shapes: dict[str, np.ndarray] = {}
-        for import_id, day, amount in shape_rows:
-            i = index(day)
-            if 0 <= i < n_days:
-                shapes.setdefault(import_id, np.zeros(n_days))[i] += max(float(amount or 0.0), 0.0)
-
-        origins = self.linking.origins() if by == "origin" else {}
-        groups: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n_days + 1))
-        item_days: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n_days))  # per import with totals
-        total_days: dict[str, np.ndarray] = defaultdict(lambda: np.zeros(n_days))
-        total_group: dict[str, str] = {}
-        for row in rows:
-            import_id, scope, item_id, start_day, end_day = row[:5]
-            amount = float(row[-1] or 0.0)
-            s_i, e_i = index(start_day), index(end_day)
-            if e_i < s_i:
-                continue
-            if by is None:
-                group = "all"
-            elif by == "origin":
-                group = origins.get(item_id, UNATTRIBUTED) if item_id is not None else UNATTRIBUTED
-            elif by == "item":
-                group = str(item_id) if item_id is not None else UNATTRIBUTED
-            else:
-                group = str(row[5])
-            spread = _spread(amount, s_i, e_i, shapes.get(import_id))
-            if scope == "total":
-                total_days[import_id][s_i:e_i + 1] += spread
-                total_group.setdefault(import_id, group if by in ("platform", "source", None) else UNATTRIBUTED)
-                continue
-            target = groups[group]
-            target[s_i:e_i + 1] += spread
-            if import_id in import_ids:
-                item_days[import_id][s_i:e_i + 1] += spread
-        # What each import's channel total holds beyond its item rows.
-        for import_id, totals in total_days.items():
-            rest = np.clip(totals - item_days[import_id], 0.0, None)
-            groups[total_group[import_id]][:n_days] += rest
-        return {group: [float(v) for v in days[:n_days][cut]] for group, days in groups.items()}
+    def _groups(self, frame: "_Frame", by: str | None) -> tuple[np.ndarray, list[str]]:
+        """A group code per frame row and the groups' names (UNATTRIBUTED always among them)."""
+        if by is None:
+            return np.zeros(len(frame.imp), dtype=np.int64), ["all", UNATTRIBUTED]
+        if by == "platform":
+            return frame.platform, [*frame.platforms, UNATTRIBUTED]
+        if by == "source":
+            return frame.source, [*frame.sources, UNATTRIBUTED]
+        # items: -1 (none) sorts first, so unique index 0 is "no item" whenever there is one
+        items, inverse = np.unique(frame.item, return_inverse=True)
+        if by == "item":
+            names = [str(int(i)) if i >= 0 else UNATTRIBUTED for i in items]
+            if UNATTRIBUTED not in names:
+                names.append(UNATTRIBUTED)
+            return inverse.astype(np.int64), names
+        origins = self.linking.origins()
+        names = list(dict.fromkeys([*(origins.get(int(i), UNATTRIBUTED) if i >= 0 else UNATTRIBUTED for i in items),
+                                    UNATTRIBUTED]))
+        of_item = np.array([names.index(origins.get(int(i), UNATTRIBUTED) if i >= 0 else UNATTRIBUTED)
+                            for i in items], dtype=np.int64)
+        return of_item[inverse], names
 
 
-def _spread(amount: float, s_i: int, e_i: int, shape: np.ndarray | None) -> np.ndarray:
-    """`amount` over the days s_i..e_i: following `shape` (the channel's daily totals) where it has
-    any weight in that span, else evenly."""
-    n = e_i - s_i + 1
-    if n == 1:
-        return np.array([amount])
-    if shape is not None:
-        weights = shape[s_i:e_i + 1]
-        total = float(weights.sum())
-        if total > 0:
-            return amount * weights / total
-    return np.full(n, amount / n)
+FIGURES = ("revenue", *FACT_FIGURES)
+
+
+class _Frame:
+    """The grouped facts as arrays (one entry per group of rows); days as date ordinals."""
+
+    @classmethod
+    def build(cls, rows: list) -> "_Frame":
+        frame = cls()
+        imports, platforms, sources, currencies = {}, {}, {}, {}
+
+        def code(table: dict, key: str) -> int:
+            return table.setdefault(key, len(table))
+        frame.imp = np.array([code(imports, r[0]) for r in rows], dtype=np.int64)
+        frame.total = np.array([r[1] == "total" for r in rows])
+        frame.item = np.array([r[2] if r[2] is not None else -1 for r in rows], dtype=np.int64)
+        ordinal = {}
+        frame.start = np.array([ordinal.get(r[3]) or ordinal.setdefault(r[3], date.fromisoformat(r[3]).toordinal())
+                                for r in rows], dtype=np.int64)
+        frame.end = np.array([ordinal.get(r[4]) or ordinal.setdefault(r[4], date.fromisoformat(r[4]).toordinal())
+                              for r in rows], dtype=np.int64)
+        frame.platform = np.array([code(platforms, r[5]) for r in rows], dtype=np.int64)
+        frame.source = np.array([code(sources, r[6]) for r in rows], dtype=np.int64)
+        frame.currency = np.array([code(currencies, r[7]) for r in rows], dtype=np.int64)
+        frame.rows = np.array([r[8] for r in rows], dtype=float)
+        frame.revenue_rows = np.array([r[9] for r in rows], dtype=float)
+        matrix = np.array([[np.nan if v is None else v for v in r[10:]] for r in rows], dtype=float)
+        frame.values = {name: matrix[:, i] for i, name in enumerate(FIGURES)}
+        frame.imports, frame.platforms = list(imports), list(platforms)
+        frame.sources, frame.currencies = list(sources), list(currencies)
+        return frame
+
+
+class _Spreader:
+    """Sums rows spread over their days into one daily array per key, with difference arrays: a
+    row of an import with daily totals follows their shape over its days, any other row is even."""
+
+    def __init__(self, start, end, values, shape_index, shapes, n_days) -> None:
+        self.start, self.end, self.values = start, end, values
+        self.shape_index, self.shapes, self.n_days = shape_index, shapes, n_days
+        cumulative = np.zeros((len(shapes), n_days + 1))
+        if len(shapes):
+            cumulative[:, 1:] = np.cumsum(shapes, axis=1)
+        self.cumulative = cumulative
+
+    def sum(self, keys: np.ndarray, n_keys: int, mask: np.ndarray) -> np.ndarray:
+        out = np.zeros((n_keys, self.n_days + 1))
+        rows = np.flatnonzero(mask)
+        if not len(rows):
+            return out[:, :self.n_days]
+        s, e, v, k = self.start[rows], self.end[rows], np.nan_to_num(self.values[rows]), keys[rows]
+        shape = self.shape_index[rows]
+        weight = np.zeros(len(rows))
+        has = shape >= 0
+        weight[has] = self.cumulative[shape[has], e[has] + 1] - self.cumulative[shape[has], s[has]]
+        shaped = weight > 0
+        even = ~shaped
+        per_day = v[even] / (e[even] - s[even] + 1)
+        np.add.at(out, (k[even], s[even]), per_day)
+        np.add.at(out, (k[even], e[even] + 1), -per_day)
+        out = np.cumsum(out, axis=1)[:, :self.n_days]
+        if shaped.any():
+            n_shapes = len(self.shapes)
+            pair = k[shaped] * n_shapes + shape[shaped]
+            unique, inverse = np.unique(pair, return_inverse=True)
+            rate = v[shaped] / weight[shaped]
+            diff = np.zeros((len(unique), self.n_days + 1))
+            np.add.at(diff, (inverse, s[shaped]), rate)
+            np.add.at(diff, (inverse, e[shaped] + 1), -rate)
+            np.add.at(out, unique // n_shapes, np.cumsum(diff, axis=1)[:, :self.n_days] * self.shapes[unique % n_shapes])
+        return out
 
 
 def day_range(first: date, last: date) -> list[str]:

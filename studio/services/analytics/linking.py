@@ -98,7 +98,8 @@ class Linking:
         returns key -> item id. New items are created; blanks of existing ones are filled."""
         wanted: dict[str, dict[str, Any]] = {}
         for row in rows:
-            wanted.setdefault(row["key"], {**row, "isrc": normalise_isrc(row.get("isrc"))})
+            if row["key"] not in wanted:
+                wanted[row["key"]] = {**row, "isrc": normalise_isrc(row.get("isrc"))}
         found: dict[str, AnalyticsItem] = {}
         keys = list(wanted)
         for i in range(0, len(keys), 500):

@@ -1,6 +1,6 @@
-"""Use of the local API (from the request log's hourly sums) and its health (from the API's runs).
+"""Use of the local API (from the request log's daily sums) and its health (from the API's runs).
 
-API usage (`api_usage(period)`), from `request_rollups` (the request log summed per hour, route and
+API usage (`api_usage(period)`), from `request_rollups` (the request log summed per day, route and
 method as it is written): requests, successful requests (status < 400), `error_rate` (% of
 requests answered 4xx or 5xx; `client_error_rate` and `server_error_rate` apart), per endpoint the
 mean latency and the 95th percentile read from the latency buckets (the bucket's upper edge), and
@@ -36,8 +36,8 @@ if TYPE_CHECKING:
 YOUTUBE_DAILY_UNITS = 10_000
 
 
-def _hours(period: Period) -> tuple[str, str]:
-    return f"{period.start_day.isoformat()}T00", f"{period.end_day.isoformat()}T23"
+def _days(period: Period) -> tuple[str, str]:
+    return period.start_day.isoformat(), period.end_day.isoformat()
 
 
 def percentile_ms(buckets: list[int], share: float) -> float | None:
@@ -60,20 +60,20 @@ class ApiUsage:
         self.clock = clock
 
     def _rollups(self, period: Period):
-        first, last = _hours(period)
+        first, last = _days(period)
         with self.ctx.db.session() as s:
             return s.execute(select(RequestRollup.route, func.sum(RequestRollup.requests),
                                     func.sum(RequestRollup.client_errors), func.sum(RequestRollup.server_errors),
                                     func.sum(RequestRollup.latency_ms_sum))
-                             .where(RequestRollup.hour >= first, RequestRollup.hour <= last)
+                             .where(RequestRollup.day >= first, RequestRollup.day <= last)
                              .group_by(RequestRollup.route)).all()
 
     def _buckets(self, period: Period) -> dict[str, list[int]]:
-        first, last = _hours(period)
+        first, last = _days(period)
         out: dict[str, list[int]] = {}
         with self.ctx.db.session() as s:
             for route, buckets in s.execute(select(RequestRollup.route, RequestRollup.latency_buckets).where(
-                    RequestRollup.hour >= first, RequestRollup.hour <= last)):
+                    RequestRollup.day >= first, RequestRollup.day <= last)):
                 if buckets:
                     acc = out.setdefault(route, [0] * len(buckets))
                     for i, n in enumerate(buckets[:len(acc)]):
@@ -114,23 +114,23 @@ class ApiUsage:
                 "connector_requests": {k: int(v or 0) for k, v in requests.items() if v},
                 "quota_limits": {"youtube": {"daily_units": YOUTUBE_DAILY_UNITS, "used_today": int(today)}},
                 "reasons": reasons,
-                "sources": {"requests": "the local API's request log, summed per hour and endpoint",
+                "sources": {"requests": "the local API's request log, summed per day and endpoint",
                             "quota_usage": "units each connector spent per day (YouTube: 1 per list, 50 per reply)"}}
 
     def _quota_today(self) -> str:
         return quota_day(self.clock())  # the day as YouTube counts it (midnight Pacific)
 
     def series(self, period: Period) -> dict[str, list]:
-        first, last = _hours(period)
+        first, last = _days(period)
         days = period.day_list()
         index = {d: i for i, d in enumerate(days)}
         requests, errors, latency = [0] * len(days), [0] * len(days), [0.0] * len(days)
-        day = func.substr(RequestRollup.hour, 1, 10)
+        day = RequestRollup.day
         with self.ctx.db.session() as s:
             for d, n, e, total in s.execute(select(day, func.sum(RequestRollup.requests),
                                                    func.sum(RequestRollup.server_errors + RequestRollup.client_errors),
                                                    func.sum(RequestRollup.latency_ms_sum))
-                                            .where(RequestRollup.hour >= first, RequestRollup.hour <= last)
+                                            .where(RequestRollup.day >= first, RequestRollup.day <= last)
                                             .group_by(day)):
                 i = index.get(d)
                 if i is not None:

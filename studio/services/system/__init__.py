@@ -127,12 +127,13 @@ class SystemService:
 
     def record_requests(self, rows: list[dict[str, Any]]) -> None:
         """Store a batch of API request-log rows, and add them to the hourly per-route sums
-        (`request_rollups`) that API-usage analytics reads instead of scanning the log."""
+        (`request_rollups`, per day) that API-usage analytics reads instead of scanning the log. One
+        multi-row insert per batch (the server hands batches over off the request path)."""
         now = utcnow()
         sums: dict[tuple[str, str], list] = {}
         for row in rows:
             at = row.get("at") or now
-            key = (at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H"),
+            key = (at.astimezone(timezone.utc).strftime("%Y-%m-%d"),
                    f"{row.get('method', 'GET')} {row.get('route') or 'unmatched'}"[:200])
             entry = sums.setdefault(key, [0, 0, 0, 0.0, 0.0, [0] * (len(LATENCY_EDGES_MS) + 1)])
             status, latency = int(row.get("status") or 0), float(row.get("latency_ms") or 0.0)
@@ -143,11 +144,13 @@ class SystemService:
             entry[4] = max(entry[4], latency)
             entry[5][bisect.bisect_left(LATENCY_EDGES_MS, latency)] += 1
         with self.ctx.db.session() as s:
-            s.add_all([RequestLog(**row) for row in rows])
-            for (hour, route), (n, client, server, total, slowest, buckets) in sums.items():
-                rollup = s.get(RequestRollup, (hour, route))
+            columns = ("request_id", "method", "path", "route", "status", "latency_ms", "key_id", "client")
+            s.execute(RequestLog.__table__.insert(), [{"at": row.get("at") or now, **{c: row.get(c) for c in columns}}
+                                                      for row in rows])
+            for (day, route), (n, client, server, total, slowest, buckets) in sums.items():
+                rollup = s.get(RequestRollup, (day, route))
                 if rollup is None:
-                    s.add(RequestRollup(hour=hour, route=route, requests=n, client_errors=client, server_errors=server,
+                    s.add(RequestRollup(day=day, route=route, requests=n, client_errors=client, server_errors=server,
                                         latency_ms_sum=total, latency_ms_max=slowest, latency_buckets=buckets))
                     continue
                 rollup.requests += n
@@ -156,7 +159,7 @@ class SystemService:
                 rollup.latency_ms_sum += total
                 rollup.latency_ms_max = max(rollup.latency_ms_max, slowest)
                 before = list(rollup.latency_buckets or [])
-                if len(before) == len(buckets):  # hours summed before the buckets existed keep none
+                if len(before) == len(buckets):  # days summed before the buckets existed keep none
                     rollup.latency_buckets = [a + b for a, b in zip(before, buckets)]
 
     def health(self) -> dict[str, Any]:

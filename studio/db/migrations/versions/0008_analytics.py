@@ -106,7 +106,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('day', 'connector')
     )
     op.create_table('request_rollups',
-    sa.Column('hour', sa.String(length=13), nullable=False),
+    sa.Column('day', sa.String(length=10), nullable=False),
     sa.Column('route', sa.String(length=200), nullable=False),
     sa.Column('requests', sa.Integer(), nullable=False),
     sa.Column('client_errors', sa.Integer(), nullable=False),
@@ -114,15 +114,15 @@ def upgrade() -> None:
     sa.Column('latency_ms_sum', sa.Float(), nullable=False),
     sa.Column('latency_ms_max', sa.Float(), nullable=False),
     sa.Column('latency_buckets', sa.JSON(), nullable=False),
-    sa.PrimaryKeyConstraint('hour', 'route')
+    sa.PrimaryKeyConstraint('day', 'route')
     )
     # What was logged before this version, summed the same way (no latency buckets: percentiles
-    # are left out for those hours, averages and counts are exact).
+    # are left out for those days, averages and counts are exact).
     if op.get_bind().dialect.name == "sqlite":
         op.execute(
-            "INSERT INTO request_rollups (hour, route, requests, client_errors, server_errors, latency_ms_sum, "
+            "INSERT INTO request_rollups (day, route, requests, client_errors, server_errors, latency_ms_sum, "
             "latency_ms_max, latency_buckets) "
-            "SELECT substr(at, 1, 10) || 'T' || substr(at, 12, 2), coalesce(route, 'unmatched'), count(*), "
+            "SELECT substr(at, 1, 10), coalesce(route, 'unmatched'), count(*), "
             "sum(CASE WHEN status >= 400 AND status < 500 THEN 1 ELSE 0 END), "
             "sum(CASE WHEN status >= 500 THEN 1 ELSE 0 END), sum(latency_ms), max(latency_ms), '[]' "
             "FROM request_log GROUP BY 1, 2")
@@ -144,6 +144,18 @@ def upgrade() -> None:
     sa.Column('revenue', sa.Float(), nullable=True),
     sa.Column('currency', sa.String(length=8), nullable=True),
     sa.Column('extra', sa.JSON(), nullable=False),
+    sa.Column('views', sa.Float(), nullable=True),
+    sa.Column('likes', sa.Float(), nullable=True),
+    sa.Column('comments', sa.Float(), nullable=True),
+    sa.Column('shares', sa.Float(), nullable=True),
+    sa.Column('watch_time_h', sa.Float(), nullable=True),
+    sa.Column('streams', sa.Float(), nullable=True),
+    sa.Column('listeners', sa.Float(), nullable=True),
+    sa.Column('saves', sa.Float(), nullable=True),
+    sa.Column('followers', sa.Float(), nullable=True),
+    sa.Column('subscribers', sa.Float(), nullable=True),
+    sa.Column('impressions', sa.Float(), nullable=True),
+    sa.Column('units', sa.Float(), nullable=True),
     sa.ForeignKeyConstraint(['import_id'], ['analytics_imports.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['item_id'], ['analytics_items.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -152,7 +164,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_analytics_facts_fact_key'), ['fact_key'], unique=False)
         batch_op.create_index(batch_op.f('ix_analytics_facts_import_id'), ['import_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_analytics_facts_item_id'), ['item_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_analytics_facts_start_day'), ['start_day'], unique=False)
 
     with op.batch_alter_table('tracks', schema=None) as batch_op:
         batch_op.add_column(sa.Column('isrc', sa.String(length=16), nullable=True))
@@ -166,7 +177,6 @@ def downgrade() -> None:
         batch_op.drop_column('isrc')
 
     with op.batch_alter_table('analytics_facts', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_analytics_facts_start_day'))
         batch_op.drop_index(batch_op.f('ix_analytics_facts_item_id'))
         batch_op.drop_index(batch_op.f('ix_analytics_facts_import_id'))
         batch_op.drop_index(batch_op.f('ix_analytics_facts_fact_key'))
