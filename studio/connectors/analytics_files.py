@@ -54,6 +54,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import PurePosixPath, PureWindowsPath
 
 SOURCES = ("youtube_studio", "spotify_artists", "distrokid", "tunecore")
+MAX_MEMBER_BYTES = 512 * 2**20
 
 
 @dataclass(slots=True)
@@ -547,6 +548,9 @@ def _youtube_zip(data: bytes, name: str) -> ParsedStats:
     window = window_from_name(name, relative=False)
     parts: list[ParsedStats] = []
     for member in wanted:  # dated files first: they give the window when the name has none
+        if archive.getinfo(members[member]).file_size > MAX_MEMBER_BYTES:  # a zip bomb, not an export
+            raise StatsFileError(f"{name}: '{members[member]}' unpacks to more than {MAX_MEMBER_BYTES // 2**20} MB, "
+                                 "more than any YouTube Studio export")
         try:
             raw = archive.read(members[member])
         except (zipfile.BadZipFile, OSError, EOFError):

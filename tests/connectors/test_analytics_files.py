@@ -108,3 +108,11 @@ def test_bad_files_name_the_line_and_column():
                                              ("12%", 12.0), ("$3.10", 3.10), ("", None), ("-0.69", -0.69)])
 def test_numbers_in_the_forms_platforms_write(text, value):
     assert parse_number(text) == (pytest.approx(value) if value is not None else None)
+
+
+def test_a_zip_that_unpacks_to_gigabytes_is_refused_before_reading(monkeypatch):
+    import studio.connectors.analytics_files as files
+
+    monkeypatch.setattr(files, "MAX_MEMBER_BYTES", 100)  # the fixture's members are a few hundred bytes
+    with pytest.raises(StatsFileError, match="unpacks to more than"):
+        parse_stats_file(youtube_zip(), YOUTUBE_ZIP)

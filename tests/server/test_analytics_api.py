@@ -167,3 +167,24 @@ async def test_bad_input_says_what_to_fix(api):
     assert "API key" in no_key["error"]["message"]
     unauthenticated = await api.get("/api/analytics/dashboard")
     assert unauthenticated.status == 401
+
+
+async def test_no_analytics_route_answers_500_to_junk(api):
+    from studio.server.routes.analytics import routes
+
+    junk_queries = ["", "?period=0d", "?period=-3d&end=2026-02-30", "?limit=abc&sort=%00", "?platform=" + "x" * 300,
+                    "?status=nope&offset=-1", "?preview=maybe", "?end=9999-12-31&period=all"]
+    junk_bodies = [None, b"", b"[]", b"{", b'{"period": 5}', b'{"include_sections": ["x"]}',
+                   b'{"daily_quota_units": {"youtube": -1}}', b'{"channel_id": null, "api_key": ""}',
+                   b'{"days": 0}', b'{"track_id": "' + b"t" * 100 + b'"}']
+    for spec in routes.specs:
+        if spec.path.endswith("/sign-in"):
+            continue  # starts a real browser flow
+        path = (spec.path.replace("{item_id}", "12345").replace("{import_id}", "imp_nothing")
+                .replace("{report_id}", "report_zzz").replace("{file}", "../../etc/passwd")
+                .replace("{channel_id}", "UCnot"))
+        for query in junk_queries:
+            for body in (junk_bodies if spec.method in ("POST", "PUT") else [None]):
+                resp = await api.request(spec.method, path + query, data=body, headers={
+                    **api.auth_headers, "Content-Type": "application/json"})
+                assert resp.status < 500, (spec.method, path + query, body, await resp.text())

@@ -29,6 +29,7 @@ LINK_STATUSES = ("none", "suggested", "confirmed", "rejected")
 # The platform sources an import can come from (files and connected accounts).
 FILE_SOURCES = ("youtube_studio", "spotify_artists", "distrokid", "tunecore")
 CONNECTED_SOURCES = ("youtube_data", "youtube_analytics")
+EARLIEST_DAY = date(1990, 1, 1)  # before any streaming statement
 MAX_PERIOD_DAYS = 3660  # ten years: the longest window a query or report covers
 
 
@@ -90,6 +91,9 @@ def parse_period(period: str | None, *, end_day: str | date | None = None,
                  first_day: date | None = None) -> Period:
     """`period` ending on `end_day` (default today); `all` starts at `first_day` (default: the end day)."""
     end = end_day if isinstance(end_day, date) else (parse_day(end_day, field="end") if end_day else today())
+    if not EARLIEST_DAY <= end <= today() + timedelta(days=366):
+        raise AnalyticsError(f"end {end.isoformat()} is out of range: a day from {EARLIEST_DAY.isoformat()} to a year "
+                             "from now")
     text = (period or "30d").strip().lower()
     if text == "all":
         start = min(first_day or end, end)

@@ -162,19 +162,31 @@ class AnalyticsImports:
             facts: list[tuple] = []
             sha1, dumps = hashlib.sha1, json.dumps
 
-            def averages(metrics: dict[str, float]) -> str:
-                kept = {k: v for k, v in metrics.items() if k not in FACT_FIGURES}
-                return dumps(kept) if kept else "{}"
+            # Which figures this file has at all: the others are NULL without looking (a statement has
+            # one or two of the dozen).
+            present = {name for row in parsed.rows for name in row.metrics}
+            figures = [name for name in FACT_FIGURES if name in present]
+            nulls = (None,) * len(FACT_FIGURES)
+            positions = [FACT_FIGURES.index(name) for name in figures]
+            only_summable = present <= set(FACT_FIGURES)
             for key, row in zip(keys, parsed.rows, strict=True):
                 span = "lifetime" if snapshot else f"{row.start_day}|{row.end_day}"
                 base = f"{source}|{row.scope}|{key or ''}|{span}|{row.platform}|{row.country or ''}"
                 n = occurrences[base] = occurrences[base] + 1
+                metrics = row.metrics
+                if positions:
+                    values = list(nulls)
+                    for position, name in zip(positions, figures, strict=True):
+                        values[position] = metrics.get(name)
+                else:
+                    values = nulls
+                averages = "{}" if only_summable else (
+                    dumps({k: v for k, v in metrics.items() if k not in FACT_FIGURES}) or "{}")
                 facts.append((import_id, sha1(f"{base}|{n}".encode()).hexdigest(), row.line, row.file, row.raw[:20000],
                               source, row.scope, item_ids.get(key) if key else None, row.platform[:64], row.start_day,
-                              row.end_day, row.country, averages(row.metrics), row.revenue, row.currency,
+                              row.end_day, row.country, averages, row.revenue, row.currency,
                               # a file's row keeps its unknown columns in `raw` already
-                              "{}" if kind == "file" or not row.extra else dumps(row.extra),
-                              *[row.metrics.get(name) for name in FACT_FIGURES]))
+                              "{}" if kind == "file" or not row.extra else dumps(row.extra), *values))
             replaced = self._replace_older(s, import_id, source, [f[1] for f in facts])
             if replaced:  # older imports of this source lost rows: the ledger reads their groups again
                 for older in s.scalars(select(AnalyticsImport.id).where(AnalyticsImport.source == source)):

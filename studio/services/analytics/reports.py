@@ -52,6 +52,13 @@ REPORT_TYPES = {
     "content": ("What performs", ("content_performance", "engagement")),
     "system": ("System health and costs", ("system_health", "costs")),
 }
+ORIGIN_LABELS = {"music_generation": "generated tracks", "voice_empire": "voice characters",
+                 "trending_hijacker": "trend answers", "community_empire": "community-promoted tracks",
+                 "unattributed": "what is not linked"}
+TOP_ROWS = 10
+ENGAGEMENT_LABELS = {"views": "views", "streams": "streams", "listeners": "listeners", "subscribers": "subscribers gained",
+                     "likes": "likes", "comments": "comments", "avg_watch_time": "average watch time (s)",
+                     "likes_per_video": "likes per video", "comments_per_video": "comments per video"}
 ESTIMATED_TIME_S = {"pdf": 5, "csv": 1, "json": 1}  # measured on 2 cores: a 90-day PDF takes ~2 s
 
 
@@ -151,7 +158,8 @@ class Reports:
             elif name == "growth_projections":
                 out[name] = {"projections": revenue["projections"], "growth_rate": revenue["growth_rate"],
                              "history_days": 180, "reasons": revenue["reasons"],
-                             "sources": {"projections": "the daily revenue of the last 180 days (see projection model)"}}
+                             "sources": {"projections": "daily revenue of the last 180 days: linear trend + weekday "
+                                                        "effects, 80% prediction interval"}}
             elif name == "content_performance":
                 out[name] = {**self.content.content(period, limit=20),
                              "library": self.content.library_metrics(period)}
@@ -196,7 +204,7 @@ def figures(name: str, data: dict[str, Any]) -> list[tuple[str, Any, str]]:
         rows = [("Total revenue", data.get("total_revenue"), src.get("revenue", "")),
                 ("Growth vs previous period (%)", data.get("growth_rate"), "revenue, this period vs the one before")]
         for origin, value in (data.get("breakdown") or {}).items():
-            rows.append((f"Revenue: {origin}", value, src.get("attribution", "")))
+            rows.append((f"Revenue from {ORIGIN_LABELS.get(origin, origin)}", value, src.get("attribution", "")))
         for source, value in (data.get("by_source") or {}).items():
             rows.append((f"Revenue from {source}", value, "imported/connected rows of that source"))
         return [(f"{label} ({cur})" if cur and label.lower().startswith(("total revenue", "revenue")) else label,
@@ -217,10 +225,6 @@ def figures(name: str, data: dict[str, Any]) -> list[tuple[str, Any, str]]:
                 ("Successful generations", lib.get("successful_generations"), "generation jobs that completed"),
                 ("Total duration (h)", lib.get("total_duration_hours"), "sum of the tracks' durations"),
                 ("Average quality score", lib.get("average_quality_score"), "the tracks' computed quality metrics")]
-        for entry in data.get("top_performing") or []:
-            rows.append((f"{entry['title']} — views", entry.get("views"), src.get("figures", "")))
-            if entry.get("revenue") is not None:
-                rows.append((f"{entry['title']} — revenue", entry.get("revenue"), src.get("figures", "")))
         return rows
     if name == "system_health":
         health = data.get("health") or {}
@@ -233,12 +237,16 @@ def figures(name: str, data: dict[str, Any]) -> list[tuple[str, Any, str]]:
                 ("Successful requests", api.get("successful_requests"), "request log (status < 400)")]
     if name == "engagement":
         overview = data.get("engagement_overview") or {}
-        rows = [(f"Overview: {k}", v, "imported/connected counts") for k, v in overview.items()
-                if not isinstance(v, dict | list)]
+        users = (data.get("sources") or {}).get("users", "community members")
+        rows = [("Community members", overview.get("total_users"), users),
+                ("Members who wrote in the period", overview.get("active_users"), users),
+                ("Engagement rate (%)", overview.get("engagement_rate"), "(likes + comments + shares) / views × 100"),
+                ("Retention rate (%)", overview.get("retention_rate"), "no supported source carries it")]
+        source = (data.get("sources") or {}).get("platforms", "imported and connected counts")
         for platform in data.get("platform_engagement") or []:
-            for k, v in platform.items():
-                if k != "platform" and not isinstance(v, dict | list):
-                    rows.append((f"{platform.get('platform')}: {k}", v, "imported/connected counts"))
+            for k, label in ENGAGEMENT_LABELS.items():
+                if platform.get(k) is not None:
+                    rows.append((f"{platform.get('platform')}: {label}", platform[k], source))
         return rows
     if name == "costs":
         rows = [("Compute (s)", data.get("total_compute_seconds"), src.get("compute_seconds", "")),
@@ -265,6 +273,12 @@ def _csv(meta: dict[str, Any], data: dict[str, Any]) -> str:
         if name == "revenue_analysis":
             for row in section.get("daily_data") or []:
                 writer.writerow([name, f"revenue on {row['date']}", row["revenue"], "daily revenue"])
+        if name == "content_performance":
+            source = (section.get("sources") or {}).get("figures", "")
+            for entry in section.get("top_performing") or []:
+                for figure in ("views", "engagement", "revenue"):
+                    writer.writerow([name, f"{entry['title']}: {figure}", "" if entry.get(figure) is None
+                                     else entry[figure], source])
     return out.getvalue()
 
 
@@ -286,7 +300,7 @@ def _chart_png(kind: str, data: dict[str, Any]) -> bytes | None:
         for origin in (rows[0].get("by_origin") or {}):
             ys = [r["by_origin"].get(origin, 0.0) for r in rows]
             if any(ys):
-                ax.bar(xs, ys, bottom=bottom, label=origin.replace("_", " "), width=0.9)
+                ax.bar(xs, ys, bottom=bottom, label=ORIGIN_LABELS.get(origin, origin), width=0.9)
                 bottom = [b + y for b, y in zip(bottom, ys, strict=True)]
         ax.set_ylabel(data.get("currency") or "revenue")
         ax.set_xticks(xs[:: max(1, len(xs) // 6)], [rows[i]["date"] for i in xs[:: max(1, len(xs) // 6)]],
@@ -294,10 +308,11 @@ def _chart_png(kind: str, data: dict[str, Any]) -> bytes | None:
         ax.legend(fontsize=7)
     elif kind == "content_performance":
         top = (data.get("top_performing") or [])[:10]
-        if not top:
+        figure = "revenue" if any(e.get("revenue") for e in top) else "views"
+        if not any(e.get(figure) for e in top):
             return None
-        ax.barh([e["title"][:30] for e in reversed(top)], [e["views"] for e in reversed(top)])
-        ax.set_xlabel("views")
+        ax.barh([(e["title"] or "–")[:30] for e in reversed(top)], [e.get(figure) or 0 for e in reversed(top)])
+        ax.set_xlabel(figure)
         ax.tick_params(labelsize=7)
     elif kind == "system_health":
         endpoints = ((data.get("api_usage") or {}).get("endpoint_usage") or [])[:10]
@@ -347,6 +362,21 @@ def _pdf(meta: dict[str, Any], data: dict[str, Any], *, progress=lambda pct: Non
                 table.row(["Figure", "Value", "Source"])
                 for label, value, source in rows:
                     table.row([label, _fmt(value), source or "—"])
+        top = (section.get("top_performing") or [])[:TOP_ROWS] if name == "content_performance" else []
+        if top:
+            pdf.ln(2)
+            pdf.set_font("DejaVu", "B", 10)
+            pdf.cell(0, 6, "What performed best", new_x="LMARGIN", new_y="NEXT")
+            pdf.set_font("DejaVu", "", 8)
+            with pdf.table(col_widths=(70, 40, 25, 25, 30), text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "RIGHT"),
+                           first_row_as_headings=True) as table:
+                table.row(["Title", "Made by", "Views", "Engagement %", "Revenue"])
+                for entry in top:
+                    table.row([entry["title"] or "–", ORIGIN_LABELS.get(entry["type"], entry["type"]),
+                               _fmt(entry.get("views")), _fmt(entry.get("engagement")), _fmt(entry.get("revenue"))])
+            pdf.set_font("DejaVu", "", 7)
+            pdf.multi_cell(0, 4, "Source: " + str((section.get("sources") or {}).get("figures", "")) +
+                           "; engagement = (likes + comments + shares) / views × 100", new_x="LMARGIN", new_y="NEXT")
         reasons = section.get("reasons") or {}
         if isinstance(section.get("health"), dict):
             reasons = {**reasons, **(section["health"].get("reasons") or {})}
@@ -369,5 +399,6 @@ def _chart_source(name: str, section: dict[str, Any]) -> str:
     if name == "revenue_analysis":
         return "daily revenue by origin: " + str((section.get("sources") or {}).get("revenue", ""))
     if name == "content_performance":
-        return "views per item: " + str((section.get("sources") or {}).get("figures", ""))
+        figure = "revenue" if any(e.get("revenue") for e in section.get("top_performing") or []) else "views"
+        return f"{figure} per item: " + str((section.get("sources") or {}).get("figures", ""))
     return "requests per endpoint: the request log"
