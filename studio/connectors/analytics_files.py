@@ -46,10 +46,12 @@ from __future__ import annotations
 
 import calendar
 import csv
+import dataclasses
 import io
 import re
 import zipfile
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta, timezone
 from pathlib import PurePosixPath, PureWindowsPath
 
@@ -396,6 +398,35 @@ def _detect(table: _Table, name: str) -> str:
                          f"(its columns are: {shown}); export it again from the service, see Analytics > Imports")
 
 
+def iter_stats_file(data: bytes, filename: str, *, chunk_rows: int = 5000) -> tuple[ParsedStats, Iterator[list[StatRow]]]:
+    """The file's description (`rows` empty; `window` None for a statement, known only once read)
+    and its rows in chunks as they are read: a statement of hundreds of thousands of rows is stored
+    while it is still being read. A bad row raises StatsFileError when its chunk is reached."""
+    name = _name(filename)
+    if data and data[:4] != b"PK\x03\x04":
+        table = _Table(_text(data, name), name)
+        kind = _detect(table, name)
+        if kind.startswith("distrokid") or kind == "tunecore":
+            source, aliases = ("tunecore", TUNECORE) if kind == "tunecore" else ("distrokid", DISTROKID)
+            mapped, unmapped, rows = _statement_rows(table, kind, source, aliases)
+            header = ParsedStats(source=source, format=kind, rows=[], mapped=mapped, unmapped=unmapped,
+                                 window=(None, None), skipped=[])
+            return header, _chunks(rows, chunk_rows)
+    parsed = parse_stats_file(data, filename)
+    return dataclasses.replace(parsed, rows=[]), iter([parsed.rows])
+
+
+def _chunks(rows: Iterator[StatRow], size: int) -> Iterator[list[StatRow]]:
+    chunk: list[StatRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
 def parse_stats_file(data: bytes, filename: str) -> ParsedStats:
     name = _name(filename)
     if not data:
@@ -414,6 +445,17 @@ def parse_stats_file(data: bytes, filename: str) -> ParsedStats:
 
 
 def _statement(table: _Table, kind: str, source: str, aliases: dict[str, str]) -> ParsedStats:
+    mapped, unmapped, stream = _statement_rows(table, kind, source, aliases)
+    rows = list(stream)
+    first = min((r.start_day for r in rows), default=None)
+    last = max((r.end_day for r in rows), default=None)
+    return ParsedStats(source=source, format=kind, rows=rows, mapped=mapped, unmapped=unmapped,
+                       window=(first, last), skipped=[])
+
+
+def _statement_rows(table: _Table, kind: str, source: str,
+                    aliases: dict[str, str]) -> tuple[dict[str, str], list[str], Iterator[StatRow]]:
+    """A statement's mapping and its rows, read lazily (columns are checked at once)."""
     index, mapped, unmapped = _mapping(table, aliases)
     where = {field: i for i, field in index.items()}
     for needed in ("month", "revenue"):
@@ -426,8 +468,13 @@ def _statement(table: _Table, kind: str, source: str, aliases: dict[str, str]) -
     default_currency = _currency_of(table.header[revenue_i]) or ("USD" if source == "distrokid" else None)
     extra_i = [i for i in range(len(table.header)) if i not in index]
     extra_names = [table.header[i].replace("\ufeff", "").strip() for i in extra_i]
-    rows: list[StatRow] = []
-    first = last = None
+    return mapped, unmapped, _statement_read(table, source, month_i, revenue_i, store_i, artist_i, title_i, isrc_i,
+                                             upc_i, country_i, units_i, currency_i, ext_i, default_currency,
+                                             extra_i, extra_names)
+
+
+def _statement_read(table, source, month_i, revenue_i, store_i, artist_i, title_i, isrc_i, upc_i, country_i, units_i,
+                    currency_i, ext_i, default_currency, extra_i, extra_names) -> Iterator[StatRow]:
     for line, raw, cells in table.rows():
         month = cells[month_i]
         try:
@@ -448,7 +495,7 @@ def _statement(table: _Table, kind: str, source: str, aliases: dict[str, str]) -
                 metrics["units"] = units
         country = cells[country_i].strip() if country_i is not None else ""
         store = cells[store_i].strip() if store_i is not None else ""
-        rows.append(StatRow(
+        yield StatRow(
             line=line, file=table.file, raw=raw, scope="item", start_day=start, end_day=end,
             platform=store or source, external_id=(cells[ext_i].strip() or None) if ext_i is not None else None,
             isrc=(cells[isrc_i].strip() or None) if isrc_i is not None else None,
@@ -458,11 +505,7 @@ def _statement(table: _Table, kind: str, source: str, aliases: dict[str, str]) -
             country=None if country in ("", "OU") else country, published_at=None, duration_s=None,
             metrics=metrics, revenue=revenue,
             currency=((cells[currency_i].strip() or default_currency) if currency_i is not None else default_currency),
-            extra={n: cells[i] for n, i in zip(extra_names, extra_i) if cells[i] != ""}))
-        first = start if first is None or start < first else first
-        last = end if last is None or end > last else last
-    return ParsedStats(source=source, format=kind, rows=rows, mapped=mapped, unmapped=unmapped,
-                       window=(first, last), skipped=[])
+            extra={n: cells[i] for n, i in zip(extra_names, extra_i, strict=True) if cells[i] != ""})
 
 
 def _figures(table: _Table, index: dict[int, str], cells: list[str], line: int) -> tuple[dict[str, float], float | None]:

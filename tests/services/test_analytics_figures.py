@@ -207,3 +207,28 @@ def test_voice_characters_figures_come_from_their_linked_content(services):
     assert dashboard["top_performers"][0]["character"] == "luna_lofi"
     fields = services.voices.content.revenue_fields()["luna_lofi"]
     assert fields["revenue_multiplier"] == pytest.approx(1.0) and fields["monthly_potential"] == pytest.approx(2.0)
+
+
+async def test_a_statement_bad_deep_inside_stores_nothing(services):
+    """Rows are stored while the file is read; a bad row past the first chunks still leaves nothing."""
+    from sqlalchemy import func, select
+
+    from studio.db.models import AnalyticsFact, AnalyticsImport
+    from studio.services.analytics.common import AnalyticsError
+
+    header = ("Reporting Date\tSale Month\tStore\tArtist\tTitle\tISRC\tUPC\tQuantity\tTeam Percentage\tSong/Album\t"
+              "Country of Sale\tSongwriter Royalties Withheld\tEarnings (USD)")
+    lines = [header] + [f"2026-04-05\t2026-03\tSpotify\tMe\tSong {i % 50}\tQZABC26{i % 50:05d}\t1\t10\t100\tSong\tUS\t0\t0.04"
+                        for i in range(12_000)]
+    lines[11_000] = lines[11_000].replace("\t0.04", "\tforty")
+    with pytest.raises(AnalyticsError, match=r"line 11001.*Earnings"):
+        await services.analytics.imports.import_file("\n".join(lines).encode(), "statement.tsv")
+    with services.context.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(AnalyticsFact)) == 0
+        assert s.scalar(select(func.count()).select_from(AnalyticsImport)) == 0
+    lines[11_000] = lines[11_000].replace("\tforty", "\t0.04")
+    result = await services.analytics.imports.import_file("\n".join(lines).encode(), "statement.tsv")
+    assert result["rows"] == 12_000 and result["items"] == 50
+    with services.context.db.session() as s:
+        imported = s.scalars(select(AnalyticsImport)).one()
+        assert (imported.rows, imported.window_start, imported.window_end) == (12_000, "2026-03-01", "2026-03-31")
