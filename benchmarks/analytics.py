@@ -148,7 +148,7 @@ def main() -> None:
         print(f"YouTube Studio year: {result['rows']} rows in {time.perf_counter() - t:.2f} s")
         seconds = log_requests(services, args.requests)
         print(f"request log: {args.requests:,} requests recorded in {seconds:.1f} s "
-              f"({args.requests / seconds:,.0f}/s, hourly rollups written beside them)")
+              f"({args.requests / seconds:,.0f}/s, daily rollups written beside them)")
         t = time.perf_counter()
         analytics.dashboard.dashboard(analytics.period("30d"))
         print(f"first dashboard after the imports (reads every fact once): {(time.perf_counter() - t) * 1000:.0f} ms")

@@ -39,6 +39,7 @@ cells than the header on its last line) names the line. Embedded newlines inside
 not supported (the platforms do not write them).
 
 Public API: `SOURCES`, `StatRow`, `ParsedStats`, `StatsFileError`, `detect_format(data, filename)`,
+`iter_stats_file(data, filename)` (the rows in chunks as they are read),
 `parse_stats_file(data, filename)`. Pure: no network, no database.
 """
 

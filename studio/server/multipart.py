@@ -5,6 +5,7 @@ Routes turn the two errors into their family's documented error codes."""
 from __future__ import annotations
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 CHUNK = 1 << 16
 
@@ -54,6 +55,6 @@ async def read_form(request: web.Request, file_fields: tuple[str, ...], limit: i
                 fields[part.name] = (await part.read(decode=True)).decode("utf-8", "replace")[:2000]
     except FormError:
         raise
-    except (ValueError, AssertionError) as exc:  # a malformed multipart body
-        raise FormError(f"the multipart body could not be read: {exc}") from None
+    except (ValueError, AssertionError, HttpProcessingError) as exc:  # a malformed multipart body or part header
+        raise FormError(f"the multipart body could not be read: {getattr(exc, 'message', None) or exc}") from None
     return files, fields

@@ -63,6 +63,8 @@ async def read_json_object(request: web.Request) -> dict[str, Any]:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, f"Request body is not valid JSON: {exc}", code="INVALID_REQUEST") from None
+    except RecursionError:  # arrays or objects nested hundreds deep: no request of the API needs that
+        raise ApiError(400, "Request body is nested too deeply", code="INVALID_REQUEST") from None
     if not isinstance(data, dict):
         raise ApiError(400, "Request body must be a JSON object", code="INVALID_REQUEST")
     return data
@@ -117,7 +119,10 @@ class RouteTable:
 
     def install(self, app: web.Application) -> None:
         for spec in self.specs:
-            app.router.add_route(spec.method, spec.path, spec.handler)
+            if spec.method == "GET":  # HTTP wants HEAD wherever GET is served (aiohttp drops the body)
+                app.router.add_get(spec.path, spec.handler, allow_head=True)
+            else:
+                app.router.add_route(spec.method, spec.path, spec.handler)
 
 
 def route_spec(request: web.Request) -> RouteSpec | None:

@@ -35,7 +35,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
     if message.type == WSMsgType.TEXT:
         try:
             payload = json.loads(message.data)
-        except ValueError:
+        except (ValueError, RecursionError):
             payload = {}
         token = payload.get("token") if isinstance(payload, dict) and payload.get("type") == "auth" else None
         if isinstance(token, str) and token:
@@ -69,7 +69,7 @@ async def websocket(request: web.Request) -> web.WebSocketResponse:
                 continue
             try:
                 payload = json.loads(msg.data)
-            except ValueError:
+            except (ValueError, RecursionError):
                 await ws.send_json({"event": "error", "data": {"message": "messages must be JSON"}})
                 continue
             if isinstance(payload, dict) and payload.get("type") == "subscribe":

@@ -46,4 +46,13 @@ async def redoc(request: web.Request) -> web.Response:
 
 
 def install_assets(app: web.Application) -> None:
-    app.router.add_static("/docs/assets/", DOCS_ASSETS, show_index=False, follow_symlinks=False)
+    """The docs' files by their exact names only: any other name is a 404 before the file system is
+    asked (a static route passed long or odd names to the OS and answered its errors with a 500)."""
+    assets = {p.relative_to(DOCS_ASSETS).as_posix(): p for p in DOCS_ASSETS.rglob("*") if p.is_file()}
+
+    async def asset(request: web.Request) -> web.StreamResponse:
+        path = assets.get(request.match_info["name"])
+        if path is None:
+            raise web.HTTPNotFound()
+        return web.FileResponse(path)
+    app.router.add_get("/docs/assets/{name:.+}", asset)
