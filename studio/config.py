@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     )
     host: str = Field(default="127.0.0.1", description="Interface the local API binds to.")
     port: int = Field(default=8000, ge=0, le=65535, description="Port of the local API.")
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Host names the local API answers besides IP addresses and localhost (e.g. studio.local); "
+                    "any other Host header is refused, so a web page cannot reach the API by DNS rebinding.")
     allow_remote: bool = Field(default=False, description="Allow binding the API to a non-loopback interface.")
     api_enabled: bool = Field(default=True, description="Run the local API inside the GUI.")
     device: Literal["auto", "cpu", "cuda"] = Field(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 from collections.abc import Callable
 import logging
 import secrets
@@ -98,8 +99,31 @@ async def authenticate(request: web.Request, token: str) -> Identity | None:
     return await asyncio.to_thread(auth.authenticate, token)
 
 
+def host_allowed(host_header: str | None, allowed: list[str]) -> bool:
+    """A request must name this machine: an IP address, `localhost`, or a name in `allowed_hosts`.
+    A web page that rebinds its own domain to 127.0.0.1 (DNS rebinding) sends that domain and is
+    refused; an IP literal cannot be rebound."""
+    host = (host_header or "").strip().lower()
+    if host.startswith("["):  # [::1]:8000
+        name = host[1:host.find("]")] if "]" in host else host[1:]
+    else:
+        name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if not name:
+        return False
+    if name in ("localhost", "localhost.") or name in {h.strip().lower() for h in allowed}:
+        return True
+    try:
+        ipaddress.ip_address(name)
+        return True
+    except ValueError:
+        return False
+
+
 @web.middleware
 async def auth_and_limits(request: web.Request, handler) -> web.StreamResponse:
+    if not host_allowed(request.headers.get("Host"), request.app[SETTINGS].allowed_hosts):
+        raise ApiError(421, "this server answers requests for this machine only (an IP address or localhost); "
+                            "add the name you use to 'allowed_hosts' in the settings", code="MISDIRECTED_REQUEST")
     match = request.match_info
     if match.http_exception is not None:
         raise match.http_exception  # unknown route (404) or wrong method (405)

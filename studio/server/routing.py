@@ -40,11 +40,23 @@ class RouteSpec:
     responses: dict[int, str] = field(default_factory=dict)
 
 
+MAX_ECHO_CHARS = 200  # an error names what was sent, not all of it (a 50 MB field must not come back)
+MAX_ECHO_ERRORS = 20
+
+
+def _echo(value: Any) -> Any:
+    if isinstance(value, str):
+        return value if len(value) <= MAX_ECHO_CHARS else value[:MAX_ECHO_CHARS] + f"… ({len(value)} characters)"
+    if isinstance(value, (bool, int, float)) or value is None:
+        return value if not isinstance(value, int) or abs(value) < 10**18 else str(value)[:40] + "…"
+    return None  # objects, lists, bytes: not echoed
+
+
 def validation_error(exc: ValidationError, where: str) -> ApiError:
     errors = []
-    for item in exc.errors(include_url=False):
-        loc = ".".join(str(part) for part in item["loc"]) or where
-        errors.append({"parameter": loc, "value": item.get("input"), "constraint": item["msg"]})
+    for item in exc.errors(include_url=False)[:MAX_ECHO_ERRORS]:
+        loc = ".".join(str(part) for part in item["loc"])[:200] or where
+        errors.append({"parameter": loc, "value": _echo(item.get("input")), "constraint": str(item["msg"])[:300]})
     first = errors[0]
     value = first["value"]
     if isinstance(value, (dict, list)):

@@ -147,3 +147,12 @@ def test_punctuation_numbers_and_unknown_words():
     assert syllable_count("Zorblax") == 2  # not in the dictionary: vowel groups
     for line in ("Under the neon lights, baby!", "We're 4 ever young", ""):
         assert syllable_count(line) == len(syllables(line))
+
+
+def test_a_numeral_of_thousands_of_digits_is_read_digit_by_digit():
+    from studio.engine.composition.lyrics import number_words
+
+    # Python refuses int() of a string over 4 300 digits; a pasted line of zeros must still sing
+    assert number_words("0" * 4301) == ["oh"] * 4301
+    assert number_words("9" * 5000) == ["nine"] * 5000
+    assert number_words("1999") == ["nineteen", "ninety", "nine"]

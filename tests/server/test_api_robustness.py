@@ -36,3 +36,36 @@ async def test_head_is_answered_wherever_get_is(api):
     status = await api.head("/api/status", headers=api.auth_headers)
     assert status.status == 200
     assert (await api.head("/api/status")).status == 401  # the same rules as GET
+
+
+async def test_a_device_the_machine_lacks_is_refused_not_saved(api, running_services):
+    import pytest
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: 'cuda' is a valid choice here")
+    resp = await api.put("/api/system/config", json={"generation_settings": {"device": "cuda"}},
+                         headers=api.auth_headers)
+    assert resp.status == 422 and "no CUDA GPU" in (await resp.json())["error"]["message"]
+    assert running_services.context.settings.device != "cuda"
+
+
+async def test_validation_errors_do_not_echo_a_huge_input(api):
+    resp = await api.post("/api/music/generate", json={"prompt": "x" * 2_000_000, "duration": "long"},
+                          headers=api.auth_headers)
+    assert resp.status == 422
+    assert len(await resp.read()) < 10_000  # names what to fix, without sending the input back
+
+
+async def test_an_unknown_host_name_is_refused_dns_rebinding(api, running_services):
+    from studio.server.middleware import host_allowed
+
+    assert host_allowed("127.0.0.1:8000", []) and host_allowed("[::1]:8000", []) and host_allowed("localhost", [])
+    assert host_allowed("192.168.1.20:8000", []) and not host_allowed("evil.example", [])
+    assert not host_allowed("", []) and host_allowed("Studio.Local:8000", ["studio.local"])
+    resp = await api.get("/api/health", headers={"Host": "evil.example"})
+    assert resp.status == 421 and "allowed_hosts" in (await resp.json())["error"]["message"]
+    assert (await api.get("/api/status", headers={**api.auth_headers, "Host": "evil.example:8000"})).status == 421
+    assert (await api.get("/api/health", headers={"Host": "localhost:8000"})).status == 200
+    running_services.context.settings.allowed_hosts = ["studio.local"]
+    assert (await api.get("/api/health", headers={"Host": "studio.local:8000"})).status == 200

@@ -306,7 +306,9 @@ def number_words(token: str) -> list[str]:
     if not match:
         return [token]
     whole, decimals, suffix = match.group(1).replace(",", ""), match.group(2), match.group(3)
-    n = int(whole)
+    # past 15 digits a numeral is read digit by digit (and never converted: Python refuses int() of
+    # a string over 4 300 digits, which a pasted line of zeros is)
+    n = int(whole) if len(whole) <= 15 else 10**16
     if decimals is None and len(whole) == 4 and "," not in match.group(1) and (1100 <= n <= 1999 or 2010 <= n <= 2099):
         hi, lo = divmod(n, 100)  # a year
         words = _int_words(hi) + (["hundred"] if lo == 0 else (["oh"] + _int_words(lo) if lo < 10 else _int_words(lo)))
@@ -317,7 +319,7 @@ def number_words(token: str) -> list[str]:
     else:
         words = _int_words(n)
     if decimals:
-        words += ["point"] + [_ONES[int(d)] for d in decimals]
+        words += ["point"] + [_ONES[int(d)] for d in decimals[:15]]
     if suffix in ("st", "nd", "rd", "th"):
         last = words[-1]
         words[-1] = _ORDINALS.get(last) or (last[:-1] + "ieth" if last.endswith("y") else last + "th")

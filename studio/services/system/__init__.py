@@ -244,6 +244,14 @@ class SystemService:
 
     def update_config(self, changes: dict[str, Any]) -> dict[str, Any]:
         """Validate, persist and apply settings; raises ValueError on a bad field or value."""
+        if changes.get("device") not in (None, "auto", "cpu"):
+            # A device this machine does not have would be saved, and every later render would fail.
+            from studio.engine.device import describe_device
+
+            try:
+                describe_device(str(changes["device"]))
+            except RuntimeError as exc:
+                raise ValueError(str(exc)) from None
         updated = save_user_settings(self.ctx.settings, changes)
         if "max_concurrent" in updated:
             self.ctx.jobs.set_max_concurrent(self.ctx.settings.max_concurrent)
