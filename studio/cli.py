@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -90,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if os.name == "posix":
+        os.umask(0o077)  # every file the studio writes (database, media, backups, logs) is this user's only
     args = _parser().parse_args(argv)
     command = args.command or "gui"
     if command == "doctor":

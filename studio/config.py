@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     )
     max_concurrent: int = Field(default=1, ge=1, le=16, description="Engine jobs run at once.")
     max_body_mb: int = Field(default=200, ge=1, le=4096, description="Largest request body accepted.")
+    request_log_days: int = Field(
+        default=30, ge=1, le=3650,
+        description="Days the API's request log keeps each request (its daily sums per endpoint are kept for good).")
     session_ttl_s: int = Field(default=3600, ge=60, description="Lifetime of a login session.")
     rate_limits: dict[str, RateLimit] = Field(default_factory=_default_rate_limits)
     soundfont_path: Path | None = Field(
@@ -220,8 +223,12 @@ class Settings(BaseSettings):
         return f"http://{host}:{self.port}"
 
     def ensure_dirs(self) -> None:
+        """The data dir and its folders, readable by this user only (the database and media hold
+        keys, tokens' masks, messages and statements)."""
         for path in (self.home, self.media_dir, self.logs_dir):
             path.mkdir(parents=True, exist_ok=True)
+            if os.name == "posix":
+                path.chmod(0o700)
 
 
 # Fields the Settings dialog and `PUT /api/system/config` may change, and whether a change
@@ -234,6 +241,7 @@ EDITABLE_FIELDS: dict[str, bool] = {
     "device": True,
     "max_concurrent": False,
     "max_body_mb": True,
+    "request_log_days": False,
     "session_ttl_s": False,
     "soundfont_path": False,
     "log_level": False,

@@ -56,3 +56,19 @@ def test_trend_source_base_urls(tmp_path, monkeypatch):
     assert save_user_settings(s, {"youtube_url": "http://127.0.0.1:9912/youtube/v3"}) == ["youtube_url"]
     with pytest.raises(ValidationError):
         save_user_settings(s, {"deezer_url": "api.deezer.com"})
+
+
+def test_the_data_dir_is_the_users_only(tmp_path):
+    import os
+    import stat
+
+    import pytest
+
+    from studio.config import Settings
+
+    if os.name != "posix":
+        pytest.skip("POSIX permissions")
+    settings = Settings(home=tmp_path / "home")
+    settings.ensure_dirs()
+    for path in (settings.home, settings.media_dir, settings.logs_dir):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path

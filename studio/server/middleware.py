@@ -82,7 +82,8 @@ async def request_context(request: web.Request, handler) -> web.StreamResponse:
     return response
 
 
-def _credential(request: web.Request) -> str | None:
+def credential(request: web.Request) -> str | None:
+    """The token a request authenticates with, read the one way every route reads it."""
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip() or None
@@ -134,7 +135,7 @@ async def auth_and_limits(request: web.Request, handler) -> web.StreamResponse:
     if spec is None or spec.public:
         return await handler(request)  # docs assets and public endpoints
 
-    token = _credential(request)
+    token = credential(request)
     if token is None:
         raise ApiError(401, f"Missing authentication: {AUTH_HINT}")
     identity = await authenticate(request, token)

@@ -69,3 +69,16 @@ async def test_an_unknown_host_name_is_refused_dns_rebinding(api, running_servic
     assert (await api.get("/api/health", headers={"Host": "localhost:8000"})).status == 200
     running_services.context.settings.allowed_hosts = ["studio.local"]
     assert (await api.get("/api/health", headers={"Host": "studio.local:8000"})).status == 200
+
+
+async def test_logout_ends_the_session_whichever_way_it_was_sent(api, running_services):
+    auth = running_services.auth
+    password = auth.reset_password() if not auth.needs_bootstrap() else auth.bootstrap().password
+    for header in ("X-API-Key", "Authorization"):
+        session = (await (await api.post("/api/auth/login", json={"username": "admin", "password": password})).json())
+        token = session["session_id"]
+        sent = {header: token if header == "X-API-Key" else f"Bearer {token}"}
+        assert (await api.get("/api/status", headers=sent)).status == 200
+        out = await api.post("/api/auth/logout", headers=sent)
+        assert (await out.json())["message"] == "Logged out"
+        assert (await api.get("/api/status", headers=sent)).status == 401, header

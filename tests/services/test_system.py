@@ -74,3 +74,25 @@ def test_job_timestamps_have_the_documented_shape(services):
 
     job = services.system.get_job(services.system.start_backup()["id"])
     assert re.match(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$", job["created_at"])
+
+
+def test_the_request_log_keeps_its_configured_days_and_the_daily_sums(services):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import func, select
+
+    from studio.db.models import RequestLog, RequestRollup
+
+    system = services.system
+    now = datetime.now(timezone.utc)
+    old = {"request_id": "r_old", "method": "GET", "path": "/api/status", "route": "/api/status", "status": 200,
+           "latency_ms": 3.0, "at": now - timedelta(days=45)}
+    system.record_requests([old])  # the first batch prunes (nothing older yet), then stores the old row
+    with services.context.db.session() as s:
+        assert s.scalar(select(func.count()).select_from(RequestLog)) == 1
+    system._pruned_at = float("-inf")  # an hour later
+    system.record_requests([{**old, "request_id": "r_new", "at": now}])
+    with services.context.db.session() as s:
+        assert list(s.scalars(select(RequestLog.request_id))) == ["r_new"]  # 45 days > the default 30
+        days = dict(s.execute(select(RequestRollup.day, RequestRollup.requests)).all())
+    assert days == {(now - timedelta(days=45)).strftime("%Y-%m-%d"): 1, now.strftime("%Y-%m-%d"): 1}

@@ -14,12 +14,13 @@ import tarfile
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import timezone
+from datetime import timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import psutil
+from sqlalchemy import delete
 
 from studio import __version__
 from studio.config import EDITABLE_FIELDS, save_user_settings
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 # How often a running API server records that it is alive (API uptime counts up to the last beat).
 API_HEARTBEAT_S = 60.0
+PRUNE_INTERVAL_S = 3600.0  # the request log is trimmed to request_log_days at most this often
 # Below these, health reports "low" (the studio keeps working but warns).
 MIN_FREE_DISK_BYTES = 1 << 30
 MIN_AVAILABLE_MEMORY_BYTES = 512 << 20
@@ -73,6 +75,7 @@ class SystemService:
         self.backups = MediaStore(ctx.settings.home / "backups")
         self._api_run_id: int | None = None
         self._heartbeat: asyncio.Task | None = None
+        self._pruned_at = float("-inf")  # monotonic time of the last request-log prune
 
     @property
     def uptime_s(self) -> float:
@@ -144,6 +147,11 @@ class SystemService:
             entry[4] = max(entry[4], latency)
             entry[5][bisect.bisect_left(LATENCY_EDGES_MS, latency)] += 1
         with self.ctx.db.session() as s:
+            if time.monotonic() - self._pruned_at >= PRUNE_INTERVAL_S:
+                self._pruned_at = time.monotonic()
+                # Each request is kept request_log_days; what API usage reads is the daily sums (kept).
+                cutoff = now - timedelta(days=self.ctx.settings.request_log_days)
+                s.execute(delete(RequestLog).where(RequestLog.at < cutoff))
             columns = ("request_id", "method", "path", "route", "status", "latency_ms", "key_id", "client")
             s.execute(RequestLog.__table__.insert(), [{"at": row.get("at") or now, **{c: row.get(c) for c in columns}}
                                                       for row in rows])

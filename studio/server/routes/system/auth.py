@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from studio.server.errors import ApiError, not_found, ok
 from studio.server.keys import SERVICES
+from studio.server.middleware import credential
 from studio.server.routing import RouteTable
 from studio.services.system.auth import AuthError
 
@@ -35,8 +36,9 @@ async def login(request: web.Request, body: LoginIn) -> web.Response:
 
 @routes.post("/api/auth/logout", summary="End the current session", tags=["auth"])
 async def logout(request: web.Request) -> web.Response:
-    header = request.headers.get("Authorization", "")
-    token = header[7:].strip() if header.lower().startswith("bearer ") else request.cookies.get("session_id", "")
+    # the session is read where authentication read it (Bearer, X-API-Key, ?api_key=, cookie), so
+    # the token that was accepted is the one that ends
+    token = credential(request)
     ended = request.app[SERVICES].auth.logout(token) if token else False
     response = ok({"message": "Logged out" if ended else "No session to end"})
     response.del_cookie("session_id")
