@@ -82,3 +82,16 @@ async def test_logout_ends_the_session_whichever_way_it_was_sent(api, running_se
         out = await api.post("/api/auth/logout", headers=sent)
         assert (await out.json())["message"] == "Logged out"
         assert (await api.get("/api/status", headers=sent)).status == 401, header
+
+
+async def test_failed_logins_are_throttled(api, running_services):
+    from studio.services.system.auth import LOGIN_FAILURES_ALLOWED
+
+    auth = running_services.auth
+    password = auth.reset_password() if not auth.needs_bootstrap() else auth.bootstrap().password
+    for _ in range(LOGIN_FAILURES_ALLOWED):
+        assert (await api.post("/api/auth/login", json={"username": "admin", "password": "guess"})).status == 401
+    blocked = await api.post("/api/auth/login", json={"username": "admin", "password": password})
+    assert blocked.status == 429 and int(blocked.headers["Retry-After"]) > 0  # even the right password waits
+    auth._login_failures.clear()  # the window passed
+    assert (await api.post("/api/auth/login", json={"username": "admin", "password": password})).status == 200

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import threading
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -33,6 +34,18 @@ _key_hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 
 class AuthError(Exception):
     """Wrong credentials; the message is safe to show."""
+
+
+class TooManyAttempts(AuthError):
+    """Logins from this client failed too often: wait `retry_after_s`."""
+
+    def __init__(self, retry_after_s: int) -> None:
+        super().__init__(f"Too many failed logins: try again in {retry_after_s} s")
+        self.retry_after_s = retry_after_s
+
+
+LOGIN_FAILURES_ALLOWED = 5  # per client within LOGIN_WINDOW_S; then logins wait (guessing passwords takes years)
+LOGIN_WINDOW_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -81,6 +94,7 @@ class AuthService:
         # argon2 is deliberately slow (~50 ms) and must not run on every request.
         self._verified: dict[str, str] = {}
         self._lock = threading.Lock()
+        self._login_failures: dict[str, list[float]] = {}  # client -> monotonic times of failed logins
 
     # --- first start ----------------------------------------------------------------------------
     def needs_bootstrap(self) -> bool:
@@ -185,8 +199,15 @@ class AuthService:
             return Identity("api_key", key_id, record.role)
 
     # --- login sessions -------------------------------------------------------------------------
-    def login(self, username: str, password: str) -> tuple[str, int]:
-        """Returns (session token, seconds until it expires); AuthError on bad credentials."""
+    def login(self, username: str, password: str, *, client: str = "local") -> tuple[str, int]:
+        """Returns (session token, seconds until it expires); AuthError on bad credentials,
+        TooManyAttempts after LOGIN_FAILURES_ALLOWED failures from `client` within LOGIN_WINDOW_S."""
+        now_s = time.monotonic()
+        with self._lock:
+            recent = [t for t in self._login_failures.get(client, []) if now_s - t < LOGIN_WINDOW_S]
+            self._login_failures[client] = recent
+            if len(recent) >= LOGIN_FAILURES_ALLOWED:
+                raise TooManyAttempts(int(LOGIN_WINDOW_S - (now_s - recent[0])) + 1)
         with self.db.session() as s:
             user = s.scalar(select(User).where(User.username == username))
             stored = user.password_hash if user else None
@@ -196,7 +217,11 @@ class AuthService:
                 _hasher.verify(_hasher.hash("x"), "y")  # same cost either way: no user enumeration
             _hasher.verify(stored, password)
         except (VerificationError, InvalidHashError, TypeError):
+            with self._lock:
+                self._login_failures.setdefault(client, []).append(now_s)
             raise AuthError("Invalid username or password") from None
+        with self._lock:
+            self._login_failures.pop(client, None)
         token = secrets.token_urlsafe(32)
         with self.db.session() as s:
             now = utcnow()

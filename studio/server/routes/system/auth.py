@@ -12,7 +12,7 @@ from studio.server.errors import ApiError, not_found, ok
 from studio.server.keys import SERVICES
 from studio.server.middleware import credential
 from studio.server.routing import RouteTable
-from studio.services.system.auth import AuthError
+from studio.services.system.auth import AuthError, TooManyAttempts
 
 routes = RouteTable()
 
@@ -26,7 +26,11 @@ class LoginIn(BaseModel):
 async def login(request: web.Request, body: LoginIn) -> web.Response:
     auth = request.app[SERVICES].auth
     try:
-        token, expires_in = await asyncio.to_thread(auth.login, body.username, body.password)
+        token, expires_in = await asyncio.to_thread(auth.login, body.username, body.password,
+                                                    client=request.remote or "unknown")
+    except TooManyAttempts as exc:
+        raise ApiError(429, str(exc), headers={"Retry-After": str(exc.retry_after_s)},
+                       extra={"retry_after": exc.retry_after_s}) from None
     except AuthError as exc:
         raise ApiError(401, str(exc)) from None
     response = ok({"message": "Login successful", "session_id": token, "expires_in": expires_in})
