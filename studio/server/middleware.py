@@ -8,6 +8,7 @@ from collections.abc import Callable
 import logging
 import secrets
 import time
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -82,6 +83,25 @@ async def request_context(request: web.Request, handler) -> web.StreamResponse:
     return response
 
 
+def _by_cookie(request: web.Request) -> bool:
+    """Whether the request authenticates with the session cookie alone (what a browser sends by itself)."""
+    return (not request.headers.get("Authorization") and not request.headers.get("X-API-Key")
+            and not request.query.get("api_key") and bool(request.cookies.get("session_id")))
+
+
+def _check_same_origin(request: web.Request) -> None:
+    """A change made with the session cookie must come from this studio's own pages: a form or
+    script on another site can make the browser send the cookie (CSRF), but not a JSON content
+    type without asking first, and not this host as its Origin."""
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and urlsplit(origin).netloc.lower() != (request.host or "").lower():
+        raise ApiError(403, "a change with the session cookie must come from the studio's own pages; scripts use an "
+                            "API key (Authorization: Bearer …)", code="FORBIDDEN")
+    if origin == "null" or request.content_type in ("text/plain", "application/x-www-form-urlencoded"):
+        raise ApiError(415, "send the body as application/json (or multipart/form-data for files)",
+                       code="UNSUPPORTED_MEDIA_TYPE")
+
+
 def credential(request: web.Request) -> str | None:
     """The token a request authenticates with, read the one way every route reads it."""
     header = request.headers.get("Authorization", "")
@@ -143,6 +163,8 @@ async def auth_and_limits(request: web.Request, handler) -> web.StreamResponse:
         raise ApiError(401, "Invalid, revoked or expired API key or session token",
                        details={"received_key": token[:8] + "...", "suggestion": AUTH_HINT})
     request[IDENTITY] = identity
+    if request.method not in ("GET", "HEAD", "OPTIONS") and _by_cookie(request):
+        _check_same_origin(request)
     if spec.admin and not identity.is_admin:
         raise ApiError(403, "This endpoint needs an admin key", details={"role": identity.role})
 

@@ -95,3 +95,21 @@ async def test_failed_logins_are_throttled(api, running_services):
     assert blocked.status == 429 and int(blocked.headers["Retry-After"]) > 0  # even the right password waits
     auth._login_failures.clear()  # the window passed
     assert (await api.post("/api/auth/login", json={"username": "admin", "password": password})).status == 200
+
+
+async def test_cookie_sessions_refuse_cross_site_shaped_changes(api, running_services):
+    auth = running_services.auth
+    password = auth.reset_password() if not auth.needs_bootstrap() else auth.bootstrap().password
+    login = await api.post("/api/auth/login", json={"username": "admin", "password": password})
+    assert login.status == 200  # the client keeps the session cookie from here on
+    body = '{"name": "from a form"}'
+    plain = await api.post("/api/auth/keys", data=body, headers={"Content-Type": "text/plain"})
+    assert plain.status == 415
+    other_site = await api.post("/api/auth/keys", data=body, headers={"Content-Type": "application/json",
+                                                                      "Origin": "https://evil.example"})
+    assert other_site.status == 403
+    own = await api.post("/api/auth/keys", data=body, headers={"Content-Type": "application/json",
+                                                               "Origin": f"http://{api.host}:{api.port}"})
+    assert own.status in (200, 201), await own.text()
+    # an API key is not a cookie: scripts are not asked for an Origin
+    assert (await api.post("/api/auth/keys", json={"name": "script"}, headers=api.auth_headers)).status in (200, 201)
