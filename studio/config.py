@@ -140,6 +140,15 @@ class Settings(BaseSettings):
         default=False, description="Read RSS/Atom feeds on this machine or the local network (feeds you host "
                                    "yourself); off, feeds are read only from public addresses."
     )
+    allowed_private_hosts: list[str] = Field(
+        default_factory=list,
+        description="Your own services on this machine or network (host names, addresses or networks such as "
+                    "nas.local, 192.168.1.20, 10.0.0.0/8) that audio URLs and webhook callbacks may reach; any other "
+                    "loopback, private, link-local or cloud-metadata address is refused.")
+    allowed_folders: list[Path] = Field(
+        default_factory=list,
+        description="Folders whose files API requests may name by path (e.g. a voice sample's audio_path); a path "
+                    "anywhere else is refused. Only the settings window changes this list, never the API.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     @field_validator("host")
@@ -178,6 +187,30 @@ class Settings(BaseSettings):
                 raise ValueError(f"no SoundFont file at {value}")
             return value
         return None
+
+    @field_validator("allowed_folders")
+    @classmethod
+    def _folders_exist(cls, value: list[Path]) -> list[Path]:
+        folders = []
+        for folder in value:
+            folder = Path(folder).expanduser()
+            if not folder.is_absolute():
+                raise ValueError(f"{folder} is not a full path to a folder")
+            folders.append(folder.resolve())  # a missing folder (an unplugged drive) simply matches nothing
+        return folders
+
+    def allowed_path(self, given: str, field: str) -> Path:
+        """The real file `given` names when it lies inside one of `allowed_folders` (links resolved,
+        so a link cannot lead out); ValueError saying how to allow it otherwise. For paths that
+        arrive in requests: the API never reads a file merely because a request named it."""
+        path = Path(given).expanduser()
+        if not path.is_absolute():
+            raise ValueError(f"{field} must be a full path")
+        real = path.resolve()
+        if not any(real.is_relative_to(folder) for folder in self.allowed_folders):
+            raise ValueError(f"{field} is outside the folders the API may read; add its folder under "
+                             "'Folders the API may read' in Settings, or upload the file instead")
+        return real
 
     @field_validator("home", mode="before")
     @classmethod
@@ -258,6 +291,8 @@ EDITABLE_FIELDS: dict[str, bool] = {
     "google_auth_url": False,
     "google_token_url": False,
     "allow_private_feeds": False,
+    "allowed_private_hosts": False,
+    "allowed_folders": False,
     "database_url": True,
 }
 

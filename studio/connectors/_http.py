@@ -9,9 +9,7 @@ connector that knows them.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import math
-import socket
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
@@ -52,20 +50,6 @@ def _check_status(source: str, host: str, resp: httpx.Response) -> None:
         # a wrong storefront, genre or feed URL: asking again will not help
         raise SourceError(source, f"{host} refused the request (HTTP {status})", status=status,
                           fatal=status in (400, 401, 403, 404, 410))
-
-
-def public_address(url: str) -> bool:
-    """Whether every address `url`'s host resolves to is a public one: not loopback, private,
-    link-local (cloud metadata), multicast or reserved. Blocking (DNS): call it off the loop."""
-    host = urlsplit(url).hostname
-    if not host:
-        return False
-    try:
-        infos = socket.getaddrinfo(host, None)
-    except (OSError, UnicodeError):
-        return False
-    addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
-    return bool(addresses) and all(a.is_global and not a.is_multicast for a in addresses)
 
 
 async def get_bytes(source: str, url: str, *, pacer: Pacer, max_bytes: int, allowed: Callable[[str], bool],

@@ -19,8 +19,9 @@ from urllib.parse import urlsplit
 
 import feedparser
 
-from studio.connectors._http import TIMEOUT_S, get_bytes, number, public_address
+from studio.connectors._http import TIMEOUT_S, get_bytes, number
 from studio.connectors.charts import ChartEntry, Pacer, SourceError
+from studio.connectors.outbound import AddressPolicy
 
 SOURCE = "feed"
 
@@ -34,13 +35,14 @@ class FeedClient:
     after a redirect); `allow_private_hosts` is the user's own setting for feeds they host."""
 
     def __init__(self, *, timeout_s: float = TIMEOUT_S, pacer: Pacer | None = None,
-                 allow_private_hosts: bool = False) -> None:
+                 allow_private_hosts: bool = False, policy: AddressPolicy | None = None) -> None:
         self.timeout_s = timeout_s
         self.pacer = pacer or Pacer(1, 1.0)  # feeds live on anyone's server: one request a second
         self.allow_private_hosts = allow_private_hosts
+        self.policy = policy or AddressPolicy()
 
     def _allowed(self, url: str) -> bool:
-        return urlsplit(url).scheme in ("http", "https") and (self.allow_private_hosts or public_address(url))
+        return urlsplit(url).scheme in ("http", "https") and (self.allow_private_hosts or self.policy.allows(url))
 
     async def read(self, url: str, *, chart: str | None = None) -> list[ChartEntry]:
         """The feed's items; `chart` defaults to "feed:<url>"."""

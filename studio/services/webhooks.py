@@ -47,6 +47,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from studio.connectors.outbound import AddressPolicy, OutboundRefused
 from studio.db.store import new_id
 from studio.timeutil import now_iso
 
@@ -195,6 +196,15 @@ class WebhookService:
         task.add_done_callback(self._tasks.discard)
         return delivery_id
 
+    async def refusal(self, url: str) -> str | None:
+        """Why `url` will not be called back (an address on this machine or a private network that
+        the user did not allow), checked when a request names it; None when it may be."""
+        try:
+            await AddressPolicy(self.ctx.settings.allowed_private_hosts).check(url)
+        except OutboundRefused as exc:
+            return str(exc)
+        return None
+
     async def _deliver(self, url: str, event: str, body: bytes, subject: str, record: dict,
                        retry_delays_s: tuple[float, ...]) -> None:
         import httpx
@@ -203,7 +213,9 @@ class WebhookService:
                    EVENT_HEADER: event, DELIVERY_HEADER: record["delivery_id"],
                    SIGNATURE_HEADER: sign(self.secret, body)}
         delays = (0.0, *retry_delays_s)
-        async with httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False) as client:
+        policy = AddressPolicy(self.ctx.settings.allowed_private_hosts)
+        async with httpx.AsyncClient(timeout=self.timeout_s, follow_redirects=False,
+                                     event_hooks={"request": [policy.on_request]}) as client:
             for attempt, delay in enumerate(delays, start=1):
                 if delay:
                     record["next_attempt_in_s"] = delay
@@ -215,6 +227,12 @@ class WebhookService:
                 try:
                     response = await client.post(url, content=body, headers=headers)
                     status = entry["status_code"] = response.status_code
+                except OutboundRefused as exc:  # the address is inside: asking again will not change that
+                    entry["error"] = f"refused: {exc}"
+                    record["attempts"].append(entry)
+                    record["status"] = "failed"
+                    log.warning("webhook %s not sent: %s", event, exc)
+                    break
                 except httpx.HTTPError as exc:
                     entry["error"] = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
                 entry["duration_ms"] = round((time.perf_counter() - started) * 1000.0, 1)

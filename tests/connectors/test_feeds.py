@@ -9,6 +9,7 @@ from aiohttp import web
 
 from studio.connectors.charts import USER_AGENT, Pacer, SourceError
 from studio.connectors.feeds import FeedClient
+from studio.connectors.outbound import AddressPolicy
 from tests.connectors.conftest import FakeClock, reply
 
 
@@ -63,7 +64,7 @@ async def test_a_page_that_is_not_a_feed_and_a_failing_host(fake_platform):
     assert clock.sleeps == [1.0]  # one request a second to anyone's server
 
 
-async def test_feeds_on_local_or_private_addresses_are_not_read_unless_allowed(fake_platform, monkeypatch):
+async def test_feeds_on_local_or_private_addresses_are_not_read_unless_allowed(fake_platform):
     platform = await fake_platform({"/fresh.rss": reply("music_news_rss.xml", content_type="application/rss+xml")})
     for url in (platform.base_url + "/fresh.rss", "http://localhost:9/x.rss", "http://169.254.169.254/latest/",
                 "http://10.0.0.8/feed", "http://[::1]:9/feed", "file:///etc/passwd"):
@@ -77,8 +78,11 @@ async def test_feeds_on_local_or_private_addresses_are_not_read_unless_allowed(f
         raise web.HTTPFound(str(request.url.with_path("/fresh.rss")))
 
     moving = await fake_platform({"/public/moved": moved, "/fresh.rss": reply("music_news_rss.xml")})
-    monkeypatch.setattr("studio.connectors.feeds.public_address", lambda url: "/public/" in url)
+    class TakesPublicPaths(AddressPolicy):
+        def refusal(self, url: str) -> str | None:
+            return None if "/public/" in url else "inside"
+
     with pytest.raises(SourceError) as caught:
-        await FeedClient().read(moving.base_url + "/public/moved")
+        await FeedClient(policy=TakesPublicPaths()).read(moving.base_url + "/public/moved")
     assert "not fetched" in caught.value.reason
     assert [r["path"] for r in moving.requests] == ["/public/moved"]

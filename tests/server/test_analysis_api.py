@@ -221,6 +221,7 @@ async def wait_batch(api, batch_id: str, timeout_s: float = 120.0) -> dict:
 async def test_batch_predict_with_a_webhook(api, running_services, fast_retries, aiohttp_server):
     app, received = make_receiver([503])  # the first delivery fails: retried
     server = await aiohttp_server(app)
+    running_services.settings.allowed_private_hosts = ["127.0.0.1"]  # the fake receiver runs on loopback
     url = str(server.make_url("/hook"))
     files = [("files[]", encode("wav", 4.0), "one.wav"), ("files[]", encode("ogg", 4.0, noise=True), "two.ogg"),
              ("files[]", b"RIFF\x00\x00\x00\x00WAVEjunk" * 8, "three.wav")]

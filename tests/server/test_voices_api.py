@@ -257,6 +257,10 @@ async def test_bad_voice_samples_are_refused_and_nothing_is_stored(api, running_
     assert_seed000_error(status, body, 400, "multipart")
     status, body = await call(api, "POST", "/api/characters/luna_lofi/voice/clone",
                               json={"name": "x", "audio_path": "/etc/passwd"})
+    assert_envelope_error(status, body, 403, "outside the folders")
+    running_services.settings.allowed_folders = [tmp_path]
+    status, body = await call(api, "POST", "/api/characters/luna_lofi/voice/clone",
+                              json={"name": "x", "audio_path": str(tmp_path / "notes.txt")})
     assert_envelope_error(status, body, 400, "WAV, FLAC, OGG or MP3")
     status, body = await call(api, "POST", "/api/characters/luna_lofi/voice/clone",
                               json={"name": "x", "audio_path": str(tmp_path / "missing.wav")})

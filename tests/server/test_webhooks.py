@@ -34,6 +34,7 @@ def make_receiver(statuses: dict[str, list[int]]):
 async def test_generation_webhooks_are_signed_and_retried(api, running_services, aiohttp_server):
     app, received = make_receiver({"generation_started": [500]})
     server = await aiohttp_server(app)
+    running_services.settings.allowed_private_hosts = ["127.0.0.1"]  # the fake receiver runs on loopback
     hooks = running_services.webhooks
     hooks.retry_delays_s = (0.05, 0.1, 0.2)
     url = str(server.make_url("/hook"))
@@ -78,6 +79,7 @@ async def test_generation_webhooks_are_signed_and_retried(api, running_services,
 async def test_client_errors_are_final_and_unreachable_receivers_give_up(running_services, aiohttp_server):
     app, received = make_receiver({"generation_failed": [410]})
     server = await aiohttp_server(app)
+    running_services.settings.allowed_private_hosts = ["127.0.0.1"]  # the fake receiver runs on loopback
     hooks = running_services.webhooks
     hooks.retry_delays_s = (0.01, 0.01)
     hooks.send(str(server.make_url("/hook")), "generation_failed", {"generation_id": "gen_x"}, subject="gen_x")
@@ -94,6 +96,7 @@ async def test_client_errors_are_final_and_unreachable_receivers_give_up(running
 async def test_batch_completed_webhook(api, running_services, aiohttp_server):
     app, received = make_receiver({})
     server = await aiohttp_server(app)
+    running_services.settings.allowed_private_hosts = ["127.0.0.1"]  # the fake receiver runs on loopback
     body = {"base_parameters": {"genre": "ambient", "duration": 2, "audio_quality": "draft", "output_formats": ["wav"]},
             "variations": [{"variation_id": "a"}, {"variation_id": "b", "customizations": {"key": "A_minor"}}],
             "batch_settings": {"notify_when_all_complete": True},

@@ -96,3 +96,26 @@ def test_the_request_log_keeps_its_configured_days_and_the_daily_sums(services):
         assert list(s.scalars(select(RequestLog.request_id))) == ["r_new"]  # 45 days > the default 30
         days = dict(s.execute(select(RequestRollup.day, RequestRollup.requests)).all())
     assert days == {(now - timedelta(days=45)).strftime("%Y-%m-%d"): 1, now.strftime("%Y-%m-%d"): 1}
+
+
+async def test_a_track_deleted_while_the_backup_runs_is_left_out(running_services, tmp_path, monkeypatch):
+    """Issue #19: the backup job crashed with FileNotFoundError when a file went mid-run."""
+    store = running_services.context.store
+    kept = store.write_bytes(b"RIFF-kept", prefix="gen", extension="wav")
+    gone = store.write_bytes(b"RIFF-gone", prefix="gen", extension="wav")
+    real_add = tarfile.TarFile.add
+
+    def add_after_a_delete(self, name, *args, **kwargs):
+        if str(name).endswith(gone.id):
+            store.path(gone.id).unlink()  # the library deletes it just before the archive reads it
+        return real_add(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(tarfile.TarFile, "add", add_after_a_delete)
+    job = running_services.system.start_backup()
+    done = await running_services.context.jobs.wait(job["id"], timeout_s=30)
+    assert done["status"] == "completed", done["error"]
+    assert done["result"]["media_files"] == 1
+    manifest = restore_backup(running_services.system.backup_path(job["id"]), tmp_path / "restored")
+    assert manifest["media_files"] == 1
+    assert (tmp_path / "restored" / "media").exists() and not list((tmp_path / "restored").rglob(gone.id))
+    assert list((tmp_path / "restored").rglob(kept.id))

@@ -71,6 +71,7 @@ async def test_clone_from_a_url_or_a_local_path_reads_off_the_loop(services, aio
     app = web.Application()
     app.router.add_get("/takes/speaker.wav", recording)
     server = await aiohttp_server(app)
+    services.settings.allowed_private_hosts = ["127.0.0.1"]  # the fake receiver runs on loopback
     base = f"http://127.0.0.1:{server.port}"
     voices = services.voices
     voices.characters.initialize()
@@ -81,6 +82,7 @@ async def test_clone_from_a_url_or_a_local_path_reads_off_the_loop(services, aio
 
     path = tmp_path / "me.wav"
     path.write_bytes(wav.getvalue())
+    services.settings.allowed_folders = [tmp_path]
     threads: list[int] = []
     read = matching._read_local_sample
     monkeypatch.setattr(matching, "_read_local_sample", lambda *a: threads.append(threading.get_ident()) or read(*a))

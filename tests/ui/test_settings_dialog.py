@@ -60,3 +60,32 @@ def test_saving_without_changes_writes_nothing(window, settings, qtbot):
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert dialog.last_result["updated_settings"] == []
     assert not (settings.home / "settings.json").exists()
+
+
+def test_folders_and_own_services_the_api_may_reach(window, services, qtbot, settings, tmp_path, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    samples = tmp_path / "samples"
+    samples.mkdir()
+    dialog = window.open_settings()
+    assert dialog.folders_list.count() == 0 and dialog.hosts_edit.text() == ""
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *a, **k: str(samples)))
+    qtbot.mouseClick(dialog.add_folder_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.add_folder_button, Qt.MouseButton.LeftButton)  # the same folder once only
+    assert dialog.folders_list.count() == 1
+    dialog.hosts_edit.setText("nas.local, 192.168.1.0/24")
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+
+    assert not dialog.isVisible()
+    assert services.settings.allowed_folders == [samples.resolve()]
+    assert services.settings.allowed_private_hosts == ["nas.local", "192.168.1.0/24"]
+    assert services.settings.allowed_path(str(samples / "take.wav"), "audio_path") == samples.resolve() / "take.wav"
+    stored = json.loads((settings.home / "settings.json").read_text())
+    assert stored["allowed_folders"] == [str(samples.resolve())]
+
+    dialog = window.open_settings()
+    assert dialog.folders_list.item(0).text() == str(samples.resolve())
+    dialog.folders_list.item(0).setSelected(True)
+    qtbot.mouseClick(dialog.remove_folder_button, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert services.settings.allowed_folders == []

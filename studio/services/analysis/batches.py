@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from studio.connectors.outbound import AddressPolicy
 from studio.db.models import Job, Prediction
 from studio.db.store import new_id
 from studio.jobs import (
@@ -116,6 +117,10 @@ class Batches:
                         extra={"supported_formats": [f.upper() for f in SUPPORTED_FORMATS]})
         if webhook_url is not None and not webhook_url.startswith(("http://", "https://")):
             raise InvalidParameter("webhook_url must be an http(s) URL", details={"parameter": "webhook_url"})
+        if webhook_url is not None:
+            why = AddressPolicy(self.ctx.settings.allowed_private_hosts).refusal(webhook_url)  # blocking DNS: a thread
+            if why is not None:
+                raise InvalidParameter(f"webhook_url is not called: {why}", details={"parameter": "webhook_url"})
         self.models.tagger()
         staged = []
         for item in items:

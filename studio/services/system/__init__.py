@@ -369,23 +369,29 @@ class SystemService:
                 source.backup(target, pages=256, progress=lambda _s, remaining, total: job.check_cancelled())
             job.progress(30, "media")
             media = [p for p in settings.media_dir.rglob("*") if p.is_file() and ".tmp" not in p.parts]
-            manifest = {"format": BACKUP_FORMAT_VERSION, "studio_version": __version__,
-                        "created_at": now_iso(), "media_files": len(media)}
-            (Path(tmp) / "manifest.json").write_text(json.dumps(manifest, indent=2))
+            added = 0
             with tarfile.open(archive, "w:gz", compresslevel=1) as tar:
-                tar.add(Path(tmp) / "manifest.json", arcname="manifest.json")
                 tar.add(snapshot, arcname="studio.db")
                 if settings.settings_file.is_file():
                     tar.add(settings.settings_file, arcname="settings.json")
                 for index, path in enumerate(media):
-                    tar.add(path, arcname=f"media/{path.relative_to(settings.media_dir)}")
+                    try:
+                        tar.add(path, arcname=f"media/{path.relative_to(settings.media_dir)}")
+                        added += 1
+                    except FileNotFoundError:  # deleted from the library while the backup ran
+                        pass
                     if index % 50 == 0:
                         job.progress(30 + 65 * index / max(1, len(media)), "media")
+                # last, so that it counts what the archive really holds (restore unpacks all first)
+                manifest = {"format": BACKUP_FORMAT_VERSION, "studio_version": __version__,
+                            "created_at": now_iso(), "media_files": added}
+                (Path(tmp) / "manifest.json").write_text(json.dumps(manifest, indent=2))
+                tar.add(Path(tmp) / "manifest.json", arcname="manifest.json")
         job.progress(97, "finalizing")
         stored = self.backups.adopt(archive, prefix="backup", extension="tar.gz")
-        includes = ["databases", "configurations"] + (["generated_content"] if media else [])
+        includes = ["databases", "configurations"] + (["generated_content"] if added else [])
         return {"file_id": stored.id, "size_bytes": stored.size_bytes, "sha256": stored.sha256,
-                "media_files": len(media), "includes": includes}
+                "media_files": added, "includes": includes}
 
     def job_handlers(self) -> list[JobHandler]:
         return [JobHandler(kind="backup", run=self._run_backup, id_prefix="backup")]

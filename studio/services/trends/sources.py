@@ -45,6 +45,7 @@ from studio.connectors.charts import ChartEntry, SourceError
 from studio.connectors.deezer import DeezerClient
 from studio.connectors.feeds import FeedClient
 from studio.connectors.lastfm import LastfmClient
+from studio.connectors.outbound import AddressPolicy
 from studio.connectors.youtube import YouTubeClient, quota_day
 from studio.db.models import TrendItem, TrendSnapshot, TrendSource
 from studio.services.trends.common import (
@@ -342,7 +343,8 @@ class TrendSources:
                 raise SourceError(name, f"no API key: add your {BUILTIN_SOURCES[name]['label']} key "
                                         f"({KEY_HINTS.get(name, 'the platform gives one')})", fatal=True)
         base_url = self._base_url(name)
-        signature = (base_url, hashlib.sha256(key.encode()).hexdigest() if key else None)
+        signature = (base_url, hashlib.sha256(key.encode()).hexdigest() if key else None,
+                     self.settings.allow_private_feeds, tuple(self.settings.allowed_private_hosts))
         kept = self._clients.get(name)
         if kept is not None and kept[0] == signature:
             return kept[1]
@@ -356,7 +358,8 @@ class TrendSources:
         elif name == "youtube":
             client = YouTubeClient(key, **kwargs)
         elif name.startswith("feed:"):
-            client = FeedClient(allow_private_hosts=self.settings.allow_private_feeds)
+            client = FeedClient(allow_private_hosts=self.settings.allow_private_feeds,
+                                policy=AddressPolicy(self.settings.allowed_private_hosts))
         else:  # pragma: no cover - every stored source is one of the above
             raise UnknownSource(name)
         self._clients[name] = (signature, client)

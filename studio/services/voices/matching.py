@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from studio.connectors.outbound import AddressPolicy, OutboundRefused
 from studio.db.models import Character, MediaFile, Voice
 from studio.db.store import new_id
 from studio.jobs import COMPLETED, JobContext, JobError, JobHandler
@@ -45,10 +46,12 @@ def _read_local_sample(path: Path, given: str) -> bytes:
     return data
 
 
-async def _download_sample(url: str) -> bytes:
-    """The body of `url`, streamed and cut off past MAX_SAMPLE_BYTES."""
+async def _download_sample(url: str, policy: AddressPolicy) -> bytes:
+    """The body of `url`, streamed and cut off past MAX_SAMPLE_BYTES; only from addresses `policy`
+    allows, checked again on every redirect."""
     try:
-        async with httpx.AsyncClient(timeout=SAMPLE_DOWNLOAD_TIMEOUT_S, follow_redirects=True) as client:
+        async with httpx.AsyncClient(timeout=SAMPLE_DOWNLOAD_TIMEOUT_S, follow_redirects=True, max_redirects=5,
+                                     event_hooks={"request": [policy.on_request]}) as client:
             async with client.stream("GET", url) as resp:
                 if resp.status_code != 200:
                     raise VoiceError(f"audio_url answered HTTP {resp.status_code}", field="audio_url", http_status=400)
@@ -58,8 +61,14 @@ async def _download_sample(url: str) -> bytes:
                     if size > MAX_SAMPLE_BYTES:
                         raise VoiceError(f"audio_url is larger than {MAX_SAMPLE_BYTES // _MB} MB", http_status=413)
                     chunks.append(chunk)
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        raise VoiceError(f"could not download audio_url: {exc}", field="audio_url", http_status=400) from None
+    except OutboundRefused as exc:
+        raise VoiceError(f"audio_url is not fetched: {exc}", field="audio_url", http_status=400) from None
+    except httpx.TooManyRedirects:
+        raise VoiceError("audio_url redirects too many times", field="audio_url", http_status=400) from None
+    except (httpx.HTTPError, httpx.InvalidURL):
+        # one text for refused, reset and timed-out connections: the answer must not map ports
+        raise VoiceError("could not download audio_url: its server did not send the file", field="audio_url",
+                         http_status=400) from None
     return b"".join(chunks)
 
 
@@ -98,7 +107,10 @@ class VoiceMatching:
         if audio_path:
             from studio.engine.instruments.voice_match import FORMATS
 
-            path = Path(audio_path).expanduser()
+            try:
+                path = self.ctx.settings.allowed_path(audio_path, "audio_path")
+            except ValueError as exc:
+                raise VoiceError(str(exc), field="audio_path", http_status=403) from None
             if path.suffix.lower() not in FORMATS:  # never read a file that cannot be a recording
                 raise VoiceError(f"audio_path must be a WAV, FLAC, OGG or MP3 file, not '{path.suffix or path.name}'",
                                  field="audio_path", http_status=400)
@@ -106,7 +118,7 @@ class VoiceMatching:
         if audio_url:
             if not audio_url.startswith(("http://", "https://")):
                 raise VoiceError("audio_url must be an http(s) URL", field="audio_url", http_status=400)
-            data = await _download_sample(audio_url)
+            data = await _download_sample(audio_url, AddressPolicy(self.ctx.settings.allowed_private_hosts))
             return data, Path(httpx.URL(audio_url).path).name or "sample.wav"
         raise VoiceError("send audio_url or audio_path (JSON), or audio_samples as multipart/form-data",
                          field="audio_url", http_status=400)

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QListWidget,
     QMessageBox,
     QPushButton,
     QSpinBox,
@@ -49,6 +50,8 @@ LABELS = {
     "ollama_url": "Ollama server",
     "ollama_model": "Ollama model",
     "log_level": "Log level",
+    "allowed_folders": "Folders the API may read",
+    "allowed_private_hosts": "Hosts on your network",
     "rate_limits": "Rate limits",
     "requests": "requests",
     "window_s": "window (s)",
@@ -170,6 +173,33 @@ class SettingsDialog(QDialog):
         hint.setWordWrap(True)
         limits.addWidget(hint)
 
+        # --- what requests may reach -----------------------------------------------------------
+        reach_box = QGroupBox("What API requests may reach")
+        reach = QFormLayout(reach_box)
+        self.folders_list = QListWidget()
+        self.folders_list.setMaximumHeight(72)
+        self.folders_list.setToolTip(Settings.model_fields["allowed_folders"].description or "")
+        add_folder = QPushButton(icon("mdi6.folder-plus"), "Add…")
+        add_folder.clicked.connect(self._add_folder)
+        remove_folder = QPushButton(icon("mdi6.folder-remove"), "Remove")
+        remove_folder.clicked.connect(lambda: [self.folders_list.takeItem(self.folders_list.row(item))
+                                               for item in self.folders_list.selectedItems()])
+        self.add_folder_button, self.remove_folder_button = add_folder, remove_folder
+        folder_buttons = QVBoxLayout()
+        folder_buttons.addWidget(add_folder)
+        folder_buttons.addWidget(remove_folder)
+        folder_buttons.addStretch(1)
+        folders_row = QWidget()
+        folders_layout = QHBoxLayout(folders_row)
+        folders_layout.setContentsMargins(0, 0, 0, 0)
+        folders_layout.addWidget(self.folders_list, 1)
+        folders_layout.addLayout(folder_buttons)
+        self.hosts_edit = QLineEdit()
+        self.hosts_edit.setPlaceholderText("none: only public addresses (e.g. nas.local, 192.168.1.20, 10.0.0.0/8)")
+        self.hosts_edit.setToolTip(Settings.model_fields["allowed_private_hosts"].description or "")
+        reach.addRow(self._label("allowed_folders"), folders_row)
+        reach.addRow(self._label("allowed_private_hosts"), self.hosts_edit)
+
         note = QLabel("Fields marked ↻ take effect after a restart. Settings are saved in "
                       f"{services.settings.settings_file}.")
         note.setObjectName("Muted")
@@ -188,6 +218,7 @@ class SettingsDialog(QDialog):
         layout.setSpacing(10)
         layout.addLayout(columns)
         layout.addWidget(limits_box, 1)
+        layout.addWidget(reach_box)
         layout.addWidget(note)
         layout.addWidget(self.buttons)
         self.load(s)
@@ -212,6 +243,9 @@ class SettingsDialog(QDialog):
         self.fields["log_level"].setCurrentText(s.log_level)
         self.fields["ollama_url"].setText(s.ollama_url or "")
         self.fields["ollama_model"].setText(s.ollama_model)
+        self.folders_list.clear()
+        self.folders_list.addItems([str(folder) for folder in s.allowed_folders])
+        self.hosts_edit.setText(", ".join(s.allowed_private_hosts))
         self.rate_table.setRowCount(0)
         for group, limit in s.rate_limits.items():
             row = self.rate_table.rowCount()
@@ -239,6 +273,9 @@ class SettingsDialog(QDialog):
             "ollama_url": self.fields["ollama_url"].text().strip() or None,
             "ollama_model": self.fields["ollama_model"].text().strip() or self.services.settings.ollama_model,
             "rate_limits": self._rate_limits(),
+            "allowed_folders": [self.folders_list.item(i).text() for i in range(self.folders_list.count())],
+            "allowed_private_hosts": [h.strip() for h in self.hosts_edit.text().replace(";", ",").split(",")
+                                      if h.strip()],
         }
 
     def _rate_limits(self) -> dict[str, dict[str, Any]]:
@@ -264,7 +301,9 @@ class SettingsDialog(QDialog):
         out = {}
         for name, value in self.values().items():
             now = current.get(name)
-            if name == "soundfont_path":
+            if name == "allowed_folders":
+                same = [str(Path(v)) for v in value] == [str(Path(v)) for v in now or []]
+            elif name == "soundfont_path":
                 same = (value or None) == (now or None) or (value and now and Path(value) == Path(now))
             else:
                 same = value == now
@@ -310,6 +349,11 @@ class SettingsDialog(QDialog):
         elif field == "rate_limits":
             self.rate_table.setFocus()
         QMessageBox.warning(self, "Settings not saved", f"Nothing was saved. Please fix:\n\n{message}")
+
+    def _add_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "A folder the API may read files from", str(Path.home()))
+        if folder and not self.folders_list.findItems(folder, Qt.MatchFlag.MatchExactly):
+            self.folders_list.addItem(folder)
 
     def _browse_soundfont(self) -> None:
         start = self.soundfont_edit.text() or str(Path.home())

@@ -70,6 +70,16 @@ def _services(request: web.Request):
     return request.app[SERVICES]
 
 
+async def _webhook(request: web.Request, body: Any, extra_default: list[str] = ()) -> dict[str, Any] | None:
+    """The request's webhook, once its callback_url is known to be one the studio may call."""
+    webhook = body.webhook(extra_default)
+    if webhook:
+        why = await _services(request).webhooks.refusal(webhook["url"])
+        if why is not None:
+            raise ApiError(400, f"callback_url is not called: {why}", details={"parameter": "callback_url"})
+    return webhook
+
+
 def _music(request: web.Request):
     return request.app[SERVICES].music
 
@@ -381,7 +391,7 @@ async def generate(request: web.Request, body: GenerateIn) -> web.Response:
     music = _music(request)
     fields = spec_fields(body.parameters, body.metadata)
     extra = _metadata_extra(body.metadata, body.parameters.ai_model)
-    webhook = body.webhook()
+    webhook = await _webhook(request, body)
     if webhook:
         extra["webhook"] = webhook
     job = _submit(music, fields, "parameters", title=body.metadata.title, description=body.metadata.description,
@@ -404,7 +414,7 @@ async def generate_from_template(request: web.Request, body: FromTemplateIn) -> 
     params = _merged(base, body.customizations, "customizations")
     fields = spec_fields(params, body.metadata)
     extra = {**_metadata_extra(body.metadata, params.ai_model), "template_id": template.id}
-    webhook = body.webhook()
+    webhook = await _webhook(request, body)
     if webhook:
         extra["webhook"] = webhook
     job = _submit(services.music, fields, "customizations", title=body.metadata.title or template.name,
@@ -434,7 +444,7 @@ async def generate_batch(request: web.Request, body: BatchIn) -> web.Response:
                       "extra": {**_metadata_extra(metadata, params.ai_model), "variation_id": variation.variation_id}})
     settings = body.batch_settings
     concurrency = settings.concurrent_generations or len(items)
-    webhook = body.webhook(["batch_completed"] if settings.notify_when_all_complete else [])
+    webhook = await _webhook(request, body, ["batch_completed"] if settings.notify_when_all_complete else [])
     try:
         batch = services.music.batches.submit_batch(items, concurrency=concurrency,
                                        notify_when_all_complete=settings.notify_when_all_complete, webhook=webhook)
@@ -492,9 +502,10 @@ async def generate_playlist(request: web.Request, body: PlaylistIn) -> web.Respo
         raise ApiError(422, f"Invalid parameter: playlist_config.{exc}",
                        details={"parameter": "playlist_config.total_duration", "value": config.total_duration,
                                 "constraint": str(exc)}) from None
+    webhook = await _webhook(request, body, ["playlist_completed"])
     try:
         playlist = services.music.playlists.submit_playlist(name=config.name, description=config.description, tracks=tracks, plan=plan,
-                                             webhook=body.webhook(["playlist_completed"]),
+                                             webhook=webhook,
                                              extra=_metadata_extra(None, body.base_parameters.ai_model))
     except ValidationError as exc:
         raise _prefixed(exc, "base_parameters") from None

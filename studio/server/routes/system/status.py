@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from studio import __version__
 from studio.jobs import STATUSES, JobStateError, UnknownJob
 from studio.server.errors import ApiError, not_found, ok
-from studio.server.keys import SERVICES
+from studio.server.keys import IDENTITY, SERVICES
 from studio.server.routing import RouteTable
 
 routes = RouteTable()
@@ -52,7 +52,12 @@ async def system_status(request: web.Request) -> web.Response:
 
 @routes.get("/api/system/config", summary="Current configuration", tags=["system"])
 async def get_config(request: web.Request) -> web.Response:
-    return ok({"configuration": _services(request).system.config()})
+    configuration = _services(request).system.config()
+    identity = request.get(IDENTITY)
+    if identity is None or not identity.is_admin:
+        # where the data lives and the database's URL (it may hold a password) are for admins
+        configuration["storage"] = {key: None for key in configuration["storage"]}
+    return ok({"configuration": configuration})
 
 
 class GenerationSettingsIn(BaseModel):
@@ -89,6 +94,12 @@ class ConfigUpdate(BaseModel):
 @routes.put("/api/system/config", summary="Change configuration", tags=["system"], body=ConfigUpdate, admin=True)
 async def put_config(request: web.Request, body: ConfigUpdate) -> web.Response:
     changes: dict[str, Any] = {}
+    soundfont = body.generation_settings.soundfont_path if body.generation_settings else None
+    if soundfont and soundfont.strip():
+        try:  # the API does not point the engine at a file the user has not put within reach
+            _services(request).settings.allowed_path(soundfont.strip(), "generation_settings.soundfont_path")
+        except ValueError as exc:
+            raise ApiError(403, str(exc), details={"parameter": "generation_settings.soundfont_path"}) from None
     for group in (body.generation_settings, body.server):
         if group is not None:
             changes.update(group.model_dump(exclude_unset=True))
