@@ -74,11 +74,14 @@ def test_folders_and_own_services_the_api_may_reach(window, services, qtbot, set
     qtbot.mouseClick(dialog.add_folder_button, Qt.MouseButton.LeftButton)  # the same folder once only
     assert dialog.folders_list.count() == 1
     dialog.hosts_edit.setText("nas.local, 192.168.1.0/24")
+    assert dialog.fields["daily_credits"].text() == "unlimited"
+    dialog.fields["daily_credits"].setValue(300)
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
 
     assert not dialog.isVisible()
     assert services.settings.allowed_folders == [samples.resolve()]
     assert services.settings.allowed_private_hosts == ["nas.local", "192.168.1.0/24"]
+    assert services.music.credits.summary()["daily_allowance"] == 300
     assert services.settings.allowed_path(str(samples / "take.wav"), "audio_path") == samples.resolve() / "take.wav"
     stored = json.loads((settings.home / "settings.json").read_text())
     assert stored["allowed_folders"] == [str(samples.resolve())]

@@ -63,9 +63,11 @@ class MusicCredits:
         used = self.used_since(day_start(now))
         balance = self.balance()
         return {
-            "credits": balance if balance is not None else "unlimited",
+            # numbers or null, never text: with no allowance set there is no balance to count down
+            "credits": balance,
             "credits_used_today": used,
-            "daily_allowance": allowance or "unlimited",
+            "daily_allowance": allowance or None,
+            "unlimited": balance is None,
             "credits_per_minute": CREDITS_PER_MINUTE,
             "subscription_type": "local",
             "renewal_date": iso(day_start(now) + timedelta(days=1)),

@@ -50,6 +50,7 @@ LABELS = {
     "ollama_url": "Ollama server",
     "ollama_model": "Ollama model",
     "log_level": "Log level",
+    "daily_credits": "Credits per day",
     "allowed_folders": "Folders the API may read",
     "allowed_private_hosts": "Hosts on your network",
     "rate_limits": "Rate limits",
@@ -132,9 +133,13 @@ class SettingsDialog(QDialog):
         row.addWidget(browse)
         self.fields["soundfont_path"] = self.soundfont_edit
         self.fields["log_level"] = QComboBox()
+        self.fields["daily_credits"] = QSpinBox()
+        self.fields["daily_credits"].setSpecialValueText("unlimited")  # 0
+        self.fields["daily_credits"].setSuffix(" credits")
         engine.addRow(self._label("device"), self.fields["device"])
         engine.addRow(self._label("max_concurrent"), self.fields["max_concurrent"])
         engine.addRow(self._label("soundfont_path"), soundfont_row)
+        engine.addRow(self._label("daily_credits"), self.fields["daily_credits"])
         engine.addRow(self._label("log_level"), self.fields["log_level"])
         self.fields["ollama_url"] = QLineEdit()
         self.fields["ollama_url"].setPlaceholderText("empty: the built-in script writer (e.g. http://127.0.0.1:11434)")
@@ -144,7 +149,7 @@ class SettingsDialog(QDialog):
         engine.addRow(self._label("ollama_url"), self.fields["ollama_url"])
         engine.addRow(self._label("ollama_model"), self.fields["ollama_model"])
 
-        for name in ("port", "max_body_mb", "session_ttl_s", "max_concurrent"):
+        for name in ("port", "max_body_mb", "session_ttl_s", "max_concurrent", "daily_credits"):
             low, high = _bounds(name)
             self.fields[name].setRange(low, high)
         self.fields["session_ttl_s"].setSingleStep(60)
@@ -239,6 +244,7 @@ class SettingsDialog(QDialog):
         self.fields["session_ttl_s"].setValue(s.session_ttl_s)
         self.fields["device"].setCurrentText(s.device)
         self.fields["max_concurrent"].setValue(s.max_concurrent)
+        self.fields["daily_credits"].setValue(s.daily_credits)
         self.soundfont_edit.setText(str(s.soundfont_path) if s.soundfont_path else "")
         self.fields["log_level"].setCurrentText(s.log_level)
         self.fields["ollama_url"].setText(s.ollama_url or "")
@@ -268,6 +274,7 @@ class SettingsDialog(QDialog):
             "session_ttl_s": self.fields["session_ttl_s"].value(),
             "device": self.fields["device"].currentText(),
             "max_concurrent": self.fields["max_concurrent"].value(),
+            "daily_credits": self.fields["daily_credits"].value(),
             "soundfont_path": soundfont or None,
             "log_level": self.fields["log_level"].currentText(),
             "ollama_url": self.fields["ollama_url"].text().strip() or None,
