@@ -1,13 +1,15 @@
 """Credentials: the admin login, login sessions and API keys.
 
 No default password exists: the first start creates an admin password and an API key and hands
-them back once (`bootstrap`). Passwords and API keys are stored as argon2 hashes; session tokens,
-short-lived and random, as SHA-256.
+them back once (`bootstrap`). Passwords are stored as argon2 hashes; API keys (256
+random bits) as keyed SHA-256 digests, checked on every request without a password hash's cost
+(keys from older versions, argon2, are rewritten on their first use); session tokens as SHA-256.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import threading
 import time
@@ -27,8 +29,7 @@ ADMIN_USERNAME = "admin"
 KEY_PREFIX = "sk"
 ROLES = ("admin", "user")
 _hasher = PasswordHasher()  # passwords: argon2's default cost, they may be guessable
-# API keys carry 256 random bits: no guessing to slow down, so a light argon2 cost is enough and
-# keeps creating/checking a key (on the GUI's loop thread, or on a first request) to a few ms.
+# Only to read API keys stored by versions before keyed digests (they are rewritten on first use).
 _key_hasher = PasswordHasher(time_cost=1, memory_cost=8192, parallelism=1)
 
 
@@ -74,6 +75,23 @@ def _sha256(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+KEY_DIGEST = "hmac-sha256$"
+# Domain separation for key digests; the secret is the key's own 256 random bits.
+_KEY_DOMAIN = b"studio api key v1"
+
+
+def _key_digest(key: str) -> str:
+    return KEY_DIGEST + hmac.new(_KEY_DOMAIN, key.encode(), hashlib.sha256).hexdigest()
+
+
+def _key_id(key: str) -> str | None:
+    """`key_<public part>` of a key shaped `sk_<public>_<secret>`; None for anything else."""
+    parts = key.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX or not parts[1] or not parts[2]:
+        return None
+    return f"key_{parts[1]}"
+
+
 def key_to_dict(key: ApiKey) -> dict[str, Any]:
     return {
         "id": key.id,
@@ -90,9 +108,6 @@ class AuthService:
     def __init__(self, db: Database, session_ttl_s: int = 3600) -> None:
         self.db = db
         self.session_ttl_s = session_ttl_s
-        # sha256(key) -> key id, for keys whose argon2 hash already verified in this process:
-        # argon2 is deliberately slow (~50 ms) and must not run on every request.
-        self._verified: dict[str, str] = {}
         self._lock = threading.Lock()
         self._login_failures: dict[str, list[float]] = {}  # client -> monotonic times of failed logins
 
@@ -132,7 +147,7 @@ class AuthService:
         public = secrets.token_hex(6)
         secret = secrets.token_urlsafe(32)
         key = f"{KEY_PREFIX}_{public}_{secret}"
-        record = ApiKey(id=f"key_{public}", name=name, key_hash=_key_hasher.hash(key), role=role)
+        record = ApiKey(id=f"key_{public}", name=name, key_hash=_key_digest(key), role=role)
         with self.db.session() as s:
             s.add(record)
             s.flush()
@@ -154,49 +169,52 @@ class AuthService:
             if key.revoked_at is None:
                 key.revoked_at = utcnow()
             data = key_to_dict(key)
-        with self._lock:
-            self._verified = {h: k for h, k in self._verified.items() if k != key_id}
         return data
 
     def verify_key_cached(self, key: str) -> Identity | None | bool:
-        """Fast path: an Identity, None (known bad), or False when an argon2 check is needed."""
-        key_id = self._verified.get(_sha256(key))
+        """The per-request check: an Identity, or None for a wrong, unknown or revoked key, from one
+        keyed SHA-256 and one row read by the key's id (no password hash: a key is 256 random bits,
+        nothing to slow a guesser down). False when the key still has an argon2 hash from before
+        (or is not a key): then `verify_key` must run, off the loop."""
+        key_id = _key_id(key)
         if key_id is None:
             return False
-        return self._active_key_identity(key_id, touch=True)
+        with self.db.session() as s:
+            record = s.get(ApiKey, key_id)
+            if record is None or record.revoked_at is not None:
+                return None
+            if not record.key_hash.startswith(KEY_DIGEST):
+                return False
+            if not hmac.compare_digest(record.key_hash, _key_digest(key)):
+                return None
+            return self._identity(record)
 
     def verify_key(self, key: str) -> Identity | None:
-        """Full check (argon2: run it off the event loop)."""
+        """Full check, also of keys stored as argon2 hashes by older versions (slow: run it off the
+        event loop), which are rewritten to the keyed SHA-256 form once they verify."""
         cached = self.verify_key_cached(key)
         if cached is not False:
             return cached
-        parts = key.split("_", 2)
-        if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        key_id = _key_id(key)
+        if key_id is None:
             return None
-        key_id = f"key_{parts[1]}"
         with self.db.session() as s:
             record = s.get(ApiKey, key_id)
             if record is None or record.revoked_at is not None:
                 return None
-            key_hash = record.key_hash
-        try:
-            _key_hasher.verify(key_hash, key)  # the parameters are read from the stored hash
-        except (VerificationError, InvalidHashError):
-            return None
-        with self._lock:
-            self._verified[_sha256(key)] = key_id
-        return self._active_key_identity(key_id, touch=True)
+            try:
+                _key_hasher.verify(record.key_hash, key)  # the parameters are read from the stored hash
+            except (VerificationError, InvalidHashError):
+                return None
+            record.key_hash = _key_digest(key)
+            return self._identity(record)
 
-    def _active_key_identity(self, key_id: str, touch: bool) -> Identity | None:
-        with self.db.session() as s:
-            record = s.get(ApiKey, key_id)
-            if record is None or record.revoked_at is not None:
-                return None
-            now = utcnow()
-            # last_used_at is informative: one write a minute per key is plenty.
-            if touch and (record.last_used_at is None or now - record.last_used_at > timedelta(minutes=1)):
-                record.last_used_at = now
-            return Identity("api_key", key_id, record.role)
+    def _identity(self, record: ApiKey) -> Identity:
+        now = utcnow()
+        # last_used_at is informative: one write a minute per key is plenty.
+        if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=1):
+            record.last_used_at = now
+        return Identity("api_key", record.id, record.role)
 
     # --- login sessions -------------------------------------------------------------------------
     def login(self, username: str, password: str, *, client: str = "local") -> tuple[str, int]:
