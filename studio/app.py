@@ -110,12 +110,28 @@ def start_background(services: Services, loop: asyncio.AbstractEventLoop) -> Non
     services.analytics.start(loop)  # the cost limits' watch
 
 
-def shutdown(services: Services) -> None:
+def shutdown(services: Services) -> bool:
+    """Stop everything; False when an engine worker is still busy inside a step (see `exit_now`)."""
     services.trends.monitor.close()  # ends the task; the stored row still says whether it was on
     services.community.close()
     services.analytics.close()
-    services.context.jobs.stop()
+    stopped = services.context.jobs.stop()
     services.context.db.dispose()
+    return stopped
+
+
+def exit_now(code: int = 0) -> None:
+    """End the process without the interpreter's teardown. Used when a worker thread is still inside
+    native code (torch, the speech model) after shutdown: tearing the runtime down under it aborts
+    the process ("terminate called without an active exception"). The database is already closed,
+    and its job stays `processing`, so the next start resumes it."""
+    import sys
+
+    logging.getLogger(__name__).warning("a job was still running at exit; it resumes at the next start")
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def print_first_run(credentials: FirstRunCredentials) -> None:
@@ -130,8 +146,9 @@ def print_first_run(credentials: FirstRunCredentials) -> None:
     )
 
 
-async def serve_forever(services: Services, host: str, port: int, allow_remote: bool) -> None:
-    """`studio serve`: the API without a window, until SIGINT/SIGTERM."""
+async def serve_forever(services: Services, host: str, port: int, allow_remote: bool) -> bool:
+    """`studio serve`: the API without a window, until SIGINT/SIGTERM. False when a job was still
+    running at the end (the caller should then `exit_now`)."""
     import signal
 
     from studio.server.app import ApiServer
@@ -153,7 +170,7 @@ async def serve_forever(services: Services, host: str, port: int, allow_remote: 
     await stop.wait()
     await server.stop()
     await services.webhooks.drain(timeout_s=5.0)  # let deliveries under way finish their current attempt
-    shutdown(services)
+    return shutdown(services)
 
 
 # --- the window (with the API on the same loop) -----------------------------------------------

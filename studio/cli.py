@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_logging(settings, verbose=args.verbose)
     if command == "serve":
-        from studio.app import serve_forever
+        from studio.app import exit_now, serve_forever
         from studio.server.app import is_loopback
 
         host = args.host or settings.host
@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         services = build_services(settings)
         try:
-            asyncio.run(serve_forever(services, host, port, allow_remote))
+            if not asyncio.run(serve_forever(services, host, port, allow_remote)):
+                exit_now(0)
         except OSError as exc:
             print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}; "
                   "is another studio running? choose another --port", file=sys.stderr)

@@ -162,9 +162,10 @@ class JobQueue:
                 log.error("job %s has unknown kind %s; leaving it queued", item[0], item[1])
         self.set_max_concurrent(self._target_workers)
 
-    def stop(self, timeout_s: float = 5.0) -> None:
+    def stop(self, timeout_s: float = 5.0) -> bool:
         """Ask running jobs to stop and the workers to exit. Interrupted jobs stay `processing` in
-        the database and are re-queued at the next start, as after a crash."""
+        the database and are re-queued at the next start, as after a crash. False when a worker is
+        still inside a step that cannot be interrupted after `timeout_s`."""
         self._running = False
         for flag in self._cancel_flags.values():
             flag.set()
@@ -173,7 +174,9 @@ class JobQueue:
         deadline = time.monotonic() + timeout_s
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
+        stopped = not any(thread.is_alive() for thread in self._threads)
         self._threads.clear()
+        return stopped
 
     def set_max_concurrent(self, count: int) -> None:
         """Grow or shrink the worker pool; extra workers exit after their current job."""
