@@ -120,6 +120,9 @@ def shutdown(services: Services) -> bool:
     return stopped
 
 
+EXIT_NOW = -1  # _main's answer when a worker is still busy: the process must end without teardown
+
+
 def exit_now(code: int = 0) -> None:
     """End the process without the interpreter's teardown. Used when a worker thread is still inside
     native code (torch, the speech model) after shutdown: tearing the runtime down under it aborts
@@ -246,8 +249,8 @@ async def _main(services: Services, api: bool) -> int:
         if server is not None:
             await server.stop()
         QThreadPool.globalInstance().waitForDone(2000)  # e.g. an audio file still decoding
-        shutdown(services)
-    return 0
+        stopped = shutdown(services)
+    return 0 if stopped else EXIT_NOW
 
 
 def run_gui(settings: Settings, api: bool = True) -> int:
@@ -272,6 +275,9 @@ def run_gui(settings: Settings, api: bool = True) -> int:
     asyncio.set_event_loop(loop)
     try:
         with loop:
-            return loop.run_until_complete(_main(services, api))
+            code = loop.run_until_complete(_main(services, api))
     finally:
         asyncio.set_event_loop(None)
+    if code == EXIT_NOW:
+        exit_now(0)
+    return code
