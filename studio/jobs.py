@@ -239,8 +239,8 @@ class JobQueue:
             return total, [job_to_dict(j) for j in rows]
 
     def counts(self) -> dict[str, int]:
-        with self.db.session() as s:
-            rows = s.execute(select(Job.status, func.count()).group_by(Job.status)).all()
+        with self.db.engine.connect() as conn:  # a plain read: no ORM session to set up and commit
+            rows = conn.execute(select(Job.status, func.count()).group_by(Job.status)).all()
         counts = {status: 0 for status in STATUSES}
         counts.update({status: n for status, n in rows})
         return counts

@@ -58,3 +58,23 @@ def test_keys_check_without_a_password_hash_and_old_argon2_keys_are_upgraded(ser
     with services.context.db.session() as s:
         assert s.get(ApiKey, "key_0123456789ab").key_hash == auth_module._key_digest(old_key)
     assert services.auth.verify_key_cached(old_key).role == "user"
+
+
+def test_a_revoked_key_stops_at_once_here_and_within_seconds_elsewhere(services, monkeypatch):
+    from studio.db.models import ApiKey
+    from studio.services.system import auth as auth_module
+    from studio.timeutil import utcnow
+
+    key, record = services.auth.create_key("cached")
+    assert services.auth.verify_key_cached(key).subject == record["id"]
+    services.auth.revoke_key(record["id"])  # this process: dropped from the cache at once
+    assert services.auth.verify_key_cached(key) is None
+
+    other, other_record = services.auth.create_key("revoked by the CLI")
+    assert services.auth.verify_key_cached(other) is not None
+    with services.context.db.session() as s:  # another process (studio keys revoke) writes the row
+        s.get(ApiKey, other_record["id"]).revoked_at = utcnow()
+    clock = [auth_module.time.monotonic()]
+    monkeypatch.setattr(auth_module.time, "monotonic", lambda: clock[0])
+    clock[0] += auth_module.KNOWN_KEY_TTL_S + 0.1
+    assert services.auth.verify_key_cached(other) is None

@@ -76,6 +76,7 @@ def _sha256(value: str) -> str:
 
 
 KEY_DIGEST = "hmac-sha256$"
+KNOWN_KEY_TTL_S = 2.0
 # Domain separation for key digests; the secret is the key's own 256 random bits.
 _KEY_DOMAIN = b"studio api key v1"
 
@@ -109,6 +110,9 @@ class AuthService:
         self.db = db
         self.session_ttl_s = session_ttl_s
         self._lock = threading.Lock()
+        # digest -> (identity, until): a valid key is re-read at most every KNOWN_KEY_TTL_S, so a
+        # request costs one HMAC; revoking here drops it at once, from another process within the TTL.
+        self._known: dict[str, tuple[Identity, float]] = {}
         self._login_failures: dict[str, list[float]] = {}  # client -> monotonic times of failed logins
 
     # --- first start ----------------------------------------------------------------------------
@@ -169,25 +173,36 @@ class AuthService:
             if key.revoked_at is None:
                 key.revoked_at = utcnow()
             data = key_to_dict(key)
+        with self._lock:
+            self._known = {d: known for d, known in self._known.items() if known[0].subject != key_id}
         return data
 
     def verify_key_cached(self, key: str) -> Identity | None | bool:
         """The per-request check: an Identity, or None for a wrong, unknown or revoked key, from one
-        keyed SHA-256 and one row read by the key's id (no password hash: a key is 256 random bits,
-        nothing to slow a guesser down). False when the key still has an argon2 hash from before
+        keyed SHA-256 and a read of the key's row at most every KNOWN_KEY_TTL_S (no password hash:
+        a key is 256 random bits, nothing to slow a guesser down). False when the key still has an argon2 hash from before
         (or is not a key): then `verify_key` must run, off the loop."""
         key_id = _key_id(key)
         if key_id is None:
             return False
+        digest = _key_digest(key)
+        known = self._known.get(digest)
+        if known is not None and known[1] > time.monotonic():
+            return known[0]
         with self.db.session() as s:
             record = s.get(ApiKey, key_id)
             if record is None or record.revoked_at is not None:
                 return None
             if not record.key_hash.startswith(KEY_DIGEST):
                 return False
-            if not hmac.compare_digest(record.key_hash, _key_digest(key)):
+            if not hmac.compare_digest(record.key_hash, digest):
                 return None
-            return self._identity(record)
+            identity = self._identity(record)
+        with self._lock:
+            if len(self._known) > 10_000:  # only valid keys get here; a bound all the same
+                self._known.clear()
+            self._known[digest] = (identity, time.monotonic() + KNOWN_KEY_TTL_S)
+        return identity
 
     def verify_key(self, key: str) -> Identity | None:
         """Full check, also of keys stored as argon2 hashes by older versions (slow: run it off the
