@@ -181,3 +181,7 @@ async def test_settings_through_the_api_stay_within_reach(api, user_api, running
     user = (await (await user_api.get("/api/system/config", headers=user_api.auth_headers)).json())
     assert user["configuration"]["storage"] == {"data_dir": None, "database_url": None}
     assert str(running_services.settings.home) not in str(user)
+    status = await (await user_api.get("/api/status", headers=user_api.auth_headers)).json()
+    assert status["data_dir"] is None and status["jobs"]["max_concurrent"] >= 1
+    status = await (await api.get("/api/status", headers=api.auth_headers)).json()
+    assert status["data_dir"] == str(running_services.settings.home)

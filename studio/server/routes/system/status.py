@@ -42,7 +42,15 @@ async def health(request: web.Request) -> web.Response:
 
 @routes.get("/api/status", summary="What runs where: device, queue, uptime", tags=["system"])
 async def status(request: web.Request) -> web.Response:
-    return web.json_response(_services(request).system.status())
+    report = _services(request).system.status()
+    if not _is_admin(request):
+        report["data_dir"] = None  # where the data lives is for admins
+    return web.json_response(report)
+
+
+def _is_admin(request: web.Request) -> bool:
+    identity = request.get(IDENTITY)
+    return identity is not None and identity.is_admin
 
 
 @routes.get("/api/system/status", summary="System status: resources, services, connections", tags=["system"])
@@ -53,8 +61,7 @@ async def system_status(request: web.Request) -> web.Response:
 @routes.get("/api/system/config", summary="Current configuration", tags=["system"])
 async def get_config(request: web.Request) -> web.Response:
     configuration = _services(request).system.config()
-    identity = request.get(IDENTITY)
-    if identity is None or not identity.is_admin:
+    if not _is_admin(request):
         # where the data lives and the database's URL (it may hold a password) are for admins
         configuration["storage"] = {key: None for key in configuration["storage"]}
     return ok({"configuration": configuration})
