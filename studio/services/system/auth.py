@@ -180,8 +180,8 @@ class AuthService:
     def verify_key_cached(self, key: str) -> Identity | None | bool:
         """The per-request check: an Identity, or None for a wrong, unknown or revoked key, from one
         keyed SHA-256 and a read of the key's row at most every KNOWN_KEY_TTL_S (no password hash:
-        a key is 256 random bits, nothing to slow a guesser down). False when the key still has an argon2 hash from before
-        (or is not a key): then `verify_key` must run, off the loop."""
+        a key is 256 random bits, nothing to slow a guesser down). False when the key still has an
+        argon2 hash from before (or is not a key): then `verify_key` must run, off the loop."""
         key_id = _key_id(key)
         if key_id is None:
             return False

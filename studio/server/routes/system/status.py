@@ -101,12 +101,6 @@ class ConfigUpdate(BaseModel):
 @routes.put("/api/system/config", summary="Change configuration", tags=["system"], body=ConfigUpdate, admin=True)
 async def put_config(request: web.Request, body: ConfigUpdate) -> web.Response:
     changes: dict[str, Any] = {}
-    soundfont = body.generation_settings.soundfont_path if body.generation_settings else None
-    if soundfont and soundfont.strip():
-        try:  # the API does not point the engine at a file the user has not put within reach
-            _services(request).settings.allowed_path(soundfont.strip(), "generation_settings.soundfont_path")
-        except ValueError as exc:
-            raise ApiError(403, str(exc), details={"parameter": "generation_settings.soundfont_path"}) from None
     for group in (body.generation_settings, body.server):
         if group is not None:
             changes.update(group.model_dump(exclude_unset=True))
@@ -118,7 +112,10 @@ async def put_config(request: web.Request, body: ConfigUpdate) -> web.Response:
     if not changes:
         raise ApiError(422, "Nothing to update: give at least one setting", details={"parameter": "body"})
     try:
-        result = _services(request).system.update_config(changes)
+        result = _services(request).system.update_config(changes, requested=True)
+    except PermissionError as exc:
+        raise ApiError(403, f"generation_settings.{exc}",
+                       details={"parameter": "generation_settings.soundfont_path"}) from None
     except ValueError as exc:
         raise ApiError(422, f"Invalid setting: {exc}") from None
     return ok(result)
