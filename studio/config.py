@@ -201,14 +201,15 @@ class Settings(BaseSettings):
 
     def allowed_path(self, given: str, field: str) -> Path:
         """The real file `given` names when it lies inside one of `allowed_folders` (links resolved,
-        so a link cannot lead out); ValueError saying how to allow it otherwise. For paths that
+        so a link cannot lead out); PermissionError saying how to allow it otherwise, ValueError for
+        a path that is not a full one. For paths that
         arrive in requests: the API never reads a file merely because a request named it."""
         path = Path(given).expanduser()
         if not path.is_absolute():
             raise ValueError(f"{field} must be a full path")
         real = path.resolve()
         if not any(real.is_relative_to(folder) for folder in self.allowed_folders):
-            raise ValueError(f"{field} is outside the folders the API may read; add its folder under "
+            raise PermissionError(f"{field} is outside the folders the API may read; add its folder under "
                              "'Folders the API may read' in Settings, or upload the file instead")
         return real
 

@@ -53,7 +53,8 @@ class AddressPolicy:
         inside = sorted(str(a) for a in addresses if not self._allowed_address(a))
         if not addresses or inside:
             return (f"{host} is on this machine or a private network ({', '.join(inside[:3])}); "
-                    "add it to 'allowed_private_hosts' in the settings if it is a service of yours")
+                    "if it is a service of yours, add it under 'Hosts on your network' in Settings "
+                    "(allowed_private_hosts)")
         return None
 
     def _allowed_address(self, address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:

@@ -255,10 +255,7 @@ class SystemService:
         `requested`: the changes came in a request (the API), so a file they name must lie in the
         folders the user allowed (PermissionError otherwise); the settings window may name any."""
         if requested and changes.get("soundfont_path"):
-            try:
-                self.ctx.settings.allowed_path(str(changes["soundfont_path"]).strip(), "soundfont_path")
-            except ValueError as exc:
-                raise PermissionError(str(exc)) from None
+            self.ctx.settings.allowed_path(str(changes["soundfont_path"]).strip(), "soundfont_path")
         if changes.get("device") not in (None, "auto", "cpu"):
             # A device this machine does not have would be saved, and every later render would fail.
             from studio.engine.device import describe_device

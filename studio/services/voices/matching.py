@@ -109,8 +109,10 @@ class VoiceMatching:
 
             try:
                 path = self.ctx.settings.allowed_path(audio_path, "audio_path")
-            except ValueError as exc:
+            except PermissionError as exc:
                 raise VoiceError(str(exc), field="audio_path", http_status=403) from None
+            except ValueError as exc:
+                raise VoiceError(str(exc), field="audio_path", http_status=400) from None
             if path.suffix.lower() not in FORMATS:  # never read a file that cannot be a recording
                 raise VoiceError(f"audio_path must be a WAV, FLAC, OGG or MP3 file, not '{path.suffix or path.name}'",
                                  field="audio_path", http_status=400)
