@@ -232,3 +232,36 @@ async def test_a_statement_bad_deep_inside_stores_nothing(services):
     with services.context.db.session() as s:
         imported = s.scalars(select(AnalyticsImport)).one()
         assert (imported.rows, imported.window_start, imported.window_end) == (12_000, "2026-03-01", "2026-03-31")
+
+
+async def test_a_large_statement_is_stored_as_a_row_by_row_insert_would(services, monkeypatch):
+    """Large chunks go through a temp table copied beside the reading, with the columns a chunk holds
+    one text in written into the statement: the facts are those of a plain insert binding every value."""
+    from sqlalchemy import select
+
+    from studio.db.models import AnalyticsFact
+    from studio.services.analytics import imports as imports_module
+
+    header = ("Reporting Date\tSale Month\tStore\tArtist\tTitle\tISRC\tUPC\tQuantity\tTeam Percentage\tSong/Album\t"
+              "Country of Sale\tSongwriter Royalties Withheld\tEarnings (USD)")
+    countries = ("US", "OU", "", "DE")
+    lines = [header] + [f"2026-04-05\t2026-0{1 + i % 3}\t{'Spotify' if i % 5 else ''}\tMe\tSong {i % 40}\t"
+                        f"QZABC26{i % 40:05d}\t1\t{'' if i % 7 == 0 else i % 90 - 3}\t100\tSong\t"
+                        f"{countries[i % 4]}\t0\t{0.04 * (i % 11) - 0.1:.4f}" for i in range(7_500)]
+    data = "\n".join(lines).encode()
+    columns = [c for c in AnalyticsFact.__table__.columns if c.name not in ("id", "import_id")]
+
+    def facts() -> list:
+        with services.context.db.session() as s:
+            return s.execute(select(*columns).order_by(AnalyticsFact.id)).all()
+
+    staged = await services.analytics.imports.import_file(data, "Nova's statement.tsv")
+    assert staged["rows"] == 7_500
+    staged_facts = facts()
+    services.analytics.imports.delete(staged["import_id"])
+    monkeypatch.setattr(imports_module, "_STAGE_MIN_ROWS", 10**9)
+    monkeypatch.setattr(imports_module, "_sqlite_literal", lambda value: None)
+    direct = await services.analytics.imports.import_file(data, "Nova's statement.tsv")
+    assert direct["rows"] == 7_500
+    assert facts() == staged_facts
+    assert {f.file for f in staged_facts} == {"Nova's statement.tsv"} and {f.currency for f in staged_facts} == {"USD"}
