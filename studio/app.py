@@ -20,6 +20,7 @@ from studio.events import EventBus
 from studio.jobs import JobQueue
 from studio.services import Services
 from studio.services.system.auth import AuthService, FirstRunCredentials
+from studio.services.system.logs import LOG_BACKUP_COUNT, LOG_FILE_NAME, LOG_MAX_BYTES, JsonLinesFormatter
 
 if TYPE_CHECKING:
     from studio.server.app import ApiServer
@@ -35,8 +36,10 @@ def setup_logging(settings: Settings, *, verbose: bool = False) -> None:
         return
     root.setLevel(settings.log_level)
     formatter = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    file_handler = logging.handlers.RotatingFileHandler(settings.logs_dir / "studio.log", maxBytes=5 << 20, backupCount=3)
-    file_handler.setFormatter(formatter)
+    # The file gets JSON lines (what GET /api/system/logs reads back); the console stays readable.
+    file_handler = logging.handlers.RotatingFileHandler(settings.logs_dir / LOG_FILE_NAME, maxBytes=LOG_MAX_BYTES,
+                                                        backupCount=LOG_BACKUP_COUNT, encoding="utf-8")
+    file_handler.setFormatter(JsonLinesFormatter())
     root.addHandler(file_handler)
     console = logging.StreamHandler()
     console.setFormatter(formatter)
@@ -86,6 +89,10 @@ def build_services(settings: Settings | None = None) -> Services:
         analytics=AnalyticsService(ctx),
     )
     voices.content.performance = services.analytics.content  # characters' figures come from linked statistics
+    # the background parts that /api/services lists and controls (job workers, API are its own)
+    services.system.services.add_studio_services(trends=services.trends, community=services.community,
+                                                 webhooks=services.webhooks)
+    services.system.models.active_tagger = lambda: analysis.models.active  # which tagger /api/models shows in use
     for service in (services.system, services.music, services.analysis, services.voices, services.analytics):
         for handler in service.job_handlers():
             jobs.register(handler)
@@ -94,6 +101,8 @@ def build_services(settings: Settings | None = None) -> Services:
     events.subscribe(services.analysis.on_event)  # batch analysis rows, cancelled batches
     events.subscribe(services.voices.on_event)  # failed/cancelled speech and voice-matching jobs
     events.subscribe(services.analytics.costs.on_event)  # finished jobs: check the cost limits
+    events.subscribe(services.system.metrics.on_event)  # job counts, durations and render speed for /metrics
+    services.system.metrics.add_collector("analysis", services.analysis.stats.prometheus_families)
     return services
 
 
@@ -108,6 +117,7 @@ def start_background(services: Services, loop: asyncio.AbstractEventLoop) -> Non
     services.trends.monitor.resume(loop)  # monitoring that was on before the last exit goes on
     services.community.start(loop)  # approved replies left unsent, then polling of the enabled platforms
     services.analytics.start(loop)  # the cost limits' watch
+    services.system.monitoring.start(loop)  # CPU, memory and queue every 5 s for the System charts
 
 
 def shutdown(services: Services) -> bool:
@@ -115,6 +125,7 @@ def shutdown(services: Services) -> bool:
     services.trends.monitor.close()  # ends the task; the stored row still says whether it was on
     services.community.close()
     services.analytics.close()
+    services.system.monitoring.stop()
     stopped = services.context.jobs.stop()
     services.context.db.dispose()
     return stopped

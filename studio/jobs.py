@@ -19,6 +19,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -130,6 +131,12 @@ class JobQueue:
         self._last_persist: dict[str, float] = {}
         self._live: dict[str, dict[str, Any]] = {}  # last published state of running jobs
         self._running = False
+        # Holds: while any is set, workers take no new job (running ones finish). "stopped" is the
+        # user's (services control), "maintenance" a VACUUM's; each is released on its own.
+        self._holds: set[str] = set()
+        self._gate = threading.Condition()
+        self._active: set[str] = set()  # jobs a worker is running now (guarded by _gate)
+        self.last_activity: datetime | None = None  # when a worker last started or finished a job
 
     # --- registration ---------------------------------------------------------------------------
     def register(self, handler: JobHandler) -> None:
@@ -167,6 +174,8 @@ class JobQueue:
         the database and are re-queued at the next start, as after a crash. False when a worker is
         still inside a step that cannot be interrupted after `timeout_s`."""
         self._running = False
+        with self._gate:
+            self._gate.notify_all()  # workers waiting out a hold see the queue is stopping
         for flag in self._cancel_flags.values():
             flag.set()
         for _ in self._threads:
@@ -192,6 +201,34 @@ class JobQueue:
     @property
     def max_concurrent(self) -> int:
         return self._target_workers
+
+    # --- holding the workers (services control, maintenance) -------------------------------------
+    def hold(self, reason: str) -> set[str]:
+        """Workers take no new job until every hold is released; jobs already running go on.
+        Returns the ids of the jobs running now (once this returns, no other job can start)."""
+        with self._gate:
+            self._holds.add(reason)
+            return set(self._active)
+
+    def release(self, reason: str) -> None:
+        with self._gate:
+            self._holds.discard(reason)
+            self._gate.notify_all()
+
+    @property
+    def holds(self) -> set[str]:
+        with self._gate:
+            return set(self._holds)
+
+    @property
+    def accepting(self) -> bool:
+        """Whether workers take new jobs (started and not held)."""
+        return self._running and not self.holds
+
+    def active_jobs(self) -> set[str]:
+        """Ids of the jobs a worker is running at this moment."""
+        with self._gate:
+            return set(self._active)
 
     # --- API for services -----------------------------------------------------------------------
     def submit(self, kind: str, params: dict[str, Any], *, title: str | None = None,
@@ -311,9 +348,14 @@ class JobQueue:
                 return
             job_id, kind, params, attempts = item
             flag = self._cancel_flags.setdefault(job_id, threading.Event())
-            if flag.is_set() or not self._running:
-                self._cancel_flags.pop(job_id, None)
-                continue
+            with self._gate:  # a held queue keeps the job waiting (still `queued`) until released
+                while self._holds and self._running and not flag.is_set():
+                    self._gate.wait(0.5)
+                if flag.is_set() or not self._running:
+                    self._cancel_flags.pop(job_id, None)
+                    continue
+                self._active.add(job_id)
+                self.last_activity = utcnow()
             handler = self._handlers[kind]
             ctx = JobContext(job_id, kind, params, attempts + 1, flag, self._report_threadsafe)
             self._call_on_loop(self._on_started, job_id)
@@ -327,6 +369,9 @@ class JobQueue:
             except Exception as exc:  # a bug in a handler: record it, keep the worker alive
                 log.error("job %s (%s) crashed:\n%s", job_id, kind, traceback.format_exc())
                 outcome = (FAILED, None, {"code": "INTERNAL_ERROR", "message": f"{type(exc).__name__}: {exc}"})
+            with self._gate:
+                self._active.discard(job_id)
+                self.last_activity = utcnow()
             if not self._running and outcome[0] == CANCELLED:
                 continue  # shutting down: leave it `processing` so the next start resumes it
             self._call_on_loop(self._on_finished, job_id, *outcome)

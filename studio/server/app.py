@@ -25,7 +25,7 @@ from studio.server.middleware import (
 from studio.server.ratelimit import RateLimiter
 from studio.server.routes import analysis, analytics, community, trends, voices
 from studio.server.routes.music import ai, library
-from studio.server.routes.system import auth, docs, status
+from studio.server.routes.system import auth, control, diagnostics, docs, models, monitoring, status
 from studio.server.routing import RouteTable
 
 if TYPE_CHECKING:
@@ -34,7 +34,10 @@ if TYPE_CHECKING:
 log = logging.getLogger("studio.server")
 
 # Each area's route module contributes one table; later areas add theirs here.
-ROUTE_TABLES: list[RouteTable] = [status.routes, auth.routes, docs.routes, library.routes, ai.routes, analysis.routes,
+# system: status/config/jobs/backups, auth, docs, logs/errors (diagnostics), models, maintenance and
+# services (control), /metrics with monitoring and resources (monitoring)
+ROUTE_TABLES: list[RouteTable] = [status.routes, auth.routes, docs.routes, diagnostics.routes, models.routes,
+                                  control.routes, monitoring.routes, library.routes, ai.routes, analysis.routes,
                                   voices.routes, trends.routes, community.routes, analytics.routes, ws.routes]
 
 
@@ -53,7 +56,7 @@ def build_app(services: "Services") -> web.Application:
             limiter.configure(services.settings.rate_limits)
 
     unsubscribe = services.events.subscribe(on_event)
-    recorder = RequestLogRecorder(services.system.record_requests)
+    recorder = RequestLogRecorder(services.system.record_requests, observe=services.system.metrics.observe_request)
     app[REQUEST_LOG] = recorder
     specs = []
     for table in ROUTE_TABLES:

@@ -184,14 +184,21 @@ async def auth_and_limits(request: web.Request, handler) -> web.StreamResponse:
 class RequestLogRecorder:
     """Buffers request rows and writes them in batches on the loop (one small transaction a second)."""
 
-    def __init__(self, write: Callable[[list[dict]], None], flush_interval_s: float = 1.0) -> None:
+    def __init__(self, write: Callable[[list[dict]], None], flush_interval_s: float = 1.0,
+                 observe: Callable[[str, str | None, int, float], None] | None = None) -> None:
         self._write = write  # the system service stores them (the server never opens a DB session)
+        self._observe = observe  # the Prometheus counters: (method, route template, status, latency_ms)
         self._rows: list[dict] = []
         self._interval = flush_interval_s
         self._task: asyncio.Task | None = None
 
     def record(self, **row) -> None:
         self._rows.append(row)
+        if self._observe is not None:
+            try:  # increments only; a metrics failure must not fail the request
+                self._observe(row["method"], row.get("route"), row["status"], row["latency_ms"])
+            except Exception:
+                log.exception("could not count the request in the metrics")
 
     def start(self) -> None:
         self._task = asyncio.get_event_loop().create_task(self._run())

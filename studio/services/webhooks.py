@@ -248,6 +248,11 @@ class WebhookService:
                     break
         self._save_record(subject, record)
 
+    @property
+    def in_flight(self) -> int:
+        """Deliveries under way (attempting or waiting to retry)."""
+        return sum(1 for task in self._tasks if not task.done())
+
     async def drain(self, timeout_s: float = 10.0) -> None:
         """Wait for the deliveries under way (tests, shutdown)."""
         tasks = [t for t in self._tasks if not t.done()]

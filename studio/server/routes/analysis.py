@@ -20,7 +20,8 @@ Errors: INVALID_FILE_FORMAT (details list the supported formats), FILE_TOO_LARGE
 AUDIO_TOO_LONG, MISSING_PARAMETER, INVALID_PARAMETER (400); MODEL_UNAVAILABLE (503);
 MODEL_INFERENCE_FAILED (500, after 3 attempts). `/api/v1/health` and `/api/v1/metrics` are also
 the paths seed 003 names for its health and metrics: health answers in seed 004's shape,
-metrics in JSON or, with `?format=prometheus`, in the Prometheus text format.
+metrics in JSON or, with `?format=prometheus`, the studio's Prometheus exposition (the same text as
+`GET /metrics`, made by the system service).
 """
 
 from __future__ import annotations
@@ -162,9 +163,14 @@ async def genres(request: web.Request) -> web.Response:
 
 
 @routes.get(f"{PREFIX}/health", summary="Health: database, model, storage and queue checks", tags=TAGS, public=True,
-            description="200 {status: healthy} when every component is up, else 503 {status: degraded}.")
+            description="200 {status: healthy} when every component is up, else 503 {status: degraded}. Also "
+                        "seed 003's `services` map (healthy, degraded, unhealthy or not_configured per service: "
+                        "database, storage, disk_space, memory, job_queue, ml_pipeline, connectors) and `uptime` "
+                        "(seconds), from the same checks as GET /api/health.")
 async def health(request: web.Request) -> web.Response:
     report = await asyncio.to_thread(_analysis(request).stats.health)  # loads the model the first time
+    monitoring = request.app[SERVICES].system.monitoring
+    report.update(await asyncio.to_thread(monitoring.health_services, report["components"]))
     report["request_id"] = request.get(REQUEST_ID, "")
     return web.json_response(report, status=200 if report["status"] == "healthy" else 503)
 
@@ -229,10 +235,12 @@ class MetricsQuery(BaseModel):
 
 
 @routes.get(f"{PREFIX}/metrics", summary="Analysis metrics: states, latency, throughput, API traffic", tags=TAGS,
-            admin=True, query=MetricsQuery)
+            admin=True, query=MetricsQuery,
+            description="JSON: the analysis figures. `format=prometheus`: the studio's whole Prometheus exposition "
+                        "(text format 0.0.4), the same as GET /metrics.")
 async def metrics(request: web.Request, query: MetricsQuery) -> web.Response:
-    service = _analysis(request)
-    if query.format == "prometheus":
-        return web.Response(text=service.stats.prometheus(), content_type="text/plain", charset="utf-8",
-                            headers={"X-Generated-At": now_iso()})
-    return envelope(request, service.stats.metrics())
+    if query.format == "prometheus":  # the studio's whole exposition, the same text as GET /metrics
+        metrics = request.app[SERVICES].system.metrics
+        text = await asyncio.to_thread(metrics.exposition)
+        return web.Response(text=text, headers={"Content-Type": metrics.content_type, "X-Generated-At": now_iso()})
+    return envelope(request, _analysis(request).stats.metrics())

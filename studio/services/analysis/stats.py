@@ -1,6 +1,6 @@
 """Figures about the analysis area, computed from the stored predictions and the request log:
 the history's statistics (`GET /api/v1/stats`), health checks (`/health`), admin metrics
-(`/metrics`, also in the Prometheus text format)."""
+(`/metrics`; its Prometheus families join the studio's exposition)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from prometheus_client.core import GaugeMetricFamily, Metric
 from sqlalchemy import func, select
 
 from studio.db.models import Job, Prediction, RequestLog
@@ -171,16 +172,29 @@ class AnalysisStats:
             "timestamp": iso(now),
         }
 
-    def prometheus(self) -> str:
-        """`metrics()` in the Prometheus text format (seed 003 asks /api/v1/metrics for that)."""
-        m = self.metrics()
-        lines = ["# HELP studio_predictions Predictions by state.", "# TYPE studio_predictions gauge"]
-        lines += [f'studio_predictions{{status="{k}"}} {v}' for k, v in m["predictions"].items()]
-        lines += ["# HELP studio_prediction_processing_ms Processing time of completed predictions.",
-                  "# TYPE studio_prediction_processing_ms summary"]
-        for q in ("p50", "p95", "p99"):
-            value = m["processing_time_ms"].get(q)
-            if value is not None:
-                lines.append(f'studio_prediction_processing_ms{{quantile="0.{q[1:]}"}} {value}')
-        lines += ["# TYPE studio_uptime_seconds counter", f"studio_uptime_seconds {m['uptime_seconds']}"]
-        return "\n".join(lines) + "\n"
+    def prometheus_families(self) -> list[Metric]:
+        """The analysis figures for the studio's Prometheus exposition (`GET /metrics`, the same text
+        as `/api/v1/metrics?format=prometheus`): predictions by state, completed in the last hour,
+        and the processing time of the last 1000 completed ones. Cheap queries (no request log)."""
+        now = utcnow()
+        with self.ctx.db.session() as s:
+            by_status = dict(s.execute(select(Prediction.status, func.count()).group_by(Prediction.status)).all())
+            hour = s.scalar(select(func.count()).where(Prediction.completed_at >= now - timedelta(hours=1),
+                                                       Prediction.status == "completed")) or 0
+            times = sorted(t for (t,) in s.execute(select(Prediction.processing_time_ms).where(
+                Prediction.status == "completed", Prediction.processing_time_ms.is_not(None))
+                .order_by(Prediction.completed_at.desc()).limit(1000)).all())
+        predictions = GaugeMetricFamily("studio_predictions", "Predictions by state.", labels=["status"])
+        for state in STATES:
+            predictions.add_metric([state], int(by_status.get(state, 0)))
+        last_hour = GaugeMetricFamily("studio_predictions_completed_last_hour", "Predictions completed in the last hour.",
+                                      value=hour)
+        processing = Metric("studio_prediction_processing_seconds",
+                            "Processing time of the last 1000 completed predictions.", "summary")
+        for q in (0.5, 0.95, 0.99):
+            if times:
+                value = times[min(len(times) - 1, math.ceil(q * len(times)) - 1)] / 1000.0
+                processing.add_sample("studio_prediction_processing_seconds", {"quantile": str(q)}, value)
+        processing.add_sample("studio_prediction_processing_seconds_count", {}, float(len(times)))
+        processing.add_sample("studio_prediction_processing_seconds_sum", {}, sum(times) / 1000.0)
+        return [predictions, last_hour, processing]

@@ -30,6 +30,13 @@ from studio.engine.io.peaks import ENVELOPE_BINS, envelope, read_peaks
 from studio.engine.io.decode import read_audio
 from studio.engine.io.playback import OutputStatus, Player, probe_output
 from studio.jobs import COMPLETED, JobContext, JobError, JobHandler
+from studio.services.system.failures import Failures
+from studio.services.system.logs import LogReader
+from studio.services.system.maintenance import Maintenance
+from studio.services.system.services import ServiceRegistry
+from studio.services.system.metrics import StudioMetrics
+from studio.services.system.monitoring import SystemMonitor
+from studio.services.system.models import ModelCatalog
 from studio.timeutil import now_iso, utcnow
 
 if TYPE_CHECKING:
@@ -76,6 +83,17 @@ class SystemService:
         self._api_run_id: int | None = None
         self._heartbeat: asyncio.Task | None = None
         self._pruned_at = float("-inf")  # monotonic time of the last request-log prune
+        # Parts (issue #19): the log read back, recorded failures, models and SoundFonts.
+        self.logs = LogReader(ctx)
+        self.errors = Failures(ctx, self.logs)
+        self.models = ModelCatalog(ctx, apply_settings=self.update_config)
+        # Parts (issue #19 item 3): maintenance jobs, and the background services' registry.
+        self.maintenance = Maintenance(ctx, prune_request_log=self.prune_request_log, backups_root=self.backups.root)
+        self.services = ServiceRegistry(ctx)
+        # Prometheus metrics (studio-owned registry) and the monitoring figures with their history.
+        self.metrics = StudioMetrics(ctx, uptime_s=lambda: self.uptime_s)
+        self.monitoring = SystemMonitor(ctx, health=self.health, uptime_s=lambda: self.uptime_s,
+                                        backups_dir=self.backups.root)
 
     @property
     def uptime_s(self) -> float:
@@ -83,8 +101,9 @@ class SystemService:
 
     # --- health & status ------------------------------------------------------------------------
     def connector_status(self) -> dict[str, str]:
-        """Outside platforms configured by the user (none are configured by default)."""
-        return {}
+        """Outside platforms the user turned on (none by default), each "connected", "error" or
+        "not_checked", from the trend and community sources' recorded state (the registry's)."""
+        return self.services.connections()
 
     def api_started(self, url: str) -> None:
         """The API server calls this once it listens (and `api_stopped` when it stops). Each run is
@@ -146,12 +165,11 @@ class SystemService:
             entry[3] += latency
             entry[4] = max(entry[4], latency)
             entry[5][bisect.bisect_left(LATENCY_EDGES_MS, latency)] += 1
+        if rows:
+            self.services.last_request_at = max(row.get("at") or now for row in rows)
         with self.ctx.db.session() as s:
             if time.monotonic() - self._pruned_at >= PRUNE_INTERVAL_S:
-                self._pruned_at = time.monotonic()
-                # Each request is kept request_log_days; what API usage reads is the daily sums (kept).
-                cutoff = now - timedelta(days=self.ctx.settings.request_log_days)
-                s.execute(delete(RequestLog).where(RequestLog.at < cutoff))
+                self.prune_request_log(s)
             columns = ("request_id", "method", "path", "route", "status", "latency_ms", "key_id", "client")
             s.execute(RequestLog.__table__.insert(), [{"at": row.get("at") or now, **{c: row.get(c) for c in columns}}
                                                       for row in rows])
@@ -170,6 +188,16 @@ class SystemService:
                 if len(before) == len(buckets):  # days summed before the buckets existed keep none
                     rollup.latency_buckets = [a + b for a, b in zip(before, buckets)]
 
+    def prune_request_log(self, session=None) -> int:
+        """Delete request-log rows older than request_log_days (what API usage reads is the daily
+        sums, kept); returns how many. The API's writer calls it hourly, maintenance on demand."""
+        self._pruned_at = time.monotonic()
+        cutoff = utcnow() - timedelta(days=self.ctx.settings.request_log_days)
+        if session is not None:
+            return session.execute(delete(RequestLog).where(RequestLog.at < cutoff)).rowcount or 0
+        with self.ctx.db.session() as s:
+            return s.execute(delete(RequestLog).where(RequestLog.at < cutoff)).rowcount or 0
+
     def health(self) -> dict[str, Any]:
         """Seed 000 `GET /api/health` with real checks."""
         checks: dict[str, str] = {}
@@ -183,9 +211,10 @@ class SystemService:
         available = psutil.virtual_memory().available
         checks["memory"] = "ok" if available >= MIN_AVAILABLE_MEMORY_BYTES else f"low: {available // (1 << 20)} MiB available"
         connectors = self.connector_status()
-        checks["apis"] = "ok" if connectors and all(v == "connected" for v in connectors.values()) else (
+        checks["apis"] = "ok" if connectors and all(v in ("connected", "not_checked") for v in connectors.values()) else (
             "none_configured" if not connectors else "degraded")
-        checks["job_workers"] = "ok" if self.ctx.jobs.max_concurrent > 0 else "stopped"
+        checks["job_workers"] = ("stopped" if self.ctx.jobs.max_concurrent <= 0 or "stopped" in self.ctx.jobs.holds
+                                 else "ok")  # "stopped": POST /api/services/job_workers/stop
         essential_ok = checks["database"] == "ok"
         all_ok = all(v in ("ok", "none_configured") for v in checks.values())
         return {
@@ -216,7 +245,21 @@ class SystemService:
         """Seed 000 `GET /api/system/status`: resource figures measured now."""
         disk = shutil.disk_usage(self.ctx.settings.home)
         counts = self.ctx.jobs.counts()
-        last = self.ctx.jobs.list(limit=1)[1]
+        services = []
+        for entry in self.services.list():  # each service's state and measured last_activity
+            item = {"name": entry["name"], "status": entry["status"], "last_activity": entry["last_activity"],
+                    "uptime": entry["uptime"]}
+            if entry["name"] == "job_workers":
+                item.update(workers=self.ctx.jobs.max_concurrent, queued=counts["queued"],
+                            processing=counts["processing"])
+            elif entry["name"] == "api_server":
+                item["url"] = self.ctx.api_base_url
+            services.append(item)
+        reasons = {"system_health.network_latency": "not measured: the studio runs locally and pings no "
+                                                    "outside host; see api_connections for each platform's last contact"}
+        for item in services:
+            if item["last_activity"] is None:
+                reasons[f"services.{item['name']}.last_activity"] = "no work of it is on record yet"
         return {
             "status": "operational",
             "timestamp": now_iso(),
@@ -225,16 +268,12 @@ class SystemService:
                 "cpu_usage": psutil.cpu_percent(interval=None),
                 "memory_usage": psutil.virtual_memory().percent,
                 "disk_usage": round(100.0 * disk.used / disk.total, 1),
+                "network_latency": None,
                 "process_memory_mb": round(psutil.Process().memory_info().rss / (1 << 20), 1),
             },
-            "services": [
-                {"name": "api_server", "status": "running" if self.ctx.server_running else "stopped",
-                 "url": self.ctx.api_base_url},
-                {"name": "job_queue", "status": "running", "workers": self.ctx.jobs.max_concurrent,
-                 "queued": counts["queued"], "processing": counts["processing"],
-                 "last_activity": last[0]["updated_at"] if last else None},
-            ],
+            "services": services,
             "api_connections": self.connector_status(),
+            "reasons": reasons,
         }
 
     # --- configuration --------------------------------------------------------------------------
@@ -254,7 +293,9 @@ class SystemService:
         """Validate, persist and apply settings; raises ValueError on a bad field or value.
         `requested`: the changes came in a request (the API), so a file they name must lie in the
         folders the user allowed (PermissionError otherwise); the settings window may name any."""
-        if requested and changes.get("soundfont_path"):
+        # A SoundFont installed through /api/models/install lies in the data dir: the studio wrote it.
+        if requested and changes.get("soundfont_path") and \
+                not self.models.is_installed_file(str(changes["soundfont_path"]).strip()):
             self.ctx.settings.allowed_path(str(changes["soundfont_path"]).strip(), "soundfont_path")
         if changes.get("device") not in (None, "auto", "cpu"):
             # A device this machine does not have would be saved, and every later render would fail.
@@ -398,7 +439,7 @@ class SystemService:
                 "media_files": added, "includes": includes}
 
     def job_handlers(self) -> list[JobHandler]:
-        return [JobHandler(kind="backup", run=self._run_backup, id_prefix="backup")]
+        return [JobHandler(kind="backup", run=self._run_backup, id_prefix="backup"), self.maintenance.handler()]
 
 
 def restore_backup(archive: Path, home: Path) -> dict[str, Any]:

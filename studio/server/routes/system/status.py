@@ -58,6 +58,10 @@ async def system_status(request: web.Request) -> web.Response:
     return web.json_response(_services(request).system.system_status())
 
 
+@routes.get("/api/settings", summary="Application settings (same as GET /api/system/config)", tags=["settings"],
+            description="Seed 002's settings path: the same configuration, shape and rules as GET /api/system/config "
+                        "(`configuration` grouped as generation_settings, server, rate_limits, storage, log_level; "
+                        "storage is shown to admins only).")
 @routes.get("/api/system/config", summary="Current configuration", tags=["system"])
 async def get_config(request: web.Request) -> web.Response:
     configuration = _services(request).system.config()
@@ -98,6 +102,10 @@ class ConfigUpdate(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
 
 
+@routes.put("/api/settings", summary="Update application settings (same as PUT /api/system/config)",
+            tags=["settings"], body=ConfigUpdate, admin=True,
+            description="Seed 002's settings path: the same body, validation, admin rule and answer as PUT "
+                        "/api/system/config (updated_settings, restart_required, restart_fields).")
 @routes.put("/api/system/config", summary="Change configuration", tags=["system"], body=ConfigUpdate, admin=True)
 async def put_config(request: web.Request, body: ConfigUpdate) -> web.Response:
     changes: dict[str, Any] = {}

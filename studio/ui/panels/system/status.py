@@ -1,4 +1,6 @@
-"""System: health checks, resource figures, all jobs, backups and settings."""
+"""System: health checks, resource figures, all jobs, backups and settings (Overview), and the
+pages of the other modules here: Resources (charts, storage, GPU), Logs, Problems, Services and
+Maintenance."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from PySide6.QtWidgets import (
     QMessageBox,
     QPushButton,
     QScrollArea,
+    QTabWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -27,6 +30,11 @@ from PySide6.QtWidgets import (
 from studio.jobs import STATUSES
 from studio.ui.formatting import when
 from studio.ui.panels.base import Panel, PanelHost
+from studio.ui.panels.system.errors import ErrorsPage
+from studio.ui.panels.system.logs import LogsPage
+from studio.ui.panels.system.maintenance import MaintenancePage
+from studio.ui.panels.system.resources import ResourcesPage
+from studio.ui.panels.system.services import ServicesPage
 from studio.ui.theme import COLORS, icon
 from studio.ui.widgets.cards import Card
 from studio.ui.widgets.jobs_dock import JOB_EVENTS, StatusFilterModel, make_jobs_view
@@ -37,7 +45,7 @@ CHECK_LABELS = {
     "disk_space": "Disk space",
     "memory": "Memory",
     "apis": "Outside services",
-    "job_workers": "Job workers",
+    "job_workers": "Background jobs",
 }
 CHECK_EXPLAIN = {"none_configured": "none configured (optional)"}
 
@@ -47,7 +55,7 @@ class SystemPanel(Panel):
     icon = "mdi6.server"
     key = "system"
     area = "system"
-    subtitle = "Health, resources, jobs and backups of this studio."
+    subtitle = "Health, resources, jobs, backups, logs and maintenance of this studio."
 
     def __init__(self, host: PanelHost, parent: QWidget | None = None) -> None:
         super().__init__(host, parent)
@@ -57,10 +65,8 @@ class SystemPanel(Panel):
 
         content = QWidget()
         body = QVBoxLayout(content)
-        body.setContentsMargins(28, 24, 28, 24)
+        body.setContentsMargins(0, 10, 0, 0)
         body.setSpacing(16)
-        body.addLayout(self.header(self.settings_button))
-
         top = QHBoxLayout()
         top.setSpacing(16)
         top.addWidget(self._build_health(), 1)
@@ -69,14 +75,29 @@ class SystemPanel(Panel):
         body.addWidget(self._build_resources())
         body.addWidget(self._build_jobs(), 1)
         body.addWidget(self._build_backups())
+        overview = QScrollArea()
+        overview.setWidgetResizable(True)
+        overview.setFrameShape(QFrame.Shape.NoFrame)
+        overview.setWidget(content)
 
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        scroll.setWidget(content)
+        self.logs = LogsPage(self.services, host)
+        self.errors = ErrorsPage(self.services, host)
+        self.services_page = ServicesPage(self.services, host)
+        self.resources = ResourcesPage(self.services, host)
+        self.maintenance = MaintenancePage(self.services, host)
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(True)
+        for page, label in ((overview, "Overview"), (self.resources, "Resources"), (self.logs, "Logs"),
+                            (self.errors, "Problems"), (self.services_page, "Services"),
+                            (self.maintenance, "Maintenance")):
+            self.tabs.addTab(page, label)
+        self.overview = overview
+
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(0, 0, 0, 0)
-        outer.addWidget(scroll)
+        outer.setContentsMargins(28, 24, 28, 16)
+        outer.setSpacing(8)
+        outer.addLayout(self.header(self.settings_button))
+        outer.addWidget(self.tabs, 1)
 
         self.timer = QTimer(self)
         self.timer.setInterval(REFRESH_MS)
@@ -250,13 +271,15 @@ class SystemPanel(Panel):
             self.about_labels[key].setText(str(value))
 
     def refresh_resources(self) -> None:
+        if self.tabs.currentWidget() is not self.overview and hasattr(self, "last_status"):
+            return  # measured only while the Overview page is shown
         data = self.services.system.system_status()
         health = data["system_health"]
         self.cards["cpu_usage"].set(f"{health['cpu_usage']:.0f}%")
         self.cards["memory_usage"].set(f"{health['memory_usage']:.0f}%")
         self.cards["disk_usage"].set(f"{health['disk_usage']:.0f}%")
         self.cards["process_memory_mb"].set(f"{health['process_memory_mb']:.0f} MB")
-        queue = next((s for s in data["services"] if s["name"] == "job_queue"), {})
+        queue = next((s for s in data["services"] if s["name"] == "job_workers"), {})
         self.cards["jobs"].set(f"{queue.get('processing', 0)} / {queue.get('queued', 0)}")
         self.cards["jobs"].setToolTip(f"{queue.get('workers', 0)} worker(s)")
         self.about_labels["uptime"].setText(data["uptime"])
@@ -305,10 +328,20 @@ class SystemPanel(Panel):
         folder.mkdir(parents=True, exist_ok=True)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
+    def show_page(self, name: str) -> QWidget:
+        """Show a page by name: overview, resources, logs, errors, services or maintenance."""
+        page = {"overview": self.overview, "resources": self.resources, "logs": self.logs, "errors": self.errors,
+                "services": self.services_page, "maintenance": self.maintenance}[name]
+        self.tabs.setCurrentWidget(page)
+        return page
+
     def primary_action(self) -> None:
         """Ctrl+Enter: check health again."""
         self.refresh_health()
 
     def focus_search(self) -> None:
-        """Ctrl+F: the jobs status filter."""
-        self.status_filter.setFocus()
+        """Ctrl+F: the log search on the Logs page, else the jobs status filter."""
+        if self.tabs.currentWidget() is self.logs:
+            self.logs.search_edit.setFocus()
+        else:
+            self.status_filter.setFocus()
