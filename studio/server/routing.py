@@ -40,6 +40,10 @@ class RouteSpec:
     responses: dict[int, str] = field(default_factory=dict)
 
 
+# Bound of every `offset` query parameter: SQLite's OFFSET is a 64-bit integer, and a larger number
+# failed inside the driver (a 500) instead of being refused as input (issue #19)
+MAX_OFFSET = 1_000_000_000
+
 MAX_ECHO_CHARS = 200  # an error names what was sent, not all of it (a 50 MB field must not come back)
 MAX_ECHO_ERRORS = 20
 

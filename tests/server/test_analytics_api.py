@@ -144,6 +144,15 @@ async def test_v1_costs_reports_and_limits(api, running_services):
     assert listed[0]["report_id"] == done["report_id"]
 
 
+async def test_null_cost_limits_clear_them_and_the_alert_share_falls_back_to_its_default(api):
+    # found by Schemathesis (issue #19): `"alert_at_pct": null` was stored and then answered 500
+    body = {name: None for name in ("daily_compute_s", "monthly_compute_s", "daily_cost", "monthly_cost",
+                                    "daily_quota_units", "alert_at_pct")}
+    limits = await _json(await api.put("/api/v1/costs/limits", json=body, headers=api.auth_headers))
+    assert limits["alert_at_pct"] == 80.0 and limits["daily_cost"] is None and limits["alerts"] == []
+    assert (await get(api, "/api/v1/costs/limits"))["alert_at_pct"] == 80.0
+
+
 async def test_bad_input_says_what_to_fix(api):
     assert (await get(api, "/api/analytics/revenue?period=fortnight", 422))["error"]
     assert (await get(api, "/api/analytics/revenue?breakdown=hourly", 422))["error"]

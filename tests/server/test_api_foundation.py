@@ -222,3 +222,11 @@ async def test_backup_over_the_api(api, running_services):
     assert len(await download.read()) == listed[0]["size_bytes"]
     assert (await api.get("/api/system/backups/download/..%2F..%2Fetc", headers=h)).status == 404
     await asyncio.sleep(0)
+
+
+async def test_a_blank_key_name_is_a_422_that_names_the_field(api):
+    # found by Schemathesis (issue #19): a name of only whitespace passed the model, then failed in the service
+    resp = await api.post("/api/auth/keys", json={"name": "\t ", "role": "user"}, headers=api.auth_headers)
+    assert resp.status == 422, await resp.text()
+    error = (await resp.json())["error"]
+    assert "name must be 1-100 characters" in error["message"] and error["details"]["parameter"] == "name"

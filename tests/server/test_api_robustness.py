@@ -113,3 +113,27 @@ async def test_cookie_sessions_refuse_cross_site_shaped_changes(api, running_ser
     assert own.status in (200, 201), await own.text()
     # an API key is not a cookie: scripts are not asked for an Origin
     assert (await api.post("/api/auth/keys", json={"name": "script"}, headers=api.auth_headers)).status in (200, 201)
+
+
+async def test_a_huge_offset_or_page_is_a_422_not_a_database_overflow(api):
+    # found by Schemathesis (issue #19): an offset past SQLite's 64-bit OFFSET failed in the driver
+    huge = 10**24
+    paths = ["/api/analytics/items", "/api/community/members", "/api/community/messages", "/api/v1/ai/generations",
+             "/api/errors", "/api/jobs", "/api/characters", "/api/v1/history"]
+    for path in paths:
+        resp = await api.get(f"{path}?offset={huge}", headers=api.auth_headers)
+        assert resp.status == 422, (path, resp.status, await resp.text())
+        assert "offset" in (await resp.json())["error"]["message"]
+    resp = await api.get(f"/api/music/list?page={huge}", headers=api.auth_headers)
+    assert resp.status == 422 and "page" in (await resp.json())["error"]["message"]
+    assert (await api.get("/api/jobs?offset=1000", headers=api.auth_headers)).status == 200
+
+
+async def test_digits_int_cannot_read_are_refused_not_a_crash(api):
+    # found by Schemathesis (issue #19): '³' and '²' pass str.isdigit() but int() refuses them
+    for path in ("/api/v1/analytics/revenue?period=%C2%B3d", "/api/analytics/revenue?period=%C2%B3d",
+                 "/api/music/analytics?period=%C2%B3d"):
+        resp = await api.get(path, headers=api.auth_headers)
+        assert resp.status == 422, (path, resp.status, await resp.text())
+    assert (await api.get("/api/errors/request_%C2%B2", headers=api.auth_headers)).status == 404
+    assert (await api.post("/api/analytics/items/%C2%B2/reject", headers=api.auth_headers)).status == 404

@@ -35,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from studio.server import multipart
 from studio.server.errors import ApiError, envelope, not_found
 from studio.server.keys import SERVICES, REQUEST_ID
-from studio.server.routing import RouteTable
+from studio.server.routing import MAX_OFFSET, RouteTable
 from studio.services.analysis import (
     MAX_BATCH_FILES,
     STATES,
@@ -178,7 +178,7 @@ async def health(request: web.Request) -> web.Response:
 class HistoryQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     limit: int = Field(default=20, ge=1, le=100)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     genre: str | None = Field(default=None, max_length=32)
     status: Literal["queued", "processing", "converting", "predicting", "completed", "failed"] | None = None
     source: Literal["api", "gui", "batch"] | None = None

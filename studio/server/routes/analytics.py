@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from studio.server.errors import ApiError, not_found, ok
 from studio.server.keys import SERVICES
 from studio.server.multipart import FileTooLargeError, FormError, read_form
-from studio.server.routing import RouteTable
+from studio.server.routing import MAX_OFFSET, RouteTable
 from studio.services.analytics import content as content_doc
 from studio.services.analytics import costs as costs_doc
 from studio.services.analytics import dashboard as dashboard_doc
@@ -258,7 +258,7 @@ class ItemsQuery(BaseModel):
     status: Literal["none", "suggested", "confirmed", "rejected"] | None = None
     q: str | None = Field(default=None, max_length=200)
     limit: int = Field(default=50, ge=1, le=500)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 @routes.get("/api/analytics/items", summary="Videos and songs the imports name, with their links", tags=TAGS,
@@ -271,7 +271,7 @@ async def items(request: web.Request, query: ItemsQuery) -> web.Response:
 
 def _item_id(request: web.Request) -> int:
     text = request.match_info["item_id"]
-    if not text.isdigit() or len(text) > 12:
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:  # '²' is a digit int() refuses
         raise not_found("item", text)
     return int(text)
 
@@ -457,7 +457,7 @@ class LimitsIn(BaseModel):
     daily_cost: float | None = Field(default=None, gt=0, le=1e9)
     monthly_cost: float | None = Field(default=None, gt=0, le=1e9)
     daily_quota_units: dict[str, int] | None = Field(default=None, description='e.g. {"youtube": 8000}')
-    alert_at_pct: float | None = Field(default=None, gt=0, le=100, description="warn at this share of a limit")
+    alert_at_pct: float | None = Field(default=None, gt=0, le=100, description="warn at this share of a limit (null: the default)")
 
 
 @routes.get("/api/v1/costs/limits", summary="The cost limits", tags=V1_TAGS)

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from studio.server.errors import ApiError, not_found, ok
 from studio.server.keys import IDENTITY, SERVICES
 from studio.server.multipart import FileTooLargeError, FormError, read_form
-from studio.server.routing import RouteTable
+from studio.server.routing import MAX_OFFSET, RouteTable
 from studio.services.community import insights as insights_doc
 from studio.services.community import members as members_doc
 from studio.services.community import settings as settings_doc
@@ -164,7 +164,7 @@ class MembersQuery(BaseModel):
     status: Literal["active", "inactive", "vip"] | None = None
     search: str | None = Field(default=None, max_length=200, description="Part of a username.")
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 @routes.get("/api/community/members", summary="Members with their computed profile", tags=TAGS,
@@ -278,7 +278,7 @@ class MessagesQuery(BaseModel):
     search: str | None = Field(default=None, max_length=200, description="Part of the text or the author's name.")
     member_id: str | None = Field(default=None, max_length=64)
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 @routes.get("/api/community/messages", summary="The inbox: messages of every platform, newest first", tags=TAGS,

@@ -20,7 +20,7 @@ from studio.server import multipart
 from studio.server.downloads import file_response
 from studio.server.errors import ApiError, envelope, not_found, ok
 from studio.server.keys import SERVICES
-from studio.server.routing import RouteTable, parse_model, read_json_object
+from studio.server.routing import MAX_OFFSET, RouteTable, parse_model, read_json_object
 from studio.services.voices import (
     MAX_CONTENT_DURATION_S,
     MAX_SAMPLE_BYTES,
@@ -284,7 +284,7 @@ async def batch(request: web.Request, body: BatchIn) -> web.Response:
 
 class ContentQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_OFFSET)
     limit: int = Field(default=10, ge=1, le=100)
     type: str | None = Field(default=None, max_length=32)
 
@@ -477,7 +477,7 @@ class CharacterListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["active", "paused", "error"] | None = None
     limit: int = Field(default=20, ge=1, le=100)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     search: str | None = Field(default=None, max_length=100)
 
 

@@ -100,7 +100,7 @@ def parse_period(period: str | None, *, end_day: str | date | None = None,
         return Period(start, end, "all")
     units = {"d": 1, "w": 7, "m": 30, "y": 365}
     days = None
-    if len(text) >= 2 and text[:-1].isdigit():
+    if len(text) >= 2 and text[:-1].isascii() and text[:-1].isdigit():  # not '³d': int() refuses it
         n, unit = int(text[:-1]), text[-1]
         if unit == "h" and n > 0:
             days = max(1, math.ceil(n / 24))

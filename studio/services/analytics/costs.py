@@ -114,7 +114,8 @@ class Costs:
         with self.ctx.db.session() as s:
             limits = dict(self._state(s).limits or {})
         return {**{k: limits.get(k) for k in LIMIT_FIELDS}, "daily_quota_units": dict(limits.get("daily_quota_units") or {}),
-                "alert_at_pct": limits.get("alert_at_pct", DEFAULT_ALERT_PCT)}
+                # null (sent as `"alert_at_pct": null`) means the default, as for a limit never set
+                "alert_at_pct": limits.get("alert_at_pct") or DEFAULT_ALERT_PCT}
 
     def set_limits(self, changes: dict[str, Any]) -> dict[str, Any]:
         unknown = set(changes) - {*LIMIT_FIELDS, "daily_quota_units", "alert_at_pct"}

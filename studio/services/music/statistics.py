@@ -36,7 +36,7 @@ def parse_period_days(period: str) -> int:
     """'7d', '30d', '12h' (rounded up to a day), '1y' -> days; ValueError otherwise."""
     text = (period or "").strip().lower()
     units = {"d": 1, "w": 7, "m": 30, "y": 365}
-    if len(text) >= 2 and text[:-1].isdigit():
+    if len(text) >= 2 and text[:-1].isascii() and text[:-1].isdigit():  # not '³d': int() refuses it
         n, unit = int(text[:-1]), text[-1]
         if unit == "h":
             return max(1, math.ceil(n / 24))

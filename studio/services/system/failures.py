@@ -106,7 +106,8 @@ class Failures:
                         "started_at": iso(job.started_at), "finished_at": iso(job.finished_at),
                         "job_url": f"/api/jobs/{job.id}"}
             number = error_id[len(REQUEST_PREFIX):]
-            if not error_id.startswith(REQUEST_PREFIX) or not number.isdigit() or len(number) > 18:
+            if not error_id.startswith(REQUEST_PREFIX) or not (number.isascii() and number.isdigit()) \
+                    or len(number) > 18:
                 raise UnknownError(error_id)
             row = s.get(RequestLog, int(number))
             if row is None or row.status < 500:

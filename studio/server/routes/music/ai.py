@@ -31,7 +31,7 @@ from studio.jobs import CANCELLED, COMPLETED, FAILED, PROCESSING, QUEUED, JobSta
 from studio.server.downloads import file_response
 from studio.server.errors import ApiError, envelope, insufficient_credits, not_found
 from studio.server.keys import SERVICES
-from studio.server.routing import RouteTable, validation_error
+from studio.server.routing import MAX_OFFSET, RouteTable, validation_error
 from studio.services.music.catalogue import GenerationSpec
 from studio.services.music.common import (
     CONVERTIBLE_AUDIO,
@@ -214,7 +214,7 @@ class GenerationsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: Literal["queued", "processing", "completed", "failed", "cancelled"] | None = None
     limit: int = Field(default=20, ge=1, le=100)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
     sort_by: Literal["created_at", "updated_at", "duration"] = "created_at"
     sort_order: Literal["asc", "desc"] = "desc"
 

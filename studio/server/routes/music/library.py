@@ -15,7 +15,7 @@ from studio.jobs import UnknownJob
 from studio.server.downloads import file_response
 from studio.server.errors import ApiError, insufficient_credits, not_found, ok
 from studio.server.keys import SERVICES
-from studio.server.routing import RouteTable, validation_error
+from studio.server.routing import MAX_OFFSET, RouteTable, validation_error
 from studio.services.music.catalogue import MAX_DURATION_S
 from studio.services.music.common import (
     CONVERTIBLE_AUDIO,
@@ -183,7 +183,7 @@ async def download(request: web.Request) -> web.StreamResponse:
 
 class ListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    page: int = Field(default=1, ge=1)
+    page: int = Field(default=1, ge=1, le=MAX_OFFSET)
     limit: int = Field(default=20, ge=1, le=100)
     status: Literal["queued", "processing", "completed", "failed", "cancelled"] | None = None
 

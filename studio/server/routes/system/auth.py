@@ -62,7 +62,10 @@ async def list_keys(request: web.Request) -> web.Response:
 
 @routes.post("/api/auth/keys", summary="Create an API key; the key is shown once", tags=["auth"], body=KeyCreateIn, admin=True)
 async def create_key(request: web.Request, body: KeyCreateIn) -> web.Response:
-    key, record = await asyncio.to_thread(request.app[SERVICES].auth.create_key, body.name, body.role)
+    try:
+        key, record = await asyncio.to_thread(request.app[SERVICES].auth.create_key, body.name, body.role)
+    except ValueError as exc:  # the service's rules, e.g. a name of only spaces
+        raise ApiError(422, f"Invalid parameter: {exc}", details={"parameter": "name"}) from None
     return ok({"api_key": key, "key": record, "message": "Store this key now: it is not shown again"}, http_status=201)
 
 

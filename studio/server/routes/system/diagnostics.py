@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from studio.server.errors import ApiError, not_found, ok
 from studio.server.keys import SERVICES
-from studio.server.routing import RouteTable
+from studio.server.routing import MAX_OFFSET, RouteTable
 from studio.services.system.failures import UnknownError
 from studio.services.system.logs import LEVELS, LogQueryError
 
@@ -71,7 +71,7 @@ class ErrorQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     source: Literal["all", "job", "request"] = Field(default="all", description="Failed jobs, 5xx requests or both")
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 @routes.get("/api/errors", summary="Recent failures: failed jobs and 5xx responses", tags=TAGS, query=ErrorQuery,

@@ -11,7 +11,7 @@ from studio import __version__
 from studio.jobs import STATUSES, JobStateError, UnknownJob
 from studio.server.errors import ApiError, not_found, ok
 from studio.server.keys import IDENTITY, SERVICES
-from studio.server.routing import RouteTable
+from studio.server.routing import MAX_OFFSET, RouteTable
 
 routes = RouteTable()
 
@@ -135,7 +135,7 @@ class JobListQuery(BaseModel):
     status: Literal[STATUSES] | None = None  # type: ignore[valid-type]
     kind: str | None = None
     limit: int = Field(default=50, ge=1, le=200)
-    offset: int = Field(default=0, ge=0)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 @routes.get("/api/jobs", summary="List jobs (every kind)", tags=["jobs"], query=JobListQuery)
