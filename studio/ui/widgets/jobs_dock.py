@@ -50,10 +50,8 @@ JOB_ROLE = Qt.ItemDataRole.UserRole + 1
 
 
 def job_label(job: dict[str, Any]) -> str:
-    title, kind = job.get("title"), job.get("kind", "")
-    if not title:
-        return kind
-    return title if title.lower() == kind.lower() else f"{title} ({kind})"
+    """What the job is, in the user's words; its internal kind (music.generate) is in the tooltip."""
+    return job.get("title") or job.get("kind", "")
 
 
 class JobsModel(QAbstractTableModel):
