@@ -30,17 +30,15 @@ from __future__ import annotations
 
 import codecs
 import csv
-import gc
 import hashlib
 import io
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from studio.connectors.messages import PLATFORMS, InboundMessage
+from studio.gc_pause import collector_paused
 
 DISCORD_KINDS = {"Default", "Reply"}  # DiscordChatExporter's names for messages people wrote
 # Telegram Desktop chat types whose Bot API id is -100 followed by the exported id
@@ -77,23 +75,8 @@ class ParsedMessages:
 
 def parse_messages_file(data: bytes, filename: str) -> ParsedMessages:
     """The messages in an export file; MessageFileError when it is none of the formats read or is damaged."""
-    with _collector_paused():
+    with collector_paused():  # a large export is millions of dicts and lists at once
         return _parse(data, filename)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """A large export becomes millions of dicts and lists at once, and the cycle collector would
-    walk them again and again while they are made (json.loads of 100 000 messages: 0.7 s with it,
-    0.2 s without). Nothing made here forms a cycle. Switched back on only if it was on: the GUI
-    keeps automatic collection off and collects on its own thread (studio.ui.gc_guard)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _parse(data: bytes, filename: str) -> ParsedMessages:

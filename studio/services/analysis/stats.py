@@ -141,12 +141,7 @@ class AnalysisStats:
         the analysis routes (from the request log), the model and the queue."""
         now = utcnow()
         with self.ctx.db.session() as s:
-            by_status = dict(s.execute(select(Prediction.status, func.count()).group_by(Prediction.status)).all())
-            hour = s.scalar(select(func.count()).where(Prediction.completed_at >= now - timedelta(hours=1),
-                                                       Prediction.status == "completed")) or 0
-            times = sorted(t for (t,) in s.execute(select(Prediction.processing_time_ms).where(
-                Prediction.status == "completed", Prediction.processing_time_ms.is_not(None))
-                .order_by(Prediction.completed_at.desc()).limit(1000)).all())
+            by_status, hour, times = _prediction_figures(s, now)
             api_rows = s.execute(select(RequestLog.route, RequestLog.status, RequestLog.latency_ms).where(
                 RequestLog.route.in_(ANALYSIS_ROUTES))).all()
             queued_batches = s.scalar(select(func.count()).where(Job.kind == BATCH_KIND,
@@ -178,12 +173,7 @@ class AnalysisStats:
         and the processing time of the last 1000 completed ones. Cheap queries (no request log)."""
         now = utcnow()
         with self.ctx.db.session() as s:
-            by_status = dict(s.execute(select(Prediction.status, func.count()).group_by(Prediction.status)).all())
-            hour = s.scalar(select(func.count()).where(Prediction.completed_at >= now - timedelta(hours=1),
-                                                       Prediction.status == "completed")) or 0
-            times = sorted(t for (t,) in s.execute(select(Prediction.processing_time_ms).where(
-                Prediction.status == "completed", Prediction.processing_time_ms.is_not(None))
-                .order_by(Prediction.completed_at.desc()).limit(1000)).all())
+            by_status, hour, times = _prediction_figures(s, now)
         predictions = GaugeMetricFamily("studio_predictions", "Predictions by state.", labels=["status"])
         for state in STATES:
             predictions.add_metric([state], int(by_status.get(state, 0)))
@@ -198,3 +188,15 @@ class AnalysisStats:
         processing.add_sample("studio_prediction_processing_seconds_count", {}, float(len(times)))
         processing.add_sample("studio_prediction_processing_seconds_sum", {}, sum(times) / 1000.0)
         return [predictions, last_hour, processing]
+
+
+def _prediction_figures(s, now) -> tuple[dict[str, int], int, list[float]]:
+    """Predictions by state, completed in the last hour, and the sorted processing times (ms) of
+    the last 1000 completed: what both the JSON metrics and the Prometheus families report."""
+    by_status = dict(s.execute(select(Prediction.status, func.count()).group_by(Prediction.status)).all())
+    hour = s.scalar(select(func.count()).where(Prediction.completed_at >= now - timedelta(hours=1),
+                                               Prediction.status == "completed")) or 0
+    times = sorted(t for (t,) in s.execute(select(Prediction.processing_time_ms).where(
+        Prediction.status == "completed", Prediction.processing_time_ms.is_not(None))
+        .order_by(Prediction.completed_at.desc()).limit(1000)).all())
+    return by_status, hour, times

@@ -28,14 +28,12 @@ AnalyticsError carries the parser's message (file, line, column, what to fix).
 from __future__ import annotations
 
 import asyncio
-import gc
 import hashlib
 import json
 import operator
-from collections.abc import Iterator
 from collections import defaultdict
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +41,7 @@ from sqlalchemy import delete, func, select
 
 from studio.connectors.analytics_files import StatsFileError, iter_stats_file, parse_stats_file
 from studio.db.models import FACT_FIGURES, AnalyticsFact, AnalyticsImport, AnalyticsItem
+from studio.gc_pause import collector_paused
 from studio.services.analytics.common import AnalyticsError, UnknownImport, new_id
 from studio.services.analytics.linking import item_key
 from studio.timeutil import iso
@@ -77,22 +76,6 @@ def _sqlite_literal(value: Any) -> str | None:
     if type(value) is str and "\x00" not in value:
         return "'" + value.replace("'", "''") + "'"  # SQLite has no backslash escapes: doubling is all
     return None
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The rows of a chunk (and the driver's parameters) live just long enough to be promoted by the
-    cycle collector, whose full passes then walk every object of the process again and again: about
-    0.4 s of a 200 000-row import. The rows form no cycles; the few the session may make wait for the
-    next collection. As in studio.connectors.community_files: switched back on only if it was on (the
-    GUI keeps automatic collection off and collects on its own thread, studio.ui.gc_guard)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def file_label(filename: str) -> str:
@@ -174,7 +157,7 @@ class AnalyticsImports:
         hundreds of thousands of rows is never held in memory whole, and a bad row deep inside leaves
         nothing behind."""
         source = header.source
-        with _collector_paused(), self.ctx.db.session() as s:
+        with collector_paused(), self.ctx.db.session() as s:
             if sha256:
                 existing = s.scalar(select(AnalyticsImport).where(AnalyticsImport.sha256 == sha256))
                 if existing is not None:
