@@ -92,7 +92,10 @@ def test_installed_wheel_finds_its_resources_and_migrations(wheel, tmp_path):
     python = venv / "bin" / "python"
     site_packages = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
                                         check=True, capture_output=True, text=True).stdout.strip())
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--prefix",
+    # --ignore-installed: otherwise pip first uninstalls this environment's editable studio (and its
+    # `studio` command), and `make run` after `make test` would find no command
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index", "--ignore-installed",
+                    "--prefix",
                     str(venv), str(wheel)], check=True, capture_output=True, timeout=300)
     # this environment's packages as plain path entries: its editable finder for the checkout is not loaded
     here = [p for p in sys.path if p.endswith("site-packages")]
