@@ -35,6 +35,28 @@ async def running_services(services):
 
 
 @pytest.fixture
+def aiohttp_client(aiohttp_client):
+    """pytest-aiohttp's client factory, with the API contract checked on every response
+    (tests/support/contract.py): a response its operation does not document fails the test."""
+    from aiohttp import web
+
+    from studio.server.keys import ROUTE_SPECS
+    from tests.support.contract import REPORT, ContractChecker
+
+    checker = ContractChecker()
+
+    async def make(app, *args, **kwargs):
+        if isinstance(app, web.Application) and ROUTE_SPECS in app:
+            checker.attach(app)
+        return await aiohttp_client(app, *args, **kwargs)
+
+    yield make
+    if checker.violations and not REPORT:
+        pytest.fail("responses outside the documented API contract:\n" + "\n".join(dict.fromkeys(checker.violations)),
+                    pytrace=False)
+
+
+@pytest.fixture
 async def api(running_services, aiohttp_client):
     """(client, api_key) for the full app: middlewares, routes, auth."""
     from studio.server.app import build_app

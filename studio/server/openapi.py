@@ -5,23 +5,44 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 
 from studio import __version__
+from studio.server.errors import uses_envelope
 from studio.server.routing import RouteSpec
 
 _PATH_PARAM = re.compile(r"\{([a-zA-Z_][a-zA-Z0-9_]*)(?::[^}]*)?\}")
 
+_ERROR_FIELDS = {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}}
+
+# seed 000's error shape, under /api/... outside the envelope family
 _ERROR_SCHEMA = {
-    "type": "object",
-    "description": "Seed 000 shape under /api/...; /api/v1/... uses {success: false, error: {...}, timestamp, request_id}.",
+    "type": "object", "required": ["status", "error"],
     "properties": {
         "status": {"type": "string", "enum": ["error"]},
-        "error": {"type": "object", "properties": {
-            "code": {"type": "string"}, "message": {"type": "string"}, "details": {},
-            "timestamp": {"type": "string"}, "request_id": {"type": "string"}}},
+        "error": {"type": "object", "required": ["code", "message", "timestamp", "request_id"],
+                  "properties": {**_ERROR_FIELDS, "timestamp": {"type": "string"}, "request_id": {"type": "string"}}},
     },
 }
+# the envelope family's error shape (/api/v1/..., /api/characters/..., /api/voice/generate|list)
+_ENVELOPE_ERROR_SCHEMA = {
+    "type": "object", "required": ["success", "error", "timestamp", "request_id"],
+    "properties": {
+        "success": {"type": "boolean", "enum": [False]},
+        "error": {"type": "object", "required": ["code", "message"], "properties": _ERROR_FIELDS},
+        "timestamp": {"type": "string"}, "request_id": {"type": "string"},
+    },
+}
+_TEXT_OR_BINARY = {"binary": {"type": "string", "format": "binary"}, "text": {"type": "string"}}
+
+# statuses the middlewares and the parsing answer, by what a route declares (see middleware.py)
+_BODY_STATUSES = {400: "Malformed request body (not JSON, not an object, or a broken multipart form)",
+                  413: "Request body over the size limit"}
+_VALIDATION = "Invalid parameter; the message names the field and what to fix"
+_AUTH_STATUSES = {401: "Missing or invalid credentials",
+                  403: "Not allowed for this key (admin only), or a cookie-authenticated change from another site",
+                  429: "Rate limit exceeded (see Retry-After)"}
+_HOST_STATUS = {421: "The Host header does not name this machine (see allowed_hosts in the settings)"}
 
 
 def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
@@ -32,8 +53,85 @@ def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str,
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
+def _schema_of(annotation: Any, components: dict[str, Any]) -> dict[str, Any]:
+    """JSON Schema of a model or any type pydantic understands, its models in `components`."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return _schema_ref(annotation, components)
+    schema = TypeAdapter(annotation).json_schema(ref_template="#/components/schemas/{model}")
+    for name, definition in schema.pop("$defs", {}).items():
+        components[name] = definition
+    return schema
+
+
+def _success_schema(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
+    inner = _schema_of(spec.response, components)
+    if not spec.wrap:
+        return inner
+    if uses_envelope(spec.path):
+        return {"type": "object", "required": ["success", "data", "message", "timestamp", "request_id"],
+                "properties": {"success": {"type": "boolean", "enum": [True]}, "data": inner,
+                               "message": {"type": "string"}, "timestamp": {"type": "string"},
+                               "request_id": {"type": "string"}}}
+    return _with_status(inner, components)
+
+
+_STATUS_FIELD = {"type": "string", "description": "'success', or the state the operation reports"}
+
+
+def _with_status(inner: dict[str, Any], components: dict[str, Any]) -> dict[str, Any]:
+    """Seed 000's bodies carry `status` beside the model's fields: the model's object schema with
+    that field added (not allOf: a model that forbids other fields would refuse `status`)."""
+    ref = inner.get("$ref", "")
+    if not ref.startswith("#/components/schemas/"):
+        return inner  # not an object model (a list, a free-form object): documented as it is
+    name = ref.rsplit("/", 1)[1]
+    model = components[name]
+    merged = {**model, "properties": {"status": _STATUS_FIELD, **model.get("properties", {})},
+              "required": ["status", *model.get("required", [])]}
+    components[f"{name}Response"] = merged
+    return {"$ref": f"#/components/schemas/{name}Response"}
+
+
+def _responses(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
+    declared = dict(spec.responses)
+    statuses: dict[int, str] = {}
+    if not any(code < 300 for code in declared):
+        statuses[200] = "Success"
+    statuses.update(declared)
+    if spec.body is not None or spec.form:
+        for code, text in _BODY_STATUSES.items():
+            statuses.setdefault(code, text)
+    if spec.body is not None or spec.query is not None or spec.form:
+        statuses.setdefault(422, _VALIDATION)
+    if "{" in spec.path:
+        statuses.setdefault(404, "No such resource")
+    if not spec.public:
+        for code, text in _AUTH_STATUSES.items():
+            statuses.setdefault(code, text)
+        if spec.method != "GET":
+            statuses.setdefault(415, "A cookie-authenticated change sent as a form or text/plain (send JSON)")
+    for code, text in _HOST_STATUS.items():
+        statuses.setdefault(code, text)
+    error_ref = {"$ref": "#/components/schemas/" + ("EnvelopeError" if uses_envelope(spec.path) else "Error")}
+    out: dict[str, Any] = {}
+    for code in sorted(statuses):
+        response: dict[str, Any] = {"description": statuses[code]}
+        if code >= 400:
+            response["content"] = {"application/json": {"schema": error_ref}}
+        elif code != 204:
+            content: dict[str, Any] = {}
+            if spec.response is not None:
+                content["application/json"] = {"schema": _success_schema(spec, components)}
+            for media_type, kind in (spec.media or {}).items():
+                content[media_type] = {"schema": _TEXT_OR_BINARY[kind]}
+            if content:
+                response["content"] = content
+        out[str(code)] = response
+    return out
+
+
 def build_openapi(specs: list[RouteSpec], server_url: str) -> dict[str, Any]:
-    components: dict[str, Any] = {"Error": _ERROR_SCHEMA}
+    components: dict[str, Any] = {"Error": _ERROR_SCHEMA, "EnvelopeError": _ENVELOPE_ERROR_SCHEMA}
     paths: dict[str, Any] = {}
     for spec in specs:
         path = _PATH_PARAM.sub(r"{\1}", spec.path)
@@ -41,16 +139,8 @@ def build_openapi(specs: list[RouteSpec], server_url: str) -> dict[str, Any]:
             "summary": spec.summary,
             "tags": spec.tags,
             "operationId": f"{spec.method.lower()}_{spec.handler.__name__}",
-            "responses": {"200": {"description": spec.responses.get(200, "Success")}},
+            "responses": _responses(spec, components),
         }
-        error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
-        if spec.body is not None or spec.form:
-            operation["responses"]["400"] = {"description": "Malformed request body", "content": error}
-        if spec.body is not None or spec.query is not None or spec.form:
-            operation["responses"]["422"] = {"description": "Validation failed; the message names the field",
-                                             "content": error}
-        if "{" in spec.path:
-            operation["responses"]["404"] = {"description": "No such resource", "content": error}
         if spec.description:
             operation["description"] = spec.description
         parameters = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
@@ -64,7 +154,8 @@ def build_openapi(specs: list[RouteSpec], server_url: str) -> dict[str, Any]:
         if parameters:
             operation["parameters"] = parameters
         if spec.body is not None:
-            operation["requestBody"] = {"required": True,
+            # required when the model has required fields; otherwise a missing body means all defaults
+            operation["requestBody"] = {"required": bool(spec.body.model_json_schema().get("required")),
                                         "content": {"application/json": {"schema": _schema_ref(spec.body, components)}}}
         elif spec.form:
             props = {name: ({"type": "string", "format": "binary"} if kind == "file" else
@@ -74,8 +165,6 @@ def build_openapi(specs: list[RouteSpec], server_url: str) -> dict[str, Any]:
                 "schema": {"type": "object", "properties": props}}}}
         if not spec.public:
             operation["security"] = [{"bearerAuth": []}, {"apiKeyHeader": []}, {"apiKeyQuery": []}]
-            operation["responses"]["401"] = {"description": "Missing or invalid credentials"}
-            operation["responses"]["429"] = {"description": "Rate limit exceeded (see Retry-After)"}
         paths.setdefault(path, {})[spec.method.lower()] = operation
     return {
         "openapi": "3.1.0",

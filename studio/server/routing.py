@@ -37,7 +37,15 @@ class RouteSpec:
     public: bool = False
     admin: bool = False
     description: str = ""
+    # every status the handler itself answers, with what it means (2xx and errors); those the
+    # middlewares and the body/query parsing answer are added by /openapi.json (see openapi.py)
     responses: dict[int, str] = field(default_factory=dict)
+    # the success body: a pydantic model (or list[...] etc.) of what `ok(...)`/`envelope(...)` carry;
+    # /openapi.json wraps it in the path's family ({"status": ...} or {success, data, ...})
+    response: Any = None
+    # non-JSON success bodies: media type -> schema hint ("binary" or "text"); {} for none (a WebSocket)
+    media: dict[str, str] | None = None
+    wrap: bool = True  # False: the model is the whole body (e.g. /api/health, /openapi.json)
 
 
 # Bound of every `offset` query parameter: SQLite's OFFSET is a 64-bit integer, and a larger number
@@ -98,7 +106,8 @@ class RouteTable:
         self.specs: list[RouteSpec] = []
 
     def route(self, method: str, path: str, *, summary: str, tags: list[str], body=None, query=None,
-              form=None, public=False, admin=False, description: str = "", responses=None):
+              form=None, public=False, admin=False, description: str = "", responses=None, response=None,
+              media=None, wrap=True):
         def decorate(fn: Handler) -> Handler:
             async def handler(request: web.Request) -> web.StreamResponse:
                 kwargs: dict[str, Any] = {}
@@ -110,7 +119,7 @@ class RouteTable:
                 return await fn(request, **kwargs)
 
             spec = RouteSpec(method.upper(), path, handler, summary, tags, body, query, form, public, admin,
-                             description or (fn.__doc__ or "").strip(), responses or {})
+                             description or (fn.__doc__ or "").strip(), responses or {}, response, media, wrap)
             handler.route_spec = spec  # read by the auth middleware
             handler.__name__ = fn.__name__
             self.specs.append(spec)

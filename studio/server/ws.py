@@ -22,7 +22,9 @@ routes = RouteTable()
 AUTH_TIMEOUT_S = 10.0
 
 
-@routes.get("/ws", summary="WebSocket event stream (send an auth message first)", tags=["events"], public=True)
+@routes.get("/ws", summary="WebSocket event stream (send an auth message first)", tags=["events"], public=True,
+            media={}, responses={101: "Switching Protocols: the event stream follows",
+                                 400: "Not a WebSocket upgrade request"})
 async def websocket(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=30.0)
     await ws.prepare(request)

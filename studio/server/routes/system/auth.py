@@ -12,6 +12,7 @@ from studio.server.errors import ApiError, not_found, ok
 from studio.server.keys import SERVICES
 from studio.server.middleware import credential
 from studio.server.routing import RouteTable
+from studio.server.schemas.system import KeyCreatedOut, KeyListOut, KeyRevokedOut, LoginOut, MessageOut
 from studio.services.system.auth import AuthError, TooManyAttempts
 
 routes = RouteTable()
@@ -22,7 +23,9 @@ class LoginIn(BaseModel):
     password: str = Field(min_length=1, max_length=256)
 
 
-@routes.post("/api/auth/login", summary="Log in; returns a session token", tags=["auth"], body=LoginIn, public=True)
+@routes.post("/api/auth/login", summary="Log in; returns a session token", tags=["auth"], body=LoginIn, public=True,
+              response=LoginOut, responses={401: "Wrong username or password",
+                                            429: "Too many failed logins from this client (see Retry-After)"})
 async def login(request: web.Request, body: LoginIn) -> web.Response:
     auth = request.app[SERVICES].auth
     try:
@@ -38,7 +41,7 @@ async def login(request: web.Request, body: LoginIn) -> web.Response:
     return response
 
 
-@routes.post("/api/auth/logout", summary="End the current session", tags=["auth"])
+@routes.post("/api/auth/logout", summary="End the current session", tags=["auth"], response=MessageOut)
 async def logout(request: web.Request) -> web.Response:
     # the session is read where authentication read it (Bearer, X-API-Key, ?api_key=, cookie), so
     # the token that was accepted is the one that ends
@@ -55,12 +58,14 @@ class KeyCreateIn(BaseModel):
     role: Literal["admin", "user"] = "user"
 
 
-@routes.get("/api/auth/keys", summary="List API keys (never the secrets)", tags=["auth"], admin=True)
+@routes.get("/api/auth/keys", summary="List API keys (never the secrets)", tags=["auth"], admin=True,
+             response=KeyListOut)
 async def list_keys(request: web.Request) -> web.Response:
     return ok({"keys": request.app[SERVICES].auth.list_keys()})
 
 
-@routes.post("/api/auth/keys", summary="Create an API key; the key is shown once", tags=["auth"], body=KeyCreateIn, admin=True)
+@routes.post("/api/auth/keys", summary="Create an API key; the key is shown once", tags=["auth"], body=KeyCreateIn, admin=True,
+              response=KeyCreatedOut, responses={201: "Key created"})
 async def create_key(request: web.Request, body: KeyCreateIn) -> web.Response:
     try:
         key, record = await asyncio.to_thread(request.app[SERVICES].auth.create_key, body.name, body.role)
@@ -69,7 +74,8 @@ async def create_key(request: web.Request, body: KeyCreateIn) -> web.Response:
     return ok({"api_key": key, "key": record, "message": "Store this key now: it is not shown again"}, http_status=201)
 
 
-@routes.delete("/api/auth/keys/{key_id}", summary="Revoke an API key", tags=["auth"], admin=True)
+@routes.delete("/api/auth/keys/{key_id}", summary="Revoke an API key", tags=["auth"], admin=True,
+                response=KeyRevokedOut, responses={404: "No API key with that id"})
 async def revoke_key(request: web.Request) -> web.Response:
     key_id = request.match_info["key_id"]
     try:

@@ -1,0 +1,18 @@
+"""What the API answers: one module per area with the pydantic models of its success bodies.
+
+A route names its model with `response=` (studio/server/routing.py); /openapi.json publishes it
+inside the path's family (seed 000's `{"status": ..., <fields>}` or the `{success, data, ...}`
+envelope), and the test suite checks every response it sees against it
+(tests/support/contract.py). Models list every field (`Out` forbids others), so a field added to
+a handler without its documentation fails the tests.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Out(BaseModel):
+    """Base of response models: every field documented, nothing else sent."""
+
+    model_config = ConfigDict(extra="forbid")
