@@ -118,6 +118,9 @@ def job_to_dict(job: Job) -> dict[str, Any]:
     }
 
 
+COUNTS_TTL_S = 1.0
+
+
 class JobQueue:
     def __init__(self, db: Database, events: EventBus, max_concurrent: int = 1) -> None:
         self.db = db
@@ -137,6 +140,12 @@ class JobQueue:
         self._gate = threading.Condition()
         self._active: set[str] = set()  # jobs a worker is running now (guarded by _gate)
         self.last_activity: datetime | None = None  # when a worker last started or finished a job
+        # counts() is read on every GET /api/status: kept until a job event says a status changed
+        # (every change the studio makes publishes one), and at most COUNTS_TTL_S for rows written
+        # without an event (maintenance pruning)
+        self._counts: tuple[float, dict[str, int]] | None = None
+        self._counts_generation = 0
+        events.subscribe(self._forget_counts)
 
     # --- registration ---------------------------------------------------------------------------
     def register(self, handler: JobHandler) -> None:
@@ -276,11 +285,23 @@ class JobQueue:
             return total, [job_to_dict(j) for j in rows]
 
     def counts(self) -> dict[str, int]:
+        cached = self._counts
+        if cached is not None and time.monotonic() - cached[0] < COUNTS_TTL_S:
+            return dict(cached[1])
+        generation = self._counts_generation
+        taken = time.monotonic()
         with self.db.engine.connect() as conn:  # a plain read: no ORM session to set up and commit
             rows = conn.execute(select(Job.status, func.count()).group_by(Job.status)).all()
         counts = {status: 0 for status in STATUSES}
         counts.update({status: n for status, n in rows})
-        return counts
+        if generation == self._counts_generation:  # no status changed while it was read
+            self._counts = (taken, counts)
+        return dict(counts)
+
+    def _forget_counts(self, event: str, _data: dict[str, Any]) -> None:
+        if event.startswith("job_"):
+            self._counts_generation += 1
+            self._counts = None
 
     def queue_position(self, job_id: str) -> int:
         """1-based position among waiting jobs (0 when it is already running or finished)."""

@@ -89,3 +89,25 @@ async def test_restart_requeues_interrupted_jobs(services):
     finally:
         services.context.jobs.stop()
     assert done["status"] == "completed" and done["attempts"] == 2
+
+
+async def test_counts_follow_every_status_change_and_rows_written_behind_the_queue(running_services, monkeypatch):
+    """counts() is cached for GET /api/status; a job event forgets it at once, and a row written
+    without an event (maintenance) shows once the short TTL has passed."""
+    import studio.jobs as jobs_module
+    from studio.db.models import Job
+
+    jobs = running_services.context.jobs
+    before = jobs.counts()
+    job = jobs.submit(KIND, {"steps": 1, "step_s": 0.0})
+    assert jobs.counts()["queued"] + jobs.counts()["processing"] + jobs.counts()["completed"] == \
+        before["queued"] + before["processing"] + before["completed"] + 1
+    finished = await jobs.wait(job["id"], timeout_s=10)
+    assert finished["status"] == "completed"
+    assert jobs.counts()["completed"] == before["completed"] + 1
+
+    with running_services.context.db.session() as s:  # behind the queue's back: no event
+        s.get(Job, job["id"]).status = "failed"
+    monkeypatch.setattr(jobs_module, "COUNTS_TTL_S", 0.0)
+    assert jobs.counts()["completed"] == before["completed"]
+    assert jobs.counts()["failed"] == before["failed"] + 1

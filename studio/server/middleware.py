@@ -182,7 +182,7 @@ async def auth_and_limits(request: web.Request, handler) -> web.StreamResponse:
 
 
 class RequestLogRecorder:
-    """Buffers request rows and writes them in batches on the loop (one small transaction a second)."""
+    """Buffers request rows and writes them in batches off the loop (one small transaction a second)."""
 
     def __init__(self, write: Callable[[list[dict]], None], flush_interval_s: float = 1.0,
                  observe: Callable[[str, str | None, int, float], None] | None = None) -> None:
@@ -206,16 +206,20 @@ class RequestLogRecorder:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self._interval)
-            self.flush()
+            rows, self._rows = self._rows, []
+            if rows:  # the insert runs in a thread: requests keep being answered while it commits
+                await asyncio.to_thread(self._write_rows, rows)
 
-    def flush(self) -> None:
-        rows, self._rows = self._rows, []
-        if not rows:
-            return
+    def _write_rows(self, rows: list[dict]) -> None:
         try:
             self._write(rows)
         except Exception:
             log.exception("could not write %d request log rows", len(rows))
+
+    def flush(self) -> None:
+        rows, self._rows = self._rows, []
+        if rows:
+            self._write_rows(rows)
 
     async def stop(self) -> None:
         if self._task is not None:
