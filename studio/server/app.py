@@ -26,7 +26,7 @@ from studio.server.ratelimit import RateLimiter
 from studio.server.routes import analysis, analytics, community, trends, voices
 from studio.server.routes.music import ai, library
 from studio.server.routes.system import auth, control, diagnostics, docs, models, monitoring, status
-from studio.server.routing import RouteTable
+from studio.server.routing import RouteTable, router_paths
 
 if TYPE_CHECKING:
     from studio.services import Services
@@ -58,10 +58,10 @@ def build_app(services: "Services") -> web.Application:
     unsubscribe = services.events.subscribe(on_event)
     recorder = RequestLogRecorder(services.system.record_requests, observe=services.system.metrics.observe_request)
     app[REQUEST_LOG] = recorder
-    specs = []
+    specs = [spec for table in ROUTE_TABLES for spec in table.specs]
+    paths = router_paths(specs)
     for table in ROUTE_TABLES:
-        table.install(app)
-        specs.extend(table.specs)
+        table.install(app, paths)
     app[ROUTE_SPECS] = specs
     app[OPENAPI_CACHE] = {}
     docs.install_assets(app)

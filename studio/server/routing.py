@@ -12,6 +12,7 @@ handler only ever sees valid input. Bad input becomes 400 (not JSON) or 422 (nam
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -142,12 +143,44 @@ class RouteTable:
     def delete(self, path: str, **kw):
         return self.route("DELETE", path, **kw)
 
-    def install(self, app: web.Application) -> None:
+    def install(self, app: web.Application, router_paths: dict[str, str] | None = None) -> None:
         for spec in self.specs:
+            path = (router_paths or {}).get(spec.path, spec.path)
             if spec.method == "GET":  # HTTP wants HEAD wherever GET is served (aiohttp drops the body)
-                app.router.add_get(spec.path, spec.handler, allow_head=True)
+                app.router.add_get(path, spec.handler, allow_head=True)
             else:
-                app.router.add_route(spec.method, spec.path, spec.handler)
+                app.router.add_route(spec.method, path, spec.handler)
+
+
+_SEGMENT_PARAM = re.compile(r"^\{([a-zA-Z_][a-zA-Z0-9_]*)\}$")
+
+
+def router_paths(specs: list[RouteSpec]) -> dict[str, str]:
+    """The router's pattern of each documented path whose parameter has literal siblings:
+    `/voice/{voice_id}` beside `/voice/clone` becomes `/voice/{voice_id:(?!(?:clone)(?:/|$))[^/]+}`, so
+    `GET .../voice/clone` is not taken for a voice named "clone", and a wrong method on
+    `/voice/clone` answers 405 with that path's own methods in `Allow` (not both paths')."""
+    split = {path: path.strip("/").split("/") for path in {spec.path for spec in specs}}
+    out: dict[str, str] = {}
+    for path, segments in split.items():
+        excluded: dict[int, set[str]] = {}
+        for other, other_segments in split.items():
+            if other == path or len(other_segments) != len(segments):
+                continue
+            differing = [i for i, (a, b) in enumerate(zip(segments, other_segments))
+                         if a != b and not (a.startswith("{") and b.startswith("{"))]
+            if len(differing) != 1:
+                continue
+            i = differing[0]
+            if _SEGMENT_PARAM.match(segments[i]) and not other_segments[i].startswith("{"):
+                excluded.setdefault(i, set()).add(other_segments[i])
+        if excluded:
+            for i, words in excluded.items():
+                name = _SEGMENT_PARAM.match(segments[i]).group(1)
+                words_re = "|".join(re.escape(word) for word in sorted(words))
+                segments = [*segments[:i], f"{{{name}:(?!(?:{words_re})(?:/|$))[^/]+}}", *segments[i + 1:]]
+            out[path] = "/" + "/".join(segments)
+    return out
 
 
 def route_spec(request: web.Request) -> RouteSpec | None:

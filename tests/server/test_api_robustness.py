@@ -137,3 +137,23 @@ async def test_digits_int_cannot_read_are_refused_not_a_crash(api):
         assert resp.status == 422, (path, resp.status, await resp.text())
     assert (await api.get("/api/errors/request_%C2%B2", headers=api.auth_headers)).status == 404
     assert (await api.post("/api/analytics/items/%C2%B2/reject", headers=api.auth_headers)).status == 404
+
+
+async def test_literal_paths_are_not_taken_for_a_parameter_and_405_names_their_own_methods(api):
+    """`/api/characters/{id}/voice/clone` beside `/api/characters/{id}/voice/{voice_id}`: a GET of
+    .../clone is not a voice named "clone", and Allow lists what .../clone serves (issue #19)."""
+    headers = api.auth_headers
+    for method, path, allowed in [
+        ("GET", "/api/characters/luna_lofi/voice/clone", "POST"),
+        ("DELETE", "/api/characters/luna_lofi/voice/clone", "POST"),
+        ("PUT", "/api/voice/characters/batch", "POST"),
+        ("DELETE", "/api/models/install", "POST"),
+        ("DELETE", "/api/v1/reports/available", "GET, HEAD"),
+        ("GET", "/api/analytics/competitors/refresh", "POST"),
+    ]:
+        response = await api.request(method, path, headers=headers)
+        assert response.status == 405, (method, path, response.status)
+        assert response.headers["Allow"] == allowed, (method, path)
+    # the parameter still takes every other name
+    response = await api.delete("/api/characters/luna_lofi/voice/not-a-voice", headers=headers)
+    assert response.status == 404
