@@ -45,11 +45,19 @@ _AUTH_STATUSES = {401: "Missing or invalid credentials",
 _HOST_STATUS = {421: "The Host header does not name this machine (see allowed_hosts in the settings)"}
 
 
+def _add_component(components: dict[str, Any], name: str, schema: dict[str, Any]) -> None:
+    """Components are named by their model's class: two different models of one name would
+    silently replace each other in the document, so that is an error (rename one)."""
+    if components.get(name, schema) != schema:
+        raise ValueError(f"two different models are both named {name!r} in /openapi.json: rename one")
+    components[name] = schema
+
+
 def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:
     schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
     for name, definition in schema.pop("$defs", {}).items():
-        components[name] = definition
-    components[model.__name__] = schema
+        _add_component(components, name, definition)
+    _add_component(components, model.__name__, schema)
     return {"$ref": f"#/components/schemas/{model.__name__}"}
 
 
@@ -59,12 +67,12 @@ def _schema_of(annotation: Any, components: dict[str, Any]) -> dict[str, Any]:
         return _schema_ref(annotation, components)
     schema = TypeAdapter(annotation).json_schema(ref_template="#/components/schemas/{model}")
     for name, definition in schema.pop("$defs", {}).items():
-        components[name] = definition
+        _add_component(components, name, definition)
     return schema
 
 
-def _success_schema(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
-    inner = _schema_of(spec.response, components)
+def _success_schema(spec: RouteSpec, components: dict[str, Any], model: Any) -> dict[str, Any]:
+    inner = _schema_of(model, components)
     if not spec.wrap:
         return inner
     if uses_envelope(spec.path):
@@ -92,36 +100,48 @@ def _with_status(inner: dict[str, Any], components: dict[str, Any]) -> dict[str,
     return {"$ref": f"#/components/schemas/{name}Response"}
 
 
+# no body whatever the operation: 204 No Content, and what aiohttp answers itself for conditional
+# and range requests on files (304 Not Modified, 412 Precondition Failed, 416 Range Not Satisfiable)
+_BODYLESS = {204, 304, 412, 416}
+
+
 def _responses(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
-    declared = dict(spec.responses)
-    statuses: dict[int, str] = {}
+    # a declared status is "what it means", or ("what it means", model) when its body is not the
+    # usual one (an error object for 4xx/5xx, `response` for 2xx): e.g. a 503 health report
+    declared = {code: (value if isinstance(value, tuple) else (value, None)) for code, value in spec.responses.items()}
+    statuses: dict[int, tuple[str, Any]] = {}
     if not any(code < 300 for code in declared):
-        statuses[200] = "Success"
+        statuses[200] = ("Success", None)
     statuses.update(declared)
+    automatic: dict[int, str] = {}
     if spec.body is not None or spec.form:
-        for code, text in _BODY_STATUSES.items():
-            statuses.setdefault(code, text)
+        automatic.update(_BODY_STATUSES)
     if spec.body is not None or spec.query is not None or spec.form:
-        statuses.setdefault(422, _VALIDATION)
+        automatic[422] = _VALIDATION
     if "{" in spec.path:
-        statuses.setdefault(404, "No such resource")
+        automatic[404] = "No such resource"
     if not spec.public:
-        for code, text in _AUTH_STATUSES.items():
-            statuses.setdefault(code, text)
+        automatic.update(_AUTH_STATUSES)
         if spec.method != "GET":
-            statuses.setdefault(415, "A cookie-authenticated change sent as a form or text/plain (send JSON)")
-    for code, text in _HOST_STATUS.items():
-        statuses.setdefault(code, text)
+            automatic[415] = "A cookie-authenticated change sent as a form or text/plain (send JSON)"
+    automatic.update(_HOST_STATUS)
+    for code, text in automatic.items():
+        statuses.setdefault(code, (text, None))
     error_ref = {"$ref": "#/components/schemas/" + ("EnvelopeError" if uses_envelope(spec.path) else "Error")}
     out: dict[str, Any] = {}
     for code in sorted(statuses):
-        response: dict[str, Any] = {"description": statuses[code]}
-        if code >= 400:
+        text, model = statuses[code]
+        response: dict[str, Any] = {"description": text}
+        if code in _BODYLESS:
+            pass
+        elif model is not None:
+            response["content"] = {"application/json": {"schema": _success_schema(spec, components, model)}}
+        elif code >= 400:
             response["content"] = {"application/json": {"schema": error_ref}}
-        elif code != 204:
+        else:
             content: dict[str, Any] = {}
             if spec.response is not None:
-                content["application/json"] = {"schema": _success_schema(spec, components)}
+                content["application/json"] = {"schema": _success_schema(spec, components, spec.response)}
             for media_type, kind in (spec.media or {}).items():
                 content[media_type] = {"schema": _TEXT_OR_BINARY[kind]}
             if content:
@@ -133,12 +153,17 @@ def _responses(spec: RouteSpec, components: dict[str, Any]) -> dict[str, Any]:
 def build_openapi(specs: list[RouteSpec], server_url: str) -> dict[str, Any]:
     components: dict[str, Any] = {"Error": _ERROR_SCHEMA, "EnvelopeError": _ENVELOPE_ERROR_SCHEMA}
     paths: dict[str, Any] = {}
+    operation_ids: set[str] = set()
     for spec in specs:
         path = _PATH_PARAM.sub(r"{\1}", spec.path)
+        operation_id = f"{spec.method.lower()}_{spec.handler.__name__}"
+        if operation_id in operation_ids:  # two areas' handlers of one name: the path tells them apart
+            operation_id = spec.method.lower() + "_" + re.sub(r"[^a-zA-Z0-9]+", "_", path).strip("_")
+        operation_ids.add(operation_id)
         operation: dict[str, Any] = {
             "summary": spec.summary,
             "tags": spec.tags,
-            "operationId": f"{spec.method.lower()}_{spec.handler.__name__}",
+            "operationId": operation_id,
             "responses": _responses(spec, components),
         }
         if spec.description:

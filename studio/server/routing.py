@@ -11,6 +11,7 @@ handler only ever sees valid input. Bad input becomes 400 (not JSON) or 422 (nam
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -38,9 +39,10 @@ class RouteSpec:
     public: bool = False
     admin: bool = False
     description: str = ""
-    # every status the handler itself answers, with what it means (2xx and errors); those the
-    # middlewares and the body/query parsing answer are added by /openapi.json (see openapi.py)
-    responses: dict[int, str] = field(default_factory=dict)
+    # every status the handler itself answers, with what it means (2xx and errors), or (meaning,
+    # model) when that status's body is not the usual one; those the middlewares and the
+    # body/query parsing answer are added by /openapi.json (see openapi.py)
+    responses: dict[int, str | tuple[str, Any]] = field(default_factory=dict)
     # the success body: a pydantic model (or list[...] etc.) of what `ok(...)`/`envelope(...)` carry;
     # /openapi.json wraps it in the path's family ({"status": ...} or {success, data, ...})
     response: Any = None
@@ -52,6 +54,10 @@ class RouteSpec:
 # Bound of every `offset` query parameter: SQLite's OFFSET is a 64-bit integer, and a larger number
 # failed inside the driver (a 500) instead of being refused as input (issue #19)
 MAX_OFFSET = 1_000_000_000
+
+# A platform key or token as a request field: printable ASCII without inner spaces (it travels in an
+# HTTP header or URL, where anything else cannot be encoded: a fuzzed token failed with a 500)
+CREDENTIAL_PATTERN = r"^\s*[!-~]*\s*$"
 
 MAX_ECHO_CHARS = 200  # an error names what was sent, not all of it (a 50 MB field must not come back)
 MAX_ECHO_ERRORS = 20
@@ -120,7 +126,7 @@ class RouteTable:
                 return await fn(request, **kwargs)
 
             spec = RouteSpec(method.upper(), path, handler, summary, tags, body, query, form, public, admin,
-                             description or (fn.__doc__ or "").strip(), responses or {}, response, media, wrap)
+                             description or inspect.cleandoc(fn.__doc__ or ""), responses or {}, response, media, wrap)
             handler.route_spec = spec  # read by the auth middleware
             handler.__name__ = fn.__name__
             self.specs.append(spec)

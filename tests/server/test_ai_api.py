@@ -281,6 +281,8 @@ async def test_cancel_queued_and_processing_then_retry(api, running_services):
     body = {"parameters": {"genre": "ambient", "duration": 30, "audio_quality": "draft", "seed": 1}}
     _s, resp = await call(api, "POST", f"{V1}/generate", json=body)
     queued = assert_envelope(resp)
+    status, resp = await call(api, "GET", f"/api/music/status/{queued['generation_id']}")
+    assert status == 200 and resp["status"] == "queued" and resp["queue_position"] >= 1, resp
     status, resp = await call(api, "POST", f"{V1}/generations/{queued['generation_id']}/cancel")
     data = assert_envelope(resp)
     assert data["previous_status"] == "queued" and data["new_status"] == "cancelled" and data["cancelled_at"]
@@ -288,6 +290,8 @@ async def test_cancel_queued_and_processing_then_retry(api, running_services):
     running_services.context.jobs.cancel(blocker["id"])
     status, resp = await call(api, "POST", f"{V1}/generations/{queued['generation_id']}/cancel")
     assert_v1_error(status, resp, 409, mentions=("already cancelled",))
+    status, resp = await call(api, "GET", f"/api/music/status/{queued['generation_id']}")
+    assert status == 200 and resp["status"] == "cancelled" and "audio_url" not in resp, resp
 
     status, resp = await call(api, "POST", f"{V1}/generations/{queued['generation_id']}/retry")
     retry = assert_envelope(resp)

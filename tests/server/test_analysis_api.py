@@ -16,6 +16,7 @@ import soundfile as sf
 from aiohttp import FormData, web
 
 from studio.server.keys import REQUEST_LOG
+from studio.server.schemas.analysis import AnalysisHealth
 from studio.services.analysis import BATCH_KIND, AnalysisService
 from studio.services.analysis.predictions import Predictions
 from studio.services.webhooks import SIGNATURE_HEADER
@@ -301,6 +302,7 @@ async def test_health_checks_components_and_degrades_without_a_model(api, runnin
     resp = await api.get(f"{V1}/health")
     body = await resp.json()
     assert resp.status == 200 and body["status"] == "healthy"
+    AnalysisHealth.model_validate(body)  # the documented report
     assert body["components"] == {"api": "up", "database": "up", "model": "up", "storage": "up", "queue": "up"}
     assert body["uptime_seconds"] >= 0 and body["version"] and body["timestamp"]
 
@@ -311,6 +313,7 @@ async def test_health_checks_components_and_degrades_without_a_model(api, runnin
     resp = await api.get(f"{V1}/health")
     body = await resp.json()
     assert resp.status == 503 and body["status"] == "degraded" and body["components"]["model"] == "down"
+    AnalysisHealth.model_validate(body)  # the same report, not an error body
     assert "missing" in body["details"]["model"]
     await error_of(await post_file(api, encode("wav"), "a.wav"), 503, "MODEL_UNAVAILABLE")
     running_services.analysis.models.tagger_loader = None

@@ -7,11 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+from urllib.parse import parse_qs, urlsplit
 
+import aiohttp
 import pytest
 from aiohttp import FormData
 
+from studio.server.schemas.analytics import AnalyticsReportFileOut
 from tests.connectors.test_analytics_files import FIXTURES, YOUTUBE_ZIP, youtube_zip
+from tests.services.test_analytics_connected import CHANNEL, KEY, RIVAL, google, youtube  # noqa: F401 (fixtures)
 from tests.services.test_analytics_ledger import add_track
 
 MARCH = "period=31d&end=2026-03-31"
@@ -90,8 +94,8 @@ async def test_import_link_and_read_what_performs_then_export_a_pdf(api, running
     same = await get(api, f"/api/analytics/performance?{MARCH}&sort=views")
     assert same["top_performing"] == content["top_performing"]  # one implementation behind both paths
     engagement = await get(api, f"/api/analytics/engagement?{MARCH}")
-    youtube = next(p for p in engagement["platform_engagement"] if p["platform"] == "youtube")
-    assert youtube["views"] > 0 and engagement["engagement_overview"]["retention_rate"] is None
+    on_youtube = next(p for p in engagement["platform_engagement"] if p["platform"] == "youtube")
+    assert on_youtube["views"] > 0 and engagement["engagement_overview"]["retention_rate"] is None
     overview = await get(api, f"/api/v1/analytics/overview?{MARCH}")
     assert overview["metrics"]["total_revenue"] == revenue["total_revenue"]
     weekly = await get(api, f"/api/analytics/trends?{MARCH}")
@@ -119,6 +123,12 @@ async def test_import_link_and_read_what_performs_then_export_a_pdf(api, running
     assert f"{revenue['total_revenue']:,.2f}" in text  # the PDF's total is the API's total
     assert "Chart source" in text
 
+    night = items[0]["id"]
+    unlinked = await _json(await api.post(f"/api/analytics/items/{night}/unlink", headers=api.auth_headers))
+    assert unlinked["item"]["link_status"] == "none" and unlinked["item"]["track_id"] is None
+    rejected = await _json(await api.post(f"/api/analytics/items/{night}/reject", headers=api.auth_headers))
+    assert rejected["item"]["link_status"] == "rejected"
+
 
 async def test_v1_costs_reports_and_limits(api, running_services):
     available = await get(api, "/api/v1/reports/available")
@@ -142,6 +152,14 @@ async def test_v1_costs_reports_and_limits(api, running_services):
     assert resp.status == 200 and (await resp.text()).lstrip("\ufeff").startswith("section,figure,value,source")
     listed = (await get(api, "/api/analytics/reports"))["reports"]
     assert listed[0]["report_id"] == done["report_id"]
+    # a JSON report holds each section as the API answers it (its documented model)
+    json_report = await _json(await api.post("/api/v1/reports/generate", json={"format": "json"},
+                                             headers=api.auth_headers), 202)
+    done = await wait_report(api, json_report["report_id"])
+    resp = await api.get(f"/api/v1/reports/{done['report_id']}/download", headers=api.auth_headers)
+    assert resp.status == 200 and resp.content_type == "application/json"
+    document = AnalyticsReportFileOut.model_validate(await resp.json())
+    assert document.sections.costs is not None and document.sections.revenue_analysis is not None
 
 
 async def test_null_cost_limits_clear_them_and_the_alert_share_falls_back_to_its_default(api):
@@ -197,3 +215,43 @@ async def test_no_analytics_route_answers_500_to_junk(api):
                 resp = await api.request(spec.method, path + query, data=body, headers={
                     **api.auth_headers, "Content-Type": "application/json"})
                 assert resp.status < 500, (spec.method, path + query, body, await resp.text())
+
+
+async def test_connected_channel_followed_channels_and_sign_in(api, youtube, google):  # noqa: F811 (fixtures)
+    # the fake Google of tests/services/test_analytics_connected.py answers the Data API and the sign-in
+    async def call(method: str, path: str, status: int = 200, **kw):
+        return await _json(await api.request(method, path, headers=api.auth_headers, **kw), status)
+
+    status = (await call("PUT", "/api/analytics/youtube", json={"channel_id": CHANNEL, "api_key": KEY}))["youtube"]
+    assert status["api_key_set"] is True and status["channel_id"] == CHANNEL and KEY not in str(status)
+    refresh = (await call("POST", "/api/analytics/youtube/refresh", json={"days": 30}))["refresh"]
+    assert refresh["videos"] == 2 and refresh["revenue_available"] is None
+    followed = await call("POST", "/api/analytics/competitors", json={"channel_id": RIVAL})
+    assert followed["competitors"][0]["readings"] == 0
+    rival = (await call("POST", "/api/analytics/competitors/refresh"))["competitors"][0]
+    assert (rival["title"], rival["subscribers"]) == ("Rival Beats", 12000)
+    assert (await get(api, "/api/v1/analytics/competitors"))["competitors"][0]["channel_id"] == RIVAL
+    assert (await call("DELETE", f"/api/analytics/competitors/{RIVAL}"))["competitors"] == []
+    await call("DELETE", f"/api/analytics/competitors/{RIVAL}", 422)  # not followed any more
+    connected = (await get(api, "/api/analytics/imports"))["imports"][0]
+    assert connected["kind"] == "connected" and connected["source"] == "youtube_data"
+    assert (await call("DELETE", f"/api/analytics/imports/{connected['id']}"))["deleted"] == refresh["rows"]
+
+    await call("POST", "/api/analytics/youtube/sign-in", 422)  # no OAuth client yet
+    await call("PUT", "/api/analytics/youtube", json={"client_id": "123-fake.apps.googleusercontent.com",
+                                                     "client_secret": "GOCSPX-fake-secret"})
+    waiting = await call("POST", "/api/analytics/youtube/sign-in", 202)
+    assert waiting["status"] == "waiting"
+    query = parse_qs(urlsplit(waiting["authorization_url"]).query)
+    async with aiohttp.ClientSession() as browser:  # the person declines in the browser: the sign-in ends
+        resp = await browser.get(query["redirect_uri"][0], params={"state": query["state"][0],
+                                                                   "error": "access_denied"})
+        assert resp.status == 200
+    from studio.server.routes.analytics import _sign_ins
+    for _ in range(100):
+        if not _sign_ins:
+            break
+        await asyncio.sleep(0.05)
+    assert not _sign_ins
+    signed_out = (await call("POST", "/api/analytics/youtube/sign-out"))["youtube"]
+    assert signed_out["signed_in"] is False and signed_out["has_oauth_client"] is True

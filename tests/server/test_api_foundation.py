@@ -190,6 +190,11 @@ async def test_jobs_over_the_api(api, running_services):
     assert resp.status == 409 and "already completed" in (await resp.json())["error"]["message"]
     retry = await (await api.post(f"/api/jobs/{job['id']}/retry", headers=h)).json()
     assert retry["job"]["retry_of"] == job["id"]
+    await running_services.context.jobs.wait(retry["job"]["id"])
+    long = running_services.context.jobs.submit(KIND, {"steps": 200, "step_s": 0.01})
+    resp = await api.post(f"/api/jobs/{long['id']}/cancel", headers=h)  # queued or running: both cancel
+    assert resp.status == 200 and (await resp.json())["job"]["id"] == long["id"]
+    assert (await running_services.context.jobs.wait(long["id"]))["status"] == "cancelled"
 
 
 async def test_websocket_needs_auth_then_streams_job_events(api, running_services):

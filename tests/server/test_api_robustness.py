@@ -157,3 +157,12 @@ async def test_literal_paths_are_not_taken_for_a_parameter_and_405_names_their_o
     # the parameter still takes every other name
     response = await api.delete("/api/characters/luna_lofi/voice/not-a-voice", headers=headers)
     assert response.status == 404
+
+
+async def test_platform_tokens_must_be_plain_ascii(api):
+    """A token travels in an HTTP header: one with other characters was accepted and then failed
+    to encode (a 500 found by fuzzing); it is a 422 naming the field now."""
+    response = await api.put("/api/community/sources/discord", headers=api.auth_headers,
+                             json={"token": "abc\u00e9\u4e2d", "verify": True})
+    assert response.status == 422
+    assert "token" in (await response.json())["error"]["message"]

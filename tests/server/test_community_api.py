@@ -47,6 +47,18 @@ def msg(n: int, text: str, *, author: str = "u1", name: str = "Ana", platform: s
                           text=text, sent_at=T0 + timedelta(minutes=n), mentions_bot=mention)
 
 
+class FakeTelegram:
+    """A bot that answers getMe and has one message waiting (no network)."""
+
+    async def get_me(self):
+        return {"id": "555", "username": "studio_bot", "can_read_all_group_messages": False}
+
+    async def updates(self, offset, *, timeout_s=25, bot_username=None):
+        if offset:
+            return [], offset
+        return [msg(9, "hello from the bot's chat", author="t2", name="Di", platform="telegram")], 10
+
+
 async def _json(resp, status=200):
     data = await resp.json()
     assert resp.status == status, data
@@ -153,6 +165,8 @@ async def test_inbox_drafts_and_approval_in_the_callers_name(api, community):
 
     draft = (await _json(await api.post(f"/api/community/messages/{message_id}/draft", headers=h, json={})))["reply"]
     assert draft["status"] == "draft" and draft["message_id"] == message_id and draft["text"]
+    detail = await _json(await api.get(f"/api/community/messages/{message_id}", headers=h))
+    assert [r["id"] for r in detail["message"]["replies"]] == [draft["id"]]
     edited = await _json(await api.patch(f"/api/community/replies/{draft['id']}", headers=h,
                                          json={"text": "Try the Library's lo-fi tracks!"}))
     assert edited["reply"]["edited"] is True
@@ -194,6 +208,12 @@ async def test_sources_tokens_are_write_only_and_import(api, community):
     await _json(await api.put("/api/community/sources/reddit", headers=h, json={"enabled": True}), 404)
     off = await _json(await api.post("/api/community/sources/telegram/poll", headers=h), 422)
     assert "turned off" in off["error"]["message"]
+    community.sources.clients["telegram"] = FakeTelegram()
+    verified = await _json(await api.put("/api/community/sources/telegram", headers=h,
+                                         json={"enabled": True, "verify": True}))
+    assert verified["source"]["status"] == "ok" and verified["source"]["identity"]["privacy_mode"] is True
+    polled = (await _json(await api.post("/api/community/sources/telegram/poll", headers=h)))["poll"]
+    assert polled["new"] == 1 and polled["error"] is None
     await _json(await api.post("/api/community/sources/myspace/poll", headers=h), 404)
 
     data = "platform,author,time,text\ndiscord,Zed,2026-11-02T10:00:00Z,imported hello\n".encode()
@@ -227,6 +247,13 @@ async def test_training_data_files(api, community):
     resp = await api.get("/api/community/training-data?format=jsonl&period=7d", headers=h)
     assert resp.headers["Content-Type"].startswith("application/x-ndjson")
     assert (await resp.text()).count("\n") == 1
+    answer = InboundMessage(platform="discord", channel_id="c1", message_id="4", author_id="me", author_name="Me",
+                            text="I'll clean up the low end", sent_at=T0 + timedelta(minutes=4), reply_to_id="2",
+                            from_self=True)
+    community.ingest.store([answer])
+    data = await _json(await api.get("/api/community/training-data?format=json&period=7d", headers=h))
+    assert [s["drafted_by"] for s in data["training_samples"]] == ["person (on the platform)"]
+    assert [m["label"] for m in data["labelled_messages"]] == ["neutral"]
 
 
 @pytest.mark.parametrize("method, path, body, status, parameter", [

@@ -150,6 +150,18 @@ async def test_resources_gpu_memory_storage(api, running_services, user_headers)
     if not torch.cuda.is_available():
         assert gpu["available"] is False and gpu["reason"] and gpu["memory_total_bytes"] is None
         assert gpu["devices"] == []
+    # a machine with a GPU, one of whose devices could not be asked for its free memory (the contract checks the shape)
+    from studio.services.system import monitoring
+
+    devices = [{"index": 0, "name": "GPU", "compute_capability": "9.0", "memory_total_bytes": 80 << 30,
+                "memory_used_bytes": None, "memory_free_bytes": None, "memory_allocated_bytes": 0,
+                "memory_reserved_bytes": 0, "error": "device busy"}]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(monitoring, "gpu_report", lambda: {
+            "available": True, "reason": None, "torch_version": "2", "cuda_version": "12.8", "device_count": 1,
+            "devices": devices, "memory_total_bytes": 80 << 30, "memory_used_bytes": None, "memory_reserved_bytes": 0})
+        resp = await api.get("/api/resources/gpu", headers=api.auth_headers)
+    assert resp.status == 200 and (await resp.json())["gpu"]["devices"][0]["error"] == "device busy"
 
     memory = (await (await api.get("/api/resources/memory", headers=api.auth_headers)).json())["memory"]
     assert memory["system"]["total_bytes"] > 0 and memory["process"]["rss_bytes"] > 0

@@ -128,6 +128,8 @@ async def test_extend_batch_analytics(api, running_services, done):
     assert {s["style_id"] for s in analytics["top_styles"]} == {"lofi_hip_hop", "edm", "ambient"}
     resp = await api.get("/api/music/analytics?period=soon", headers=api.auth_headers)
     assert resp.status == 422
+    resp = await api.get("/api/music/analytics?period=10000y", headers=api.auth_headers)  # past year 1: all of it
+    assert resp.status == 200 and (await resp.json())["total_generations"] == 4
 
 
 async def test_websocket_streams_generation_progress(api, running_services):

@@ -84,6 +84,13 @@ async def test_services_list_get_and_control(api, running_services):
     started = await (await api.post("/api/services/community_live/start", headers=h)).json()
     assert started["action"] == "start" and started["state"] == "stopped"  # no source is enabled
     assert started["details"]["polling"] == []
+    again = await (await api.post("/api/system/services/job_workers/start", headers=h)).json()
+    assert again["action"] == "start" and again["was_running"] is True and again["state"] == "running"
+    restarted = await (await api.post("/api/services/job_workers/restart", headers=h)).json()
+    assert restarted["action"] == "restart" and restarted["previous_uptime"] is not None
+    stopped = await (await api.post("/api/services/trend_monitor/stop", headers=h)).json()
+    assert stopped["was_running"] is False and stopped["final_uptime"] is None
+    assert stopped["details"]["was_running"] is False and stopped["details"]["final_stats"]["scans_done"] == 0
 
 
 async def test_system_status_services_and_reasons(api, running_services):

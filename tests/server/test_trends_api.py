@@ -123,7 +123,11 @@ async def test_not_found_and_validation(api, running_services):
     assert (await _json(resp, 422))["error"]["details"]["parameter"] == "response_strategy"
     resp = await api.get("/api/trending/analytics?period=forever", headers=h)
     await _json(resp, 422)
+    for path in ("/api/trending/analytics?period=99999999999d", "/api/trending/patterns?timeframe=3000y"):
+        await _json(await api.get(path, headers=h), 422)  # before the year 1: refused, not a datetime overflow
     resp = await api.put("/api/trending/sources/nope", headers=h, json={"enabled": True})
+    await _json(resp, 404)
+    resp = await api.post("/api/trending/scan", headers=h, json={"sources": ["nope"]})
     await _json(resp, 404)
     resp = await api.post("/api/trending/import", headers=h, json={})
     await _json(resp, 400)
@@ -140,6 +144,9 @@ async def test_keys_are_write_only_and_documented(api, running_services):
     assert "secret-lastfm-key-123" not in str(data) and data["source"]["has_key"] is True
     listing = await api.get("/api/trending/sources", headers=h)
     assert "secret-lastfm-key-123" not in await listing.text()
+    feed = (await _json(await api.post("/api/trending/sources/feeds", headers=h,
+                                       json={"url": "https://example.com/charts.xml"}), 201))["source"]
+    assert feed["name"].startswith("feed:") and feed["enabled"] and feed["config"] == {"url": "https://example.com/charts.xml"}
     spec = await _json(await api.get("/openapi.json", headers=h))
     paths = spec["paths"]
     for path in ("/api/trending/start", "/api/trending/current", "/api/trending/hijack/{trend_id}",

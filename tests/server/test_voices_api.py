@@ -89,6 +89,8 @@ async def test_synthesize_then_history_and_download(api, running_services, initi
     assert item["duration"] == pytest.approx(len(audio) / rate, abs=0.01)
     resp = await api.get(item["download_url"] + "?format=mp3", headers=api.auth_headers)
     assert resp.status == 200 and resp.headers["Content-Type"] == "audio/mpeg"
+    resp = await api.get(item["download_url"], headers={**api.auth_headers, "Range": "bytes=0-99"})
+    assert resp.status == 206 and len(await resp.read()) == 100
     status, body = await call(api, "GET", "/api/voice/content/download/content_nope")
     assert_seed000_error(status, body, 404, "content_nope")
 
@@ -267,6 +269,14 @@ async def test_bad_voice_samples_are_refused_and_nothing_is_stored(api, running_
     assert_envelope_error(status, body, 400, "not a file")
     with running_services.context.db.session() as s:
         assert s.query(Voice).count() == 0 and s.query(MediaFile).filter_by(kind="voice_sample").count() == 0
+
+    four_seconds = io.BytesIO()
+    sf.write(four_seconds, np.tile(tone, 4), rate, format="WAV")
+    status, body = await call(api, "POST", "/api/voice/clone", data=form((four_seconds.getvalue(), "b.wav")))
+    assert status == 200 and body["status"] == "processing" and body["samples_uploaded"] == 1, body
+    status, listing = await call(api, "GET", "/api/voice/list")  # listed while it is being matched
+    assert listing["data"]["voices"][1]["status"] == "processing"
+    running_services.context.jobs.cancel(body["clone_id"])  # accepted is all this test needs
 
 
 async def test_voice_matching_end_to_end(api, running_services, initialized, tmp_path):

@@ -92,6 +92,8 @@ def test_a_token_is_never_returned(sources):
     assert sources.get("discord")["has_token"] is False
     with pytest.raises(CommunityError):
         sources.set_token("discord", "  ")
+    with pytest.raises(CommunityError, match="plain letters"):  # it could not be sent in a header (was a 500)
+        sources.set_token("discord", "tok\u00e9n\u4e2d")
     with pytest.raises(UnknownSource):
         sources.set_token("myspace", "x")
 

@@ -17,11 +17,13 @@ from typing import Any
 import jsonschema_rs
 from aiohttp import web
 
-from studio.server.keys import ROUTE_SPECS, SERVICES
+from studio.server.keys import ROUTE_SPECS
 from studio.server.openapi import _PATH_PARAM, build_openapi
 from studio.server.routing import route_spec
 
-REPORT = os.environ.get("CONTRACT_REPORT")  # a file to append every mismatch to, as JSON lines (for triage)
+REPORT = os.environ.get("CONTRACT_REPORT")
+_DOCUMENTS: dict[tuple, dict] = {}
+_VALIDATORS: dict[tuple, dict] = {}  # a file to append every mismatch to, as JSON lines (for triage)
 
 
 @dataclass
@@ -29,13 +31,21 @@ class ContractChecker:
     violations: list[str] = field(default_factory=list)
     _operations: dict[tuple[str, str], dict] = field(default_factory=dict)
     _components: dict[str, Any] = field(default_factory=dict)
+    # compiled once per (operation, status, media type): compiling against ~500 components costs
+    # tens of milliseconds, and a junk-input test sends thousands of requests
+    _validators: dict[tuple, Any] = field(default_factory=dict)
 
     def attach(self, app: web.Application) -> None:
-        document = build_openapi(app[ROUTE_SPECS], app[SERVICES].api_base_url or "http://127.0.0.1")
+        specs = app[ROUTE_SPECS]
+        key = tuple(id(spec) for spec in specs)
+        if key not in _DOCUMENTS:  # every app of the run has the same routes: build the document once
+            _DOCUMENTS[key] = build_openapi(specs, "http://127.0.0.1")
+        document = _DOCUMENTS[key]
         self._components = document["components"]
         for path, methods in document["paths"].items():
             for method, operation in methods.items():
                 self._operations[(method.upper(), path)] = operation
+        self._validators = _VALIDATORS.setdefault(key, {})
         app.middlewares.insert(0, self._middleware())
 
     def _middleware(self):
@@ -77,7 +87,11 @@ class ContractChecker:
         if media_type != "application/json" or schema is None:
             return
         body = json.loads(response.body)
-        validator = jsonschema_rs.Draft202012Validator({**schema, "components": self._components})
+        cache_key = (method, path, response.status, media_type)
+        validator = self._validators.get(cache_key)
+        if validator is None:
+            validator = self._validators[cache_key] = jsonschema_rs.Draft202012Validator(
+                {**schema, "components": self._components})
         errors = list(validator.iter_errors(body))
         if errors:
             first = errors[0]

@@ -47,7 +47,7 @@ AUDIO_QUALITY = {"draft": (22050, 16), "standard": (44100, 16), "high": (44100, 
 
 
 class LyricsOptions(BaseModel):
-    """Seed 001 `lyrics`: write lyrics from a theme, or use the given `text` as-is."""
+    """Lyrics of a sung track: written from a theme, or the given `text` used as-is."""
 
     model_config = ConfigDict(extra="forbid")
     enabled: bool = True

@@ -36,6 +36,19 @@ from studio.server import multipart
 from studio.server.errors import ApiError, envelope, not_found
 from studio.server.keys import SERVICES, REQUEST_ID
 from studio.server.routing import MAX_OFFSET, RouteTable
+from studio.server.schemas.analysis import (
+    AnalysisBatch,
+    AnalysisBatchAccepted,
+    AnalysisDeployed,
+    AnalysisGenres,
+    AnalysisHealth,
+    AnalysisHistory,
+    AnalysisMetrics,
+    AnalysisModels,
+    AnalysisPrediction,
+    AnalysisPredictionDetail,
+    AnalysisStats,
+)
 from studio.services.analysis import (
     MAX_BATCH_FILES,
     STATES,
@@ -51,6 +64,9 @@ from studio.timeutil import now_iso
 routes = RouteTable()
 TAGS = ["analysis"]
 PREFIX = "/api/v1"
+UPLOAD_ERRORS = ("INVALID_FILE_FORMAT (details list the supported formats), FILE_TOO_LARGE, CORRUPT_AUDIO, "
+                 "AUDIO_TOO_LONG or MISSING_PARAMETER (no file, or not a multipart form)")
+MODEL_UNAVAILABLE = "MODEL_UNAVAILABLE: the active analysis model cannot be loaded (its weights are missing or broken)"
 
 
 def _analysis(request: web.Request) -> AnalysisService:
@@ -84,7 +100,12 @@ def _payload(prediction: dict[str, Any]) -> dict[str, Any]:
 @routes.post(f"{PREFIX}/predict", summary="Predict the genre (and moods, tags, tempo, key) of an audio file",
              tags=TAGS, form={"file": "file"},
              description="Multipart field `file`: MP3, WAV, FLAC or OGG, up to 50 MB and 20 minutes. Answers when the "
-                         "analysis is done. `all_probabilities` are over the genre set of GET /api/v1/genres.")
+                         "analysis is done. `all_probabilities` are over the genre set of GET /api/v1/genres.",
+             response=AnalysisPrediction,
+             responses={400: f"The file cannot be analysed: {UPLOAD_ERRORS}, or more than one file",
+                        500: "MODEL_INFERENCE_FAILED: the analysis failed 3 times in a row (error.prediction_id names "
+                             "the failed prediction)",
+                        503: MODEL_UNAVAILABLE})
 async def predict(request: web.Request) -> web.Response:
     service = _analysis(request)
     try:
@@ -107,7 +128,13 @@ async def predict(request: web.Request) -> web.Response:
              description=f"Multipart fields `files[]` (1-{MAX_BATCH_FILES} audio files; `files` is accepted too) and an "
                          "optional `webhook_url` that receives a signed POST `{event: batch.completed, batch_id, status, "
                          "results: [{file, genre, confidence}], completed_at}` when the batch is done (signed like every studio webhook; retried 3 times, after 1, 5 and 25 s). "
-                         "Every file's format and size is checked first; one bad file rejects the batch.")
+                         "Every file's format and size is checked first; one bad file rejects the batch.",
+             response=AnalysisBatchAccepted,
+             responses={202: "Batch accepted: follow it at status_url",
+                        400: f"A file cannot be analysed ({UPLOAD_ERRORS}; details.files lists each bad file), no "
+                             f"file, more than {MAX_BATCH_FILES} files (INVALID_PARAMETER), or a webhook_url that is "
+                             "not an http(s) URL or names an address that is not called (INVALID_PARAMETER)",
+                        503: MODEL_UNAVAILABLE})
 async def batch_predict(request: web.Request) -> web.Response:
     service = _analysis(request)
     try:
@@ -123,7 +150,8 @@ async def batch_predict(request: web.Request) -> web.Response:
     return envelope(request, data, "Batch accepted", http_status=202)
 
 
-@routes.get(f"{PREFIX}/batch/{{batch_id}}", summary="A batch's state and each file's prediction", tags=TAGS)
+@routes.get(f"{PREFIX}/batch/{{batch_id}}", summary="A batch's state and each file's prediction", tags=TAGS,
+            response=AnalysisBatch, responses={404: "No batch with that id"})
 async def batch_status(request: web.Request) -> web.Response:
     batch_id = request.match_info["batch_id"]
     try:
@@ -135,7 +163,8 @@ async def batch_status(request: web.Request) -> web.Response:
 
 
 @routes.get(f"{PREFIX}/prediction/{{prediction_id}}", summary="A prediction: its state and result", tags=TAGS,
-            description=f"status: {', '.join(STATES)}. Failed predictions carry `error` {{code, message}}.")
+            description=f"status: {', '.join(STATES)}. Failed predictions carry `error` {{code, message}}.",
+            response=AnalysisPredictionDetail, responses={404: "No prediction with that id"})
 async def prediction_status(request: web.Request) -> web.Response:
     prediction_id = request.match_info["prediction_id"]
     try:
@@ -146,7 +175,8 @@ async def prediction_status(request: web.Request) -> web.Response:
 
 
 @routes.get(f"{PREFIX}/spectrograms/{{prediction_id}}.png", summary="The log-mel spectrogram of a prediction (PNG)",
-            tags=TAGS)
+            tags=TAGS, media={"image/png": "binary"},
+            responses={404: "No prediction with that id, or it has no spectrogram (not completed)"})
 async def spectrogram(request: web.Request) -> web.StreamResponse:
     prediction_id = request.match_info["prediction_id"]
     try:
@@ -157,16 +187,20 @@ async def spectrogram(request: web.Request) -> web.StreamResponse:
 
 
 # --- catalogue and figures ---------------------------------------------------------------------------
-@routes.get(f"{PREFIX}/genres", summary="The genres a prediction can name", tags=TAGS, public=True)
+@routes.get(f"{PREFIX}/genres", summary="The genres a prediction can name", tags=TAGS, public=True,
+            response=AnalysisGenres)
 async def genres(request: web.Request) -> web.Response:
     return envelope(request, _analysis(request).models.genres())
 
 
 @routes.get(f"{PREFIX}/health", summary="Health: database, model, storage and queue checks", tags=TAGS, public=True,
             description="200 {status: healthy} when every component is up, else 503 {status: degraded}. Also "
-                        "seed 003's `services` map (healthy, degraded, unhealthy or not_configured per service: "
+                        "a `services` map (healthy, degraded, unhealthy or not_configured per service: "
                         "database, storage, disk_space, memory, job_queue, ml_pipeline, connectors) and `uptime` "
-                        "(seconds), from the same checks as GET /api/health.")
+                        "(seconds), from the same checks as GET /api/health. The 503 body is the same health report "
+                        "(status degraded), not an error.",
+            response=AnalysisHealth, wrap=False,
+            responses={503: ("Degraded: a component is down; the body is the same health report", AnalysisHealth)})
 async def health(request: web.Request) -> web.Response:
     report = await asyncio.to_thread(_analysis(request).stats.health)  # loads the model the first time
     monitoring = request.app[SERVICES].system.monitoring
@@ -185,7 +219,8 @@ class HistoryQuery(BaseModel):
     batch_id: str | None = Field(default=None, max_length=64)
 
 
-@routes.get(f"{PREFIX}/history", summary="Stored predictions, newest first", tags=TAGS, query=HistoryQuery)
+@routes.get(f"{PREFIX}/history", summary="Stored predictions, newest first", tags=TAGS, query=HistoryQuery,
+            response=AnalysisHistory)
 async def history(request: web.Request, query: HistoryQuery) -> web.Response:
     total, rows = _analysis(request).records.history(limit=query.limit, offset=query.offset, genre=query.genre,
                                                      status=query.status, source=query.source,
@@ -199,13 +234,15 @@ class StatsQuery(BaseModel):
     days: int | None = Field(default=None, ge=1, le=3650, description="Only predictions of the last N days.")
 
 
-@routes.get(f"{PREFIX}/stats", summary="Figures computed from the stored predictions", tags=TAGS, query=StatsQuery)
+@routes.get(f"{PREFIX}/stats", summary="Figures computed from the stored predictions", tags=TAGS, query=StatsQuery,
+            response=AnalysisStats)
 async def stats(request: web.Request, query: StatsQuery) -> web.Response:
     return envelope(request, _analysis(request).stats.summary(days=query.days))
 
 
 # --- admin -------------------------------------------------------------------------------------------
-@routes.get(f"{PREFIX}/models", summary="Installed analysis models and the active one", tags=TAGS, admin=True)
+@routes.get(f"{PREFIX}/models", summary="Installed analysis models and the active one", tags=TAGS, admin=True,
+            response=AnalysisModels)
 async def models(request: web.Request) -> web.Response:
     service = _analysis(request)
     models = await asyncio.to_thread(service.models.list_models)  # loads each installed model once
@@ -217,7 +254,10 @@ class DeployIn(BaseModel):
     model: str = Field(min_length=1, max_length=64, description="An installed model: MSD_musicnn or MTT_musicnn.")
 
 
-@routes.post(f"{PREFIX}/models/deploy", summary="Switch the active analysis model", tags=TAGS, admin=True, body=DeployIn)
+@routes.post(f"{PREFIX}/models/deploy", summary="Switch the active analysis model", tags=TAGS, admin=True, body=DeployIn,
+             response=AnalysisDeployed,
+             responses={400: "INVALID_PARAMETER: not a model the studio knows (details.allowed lists them)",
+                        503: "MODEL_UNAVAILABLE: the model's weights are not installed, or it cannot be loaded"})
 async def deploy(request: web.Request, body: DeployIn) -> web.Response:
     service = _analysis(request)
     try:
@@ -237,7 +277,8 @@ class MetricsQuery(BaseModel):
 @routes.get(f"{PREFIX}/metrics", summary="Analysis metrics: states, latency, throughput, API traffic", tags=TAGS,
             admin=True, query=MetricsQuery,
             description="JSON: the analysis figures. `format=prometheus`: the studio's whole Prometheus exposition "
-                        "(text format 0.0.4), the same as GET /metrics.")
+                        "(text format 0.0.4), the same as GET /metrics.",
+            response=AnalysisMetrics, media={"text/plain": "text"})
 async def metrics(request: web.Request, query: MetricsQuery) -> web.Response:
     if query.format == "prometheus":  # the studio's whole exposition, the same text as GET /metrics
         metrics = request.app[SERVICES].system.metrics

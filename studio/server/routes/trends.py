@@ -20,13 +20,30 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from studio.server.errors import ApiError, insufficient_credits, not_found, ok
 from studio.server.keys import SERVICES
 from studio.server.multipart import FileTooLargeError, FormError, read_form
-from studio.server.routing import RouteTable, validation_error
+from studio.server.routing import CREDENTIAL_PATTERN, RouteTable, validation_error
+from studio.server.schemas.trends import (
+    TrendAnalytics,
+    TrendAnswerPerformance,
+    TrendAnswerQueued,
+    TrendDetailOut,
+    TrendImportResult,
+    TrendList,
+    TrendMonitorStarted,
+    TrendMonitorStopped,
+    TrendPatterns,
+    TrendPlatformList,
+    TrendScanResult,
+    TrendScheduleSaved,
+    TrendScheduleState,
+    TrendSourceList,
+    TrendSourceOut,
+)
 from studio.services.music.catalogue import MAX_DURATION_S
 from studio.services.music.common import InsufficientCredits, SingerError
 from studio.services.music.statistics import parse_period_days
 from studio.services.trends import scoring
 from studio.services.trends.answers import STRATEGIES, UnknownAnswer
-from studio.services.trends.common import UnknownSource, UnknownTrend
+from studio.services.trends.common import SORTS, UnknownSource, UnknownTrend
 from studio.services.trends.monitor import (
     MAX_INTERVAL_MIN,
     MIN_INTERVAL_MIN,
@@ -39,6 +56,10 @@ SCORING_DOC = "Every figure is computed from the scans this studio stored.\n\n" 
 routes = RouteTable()
 TAGS = ["trending"]
 MAX_IMPORT_BYTES = 20 * 1024 * 1024
+# what parse_period_days reads: a whole number and a unit (hours, days, weeks, months, years)
+PERIOD_PATTERN = r"^\s*[0-9]+[hdwmyHDWMY]\s*$"
+# a longer period reaches back before the year 1: a datetime overflow (it was a 500)
+MAX_PERIOD_DAYS = 365_000
 
 
 def _trends(request: web.Request):
@@ -47,20 +68,24 @@ def _trends(request: web.Request):
 
 def _days(value: str, parameter: str) -> int:
     try:
-        return parse_period_days(value)
+        days = parse_period_days(value)
     except ValueError as exc:
         raise ApiError(422, str(exc), details={"parameter": parameter, "value": value}) from None
+    if days > MAX_PERIOD_DAYS:
+        raise ApiError(422, f"{parameter} {value!r} is longer than {MAX_PERIOD_DAYS} days (1000 years)",
+                       details={"parameter": parameter, "value": value})
+    return days
 
 
 # --- monitoring -------------------------------------------------------------------------------
-@routes.post("/api/trending/start", summary="Start live trend monitoring", tags=TAGS)
+@routes.post("/api/trending/start", summary="Start live trend monitoring", tags=TAGS, response=TrendMonitorStarted)
 async def start(request: web.Request) -> web.Response:
     """Scans the enabled sources at once, then on the schedule (POST /api/trending/schedule).
     monitoring_platforms = the number of enabled sources (their names in `platforms`)."""
     return ok(_trends(request).monitor.start())
 
 
-@routes.post("/api/trending/stop", summary="Stop live trend monitoring", tags=TAGS)
+@routes.post("/api/trending/stop", summary="Stop live trend monitoring", tags=TAGS, response=TrendMonitorStopped)
 async def stop(request: web.Request) -> web.Response:
     """final_stats of the run that ends: uptime, items the scans processed, answers made meanwhile."""
     return ok(_trends(request).monitor.stop())
@@ -95,7 +120,10 @@ class ScheduleIn(BaseModel):
                                           description="viral_score from which a new trend raises trend_detected.")
 
 
-@routes.post("/api/trending/schedule", summary="Set the monitoring schedule", tags=TAGS, body=ScheduleIn)
+@routes.post("/api/trending/schedule", summary="Set the monitoring schedule", tags=TAGS, body=ScheduleIn,
+             response=TrendScheduleSaved,
+             responses={422: "Invalid parameter, or a priority platform that is not a source here (details.parameter "
+                             "names the field)"})
 async def schedule(request: web.Request, body: ScheduleIn) -> web.Response:
     """estimated_daily_scans = sum over the 24 hours of 60 / that hour's interval."""
     try:
@@ -105,7 +133,8 @@ async def schedule(request: web.Request, body: ScheduleIn) -> web.Response:
     return ok(result)
 
 
-@routes.get("/api/trending/schedule", summary="The monitoring schedule and its state", tags=TAGS)
+@routes.get("/api/trending/schedule", summary="The monitoring schedule and its state", tags=TAGS,
+            response=TrendScheduleState)
 async def schedule_state(request: web.Request) -> web.Response:
     return ok(_trends(request).monitor.state())
 
@@ -115,11 +144,11 @@ class CurrentQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     platform: str = Field(default="all", max_length=100, description="'all' or a source name.")
     limit: int = Field(default=20, ge=1, le=200)
-    sort: str = Field(default="viral_score", max_length=40)
+    sort: Literal[SORTS] = Field(default="viral_score", description="Order, best first.")  # type: ignore[valid-type]
 
 
 @routes.get("/api/trending/current", summary="Current trends, scored from stored snapshots", tags=TAGS,
-            query=CurrentQuery, description=SCORING_DOC)
+            query=CurrentQuery, description=SCORING_DOC, response=TrendList)
 async def current(request: web.Request, query: CurrentQuery) -> web.Response:
     try:
         result = _trends(request).catalog.current(platform=query.platform, limit=query.limit, sort=query.sort)
@@ -129,7 +158,8 @@ async def current(request: web.Request, query: CurrentQuery) -> web.Response:
 
 
 @routes.get("/api/trending/trends/{trend_id}", summary="One trend: history, score breakdown, suggested response",
-            tags=TAGS, description=SCORING_DOC)
+            tags=TAGS, description=SCORING_DOC, response=TrendDetailOut,
+            responses={404: "No stored trend with that id"})
 async def trend_detail(request: web.Request) -> web.Response:
     trend_id = request.match_info["trend_id"]
     trends = _trends(request)
@@ -142,11 +172,13 @@ async def trend_detail(request: web.Request) -> web.Response:
 
 class AnalyticsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    period: str = Field(default="7d", description="e.g. 7d, 30d, 12w, 1y")
+    period: str = Field(default="7d", max_length=20, pattern=PERIOD_PATTERN,
+                        description="A whole number and a unit (h, d, w, m, y), e.g. 7d, 30d, 12w, 1y; "
+                                    "at most 1000 years")
 
 
 @routes.get("/api/trending/analytics", summary="Trends detected and answers made in a period", tags=TAGS,
-            query=AnalyticsQuery)
+            query=AnalyticsQuery, response=TrendAnalytics)
 async def analytics(request: web.Request, query: AnalyticsQuery) -> web.Response:
     days = _days(query.period, "period")
     return ok({"period": query.period, **_trends(request).catalog.analytics(days)})
@@ -155,11 +187,13 @@ async def analytics(request: web.Request, query: AnalyticsQuery) -> web.Response
 class PatternsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     genre: str | None = Field(default=None, max_length=60)
-    timeframe: str = Field(default="30d", description="e.g. 7d, 30d, 12w")
+    timeframe: str = Field(default="30d", max_length=20, pattern=PERIOD_PATTERN,
+                           description="A whole number and a unit (h, d, w, m, y), e.g. 7d, 30d, 12w; "
+                                       "at most 1000 years")
 
 
 @routes.get("/api/trending/patterns", summary="When and what rises: hours, days, keywords, durations, tempos",
-            tags=TAGS, query=PatternsQuery)
+            tags=TAGS, query=PatternsQuery, response=TrendPatterns)
 async def patterns(request: web.Request, query: PatternsQuery) -> web.Response:
     days = _days(query.timeframe, "timeframe")
     result = _trends(request).patterns.patterns(query.genre, days)
@@ -175,7 +209,7 @@ class CustomizationsIn(BaseModel):
     duration: float | None = Field(default=None, ge=1, le=MAX_DURATION_S, description="Seconds.")
     target_audience: str | None = Field(default=None, max_length=100, description="Added to the prompt as 'for ...'.")
     audio_quality: Literal["draft", "standard", "high"] | None = Field(
-        default=None, description="Not in the seed: draft renders fastest (default high).")
+        default=None, description="Render quality: draft renders fastest (default high).")
 
 
 class HijackIn(BaseModel):
@@ -188,7 +222,11 @@ class HijackIn(BaseModel):
 
 
 @routes.post("/api/trending/hijack/{trend_id}", summary="Answer a trend with a track (a real generation)",
-             tags=TAGS, body=HijackIn)
+             tags=TAGS, body=HijackIn, response=TrendAnswerQueued,
+             responses={402: "Not enough credits left today for this generation",
+                        404: "No stored trend with that id",
+                        422: "Invalid parameter (also a generation field the trend's spec and the customizations "
+                             "cannot make)"})
 async def hijack(request: web.Request, body: HijackIn) -> web.Response:
     """Queues a generation from the trend's suggested spec plus the customizations; the track is
     linked to the trend (GET /api/music/status/{generation_id} follows it)."""
@@ -208,7 +246,8 @@ async def hijack(request: web.Request, body: HijackIn) -> web.Response:
     return ok(result, status="processing")
 
 
-@routes.get("/api/trending/hijacks/{hijack_id}/performance", summary="How an answer did", tags=TAGS)
+@routes.get("/api/trending/hijacks/{hijack_id}/performance", summary="How an answer did", tags=TAGS,
+            response=TrendAnswerPerformance, responses={404: "No answer with that id"})
 async def performance(request: web.Request) -> web.Response:
     hijack_id = request.match_info["hijack_id"]
     try:
@@ -218,12 +257,14 @@ async def performance(request: web.Request) -> web.Response:
 
 
 # --- sources ----------------------------------------------------------------------------------
-@routes.get("/api/trending/platforms", summary="Per-source status, last scan, quota and error rate", tags=TAGS)
+@routes.get("/api/trending/platforms", summary="Per-source status, last scan, quota and error rate", tags=TAGS,
+            response=TrendPlatformList)
 async def platforms(request: web.Request) -> web.Response:
     return ok({"platforms": _trends(request).sources.list_sources()})
 
 
-@routes.get("/api/trending/sources", summary="Trend sources and their settings (keys never shown)", tags=TAGS)
+@routes.get("/api/trending/sources", summary="Trend sources and their settings (keys never shown)", tags=TAGS,
+            response=TrendSourceList)
 async def list_sources(request: web.Request) -> web.Response:
     return ok({"sources": _trends(request).sources.list_sources()})
 
@@ -232,11 +273,14 @@ class SourceIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     enabled: bool | None = Field(default=None, description="Network access to the platform only once enabled.")
     config: dict | None = Field(default=None, description="genre ids, storefront, country, tag, region, url.")
-    key: str | None = Field(default=None, max_length=500, description="Write-only API key; empty string removes it.")
+    key: str | None = Field(default=None, max_length=500, pattern=CREDENTIAL_PATTERN,
+                            description="Write-only API key (printable ASCII, no spaces); empty string removes it.")
 
 
 @routes.put("/api/trending/sources/{name}", summary="Enable, configure or set the key of a source", tags=TAGS,
-            body=SourceIn)
+            body=SourceIn, response=TrendSourceOut,
+            responses={404: "No source with that name",
+                       422: "Invalid parameter: an unknown or bad setting, or a key for a source that needs none"})
 async def configure_source(request: web.Request, body: SourceIn) -> web.Response:
     name = request.match_info["name"]
     sources = _trends(request).sources
@@ -259,7 +303,9 @@ class FeedIn(BaseModel):
     url: str = Field(min_length=8, max_length=2000, pattern=r"^https?://", description="An RSS or Atom feed URL.")
 
 
-@routes.post("/api/trending/sources/feeds", summary="Add an RSS/Atom feed as a source", tags=TAGS, body=FeedIn)
+@routes.post("/api/trending/sources/feeds", summary="Add an RSS/Atom feed as a source", tags=TAGS, body=FeedIn,
+             response=TrendSourceOut, responses={201: "The feed's source (enabled at once; adding a URL again "
+                                                      "returns the same source)"})
 async def add_feed(request: web.Request, body: FeedIn) -> web.Response:
     try:
         source = _trends(request).sources.add_feed(body.url)
@@ -273,7 +319,8 @@ class ScanIn(BaseModel):
     sources: list[str] | None = Field(default=None, max_length=50, description="Default: every enabled source.")
 
 
-@routes.post("/api/trending/scan", summary="Scan sources now", tags=TAGS, body=ScanIn)
+@routes.post("/api/trending/scan", summary="Scan sources now", tags=TAGS, body=ScanIn, response=TrendScanResult,
+             responses={404: "A named source does not exist"})
 async def scan(request: web.Request, body: ScanIn) -> web.Response:
     try:
         result = await _trends(request).scanner.scan(body.sources)
@@ -283,7 +330,11 @@ async def scan(request: web.Request, body: ScanIn) -> web.Response:
 
 
 @routes.post("/api/trending/import", summary="Import a chart file (Spotify Charts CSV or a hand-made list)",
-             tags=TAGS, form={"file": "file"})
+             tags=TAGS, form={"file": "file"}, response=TrendImportResult,
+             responses={400: "Not a multipart form, or a broken one",
+                        413: "The file is over the 20 MB limit",
+                        422: "No file in the field 'file', or a file that cannot be read (the message names the "
+                             "line and column)"})
 async def import_file(request: web.Request) -> web.Response:
     try:
         files, _fields = await read_form(request, ("file",), MAX_IMPORT_BYTES, example="curl -F file=@chart.csv")

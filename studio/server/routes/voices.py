@@ -21,6 +21,29 @@ from studio.server.downloads import file_response
 from studio.server.errors import ApiError, envelope, not_found, ok
 from studio.server.keys import SERVICES
 from studio.server.routing import MAX_OFFSET, RouteTable, parse_model, read_json_object
+from studio.server.schemas.voices import (
+    CharacterCaptionOut,
+    CharacterCloneQueuedOut,
+    CharacterDeletedOut,
+    CharacterPageOut,
+    CharacterUpdatedOut,
+    CharacterVoiceDeletedOut,
+    CharacterVoicesOut,
+    VoiceBatchOut,
+    VoiceCharacter,
+    VoiceCharacterAnalyticsOut,
+    VoiceCharacterListOut,
+    VoiceCharacterSettingsOut,
+    VoiceCloneQueuedOut,
+    VoiceContentHistoryOut,
+    VoiceContentQueuedOut,
+    VoiceDashboardOut,
+    VoiceInitializeOut,
+    VoiceListOut,
+    VoiceScriptOut,
+    VoiceSpeechQueuedOut,
+    VoiceSynthesisQueuedOut,
+)
 from studio.services.voices import (
     MAX_CONTENT_DURATION_S,
     MAX_SAMPLE_BYTES,
@@ -35,6 +58,8 @@ routes = RouteTable()
 TAGS = ["voices"]
 CHARACTER_TAGS = ["characters"]
 MAX_SAMPLES = 20
+NO_CHARACTER = "No character with that id"
+AUDIO = {"audio/wav": "binary", "audio/mpeg": "binary"}
 
 
 def _voices(request: web.Request):
@@ -90,7 +115,8 @@ def _summary(character: dict[str, Any], revenue: dict[str, dict[str, Any]]) -> d
 
 # --- seed 000: characters ---------------------------------------------------------------------------
 @routes.post("/api/voice/initialize", summary="Create the eight default voice characters", tags=TAGS,
-             description="Idempotent: characters that exist already are kept; a second call creates none and says so.")
+             description="Idempotent: characters that exist already are kept; a second call creates none and says so.",
+             response=VoiceInitializeOut)
 async def initialize(request: web.Request) -> web.Response:
     result = _voices(request).characters.initialize()
     created = result["created"]
@@ -102,7 +128,7 @@ async def initialize(request: web.Request) -> web.Response:
                                "voice_id": c["voice_id"]} for c in created]})
 
 
-@routes.get("/api/voice/characters", summary="All voice characters", tags=TAGS)
+@routes.get("/api/voice/characters", summary="All voice characters", tags=TAGS, response=VoiceCharacterListOut)
 async def list_characters(request: web.Request) -> web.Response:
     total, characters = _voices(request).characters.list_characters(limit=1000)
     revenue = await asyncio.to_thread(_voices(request).content.revenue_fields)
@@ -138,7 +164,9 @@ def _voice_changes(settings: VoiceSettingsIn) -> dict[str, Any]:
 
 
 @routes.put("/api/voice/characters/{character_id}", summary="Update a character's personality, voice or schedule",
-            tags=TAGS, body=CharacterUpdateIn, responses={404: "Unknown character", 422: "Invalid settings"})
+            tags=TAGS, body=CharacterUpdateIn, response=VoiceCharacterSettingsOut,
+            responses={404: "No character with that id, or voice_settings.voice_id names no voice",
+                       422: "Nothing to update, or invalid voice settings (e.g. an unknown emotion)"})
 async def update_character(request: web.Request, body: CharacterUpdateIn) -> web.Response:
     character_id = request.match_info["character_id"]
     changes: dict[str, Any] = {}
@@ -176,7 +204,10 @@ class ContentIn(BaseModel):
              body=ContentIn, description="Writes the script now (returned as script_preview) and queues its voicing; "
                                          "with include_music, over a ducked bed (the given track, the character's "
                                          "newest track in its style, or a fresh instrumental).",
-             responses={404: "Unknown character or track", 422: "Invalid content type, duration or mood"})
+             response=VoiceContentQueuedOut,
+             responses={404: "No character with that id, or track_id names no track",
+                        422: "Unknown content type, duration out of range, an emotion the voice does not know, "
+                             "or a track without audio"})
 async def generate_content(request: web.Request, body: ContentIn) -> web.Response:
     character = _character_or_404(request)
     try:
@@ -208,7 +239,8 @@ class ScriptQuery(BaseModel):
 @routes.get("/api/voice/characters/{character_id}/script", summary="The character's latest script, or a new one",
             tags=TAGS, query=ScriptQuery,
             description="Without `content_type`: the script of the character's latest piece of content; when it has "
-                        "none yet, a new introduction. With `content_type`: a new script (not stored).")
+                        "none yet, a new introduction. With `content_type`: a new script (not stored).",
+            response=VoiceScriptOut, responses={404: NO_CHARACTER, 422: "Unknown content type"})
 async def get_script(request: web.Request, query: ScriptQuery) -> web.Response:
     character = _character_or_404(request)
     voices = _voices(request)
@@ -229,14 +261,15 @@ async def get_script(request: web.Request, query: ScriptQuery) -> web.Response:
 
 class SynthesizeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=r"\S", description="Not only spaces.")
     emotion: str | None = Field(default=None, max_length=32)
     speed: float | None = Field(default=None, gt=0.25, le=4, description="Multiplies the character's speed.")
     pitch: float | None = Field(default=None, ge=-1, le=1, description="Offset: 1 = an octave up.")
 
 
 @routes.post("/api/voice/characters/{character_id}/synthesize", summary="Speak a text in the character's voice",
-             tags=TAGS, body=SynthesizeIn, responses={404: "Unknown character", 422: "Empty or too long text"})
+             tags=TAGS, body=SynthesizeIn, response=VoiceSynthesisQueuedOut,
+             responses={404: NO_CHARACTER, 422: "Empty or too long text, or an emotion the voice does not know"})
 async def synthesize(request: web.Request, body: SynthesizeIn) -> web.Response:
     character = _character_or_404(request)
     try:
@@ -251,26 +284,29 @@ async def synthesize(request: web.Request, body: SynthesizeIn) -> web.Response:
                "download_url": f"/api/voice/content/download/{row['id']}"}, status="processing")
 
 
-@routes.get("/api/voice/characters/{character_id}/analytics", summary="A character's content figures", tags=TAGS)
+@routes.get("/api/voice/characters/{character_id}/analytics", summary="A character's content figures", tags=TAGS,
+            response=VoiceCharacterAnalyticsOut, responses={404: NO_CHARACTER})
 async def character_analytics(request: web.Request) -> web.Response:
     character = _character_or_404(request)
     performance = _voices(request).content.character_analytics(character["id"])
     return ok({"character": character["id"], "performance": performance})
 
 
-class BatchIn(BaseModel):
+class VoiceBatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     operation: str = Field(default="generate_content", max_length=60)
-    characters: list[str] = Field(max_length=50)
-    content_types: list[str] = Field(max_length=10)
+    characters: list[str] = Field(min_length=1, max_length=50)
+    content_types: list[str] = Field(min_length=1, max_length=10)
     topic: str | None = Field(default=None, max_length=200)
     duration: float = Field(default=20, ge=1, le=MAX_CONTENT_DURATION_S)
 
 
-@routes.post("/api/voice/characters/batch", summary="Content for several characters at once", tags=TAGS, body=BatchIn,
-             description="Queues one content job per character and content type.",
-             responses={404: "Unknown character", 422: "Empty lists, unknown content type, too many operations"})
-async def batch(request: web.Request, body: BatchIn) -> web.Response:
+@routes.post("/api/voice/characters/batch", summary="Content for several characters at once", tags=TAGS,
+             body=VoiceBatchIn, description="Queues one content job per character and content type.",
+             response=VoiceBatchOut,
+             responses={404: "A character id names no character (nothing is queued)",
+                        422: "Unknown content type, or more than 100 operations (characters x content types)"})
+async def batch(request: web.Request, body: VoiceBatchIn) -> web.Response:
     try:
         result = await _voices(request).speech.submit_batch(body.operation, body.characters, body.content_types,
                                                             topic=body.topic, duration_s=body.duration)
@@ -290,7 +326,7 @@ class ContentQuery(BaseModel):
 
 
 @routes.get("/api/voice/characters/{character_id}/content", summary="A character's content, newest first", tags=TAGS,
-            query=ContentQuery)
+            query=ContentQuery, response=VoiceContentHistoryOut, responses={404: NO_CHARACTER})
 async def content_history(request: web.Request, query: ContentQuery) -> web.Response:
     character = _character_or_404(request)
     total, items = _voices(request).content.content_history(character["id"], limit=query.limit,
@@ -306,7 +342,13 @@ class DownloadQuery(BaseModel):
 
 
 @routes.get("/api/voice/content/download/{content_id}", summary="Download a piece of content's audio", tags=TAGS,
-            query=DownloadQuery, responses={404: "Unknown content, or not voiced yet"})
+            query=DownloadQuery, media=AUDIO,
+            responses={200: "The audio file (audio/wav or audio/mpeg, as `format` asks)",
+                       206: "Part of the file, for a Range request",
+                       304: "Not modified since If-Modified-Since / If-None-Match (no body)",
+                       404: "No content with that id, or it has no audio (yet, or a text-only piece)",
+                       412: "If-Match / If-Unmodified-Since did not hold (no body)",
+                       416: "The Range lies outside the file (no body)"})
 async def download_content(request: web.Request, query: DownloadQuery) -> web.StreamResponse:
     content_id = request.match_info["content_id"]
     try:
@@ -316,7 +358,8 @@ async def download_content(request: web.Request, query: DownloadQuery) -> web.St
     return file_response(path, row)
 
 
-@routes.get("/api/voice/dashboard", summary="Characters, content and voices at a glance", tags=TAGS)
+@routes.get("/api/voice/dashboard", summary="Characters, content and voices at a glance", tags=TAGS,
+            response=VoiceDashboardOut)
 async def dashboard(request: web.Request) -> web.Response:
     return ok(_voices(request).content.dashboard())
 
@@ -355,7 +398,10 @@ def _submit_clone(request: web.Request, files: list[tuple[bytes, str]], name: st
                          "`voice_name`, `voice_description`. Fits the built-in voice's pitch, intonation range and "
                          "formants to the speaker and reports speaker-embedding similarity before and after. This is "
                          "voice matching, not a neural clone.",
-             responses={400: "No, unreadable, silent, too short or too long samples", 413: "A sample over 100 MB"})
+             response=VoiceCloneQueuedOut,
+             responses={400: "Not a multipart form, no samples, more than 20, or unreadable, silent, too short or "
+                             "too long samples",
+                        413: "A sample over 100 MB", 422: "voice_name is missing"})
 async def clone(request: web.Request) -> web.Response:
     result = await _clone_from_form(request, None)
     return ok({"clone_id": result["clone_id"], "voice_id": result["voice_id"],
@@ -367,7 +413,7 @@ async def clone(request: web.Request) -> web.Response:
 
 class SpeechIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS, pattern=r"\S", description="Not only spaces.")
     voice_id: str | None = Field(default=None, max_length=64)
     speed: float = Field(default=1.0, gt=0.25, le=4)
     pitch: float = Field(default=1.0, ge=0.5, le=2.0, description="Frequency ratio: 1.0 unchanged, 2.0 an octave up.")
@@ -462,7 +508,9 @@ def _character_fields(body: CharacterIn) -> dict[str, Any]:
 
 
 @routes.post("/api/characters", summary="Create a character", tags=CHARACTER_TAGS, body=CharacterIn,
-             responses={422: "Missing name or invalid fields"})
+             response=VoiceCharacter,
+             responses={201: "Character created", 404: "voice_settings.voice_id names no voice",
+                        422: "Missing name, an unknown style, or invalid voice settings"})
 async def create_character(request: web.Request, body: CharacterIn) -> web.Response:
     try:
         character = _voices(request).characters.create_character(_character_fields(body))
@@ -481,20 +529,24 @@ class CharacterListQuery(BaseModel):
     search: str | None = Field(default=None, max_length=100)
 
 
-@routes.get("/api/characters", summary="Characters, filtered and paged", tags=CHARACTER_TAGS, query=CharacterListQuery)
+@routes.get("/api/characters", summary="Characters, filtered and paged", tags=CHARACTER_TAGS, query=CharacterListQuery,
+            response=CharacterPageOut)
 async def characters(request: web.Request, query: CharacterListQuery) -> web.Response:
     total, items = _voices(request).characters.list_characters(status=query.status, search=query.search,
                                                                limit=query.limit, offset=query.offset)
     return envelope(request, {"characters": items, "total": total, "limit": query.limit, "offset": query.offset})
 
 
-@routes.get("/api/characters/{character_id}", summary="A character in full", tags=CHARACTER_TAGS)
+@routes.get("/api/characters/{character_id}", summary="A character in full", tags=CHARACTER_TAGS,
+            response=VoiceCharacter, responses={404: NO_CHARACTER})
 async def character(request: web.Request) -> web.Response:
     return envelope(request, _character_or_404(request))
 
 
 @routes.put("/api/characters/{character_id}", summary="Update a character (any fields)", tags=CHARACTER_TAGS,
-            body=CharacterIn)
+            body=CharacterIn, response=CharacterUpdatedOut,
+            responses={404: "No character with that id, or voice_settings.voice_id names no voice",
+                       422: "Nothing to update, an unknown style, or invalid voice settings"})
 async def put_character(request: web.Request, body: CharacterIn) -> web.Response:
     character_id = request.match_info["character_id"]
     fields = _character_fields(body)
@@ -505,7 +557,7 @@ async def put_character(request: web.Request, body: CharacterIn) -> web.Response
 
 
 @routes.delete("/api/characters/{character_id}", summary="Delete a character, its content and its matched voices",
-               tags=CHARACTER_TAGS)
+               tags=CHARACTER_TAGS, response=CharacterDeletedOut, responses={404: NO_CHARACTER})
 async def delete_character(request: web.Request) -> web.Response:
     character_id = request.match_info["character_id"]
     try:
@@ -525,7 +577,8 @@ class CaptionIn(BaseModel):
 
 
 @routes.post("/api/characters/{character_id}/generate/content", summary="Write a caption or post in the character's "
-             "words", tags=CHARACTER_TAGS, body=CaptionIn)
+             "words", tags=CHARACTER_TAGS, body=CaptionIn, response=CharacterCaptionOut,
+             responses={404: NO_CHARACTER, 422: "max_length too short for a caption in the character's words"})
 async def caption(request: web.Request, body: CaptionIn) -> web.Response:
     character = _character_or_404(request)
     try:
@@ -543,13 +596,22 @@ class CloneJsonIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     audio_url: str | None = Field(default=None, max_length=2000)
     audio_path: str | None = Field(default=None, max_length=2000)
-    name: str = Field(min_length=1, max_length=100)
+    name: str = Field(min_length=1, max_length=100, pattern=r"\S", description="Not only spaces.")
     description: str = Field(default="", max_length=1000)
 
 
 @routes.post("/api/characters/{character_id}/voice/clone", summary="Match a voice for a character", tags=CHARACTER_TAGS,
              description="JSON {audio_url | audio_path, name, description}, or multipart `audio_samples` + "
-                         "`voice_name` like POST /api/voice/clone. When ready, the voice becomes the character's.")
+                         "`voice_name` like POST /api/voice/clone. When ready, the voice becomes the character's.",
+             response=CharacterCloneQueuedOut,
+             responses={202: "Voice matching queued",
+                        400: "Malformed body; no audio_url/audio_path/samples; a path that is not a recording file "
+                             "here; a URL that is refused (this machine or a private network), fails or is not "
+                             "http(s); unreadable, silent, too short or too long samples",
+                        403: "audio_path lies outside the folders the API may read (see Settings), or a cookie-authenticated "
+                             "change from another site",
+                        404: NO_CHARACTER, 413: "A sample over 100 MB (uploaded, read or downloaded)",
+                        422: "Missing or empty name, or invalid JSON fields"})
 async def character_clone(request: web.Request) -> web.Response:
     character = _character_or_404(request)
     if request.content_type.startswith("multipart/"):
@@ -574,14 +636,17 @@ async def character_clone(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/characters/{character_id}/voice/generate", summary="Speech in the character's voice",
-             tags=CHARACTER_TAGS, body=SpeechIn)
+             tags=CHARACTER_TAGS, body=SpeechIn, response=VoiceSpeechQueuedOut,
+             responses={202: "Speech generation queued", 404: "No character with that id, or voice_id names no voice",
+                        409: "voice_id names a voice that is not ready (still matching, or failed)",
+                        422: "Empty or too long text, or an emotion the voice does not know"})
 async def character_speech(request: web.Request, body: SpeechIn) -> web.Response:
     character = _character_or_404(request)
     return _speak(request, character["id"], body)
 
 
 @routes.get("/api/characters/{character_id}/voice/list", summary="The voices matched for a character",
-            tags=CHARACTER_TAGS)
+            tags=CHARACTER_TAGS, response=CharacterVoicesOut, responses={404: NO_CHARACTER})
 async def character_voices(request: web.Request) -> web.Response:
     character = _character_or_404(request)
     voices = _voices(request).catalog.list_voices(character["id"])
@@ -590,7 +655,9 @@ async def character_voices(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/characters/{character_id}/voice/{voice_id}", summary="Delete a character's matched voice",
-               tags=CHARACTER_TAGS)
+               tags=CHARACTER_TAGS, response=CharacterVoiceDeletedOut,
+               responses={404: "No character with that id, or no voice with that id matched for it",
+                          409: "The built-in voice cannot be deleted"})
 async def delete_character_voice(request: web.Request) -> web.Response:
     character = _character_or_404(request)
     voice_id = request.match_info["voice_id"]
@@ -605,7 +672,11 @@ async def delete_character_voice(request: web.Request) -> web.Response:
 
 @routes.post("/api/voice/generate", summary="Speech from text (a character's voice, or a matched voice)", tags=TAGS,
              body=SpeechIn, description="`character_id` picks whose delivery to use (required: speech is always "
-                                        "someone's); `voice_id` swaps in a matched voice's timbre.")
+                                        "someone's); `voice_id` swaps in a matched voice's timbre.",
+             response=VoiceSpeechQueuedOut,
+             responses={202: "Speech generation queued", 404: "No character with that id, or voice_id names no voice",
+                        409: "voice_id names a voice that is not ready (still matching, or failed)",
+                        422: "character_id missing, empty or too long text, or an emotion the voice does not know"})
 async def voice_generate(request: web.Request, body: SpeechIn) -> web.Response:
     if not body.character_id:
         raise ApiError(422, "character_id is required: name the character who speaks (GET /api/characters)",
@@ -614,7 +685,8 @@ async def voice_generate(request: web.Request, body: SpeechIn) -> web.Response:
     return _speak(request, character["id"], body)
 
 
-@routes.get("/api/voice/list", summary="Every voice: the built-in one and the matched ones", tags=TAGS)
+@routes.get("/api/voice/list", summary="Every voice: the built-in one and the matched ones", tags=TAGS,
+            response=VoiceListOut)
 async def voice_list(request: web.Request) -> web.Response:
     voices = _voices(request)
     items = [voices.catalog.builtin_voice()] + voices.catalog.list_voices()

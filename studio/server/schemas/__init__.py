@@ -9,10 +9,22 @@ a handler without its documentation fails the tests.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Out(BaseModel):
     """Base of response models: every field documented, nothing else sent."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+def _drop_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
+def absent(description: str | None = None) -> Any:
+    """A field sent only in some states (its description says when): not required, never null
+    unless its type says so, and no default shown in the schema."""
+    return Field(default=None, description=description, json_schema_extra=_drop_default)

@@ -386,6 +386,8 @@ class CommunitySources:
             raise CommunityError("the token is empty (clear_token removes one)")
         if any(c.isspace() for c in token.removeprefix("Bot ")):
             raise CommunityError("a token has no spaces: copy it again")
+        if not token.isascii() or not token.isprintable():  # it travels in a header or a URL
+            raise CommunityError("a token is made of plain letters, digits and punctuation: copy it again")
         self.secrets.set(TOKEN_SECRETS[name], token)
         self._reset_identity(name)
         return self._changed(name)

@@ -32,6 +32,23 @@ from studio.server.downloads import file_response
 from studio.server.errors import ApiError, envelope, insufficient_credits, not_found
 from studio.server.keys import SERVICES
 from studio.server.routing import MAX_OFFSET, RouteTable, validation_error
+from studio.server.schemas.music import (
+    BatchQueuedOut,
+    CancelOut,
+    GenerationListOut,
+    GenerationQueuedOut,
+    GenerationStatusOut,
+    PlaylistOut,
+    PlaylistQueuedOut,
+    RetryOut,
+    TemplateGenerationQueuedOut,
+    TemplateListOut,
+    TemplateOut,
+    TrackDeletedOut,
+    TrackOut,
+    TrackUpdatedOut,
+    WebhookSecretOut,
+)
 from studio.services.music.catalogue import GenerationSpec
 from studio.services.music.common import (
     CONVERTIBLE_AUDIO,
@@ -64,6 +81,23 @@ WEBHOOK_DOC = (f"Webhooks: `callback_url` gets a JSON POST on each of `webhook_e
                "HMAC-SHA256 of the raw body keyed with this install's webhook secret (file `webhook_secret` in the "
                "data dir; admins: GET /api/v1/ai/webhooks/secret). Failed deliveries (network, 408, 429, 5xx) are "
                "retried after 1, 5, 25 and 125 s; attempts are listed with the generation.")
+
+
+# What a generation request can be answered besides 200 (the parsing's 400/413/422 are added by /openapi.json)
+SUBMIT_STATUSES = {400: "Malformed body, or a callback_url the studio may not call (an address on this machine "
+                        "or a private network that is not allowed in the settings)",
+                   402: "Today's credit budget is spent (error_code 1001)",
+                   404: "The character_id or voice_id names no character or voice",
+                   409: "The voice named is not ready (still being matched, or failed)",
+                   422: "Invalid parameter; the message names the field (from the top of the request) and what to fix"}
+# A file download: FileResponse answers these besides 200 (Range, If-None-Match, If-Modified-Since, If-Match)
+FILE_STATUSES = {200: "The file", 206: "Part of the file (a Range request)",
+                 304: "Not modified since the copy the client has",
+                 412: "A precondition (If-Match, If-Unmodified-Since) failed",
+                 416: "The Range asked for lies outside the file"}
+# What a track's download can send: audio, MIDI, LRC lyrics and the text chord chart, JSON lyrics and chord chart
+TRACK_MEDIA = {"audio/wav": "binary", "audio/mpeg": "binary", "audio/flac": "binary", "audio/ogg": "binary",
+               "audio/midi": "binary", "text/plain": "text", "application/json": "binary"}
 
 
 def _services(request: web.Request):
@@ -155,7 +189,7 @@ class BatchSettingsIn(BaseModel):
     notify_when_all_complete: bool = Field(default=False, description="Send `batch_completed` when all have finished.")
 
 
-class BatchIn(WebhookFields):
+class AiBatchIn(WebhookFields):
     base_parameters: AiParameters = Field(default_factory=AiParameters)
     variations: list[VariationIn] = Field(min_length=1, max_length=50)
     batch_settings: BatchSettingsIn = Field(default_factory=BatchSettingsIn)
@@ -229,7 +263,8 @@ class DownloadQuery(BaseModel):
 
 
 class TrackPatchIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # at least one field: an empty update is refused (422)
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
     title: str = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
     tags: list[str] = Field(default=None, max_length=20)
@@ -386,7 +421,7 @@ def _group_fields(params: dict[str, Any]) -> dict[str, Any]:
              description=("Queues one generation. `parameters` are the engine's fields; `ai_model` one of "
                           f"{MODELS_DOC}. `metadata.title`/`description`/`tags` go onto the track and its files. "
                           + WEBHOOK_DOC),
-             responses={402: "Today's credit budget is spent", 422: "Invalid parameter (named)"})
+             response=GenerationQueuedOut, responses=SUBMIT_STATUSES)
 async def generate(request: web.Request, body: GenerateIn) -> web.Response:
     music = _music(request)
     fields = spec_fields(body.parameters, body.metadata)
@@ -403,7 +438,9 @@ async def generate(request: web.Request, body: GenerateIn) -> web.Response:
              body=FromTemplateIn,
              description="The template's parameters with `customizations` laid over them (see GET /api/v1/ai/templates). "
                          + WEBHOOK_DOC,
-             responses={402: "Today's credit budget is spent", 404: "Unknown template", 422: "Invalid parameter"})
+             response=TemplateGenerationQueuedOut,
+             responses={**SUBMIT_STATUSES, 404: "No template with that template_id, or the character_id or voice_id "
+                                                "names no character or voice"})
 async def generate_from_template(request: web.Request, body: FromTemplateIn) -> web.Response:
     services = _services(request)
     try:
@@ -424,13 +461,13 @@ async def generate_from_template(request: web.Request, body: FromTemplateIn) -> 
     return envelope(request, data, "Music generation queued successfully")
 
 
-@routes.post(f"{PREFIX}/generate-batch", summary="Generate a batch of variations", tags=TAGS, body=BatchIn,
+@routes.post(f"{PREFIX}/generate-batch", summary="Generate a batch of variations", tags=TAGS, body=AiBatchIn,
              description=("Each variation is `base_parameters` with its `customizations` laid over them. "
                           "`batch_settings.concurrent_generations` caps how many of the batch render at once (the "
                           "engine's worker count caps it too); the rest wait queued. All variations are validated and "
                           "paid for together: the batch is queued whole or not at all. " + WEBHOOK_DOC),
-             responses={402: "Today's credit budget is spent", 422: "Invalid parameter"})
-async def generate_batch(request: web.Request, body: BatchIn) -> web.Response:
+             response=BatchQueuedOut, responses=SUBMIT_STATUSES)
+async def generate_batch(request: web.Request, body: AiBatchIn) -> web.Response:
     services = _services(request)
     base = _set_fields(body.base_parameters)
     items = []
@@ -480,7 +517,7 @@ async def generate_batch(request: web.Request, body: BatchIn) -> web.Response:
                           "crossfade (equal-power, 4 s by default) or smooth (8 s S-curve blend). Tracks overlap at "
                           "each transition, so the mix lasts `total_duration`. Follow it at "
                           "GET /api/v1/ai/playlists/{playlist_id}. " + WEBHOOK_DOC),
-             responses={402: "Today's credit budget is spent", 422: "Invalid parameter"})
+             response=PlaylistQueuedOut, responses=SUBMIT_STATUSES)
 async def generate_playlist(request: web.Request, body: PlaylistIn) -> web.Response:
     services = _services(request)
     config = body.playlist_config
@@ -540,7 +577,7 @@ def _playlist_or_404(request: web.Request, playlist_id: str) -> dict[str, Any]:
 
 
 @routes.get(f"{PREFIX}/playlists/{{playlist_id}}", summary="A playlist: its tracks and its continuous mix",
-            tags=TAGS, responses={404: "Unknown playlist"})
+            tags=TAGS, response=PlaylistOut, responses={404: "No playlist with that id"})
 async def get_playlist(request: web.Request) -> web.Response:
     playlist_id = request.match_info["playlist_id"]
     data = _playlist_or_404(request, playlist_id)
@@ -574,7 +611,8 @@ async def get_playlist(request: web.Request) -> web.Response:
 
 
 @routes.get(f"{PREFIX}/playlists/{{playlist_id}}/download", summary="Download a playlist's continuous mix",
-            tags=TAGS, query=PlaylistDownloadQuery, responses={404: "Unknown playlist or mix not rendered yet"})
+            tags=TAGS, query=PlaylistDownloadQuery, media={"audio/wav": "binary", "audio/mpeg": "binary"},
+            responses={**FILE_STATUSES, 404: "No playlist with that id, or its mix is not rendered (yet)"})
 async def download_playlist(request: web.Request, query: PlaylistDownloadQuery) -> web.StreamResponse:
     playlist_id = request.match_info["playlist_id"]
     mix = _playlist_or_404(request, playlist_id)["mix"]
@@ -592,7 +630,7 @@ async def download_playlist(request: web.Request, query: PlaylistDownloadQuery) 
 
 # --- 2. generation status and management --------------------------------------------------------------------
 @routes.get(f"{PREFIX}/generations/{{generation_id}}", summary="Status of a generation", tags=TAGS,
-            responses={404: "Unknown generation"})
+            response=GenerationStatusOut, responses={404: "No generation with that id"})
 async def generation_status(request: web.Request) -> web.Response:
     services = _services(request)
     music = services.music
@@ -638,7 +676,8 @@ async def generation_status(request: web.Request) -> web.Response:
     return envelope(request, data, "Generation status retrieved successfully")
 
 
-@routes.get(f"{PREFIX}/generations", summary="List generations", tags=TAGS, query=GenerationsQuery)
+@routes.get(f"{PREFIX}/generations", summary="List generations", tags=TAGS, query=GenerationsQuery,
+            response=GenerationListOut)
 async def list_generations(request: web.Request, query: GenerationsQuery) -> web.Response:
     music = _music(request)
     total, jobs, summary = music.generation.list_generations(status=query.status, limit=query.limit, offset=query.offset,
@@ -668,7 +707,9 @@ async def list_generations(request: web.Request, query: GenerationsQuery) -> web
 
 
 @routes.post(f"{PREFIX}/generations/{{generation_id}}/cancel", summary="Cancel a queued or processing generation",
-             tags=TAGS, responses={404: "Unknown generation", 409: "The generation has already finished"})
+             tags=TAGS, response=CancelOut,
+             responses={404: "No generation with that id",
+                        409: "The generation has already finished (or finished before it could be cancelled)"})
 async def cancel_generation(request: web.Request) -> web.Response:
     services = _services(request)
     generation_id = request.match_info["generation_id"]
@@ -699,7 +740,8 @@ async def cancel_generation(request: web.Request) -> web.Response:
 
 @routes.post(f"{PREFIX}/generations/{{generation_id}}/retry", summary="Retry a failed or cancelled generation",
              tags=TAGS, description="A new generation with the same resolved parameters (same seed, same audio).",
-             responses={402: "Today's credit budget is spent", 404: "Unknown generation",
+             response=RetryOut,
+             responses={402: "Today's credit budget is spent (error_code 1001)", 404: "No generation with that id",
                         409: "The generation did not fail and was not cancelled"})
 async def retry_generation(request: web.Request) -> web.Response:
     generation_id = request.match_info["generation_id"]
@@ -758,7 +800,7 @@ def _file_entry(fmt: str, url: str, info: dict[str, Any]) -> dict[str, Any]:
 @routes.get(f"{PREFIX}/tracks/{{track_id}}", summary="A generated track: files, stems, lyrics, chords, metrics",
             tags=TAGS, description=("File sizes, sample rates, bit depths and durations are read from the stored "
                                     "files. Files are kept until the track is deleted (`expires_at` is null)."),
-            responses={404: "Unknown track"})
+            response=TrackOut, responses={404: "No track with that id"})
 async def get_track(request: web.Request) -> web.Response:
     music = _music(request)
     track_id = request.match_info["track_id"]
@@ -827,7 +869,9 @@ async def get_track(request: web.Request) -> web.Response:
 @routes.get(f"{PREFIX}/tracks/{{track_id}}/download", summary="Download a track's file or stem", tags=TAGS,
             query=DownloadQuery, description="Streams the file (Range requests work). 404 when the track was not "
                                              "rendered in that format; the message lists the formats it has.",
-            responses={404: "Unknown track, or a format/stem that was not rendered", 422: "Invalid format"})
+            media=TRACK_MEDIA,
+            responses={**FILE_STATUSES, 404: "No track with that id, or a format/stem it was not rendered in",
+                       422: "Invalid format or stem name"})
 async def download_track(request: web.Request, query: DownloadQuery) -> web.StreamResponse:
     music = _music(request)
     track_id = request.match_info["track_id"]
@@ -868,7 +912,7 @@ async def download_track(request: web.Request, query: DownloadQuery) -> web.Stre
 
 
 @routes.delete(f"{PREFIX}/tracks/{{track_id}}", summary="Delete a track and all its files", tags=TAGS,
-               responses={404: "Unknown track"})
+               response=TrackDeletedOut, responses={404: "No track with that id"})
 async def delete_track(request: web.Request) -> web.Response:
     music = _music(request)
     track_id = request.match_info["track_id"]
@@ -881,7 +925,8 @@ async def delete_track(request: web.Request) -> web.Response:
 
 
 @routes.patch(f"{PREFIX}/tracks/{{track_id}}", summary="Update a track's title, description, tags, visibility",
-              tags=TAGS, body=TrackPatchIn, responses={404: "Unknown track", 422: "Invalid or empty update"})
+              tags=TAGS, body=TrackPatchIn, response=TrackUpdatedOut,
+              responses={404: "No track with that id", 422: "Invalid or empty update"})
 async def update_track(request: web.Request, body: TrackPatchIn) -> web.Response:
     music = _music(request)
     track_id = request.match_info["track_id"]
@@ -922,7 +967,8 @@ def _models() -> list[dict[str, Any]]:
 
 @routes.get(f"{PREFIX}/templates", summary="List generation templates", tags=TAGS, query=TemplatesQuery,
             description=(f"Filters combine. `ai_model`: one of {MODELS_DOC}. `usage_count` counts the generations "
-                         "started from a template here; `preview_url` is the newest track made from it, if any."))
+                         "started from a template here; `preview_url` is the newest track made from it, if any."),
+            response=TemplateListOut)
 async def list_templates(request: web.Request, query: TemplatesQuery) -> web.Response:
     services = _services(request)
     found = services.music.templates.search(category=query.category, subcategory=query.subcategory, search=query.search,
@@ -935,7 +981,7 @@ async def list_templates(request: web.Request, query: TemplatesQuery) -> web.Res
 
 
 @routes.get(f"{PREFIX}/templates/{{template_id}}", summary="A template's details and parameters", tags=TAGS,
-            responses={404: "Unknown template"})
+            response=TemplateOut, responses={404: "No template with that id"})
 async def get_template(request: web.Request) -> web.Response:
     services = _services(request)
     template_id = request.match_info["template_id"]
@@ -971,7 +1017,7 @@ async def get_template(request: web.Request) -> web.Response:
 
 # --- webhooks -------------------------------------------------------------------------------------------------
 @routes.get(f"{PREFIX}/webhooks/secret", summary="The webhook signing secret and how to verify a delivery",
-            tags=TAGS, admin=True, responses={403: "Needs an admin key"})
+            tags=TAGS, admin=True, response=WebhookSecretOut, responses={403: "Needs an admin key"})
 async def webhook_secret(request: web.Request) -> web.Response:
     hooks = _services(request).webhooks
     data = {"secret": hooks.secret, "algorithm": "HMAC-SHA256", "header": SIGNATURE_HEADER,

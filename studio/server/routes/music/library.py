@@ -16,6 +16,15 @@ from studio.server.downloads import file_response
 from studio.server.errors import ApiError, insufficient_credits, not_found, ok
 from studio.server.keys import SERVICES
 from studio.server.routing import MAX_OFFSET, RouteTable, validation_error
+from studio.server.schemas.music import (
+    AnalyticsOut,
+    CreditsOut,
+    MusicBatchOut,
+    MusicExtendOut,
+    MusicGenerateOut,
+    MusicListOut,
+    MusicStatusOut,
+)
 from studio.services.music.catalogue import MAX_DURATION_S
 from studio.services.music.common import (
     CONVERTIBLE_AUDIO,
@@ -29,6 +38,15 @@ from studio.services.music.statistics import parse_period_days
 
 routes = RouteTable()
 TAGS = ["music"]
+SUBMIT_STATUSES = {402: "Today's credit budget is spent (error_code 1001)",
+                   404: "The character_id or voice names no character or voice",
+                   409: "The voice named is not ready (still being matched, or failed)",
+                   422: "Invalid parameter; the message names the field and what to fix"}
+# A file download: FileResponse answers these besides 200 (Range, If-None-Match, If-Modified-Since, If-Match)
+FILE_STATUSES = {200: "The file", 206: "Part of the file (a Range request)",
+                 304: "Not modified since the copy the client has",
+                 412: "A precondition (If-Match, If-Unmodified-Since) failed",
+                 416: "The Range asked for lies outside the file"}
 
 
 def _music(request: web.Request):
@@ -36,7 +54,8 @@ def _music(request: web.Request):
 
 
 class MusicGenerateIn(BaseModel):
-    """Seed 000 request; the engine's other fields (seed 001) are accepted too."""
+    """A generation request: a prompt and/or the fields it should use (fields win over the prompt in
+    custom/auto mode)."""
 
     model_config = ConfigDict(extra="forbid")
     prompt: str | None = Field(default=None, max_length=1000)
@@ -49,9 +68,11 @@ class MusicGenerateIn(BaseModel):
     tags: list[str] = Field(default_factory=list, max_length=20)
     mood: str | None = None
     tempo: float | None = Field(default=None, ge=40, le=240)
-    key: str | None = None
+    key: str | None = Field(default=None, description="Like 'C_minor', 'F#_major' or 'Eb minor'.")
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
-    output_formats: list[str] | None = None
+    output_formats: list[str] | None = Field(
+        default=None, description="Any of wav, mp3, flac, ogg, midi (or mid), stems, lyrics, lrc, lyrics_json, chords "
+                                  "(default: wav, mp3, midi, stems, lyrics, chords).")
     audio_quality: Literal["draft", "standard", "high"] | None = None
     character_id: str | None = Field(default=None, max_length=64,
                                      description="A voice character sings the lyrics (GET /api/voice/characters).")
@@ -90,6 +111,12 @@ def submit_or_raise(music, fields: dict[str, Any], *, source: str, where: str = 
         raise insufficient_credits(exc) from None
     except SingerError as exc:
         raise ApiError(exc.http_status, exc.message, details={"parameter": "character_id"}) from None
+
+
+# Stored files are audio, MIDI, lyrics (LRC text, JSON), chord charts (JSON, text), scores (JSON) and
+# analysis spectrograms (PNG): the row's type is sent
+DOWNLOAD_MEDIA = {"audio/mpeg": "binary", "audio/wav": "binary", "audio/flac": "binary", "audio/ogg": "binary",
+                  "audio/midi": "binary", "text/plain": "text", "application/json": "binary", "image/png": "binary"}
 
 
 def download_url(file_id: str) -> str:
@@ -140,7 +167,7 @@ def _job_or_404(request: web.Request, generation_id: str) -> dict[str, Any]:
 
 
 @routes.post("/api/music/generate", summary="Generate music from a prompt and/or parameters", tags=TAGS,
-             body=MusicGenerateIn)
+             body=MusicGenerateIn, response=MusicGenerateOut, responses=SUBMIT_STATUSES)
 async def generate(request: web.Request, body: MusicGenerateIn) -> web.Response:
     music = _music(request)
     job = submit_or_raise(music, engine_fields(body), source="api", extra={"prompt": body.prompt})
@@ -150,14 +177,18 @@ async def generate(request: web.Request, body: MusicGenerateIn) -> web.Response:
                "estimate_basis": music.statistics.estimate_basis()})
 
 
-@routes.get("/api/music/status/{generation_id}", summary="Progress and result of a generation", tags=TAGS)
+@routes.get("/api/music/status/{generation_id}", summary="Progress and result of a generation", tags=TAGS,
+            response=MusicStatusOut, responses={404: "No generation with that id"})
 async def status(request: web.Request) -> web.Response:
     job = _job_or_404(request, request.match_info["generation_id"])
     return web.json_response(_status_body(request.app[SERVICES], job))
 
 
 @routes.get("/api/music/download/{file_id}", summary="Download a generated file (Range supported)", tags=TAGS,
-            description="file_id as given in status/list responses, e.g. gen_x.mp3, gen_x.wav, gen_x.mid, gen_x.drums.wav")
+            description=("file_id as given in status/list responses, e.g. gen_x.mp3, gen_x.wav, gen_x.mid, "
+                         "gen_x.drums.wav. An audio format the track was not rendered in (gen_x.flac, gen_x.ogg) is "
+                         "encoded from its master on the first request, then kept."),
+            media=DOWNLOAD_MEDIA, responses={**FILE_STATUSES, 404: "No file with that id"})
 async def download(request: web.Request) -> web.StreamResponse:
     file_id = request.match_info["file_id"]
     library = _music(request).library
@@ -188,7 +219,8 @@ class ListQuery(BaseModel):
     status: Literal["queued", "processing", "completed", "failed", "cancelled"] | None = None
 
 
-@routes.get("/api/music/list", summary="List generations, newest first", tags=TAGS, query=ListQuery)
+@routes.get("/api/music/list", summary="List generations, newest first", tags=TAGS, query=ListQuery,
+            response=MusicListOut)
 async def list_generations(request: web.Request, query: ListQuery) -> web.Response:
     total, jobs = request.app[SERVICES].system.list_jobs(kind=GENERATE_KIND, status=query.status, limit=query.limit,
                                              offset=(query.page - 1) * query.limit)
@@ -228,7 +260,12 @@ def resolve_track_id(library, audio_id: str) -> str:
     return track["id"]
 
 
-@routes.post("/api/music/extend", summary="Continue a generated track", tags=TAGS, body=ExtendIn)
+@routes.post("/api/music/extend", summary="Continue a generated track", tags=TAGS, body=ExtendIn,
+             response=MusicExtendOut,
+             responses={402: "Today's credit budget is spent (error_code 1001)",
+                        404: "audio_id names no generation, track or file",
+                        422: "Invalid parameter: continue_style=false, a track that cannot be extended (no stored "
+                             "score) or a length past the longest track"})
 async def extend(request: web.Request, body: ExtendIn) -> web.Response:
     music = _music(request)
     if not body.continue_style:
@@ -250,13 +287,14 @@ class BatchItem(MusicGenerateIn):
     pass
 
 
-class BatchIn(BaseModel):
+class MusicBatchIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     generations: list[BatchItem] = Field(min_length=1, max_length=50)
 
 
-@routes.post("/api/music/batch", summary="Queue several generations at once", tags=TAGS, body=BatchIn)
-async def batch(request: web.Request, body: BatchIn) -> web.Response:
+@routes.post("/api/music/batch", summary="Queue several generations at once", tags=TAGS, body=MusicBatchIn,
+             response=MusicBatchOut, responses=SUBMIT_STATUSES)
+async def batch(request: web.Request, body: MusicBatchIn) -> web.Response:
     # One batch through the service: validated and paid for whole (queued entirely or not at all),
     # its group recorded with every generation.
     items = [{"fields": engine_fields(item), "extra": {"prompt": item.prompt}} for item in body.generations]
@@ -275,21 +313,34 @@ async def batch(request: web.Request, body: BatchIn) -> web.Response:
               status="processing")
 
 
-@routes.get("/api/music/credits", summary="Local compute budget: balance and today's use", tags=TAGS)
+@routes.get("/api/music/credits", summary="Local compute budget: balance and today's use", tags=TAGS,
+            response=CreditsOut,
+            description=("Credits are numbers: `credits` is what is left of today's allowance (`daily_allowance`, "
+                         "set in Settings as 'Credits per day'). With no allowance set, generations are unlimited: "
+                         "`unlimited` is true and `credits` and `daily_allowance` are null. A generation costs "
+                         "`credits_per_minute` per minute of requested audio; failed and cancelled ones give their "
+                         "credits back."))
 async def credits(request: web.Request) -> web.Response:
     return ok(_music(request).credits.summary())
 
 
+MAX_PERIOD_DAYS = 36500
+
+
 class AnalyticsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    period: str = Field(default="30d", description="e.g. 7d, 30d, 12w, 1y")
+    period: str = Field(default="30d", pattern=r"^\s*[0-9]+[hdwmyHDWMY]\s*$",
+                        description="A number and a unit: h (hours, rounded up to a day), d, w, m (30 days) or "
+                                    "y, e.g. 7d, 30d, 12w, 1y")
 
 
 @routes.get("/api/music/analytics", summary="Generation totals for a period, from the database", tags=TAGS,
-            query=AnalyticsQuery)
+            query=AnalyticsQuery, response=AnalyticsOut)
 async def analytics(request: web.Request, query: AnalyticsQuery) -> web.Response:
     try:
         days = parse_period_days(query.period)
     except ValueError as exc:
         raise ApiError(422, str(exc), details={"parameter": "period", "value": query.period}) from None
+    # a period past year 1 (e.g. 10000y) overflowed the date arithmetic (a 500); a century covers every generation
+    days = min(days, MAX_PERIOD_DAYS)
     return ok({"period": query.period, **_music(request).statistics.analytics(days)})

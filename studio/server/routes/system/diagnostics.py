@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from studio.server.errors import ApiError, not_found, ok
 from studio.server.keys import SERVICES
 from studio.server.routing import MAX_OFFSET, RouteTable
+from studio.server.schemas.system import ErrorDetailOut, ErrorListOut, LogPageOut
 from studio.services.system.failures import UnknownError
 from studio.services.system.logs import LEVELS, LogQueryError
 
@@ -53,16 +54,20 @@ LOG_DESCRIPTION = ("The studio's own log (the JSON-lines file in the data dir's 
                    "copies), newest first: timestamp (UTC), level, service, message and details. `level` keeps "
                    "that level and above; `since`/`until` bound the time; `has_more` says whether another page "
                    "follows. An unknown level or a time that is not ISO-8601 is a 400. Admin keys only.")
+LOG_STATUSES = {400: "Unknown level, a time that is not ISO-8601, since later than until, or a service name that "
+                     "is not a short name (letters, digits, _ . -)"}
 
 
 @routes.get("/api/system/logs", summary="The studio's log, newest first, filtered", tags=TAGS, query=LogQuery,
-            admin=True, description=LOG_DESCRIPTION, responses={400: "Unknown level, bad time or service name"})
+            admin=True, description=LOG_DESCRIPTION, responses=LOG_STATUSES,
+            response=LogPageOut)
 async def system_logs(request: web.Request, query: LogQuery) -> web.Response:
     return await _logs(request, query)
 
 
 @routes.get("/api/logs", summary="Application logs (level, service, limit, offset)", tags=TAGS, query=LogQuery,
-            admin=True, description=LOG_DESCRIPTION, responses={400: "Unknown level, bad time or service name"})
+            admin=True, description=LOG_DESCRIPTION, responses=LOG_STATUSES,
+            response=LogPageOut)
 async def logs(request: web.Request, query: LogQuery) -> web.Response:
     return await _logs(request, query)
 
@@ -79,7 +84,7 @@ class ErrorQuery(BaseModel):
             description="Recorded failures, newest first: jobs that failed (with the error they recorded) and API "
                         "requests answered with a 5xx (from the request log, kept `request_log_days`). Each has a "
                         "stable `error_id` (`job_<job id>` or `request_<n>`) for GET /api/errors/{error_id}. "
-                        "Admin keys only.")
+                        "Admin keys only.", response=ErrorListOut)
 async def list_errors(request: web.Request, query: ErrorQuery) -> web.Response:
     return ok(_system(request).errors.list(source=query.source, limit=query.limit, offset=query.offset))
 
@@ -89,7 +94,7 @@ async def list_errors(request: web.Request, query: ErrorQuery) -> web.Response:
                         "error, attempts and times. A 5xx request: route, method, path, status, time, latency, "
                         "request id and the log entries that name that request id. 404 for an id that names no "
                         "recorded failure. Admin keys only.",
-            responses={404: "No recorded failure has this id"})
+            responses={404: "No recorded failure has this id"}, response=ErrorDetailOut)
 async def get_error(request: web.Request) -> web.Response:
     error_id = request.match_info["error_id"]
     try:

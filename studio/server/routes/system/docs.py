@@ -8,6 +8,7 @@ from studio.resources import RESOURCES_DIR
 from studio.server.keys import SERVICES, OPENAPI_CACHE, ROUTE_SPECS
 from studio.server.openapi import build_openapi
 from studio.server.routing import RouteTable
+from studio.server.schemas.system import OpenApiDocument
 
 DOCS_ASSETS = RESOURCES_DIR / "docs"
 routes = RouteTable()
@@ -27,7 +28,8 @@ _REDOC_HTML = """<!doctype html>
 <script src="/docs/assets/redoc/redoc.standalone.js"></script></body></html>"""
 
 
-@routes.get("/openapi.json", summary="OpenAPI description of this API", tags=["docs"], public=True)
+@routes.get("/openapi.json", summary="OpenAPI description of this API", tags=["docs"], public=True,
+            response=OpenApiDocument, wrap=False)
 async def openapi_json(request: web.Request) -> web.Response:
     cache = request.app[OPENAPI_CACHE]
     if "spec" not in cache:
@@ -35,12 +37,13 @@ async def openapi_json(request: web.Request) -> web.Response:
     return web.json_response(cache["spec"])
 
 
-@routes.get("/docs", summary="Interactive API documentation (Swagger UI)", tags=["docs"], public=True)
+@routes.get("/docs", summary="Interactive API documentation (Swagger UI)", tags=["docs"], public=True,
+            media={"text/html": "text"})
 async def swagger_ui(request: web.Request) -> web.Response:
     return web.Response(text=_SWAGGER_HTML, content_type="text/html")
 
 
-@routes.get("/redoc", summary="API reference (ReDoc)", tags=["docs"], public=True)
+@routes.get("/redoc", summary="API reference (ReDoc)", tags=["docs"], public=True, media={"text/html": "text"})
 async def redoc(request: web.Request) -> web.Response:
     return web.Response(text=_REDOC_HTML, content_type="text/html")
 

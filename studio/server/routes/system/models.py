@@ -12,6 +12,7 @@ from studio.server import multipart
 from studio.server.errors import ApiError, not_found, ok
 from studio.server.keys import IDENTITY, SERVICES
 from studio.server.routing import RouteTable, parse_model, read_json_object
+from studio.server.schemas.system import ModelInstalledOut, ModelListOut, ModelOut
 from studio.services.system.models import ACCEPTED, ModelError, UnknownModel
 
 routes = RouteTable()
@@ -41,7 +42,7 @@ class ModelListQuery(BaseModel):
                         "in Settings, SoundFonts you installed, the built-in Piper voice, the musicnn taggers and "
                         "the speaker encoder; each with id, kind, name, size_bytes, sha256 (computed once per file "
                         "version), source, license where known, installed and in_use. `path` is shown to admin "
-                        "keys only.")
+                        "keys only.", response=ModelListOut)
 async def list_models(request: web.Request, query: ModelListQuery) -> web.Response:
     models = await _system(request).models.list_async(query.kind)
     return ok({"total": len(models), "models": [_shown(request, m) for m in models]})
@@ -49,7 +50,7 @@ async def list_models(request: web.Request, query: ModelListQuery) -> web.Respon
 
 @routes.get("/api/models/{model_id}", summary="One model in detail", tags=TAGS,
             description="One model as in GET /api/models; a SoundFont also tells its name, version, presets and "
-                        "samples as read from the file.", responses={404: "No model has this id"})
+                        "samples as read from the file.", responses={404: "No model has this id"}, response=ModelOut)
 async def get_model(request: web.Request) -> web.Response:
     model_id = request.match_info["model_id"]
     try:
@@ -80,8 +81,15 @@ def _flag(value: str | None) -> bool:
                          "generation_settings.soundfont_path (`use`: at once). Piper voices and other files are "
                          "refused with a 400 that says what is accepted. The same file twice is installed once. "
                          "Admin keys only.",
-             responses={400: "Not a SoundFont 2 file, or no file", 403: "path outside the allowed folders",
-                        413: "File too large"})
+             response=ModelInstalledOut,
+             responses={200: "The same file was installed before: nothing new was stored (already_installed)",
+                        201: "Installed",
+                        400: "Not a usable SoundFont 2 file (a Piper voice, SF3, a damaged file), no file or not "
+                             "exactly one, a path that names no file, or a body that is neither a multipart form "
+                             "nor JSON",
+                        403: "Not an admin key; or `path` lies outside the folders allowed in Settings",
+                        413: "The file is over the body limit or over 2 GB",
+                        422: "An invalid JSON field; or installed, but `use` could not select it"})
 async def install_model(request: web.Request) -> web.Response:
     catalog = _system(request).models
     try:

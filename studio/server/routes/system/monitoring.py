@@ -20,6 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from studio.server.errors import ok
 from studio.server.keys import IDENTITY, SERVICES
 from studio.server.routing import RouteTable
+from studio.server.schemas.system import (GpuOut, MemoryOut, MonitoringMetricsOut, PerformanceOut, StorageOut,
+                                          SystemStatusOut)
 from studio.services.system.monitoring import MAX_WINDOW_MINUTES
 from studio.timeutil import now_iso
 
@@ -43,7 +45,7 @@ def _is_admin(request: web.Request) -> bool:
                         "and final state, render real-time factor per kind, jobs per state and queue length (read "
                         "at scrape time), process figures and the analysis area's predictions. Needs an admin key "
                         "(as `Authorization: Bearer`, `X-API-Key` or `?api_key=`), like /api/v1/metrics, whose "
-                        "`format=prometheus` answers the same text.")
+                        "`format=prometheus` answers the same text.", media={"text/plain": "text"})
 async def prometheus_metrics(request: web.Request) -> web.Response:
     metrics = _system(request).metrics
     text = await asyncio.to_thread(metrics.exposition)  # reads the database (jobs, predictions)
@@ -51,9 +53,10 @@ async def prometheus_metrics(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/status", summary="Detailed system status", tags=["system"],
-            description="Seed 003 `GET /status`: resource use measured now (CPU, memory, disk of the data dir, "
-                        "process memory), the API server and the job queue with its last activity, and connector "
-                        "states; the same figures as GET /api/system/status.")
+            description="Resource use measured now (CPU, memory, disk of the data dir, process memory), the "
+                        "background services with their last activity, and the outside platforms' connection "
+                        "states: the same body as GET /api/system/status (not wrapped in the /api/v1 envelope).",
+            response=SystemStatusOut, wrap=False)
 async def v1_status(request: web.Request) -> web.Response:
     return web.json_response(await asyncio.to_thread(_system(request).system_status))
 
@@ -70,7 +73,8 @@ class MonitoringMetricsQuery(BaseModel):
             description="Measured now with psutil: CPU (percent, cores, load average), memory, disk of the data "
                         "dir, the studio process (RSS, threads, open files and descriptors, uptime), the queue "
                         "(waiting, running, workers) and jobs per state. With `history=1`, `history.samples` holds "
-                        "CPU, memory and queue sampled every 5 s over the last hour (in memory since the start).")
+                        "CPU, memory and queue sampled every 5 s over the last hour (in memory since the start).",
+            response=MonitoringMetricsOut)
 async def monitoring_metrics(request: web.Request, query: MonitoringMetricsQuery) -> web.Response:
     figures = await asyncio.to_thread(_system(request).monitoring.metrics, history=query.history)
     if not _is_admin(request):
@@ -92,7 +96,8 @@ class PerformanceQuery(BaseModel):
                         "server and client error rates, latency p50/p95/p99 overall and per route (method + route "
                         "template), job durations per kind with counts per final state, and the render real-time "
                         "factor per kind (seconds of audio per second of compute, from what each job recorded). "
-                        "The request log is written once a second: the last second may not be in yet.")
+                        "The request log is written once a second: the last second may not be in yet.",
+            response=PerformanceOut)
 async def monitoring_performance(request: web.Request, query: PerformanceQuery) -> web.Response:
     return ok({"performance": await asyncio.to_thread(_system(request).monitoring.performance,
                                                       window_minutes=query.window_minutes)})
@@ -101,14 +106,14 @@ async def monitoring_performance(request: web.Request, query: PerformanceQuery) 
 @routes.get("/api/resources/gpu", summary="GPU resource information", tags=RESOURCE_TAGS,
             description="Per CUDA device as torch sees it: name, compute capability, memory total, used (by every "
                         "process), free, and this process's allocated and reserved. Without a usable GPU: "
-                        "`available: false`, the `reason`, and null figures.")
+                        "`available: false`, the `reason`, and null figures.", response=GpuOut)
 async def resources_gpu(request: web.Request) -> web.Response:
     return ok({"gpu": await asyncio.to_thread(_system(request).monitoring.gpu)})
 
 
 @routes.get("/api/resources/memory", summary="Memory usage", tags=RESOURCE_TAGS,
             description="The machine's memory (total, available, used, free, percent) and swap, and the studio "
-                        "process's resident and virtual memory.")
+                        "process's resident and virtual memory.", response=MemoryOut)
 async def resources_memory(request: web.Request) -> web.Response:
     return ok({"memory": _system(request).monitoring.memory()})
 
@@ -116,7 +121,7 @@ async def resources_memory(request: web.Request) -> web.Response:
 @routes.get("/api/resources/storage", summary="Storage information", tags=RESOURCE_TAGS,
             description="What the data dir holds, in bytes and files: database (with its WAL), media, backups, "
                         "logs and other; their total; and the disk's total, used and free space. Paths are shown "
-                        "to admin keys only.")
+                        "to admin keys only.", response=StorageOut)
 async def resources_storage(request: web.Request) -> web.Response:
     storage = await asyncio.to_thread(_system(request).monitoring.storage)
     if not _is_admin(request):

@@ -12,6 +12,8 @@ from studio.jobs import STATUSES, JobStateError, UnknownJob
 from studio.server.errors import ApiError, not_found, ok
 from studio.server.keys import IDENTITY, SERVICES
 from studio.server.routing import MAX_OFFSET, RouteTable
+from studio.server.schemas.system import (ApiRootOut, BackupListOut, BackupStartedOut, ConfigOut, ConfigUpdatedOut,
+                                          HealthOut, JobCancelledOut, JobListOut, JobOut, StatusOut, SystemStatusOut)
 
 routes = RouteTable()
 
@@ -20,7 +22,8 @@ def _services(request: web.Request):
     return request.app[SERVICES]
 
 
-@routes.get("/api", summary="API root: name, version and links", tags=["system"], public=True)
+@routes.get("/api", summary="API root: name, version and links", tags=["system"], public=True,
+            response=ApiRootOut, wrap=False)
 async def api_root(request: web.Request) -> web.Response:
     return web.json_response({
         "name": "Studio local API",
@@ -34,13 +37,17 @@ async def api_root(request: web.Request) -> web.Response:
     })
 
 
-@routes.get("/api/health", summary="Health check with real component checks", tags=["system"], public=True)
+@routes.get("/api/health", summary="Health check with real component checks", tags=["system"], public=True,
+            response=HealthOut, wrap=False,
+            responses={503: ("Unhealthy: the database cannot be reached; the body is the same health report "
+                             "(status 'unhealthy', the checks)", HealthOut)})
 async def health(request: web.Request) -> web.Response:
     report = _services(request).system.health()
     return web.json_response(report, status=503 if report["status"] == "unhealthy" else 200)
 
 
-@routes.get("/api/status", summary="What runs where: device, queue, uptime", tags=["system"])
+@routes.get("/api/status", summary="What runs where: device, queue, uptime", tags=["system"],
+            response=StatusOut, wrap=False)
 async def status(request: web.Request) -> web.Response:
     report = _services(request).system.status()
     if not _is_admin(request):
@@ -53,16 +60,20 @@ def _is_admin(request: web.Request) -> bool:
     return identity is not None and identity.is_admin
 
 
-@routes.get("/api/system/status", summary="System status: resources, services, connections", tags=["system"])
+@routes.get("/api/system/status", summary="System status: resources, services, connections", tags=["system"],
+            response=SystemStatusOut, wrap=False)
 async def system_status(request: web.Request) -> web.Response:
     return web.json_response(_services(request).system.system_status())
 
 
 @routes.get("/api/settings", summary="Application settings (same as GET /api/system/config)", tags=["settings"],
-            description="Seed 002's settings path: the same configuration, shape and rules as GET /api/system/config "
-                        "(`configuration` grouped as generation_settings, server, rate_limits, storage, log_level; "
-                        "storage is shown to admins only).")
-@routes.get("/api/system/config", summary="Current configuration", tags=["system"])
+            description="The same configuration, shape and rules as GET /api/system/config (`configuration` "
+                        "grouped as generation_settings, server, rate_limits, storage, log_level; storage is "
+                        "shown to admin keys only).", response=ConfigOut)
+@routes.get("/api/system/config", summary="Current configuration", tags=["system"], response=ConfigOut,
+            description="The settings the studio runs with, grouped as generation_settings, server, rate_limits, "
+                        "storage and log_level. `storage` (where the data lives, the database URL) is shown to "
+                        "admin keys only: other keys read nulls there.")
 async def get_config(request: web.Request) -> web.Response:
     configuration = _services(request).system.config()
     if not _is_admin(request):
@@ -93,7 +104,7 @@ class RateLimitIn(BaseModel):
 
 
 class ConfigUpdate(BaseModel):
-    """Only the groups and fields given are changed."""
+    """Only the groups and fields given are changed; give at least one setting."""
 
     model_config = ConfigDict(extra="forbid")
     generation_settings: GenerationSettingsIn | None = None
@@ -102,11 +113,25 @@ class ConfigUpdate(BaseModel):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] | None = None
 
 
+CONFIG_UPDATE_STATUSES = {
+    403: "Not an admin key; or generation_settings.soundfont_path names a file outside the folders allowed in "
+         "Settings",
+    422: "Nothing to update, an unknown or out-of-range field, or a value the settings refuse (e.g. a device this "
+         "machine does not have); the message names the field",
+}
+
+
 @routes.put("/api/settings", summary="Update application settings (same as PUT /api/system/config)",
             tags=["settings"], body=ConfigUpdate, admin=True,
-            description="Seed 002's settings path: the same body, validation, admin rule and answer as PUT "
-                        "/api/system/config (updated_settings, restart_required, restart_fields).")
-@routes.put("/api/system/config", summary="Change configuration", tags=["system"], body=ConfigUpdate, admin=True)
+            description="The same body, validation, admin rule and answer as PUT /api/system/config "
+                        "(updated_settings, restart_required, restart_fields).",
+            response=ConfigUpdatedOut, responses=CONFIG_UPDATE_STATUSES)
+@routes.put("/api/system/config", summary="Change configuration", tags=["system"], body=ConfigUpdate, admin=True,
+            response=ConfigUpdatedOut, responses=CONFIG_UPDATE_STATUSES,
+            description="Changes the settings given (only those), saves them and applies them. `restart_required` "
+                        "says whether a changed setting (host, port, device, max_body_mb) takes effect only after "
+                        "a restart. A soundfont_path must lie in a folder allowed in Settings or be a SoundFont "
+                        "installed through POST /api/models/install. Admin keys only.")
 async def put_config(request: web.Request, body: ConfigUpdate) -> web.Response:
     changes: dict[str, Any] = {}
     for group in (body.generation_settings, body.server):
@@ -138,13 +163,14 @@ class JobListQuery(BaseModel):
     offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
-@routes.get("/api/jobs", summary="List jobs (every kind)", tags=["jobs"], query=JobListQuery)
+@routes.get("/api/jobs", summary="List jobs (every kind)", tags=["jobs"], query=JobListQuery, response=JobListOut)
 async def list_jobs(request: web.Request, query: JobListQuery) -> web.Response:
     total, jobs = _services(request).system.list_jobs(kind=query.kind, status=query.status, limit=query.limit, offset=query.offset)
     return ok({"total": total, "limit": query.limit, "offset": query.offset, "jobs": jobs})
 
 
-@routes.get("/api/jobs/{job_id}", summary="One job with progress, stage, result, error", tags=["jobs"])
+@routes.get("/api/jobs/{job_id}", summary="One job with progress, stage, result, error", tags=["jobs"],
+            response=JobOut, responses={404: "No job with that id"})
 async def get_job(request: web.Request) -> web.Response:
     job_id = request.match_info["job_id"]
     try:
@@ -164,18 +190,28 @@ def _job_action(request: web.Request, action) -> dict:
         raise ApiError(409, str(exc), code="CONFLICT") from None
 
 
-@routes.post("/api/jobs/{job_id}/cancel", summary="Cancel a queued or running job", tags=["jobs"])
+@routes.post("/api/jobs/{job_id}/cancel", summary="Cancel a queued or running job", tags=["jobs"],
+             response=JobCancelledOut,
+             responses={404: "No job with that id", 409: "The job has already finished (completed, failed or "
+                                                         "cancelled)"})
 async def cancel_job(request: web.Request) -> web.Response:
     return ok({"job": _job_action(request, _services(request).system.cancel_job)})
 
 
-@routes.post("/api/jobs/{job_id}/retry", summary="Run a finished job again (new job, same params)", tags=["jobs"])
+@routes.post("/api/jobs/{job_id}/retry", summary="Run a finished job again (new job, same params)", tags=["jobs"],
+             response=JobOut, responses={404: "No job with that id", 409: "The job is still queued or running"},
+             description="Queues a new job of the same kind with the same parameters (its retry_of names this "
+                         "one); the answer's status is 'queued'.")
 async def retry_job(request: web.Request) -> web.Response:
     return ok({"job": _job_action(request, _services(request).system.retry_job)}, status="queued")
 
 
 # --- backups ------------------------------------------------------------------------------------
-@routes.post("/api/system/backup", summary="Back up database, media and settings into one archive", tags=["system"], admin=True)
+@routes.post("/api/system/backup", summary="Back up database, media and settings into one archive", tags=["system"],
+             admin=True, response=BackupStartedOut,
+             description="Queues a backup job (follow it at status_url); the answer's status is 'processing'. The "
+                         "archive holds a consistent copy of the database, the media files and the settings; "
+                         "GET /api/system/backups lists it once done. Admin keys only.")
 async def start_backup(request: web.Request) -> web.Response:
     services = _services(request)
     job = services.system.start_backup()
@@ -184,12 +220,14 @@ async def start_backup(request: web.Request) -> web.Response:
                "includes": ["databases", "generated_content", "configurations"]}, status="processing")
 
 
-@routes.get("/api/system/backups", summary="List backups", tags=["system"])
+@routes.get("/api/system/backups", summary="List backups", tags=["system"], response=BackupListOut)
 async def list_backups(request: web.Request) -> web.Response:
     return ok({"backups": _services(request).system.list_backups()})
 
 
-@routes.get("/api/system/backups/download/{backup_id}", summary="Download a backup archive", tags=["system"], admin=True)
+@routes.get("/api/system/backups/download/{backup_id}", summary="Download a backup archive", tags=["system"],
+            admin=True, media={"application/gzip": "binary"},
+            responses={404: "No finished backup with that id (or its archive was removed)"})
 async def download_backup(request: web.Request) -> web.StreamResponse:
     backup_id = request.match_info["backup_id"]
     try:
