@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import sys
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
     from studio.services import Services
 
 log = logging.getLogger("studio.server")
+API_SWITCH_INTERVAL_S = 0.0005
 
 # Each area's route module contributes one table; later areas add theirs here.
 # system: status/config/jobs/backups, auth, docs, logs/errors (diagnostics), models, maintenance and
@@ -102,6 +104,10 @@ class ApiServer:
                                  "pass --allow-remote (or set allow_remote in the settings) to mean it")
             log.warning("the API listens on %s: other machines on that network can reach it; "
                         "every request still needs an API key", host)
+        # The loop shares the GIL with worker threads (request-log inserts, job workers): at the
+        # default 5 ms switch interval each socket call of the loop could wait 5 ms behind them, and
+        # the p99 of GET /api/status at 64 connections was ~130 ms; at 0.5 ms it is ~40 ms.
+        sys.setswitchinterval(API_SWITCH_INTERVAL_S)
         self._runner = web.AppRunner(build_app(self.services), access_log=None, handle_signals=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port, reuse_address=True)
