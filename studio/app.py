@@ -93,6 +93,7 @@ def build_services(settings: Settings | None = None) -> Services:
     services.system.services.add_studio_services(trends=services.trends, community=services.community,
                                                  webhooks=services.webhooks)
     services.system.models.active_tagger = lambda: analysis.models.active  # which tagger /api/models shows in use
+    voices.catalog.installed_voices = services.system.models.installed_voices  # Piper voices as base voices
     for service in (services.system, services.music, services.analysis, services.voices, services.analytics):
         for handler in service.job_handlers():
             jobs.register(handler)

@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--lyrics", help="lyrics text, or @FILE to read them from a file")
     gen.add_argument("--theme", help="write lyrics about this theme (implies vocals)")
     gen.add_argument("--instrumental", action="store_true", help="no vocal line")
+    gen.add_argument("--singer", help="who sings: a character's name or id (luna, nova_synthwave, ...) or "
+                                      "'instrument' (a lead instrument plays the vocal melody); default: inferred "
+                                      "from the prompt or the style's default character")
     gen.add_argument("--quality", choices=["draft", "standard", "high"], help="sample rate / bit depth")
     gen.add_argument("--formats", default="wav,mp3,midi",
                      help="comma-separated: wav,mp3,flac,ogg,midi (or mid),stems,lyrics,chords (default wav,mp3,midi)")
@@ -74,6 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     ext.add_argument("score", type=Path, help="the <name>_score.json written beside the track")
     ext.add_argument("--duration", type=float, required=True, help="seconds to add")
     ext.add_argument("--seed", type=int, help="seed for the new sections (default: the track's)")
+    ext.add_argument("--singer", help="who sings the extended track: a character's name or id, or 'instrument' "
+                                      "(default: the track's singer)")
     ext.add_argument("--formats", default="wav,mp3,midi", help="as for generate")
     ext.add_argument("--out", type=Path, help="output folder (default: beside the score)")
     ext.add_argument("--name", help="file base name (default: <old name>_extended)")

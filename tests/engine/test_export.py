@@ -113,6 +113,48 @@ def test_lossy_formats_decode_to_same_length(tmp_path, fmt):
     assert info.bitrate >= 180_000  # a sensible quality, not libsndfile's default
 
 
+@pytest.mark.parametrize("fmt", ["mp3", "ogg"])
+@pytest.mark.parametrize("sample_rate_hz", [22050, 44100])
+def test_lossy_exports_decode_under_the_true_peak_ceiling_at_the_same_loudness(tmp_path, fmt, sample_rate_hz):
+    """Encoders overshoot (and LAME scales its input by 0.95 at 160 kbps and under): with a
+    ceiling, the decoded file reads under it and as loud as the audio that went in."""
+    from studio.engine.dsp.mastering import master, measure_loudness_lufs, true_peak_dbtp
+    from tests.engine.test_mastering import music_like
+
+    mastered, _ = master(music_like(sample_rate_hz, 4.0), sample_rate_hz, true_peak_ceiling_dbtp=-0.1)
+    source_lufs = float(measure_loudness_lufs(mastered, sample_rate_hz))
+    plain = write_audio(tmp_path / f"plain.{fmt}", mastered, sample_rate_hz, fmt)
+    _lufs, plain_peak = export.decoded_loudness(plain)
+    assert plain_peak > -1.0  # the encoder alone leaves the -0.1 dBTP master over -1
+    path = write_audio(tmp_path / f"a.{fmt}", mastered, sample_rate_hz, fmt, true_peak_ceiling_dbtp=-1.0, metadata=META)
+    lufs, peak = export.decoded_loudness(path)
+    assert peak <= -1.0
+    assert lufs == pytest.approx(source_lufs, abs=export.LOSSY_LOUDNESS_TOLERANCE_LU)
+    decoded, rate = sf.read(path, dtype="float32", always_2d=True)
+    assert float(true_peak_dbtp(torch.from_numpy(decoded.T.copy()), rate)) == pytest.approx(peak, abs=1e-9)
+    again = write_audio(tmp_path / f"b.{fmt}", mastered, sample_rate_hz, fmt, true_peak_ceiling_dbtp=-1.0, metadata=META)
+    assert np.array_equal(sf.read(again, dtype="float32")[0], decoded)  # deterministic, retries included
+
+
+def test_lossy_export_of_quiet_audio_is_left_alone(tmp_path):
+    audio = tone(1.0, level=0.1)  # -20 dBTP: nothing to limit
+    with_ceiling = write_audio(tmp_path / "a.mp3", audio, SR, "mp3", true_peak_ceiling_dbtp=-1.0)
+    without = write_audio(tmp_path / "b.mp3", audio, SR, "mp3")
+    assert with_ceiling.read_bytes() == without.read_bytes()
+
+
+def test_transcoding_to_lossy_keeps_the_ceiling(tmp_path):
+    from studio.engine.dsp.mastering import master
+    from studio.engine.io.transcode import transcode_audio
+    from tests.engine.test_mastering import music_like
+
+    hot, _ = master(music_like(SR, 3.0), SR, true_peak_ceiling_dbtp=-0.3)
+    source = write_audio(tmp_path / "src.wav", hot, SR, "wav")
+    for fmt in ("mp3", "ogg"):
+        _lufs, peak = export.decoded_loudness(transcode_audio(source, tmp_path / f"out.{fmt}", fmt, META))
+        assert peak <= -1.0, fmt
+
+
 def test_mp3_at_22050_and_mono_torch_input(tmp_path):
     audio = torch.from_numpy(tone(1.0, 22050, channels=1)[0])  # 1-D tensor = mono
     path = write_audio(tmp_path / "m.mp3", audio, 22050, "mp3")

@@ -23,7 +23,7 @@ def music_dir(tmp_path, monkeypatch):
     monkeypatch.setattr(synths, "PATCHES_FILE", tmp_path / "patches.toml")
     monkeypatch.setattr(lyrics, "LYRICS_FILE", tmp_path / "lyrics.toml")
     loaders = (styles.styles, styles.grooves, styles.moods, styles.instrument_roles, styles.patterns,
-               styles.prompt_words, synths.patches, lyrics.lyric_bank)
+               styles.prompt_words, synths.patches, lyrics.lyric_bank, styles.form_families, styles._forms_file)
     for loader in loaders:
         loader.cache_clear()
     yield tmp_path
@@ -49,6 +49,20 @@ def test_every_name_a_style_or_instrument_uses_exists():
             assert choice.pattern in patterns[part], where
     assert "riser" in patches  # the composer's fx part
     assert set(lyrics.lyric_bank()["writer"]["fallback_themes"]) <= set(lyrics.lyric_bank()["themes"])
+
+
+def test_a_form_with_a_bridge_before_its_first_chorus_is_named(music_dir):
+    edit(music_dir / "forms.toml", '["intro", "verse", "chorus", "outro"],', '["intro", "bridge", "chorus", "outro"],')
+    with pytest.raises(DataFileError) as caught:
+        styles.form_families()
+    message = str(caught.value)
+    assert "forms.toml" in message and "families.song" in message and "bridge comes before the first chorus" in message
+
+
+def test_a_style_naming_an_unknown_form_family_is_named(music_dir):
+    edit(music_dir / "styles.toml", 'form_family = "hiphop"', 'form_family = "polka"')
+    with pytest.raises(DataFileError, match=r"styles\.toml.*form_family 'polka'"):
+        styles.styles()
 
 
 def test_a_bad_pattern_step_names_file_family_and_step(music_dir):

@@ -13,6 +13,7 @@ import torch
 
 from studio.engine.dsp.effects import db_to_gain
 from studio.engine.dsp.mastering import TARGET_LUFS, TRUE_PEAK_CEILING_DBTP, default_glue, master
+from studio.engine.io.export import write_audio
 from studio.engine.pipeline.generate import STAGES, Cancelled, extend, generate, load_score
 from studio.engine.composition.spec import GenerationSpec, LyricsOptions
 
@@ -177,9 +178,9 @@ def test_jobs_on_threads_give_the_same_audio_as_one_after_another(monkeypatch):
 
 
 def test_stems_made_before_or_after_the_mix_are_the_same():
-    """Without stems the mix takes one reverb return of the summed sends and the stems are
-    finished on first use; asked for up front, the stems are finished first and summed. Both ways
-    give the same stems and, up to float rounding, the same mix."""
+    """The mix takes one reverb return of the summed sends whether or not the stems are asked
+    for up front (then they are finished right after it; otherwise on first use): the same mix
+    and master, bit for bit, and the same stems."""
     from studio.engine.composition.composer import compose
     from studio.engine.pipeline.render import render_score
     from studio.engine.instruments.soundfont import load_soundfont
@@ -191,10 +192,36 @@ def test_stems_made_before_or_after_the_mix_are_the_same():
     assert lazy.stem_bus.reverb is not None and not lazy.stem_bus.finished
     eager = render_score(score, soundfont, device="cpu", stems=True)
     assert eager.stem_bus.finished
-    assert torch.allclose(lazy.mix, eager.mix, atol=1e-4)
+    assert torch.equal(lazy.mix, eager.mix)
     assert lazy.stem_names == eager.stem_names == list(lazy.stems)
     assert all(torch.equal(lazy.stems[name], eager.stems[name]) for name in lazy.stem_names)
     assert lazy.master_report["stems_gain_db"] == eager.master_report["stems_gain_db"]
+
+
+def test_same_spec_and_seed_give_identical_audio_whatever_is_exported(tmp_path):
+    """Issue 18 item 7: the mix and every stem are bit-identical whether a generation exports only
+    a WAV or every audio format plus stems (which changed how the mix was summed)."""
+    spec = tiny(style="pop", duration=5.0, instrumental=False, lyrics=LyricsOptions(theme="city lights"))
+    only_wav = generate(spec.model_copy(update={"output_formats": ["wav"]}), out_dir=tmp_path / "a", basename="t",
+                        device="cpu", tag=False)
+    everything = generate(spec.model_copy(update={"output_formats": ["wav", "flac", "mp3", "ogg", "stems"]}),
+                          out_dir=tmp_path / "b", basename="t", device="cpu", tag=False)
+    assert not only_wav.track.stem_bus.finished and everything.track.stem_bus.finished
+    assert torch.equal(only_wav.track.mix, everything.track.mix)
+    wav_a, _ = sf.read(only_wav.files["wav"], dtype="int16")
+    wav_b, _ = sf.read(everything.files["wav"], dtype="int16")
+    assert np.array_equal(wav_a, wav_b)
+    assert np.array_equal(sf.read(everything.files["flac"], dtype="int16")[0], wav_b)
+    report_a, report_b = only_wav.track.master_report, everything.track.master_report
+    assert {k: v for k, v in report_a.items() if k != "stems_gain_db"} == \
+        {k: v for k, v in report_b.items() if k != "stems_gain_db"}
+    # The stems the first run makes on demand are the ones the second one exported.
+    stems_a = only_wav.track.stems
+    assert list(stems_a) == list(everything.files["stems"]) and "vocals" in stems_a
+    for name, audio in stems_a.items():
+        assert torch.equal(audio, everything.track.stems[name]), name
+        written = write_audio(tmp_path / f"{name}.wav", audio, only_wav.track.sample_rate_hz, "wav")
+        assert np.array_equal(sf.read(written, dtype="int16")[0], sf.read(everything.files["stems"][name], dtype="int16")[0]), name
 
 
 def test_metal_plays_its_electric_guitars_through_the_amp_and_nothing_else(monkeypatch):

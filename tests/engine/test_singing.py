@@ -16,7 +16,8 @@ from studio.engine.instruments import singing as S
 from studio.engine.composition.composer import compose
 from studio.engine.composition.score import LyricLine, Syllable
 from studio.engine.composition.spec import GenerationSpec, resolve_spec
-from studio.engine.instruments.voice import VoiceSettings, estimate_formant_shift
+from studio.engine.instruments.voice import (DEFAULT_VOICE_ID, FEMALE_VOICE_ID, VoiceSettings,
+                                             estimate_formant_shift)
 
 SR = 44100
 TRACK_SR = 16000  # pitch is measured at 16 kHz: faster, and the sung range is under 800 Hz
@@ -211,9 +212,11 @@ def test_cancel_between_lines(score):
         S.sing(score.lyrics, sample_rate_hz=SR, num_frames=SR, check_cancelled=cancel)
 
 
-def test_phoneme_spans_from_piper():
-    voice = S._aligned_voice(None)
-    audio, words = S._speak_line(voice, "Nothing ever stays the same")
+@pytest.mark.parametrize("base_voice", [DEFAULT_VOICE_ID, FEMALE_VOICE_ID])
+def test_phoneme_spans_from_the_model(base_voice):
+    """Both base voices give each phoneme its span from the model's own durations."""
+    voice = S._aligned_voice(base_voice)
+    audio, words = voice.speak("Nothing ever stays the same")
     assert [len(S._word_syllables(w)) for w in words] == [2, 2, 1, 1, 1]
     spans = [(p.start, p.end) for w in words for p in w]
     assert all(0 <= a <= b <= len(audio) for a, b in spans)

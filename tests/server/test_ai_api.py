@@ -72,6 +72,9 @@ async def test_generate_status_track_files_and_downloads(api, running_services, 
                                      "formats": ["wav", "mp3", "midi", "stems"]}
     assert data["ai_model"] == "studio-composer-v1"
     assert data["resolved_parameters"]["style"] == "synthwave" and data["resolved_parameters"]["key"] == "C_minor"
+    # lyrics and no singer named: the style's default character sings, and the response says so
+    assert data["resolved_parameters"]["singer"]["name"] == "Nova"
+    assert data["resolved_parameters"]["sources"]["singer"] == "style default for Synthwave -> Nova (Synthwave) sings"
 
     status, resp = await call(api, "GET", f"{V1}/generations/{data['generation_id']}")
     gen = assert_envelope(resp)
@@ -102,6 +105,10 @@ async def test_generate_status_track_files_and_downloads(api, running_services, 
     assert track["lyrics"]["timestamps"][0]["end"] > track["lyrics"]["timestamps"][0]["start"]
     assert track["chord_chart"]["key"] == "C_minor" and track["chord_chart"]["sections"]
     assert track["quality_metrics"]["overall_quality"] > 0 and track["expires_at"] is None
+    # each section of the form measured on the mix, and how far apart they are
+    measured = track["analysis"]["sections"]
+    assert measured and all(s["end_s"] > s["start_s"] and s["name"] for s in measured)
+    assert track["analysis"]["arrangement"]["sections_measured"] == sum(s["loudness_lufs"] is not None for s in measured)
 
     # The listed sizes are the real files'.
     resp = await api.get(wav["url"], headers=api.auth_headers)

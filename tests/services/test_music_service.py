@@ -38,11 +38,19 @@ class FakeSingers:
         return {"voice": "joe", "character_id": "nova"}
 
 
+class FakeCharacters:
+    """No characters yet: a sung request is sung by the studio's default characters."""
+
+    def list_characters(self, **_filters) -> tuple[int, list[dict[str, Any]]]:
+        return 0, []
+
+
 class FakeVoices:
-    """The voices service as the music area uses it: its singers part."""
+    """The voices service as the music area uses it: its singers and characters parts."""
 
     def __init__(self) -> None:
         self.singers = FakeSingers()
+        self.characters = FakeCharacters()
 
 
 class FakeEngine:

@@ -108,3 +108,26 @@ async def test_clone_from_a_url_or_a_local_path_reads_off_the_loop(services, aio
             await voices.matching.submit_clone_from(name="x", **source)
         assert caught.value.http_status == 413 and "larger than" in caught.value.message
     assert len(voices.catalog.list_voices()) == 2  # refused sources stored nothing
+
+
+def test_a_characters_base_voice_is_what_it_speaks_and_sings_with(services):
+    """Base voices: built-in male and female (and installed Piper voices, tested through the API);
+    the default female characters speak with the female one; a matched or sung voice follows it."""
+    voices = services.voices
+    voices.characters.initialize()
+    listed = {v["id"]: v for v in voices.catalog.base_voices()}
+    assert listed["hibari-heart"]["gender"] == "female" and listed["en_US-joe-medium"]["gender"] == "male"
+    luna = voices.characters.get_character("luna_lofi")
+    assert luna["voice_settings"]["base_voice"] == "hibari-heart"
+    assert voices.characters.get_character("kai_lofi")["voice_settings"]["base_voice"] == "en_US-joe-medium"
+    audio, rate = voices.speech.preview_speech("Hi friends.", luna["voice_settings"])
+    assert rate == 24000 and audio.size > 0.3 * rate
+    assert voices.singers.singer_options("luna_lofi")["base_voice"] == "hibari-heart"
+
+    created = voices.characters.create_character({"name": "Max Two", "voice": {"base_voice": "hibari-heart"}})
+    assert created["voice_settings"]["base_voice"] == "hibari-heart"
+    updated, fields = voices.characters.update_character(created["id"], {"voice": {"base_voice": "en_US-joe-medium"}})
+    assert fields == ["voice"] and updated["voice_settings"]["base_voice"] == "en_US-joe-medium"
+    with pytest.raises(VoiceError, match="unknown base voice") as err:
+        voices.characters.update_character(created["id"], {"voice": {"base_voice": "/etc/passwd.onnx"}})
+    assert err.value.http_status == 422

@@ -182,6 +182,43 @@ def test_ctrl_enter_generates_and_the_card_shows_what_came_out(window, services,
     qtbot.waitUntil(lambda: library.track is not None and library.track["id"] == card.track_id, timeout=5000)
 
 
+def test_sung_by_reaches_the_spec(window, services):
+    """"Sung by": Automatic infers the singer (and the preview says who and why), a character or
+    the instrumental lead goes into the spec the job is queued with."""
+    panel = window.show_panel("create")
+    combo = panel.form.singer_combo
+    panel.set_prompt("dreamy synthwave night drive with female vocals")
+    assert combo.currentData() is None and "singer" not in panel.fields()  # Automatic
+    spec = panel.update_preview()
+    assert spec["singer"]["name"] == "Nova" and spec["sources"]["singer"].startswith("prompt word 'female' -> Nova")
+    assert "Nova" in panel.preview_box.labels["singer"].text() and "female" in panel.preview_box.labels["singer"].text()
+    assert "sung by Nova" in panel.preview_box.labels["instrumental"].text()
+
+    combo.setCurrentIndex(combo.findData("instrument"))
+    assert panel.fields()["singer"] == "instrument"
+    spec = panel.update_preview()
+    assert spec["singer"] is None and not spec["instrumental"]
+    assert "lead instrument" in panel.preview_box.labels["singer"].text()
+    assert "lead instrument" in panel.form.lyrics_note.text()
+
+    services.voices.characters.initialize()
+    panel.form.refresh_singers()
+    combo.setCurrentIndex(combo.findData("rex_rock"))
+    assert panel.fields()["singer"] == {"character_id": "rex_rock"}
+    small(panel)
+    jobs = panel.generate()
+    try:
+        spec = jobs[0]["resolved_spec"]
+        assert spec["singer"]["name"] == "Rex" and spec["sources"]["singer"] == "explicit character_id 'rex_rock' -> Rex sings"
+    finally:
+        for job in jobs:
+            services.context.jobs.cancel(job["id"])
+    panel.apply_fields({"prompt": "x", "singer": "instrument"})
+    assert combo.currentData() == "instrument"
+    panel.reset_form()
+    assert combo.currentData() is None
+
+
 @pytest.mark.parametrize("text", ["", "   "])
 def test_empty_prompt_still_resolves(window, text):
     panel = window.show_panel("create")

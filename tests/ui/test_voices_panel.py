@@ -21,7 +21,12 @@ def test_characters_speak_and_write(window, services, qtbot, sink, message_boxes
     assert not panel.init_button.isVisibleTo(panel)  # all eight exist
     assert panel.select_character("zara_trap")
     assert panel.name_label.text() == "Zara · Trap" and "Confident" in panel.about_label.text()
-    assert panel.pitch_spin.value() == 7.0 and panel.emotion_combo.currentText() == "excited"
+    assert panel.pitch_spin.value() == -1.5 and panel.emotion_combo.currentText() == "excited"
+    # the base voice combo: built-in male and female voices; Zara is a transform of the female one
+    bases = [panel.base_voice_combo.itemData(i) for i in range(panel.base_voice_combo.count())]
+    assert bases[:2] == ["en_US-joe-medium", "hibari-heart"]
+    assert panel.base_voice_combo.currentData() == "hibari-heart"
+    assert "female" in panel.base_voice_combo.currentText()
 
     # speak: the job runs, the piece lands in the history and plays in the player bar
     panel.say_edit.setText("It's Zara, let's get it!")
@@ -41,6 +46,10 @@ def test_characters_speak_and_write(window, services, qtbot, sink, message_boxes
     panel.emotion_combo.setCurrentText("confident")
     assert set(panel.save_voice()) == {"voice"}
     assert services.voices.characters.get_character("zara_trap")["voice_settings"]["pitch_semitones"] == 5.5
+    panel.base_voice_combo.setCurrentIndex(panel.base_voice_combo.findData("en_US-joe-medium"))
+    assert set(panel.save_voice()) == {"voice"}
+    assert services.voices.characters.get_character("zara_trap")["voice_settings"]["base_voice"] == "en_US-joe-medium"
+    assert panel.voice_form()["base_voice"] == "en_US-joe-medium"
 
     # write and voice an introduction: the script shows at once, the audio follows
     panel.type_combo.setCurrentIndex(panel.type_combo.findData("introduction"))
@@ -74,9 +83,9 @@ def test_match_dialog_refuses_bad_recordings(window, services, qtbot, tmp_path):
 
 def test_create_panel_offers_characters_as_singers(window, services, qtbot):
     create = window.show_panel("create")
-    assert create.form.singer_combo.count() == 1  # only the lead instrument before characters exist
+    assert create.form.singer_combo.count() == 2  # Automatic and the lead instrument before characters exist
     window.show_panel("voices").initialize()
-    qtbot.waitUntil(lambda: create.form.singer_combo.count() == 9, timeout=5000)
+    qtbot.waitUntil(lambda: create.form.singer_combo.count() == 10, timeout=5000)
     create.apply_fields({"prompt": "summer pop song", "style": "pop", "duration": 8, "instrumental": False,
                          "lyrics": {"enabled": True, "theme": "summer nights"},
                          "singer": {"character_id": "aria_classical"}})
@@ -90,7 +99,7 @@ def test_create_panel_offers_characters_as_singers(window, services, qtbot):
     create.apply_fields({"prompt": "late night cypher", "style": "boom_bap", "duration": 8, "instrumental": False,
                          "lyrics": {"enabled": True, "theme": "the city"}, "singer": {"character_id": "aria_classical"}})
     spec = create.update_preview()
-    assert spec["sources"]["singer"] == "Aria raps the lyrics"
+    assert spec["sources"]["singer"] == "explicit character_id 'aria_classical' -> Aria raps"
     assert "rapped by Aria" in create.preview_box.labels["instrumental"].text()
     assert "rapped by Aria" in create.form.lyrics_note.text()
 

@@ -2,12 +2,16 @@
 
 The steps, each seeded from `spec.seed` so the same spec gives the same score:
 
-1. Form: the style's section list fitted to the duration (whole bars, within one bar of the
-   request), with an energy arc (intro low, choruses/drops high, later choruses higher).
+1. Form: the longest of the style family's forms (resources/music/forms.toml) that fits the
+   duration, fitted to whole bars (within one bar of the request), never a bridge before the
+   first chorus; an energy arc (intro low, choruses/drops high, later choruses higher); and per
+   section what plays (forms.toml arrangement: a sparse first verse, fuller choruses, drums off
+   in a breakdown, a half-time bridge with its own chords).
 2. Harmony: one progression per section kind, Roman numerals realised in the key; complexity
    strips or adds 7ths, creativity may borrow a chord; the song ends on the tonic. Chords are
    voiced with minimal movement (`theory.voice_chord`).
-3. Drums: the style's groove per bar, thinned or filled out by section energy, swing and
+3. Drums: the style's groove per bar in the section's feel (sparse, half-time, full, busy, build),
+   thinned or filled out by section energy, swing and
    humanised velocity/timing, fills at phrase ends, crashes on section downbeats, hi-hat rolls
    for styles that want them, snare build-ups before drops.
 4. Bass: the style's pattern family on the chord roots, locked to the kick where the pattern
@@ -29,8 +33,9 @@ import numpy as np
 
 from studio.engine.composition.score import Chord, LyricLine, NoteEvent, Part, Score, Section, Syllable
 from studio.engine.composition.spec import ResolvedSpec
-from studio.engine.composition.styles import (DEFAULT_BASS_PATTERN, DEFAULT_HARMONY_PATTERN, InstrumentChoice, Style,
-                                              grooves, instrument_roles, patterns, styles)
+from studio.engine.composition.styles import (DEFAULT_BASS_PATTERN, DEFAULT_HARMONY_PATTERN, InstrumentChoice, Layers,
+                                              Style, bridge_progressions, form_families, grooves, instrument_roles,
+                                              patterns, section_layers, styles)
 from studio.engine.composition.theory import (BLUES_SCALE_MAJOR, BLUES_SCALE_MINOR, nearest_pitch, parse_roman, place_in_range,
                      scale_of, scale_pitches, voice_chord)
 
@@ -112,20 +117,22 @@ def compose(spec: ResolvedSpec, *, continue_from: Score | None = None) -> Score:
     chords_by_section = _harmony(ctx, sections)
     chords = [c for section_chords in chords_by_section for c in section_chords]
     roles = _choose_instruments(style, spec)
+    layers = _arrangement(style, sections)
 
     parts: list[Part] = []
-    parts += _drum_parts(ctx, sections, roles)
-    parts.append(_bass_part(ctx, sections, chords, roles["bass"]))
-    parts.append(_harmony_part(ctx, sections, chords, roles["harmony"]))
+    parts += _drum_parts(ctx, sections, roles, layers)
+    parts.append(_bass_part(ctx, sections, chords, roles["bass"], layers))
+    parts.append(_harmony_part(ctx, sections, chords, roles["harmony"], layers))
     if roles.get("pad") is not None:
-        parts.append(_pad_part(ctx, sections, chords, roles["pad"]))
+        parts.append(_pad_part(ctx, sections, chords, roles["pad"], layers))
 
     lyric_lines: list[LyricLine] = []
     vocal_sections: set[int] = set()
     if not spec.instrumental:
         vocal_part, lyric_lines, vocal_sections = _vocals(ctx, sections, chords)
         parts.append(vocal_part)
-    parts.append(_melody_part(ctx, sections, chords, roles["melody"], skip_sections=vocal_sections))
+    muted = {i for i, layer in enumerate(layers) if not layer.melody}
+    parts.append(_melody_part(ctx, sections, chords, roles["melody"], skip_sections=vocal_sections | muted))
     fx = _fx_part(ctx, sections)
     if fx.notes:
         parts.append(fx)
@@ -148,15 +155,18 @@ def compose(spec: ResolvedSpec, *, continue_from: Score | None = None) -> Score:
 
 MIN_SECTION_BARS = {"intro": 2, "outro": 2}  # others: 4
 DROP_ORDER = ("bridge", "breakdown", "build", "pre-chorus", "outro", "intro", "verse")
+SHRINK_FIRST = {"intro": 0, "outro": 0, "verse": 1, "chorus": 2, "drop": 2}
+FORM_SQUEEZE = 1.15  # a form may be up to 15 % longer than the target: sections shrink to fit
 
 
 def _drop_one(kinds: list[str]) -> None:
     """Remove the least essential section: a repeated middle section (never the last
     chorus/drop), else the first of DROP_ORDER present."""
     middle = range(1, len(kinds) - 1) if len(kinds) > 2 else range(len(kinds))
-    finale = max((i for i, k in enumerate(kinds) if k in ("chorus", "drop")), default=-1)
+    hooks = [i for i, k in enumerate(kinds) if k in ("chorus", "drop")]
+    keep = {hooks[0], hooks[-1]} if hooks else set()  # the first hook too: no bridge may come before it
     for i in reversed(list(middle)):
-        if i != finale and kinds.count(kinds[i]) > 1:
+        if i not in keep and kinds.count(kinds[i]) > 1:
             del kinds[i]
             return
     for kind in DROP_ORDER:
@@ -164,6 +174,14 @@ def _drop_one(kinds: list[str]) -> None:
             del kinds[kinds.index(kind)]
             return
     del kinds[0]
+
+
+def _pick_form(style: Style, target_bars: int) -> list[str]:
+    """The longest of the family's forms (resources/music/forms.toml) whose nominal bars fit
+    `target_bars` with a little squeeze; the shortest when none does."""
+    forms = form_families()[style.form_family].forms
+    fitting = [f for f in forms if sum(SECTION_BARS[k] for k in f) <= target_bars * FORM_SQUEEZE]
+    return list(max(fitting, key=lambda f: sum(SECTION_BARS[k] for k in f)) if fitting else forms[0])
 
 
 def _fit_form(style: Style, duration_s: float, bar_s: float, rng: np.random.Generator,
@@ -193,7 +211,7 @@ def _fit_form(style: Style, duration_s: float, bar_s: float, rng: np.random.Gene
             i += 1
         kinds.append("outro")
     else:
-        kinds = list(style.form)
+        kinds = _pick_form(style, target_new)
         middle = [k for k in kinds if k not in ("intro", "outro")]
         nominal = sum(SECTION_BARS[k] for k in kinds)
         cycle = next(([a, b] for a, b in (("verse", "chorus"), ("build", "drop"), ("breakdown", "chorus"))
@@ -214,7 +232,8 @@ def _fit_form(style: Style, duration_s: float, bar_s: float, rng: np.random.Gene
         candidates = [i for i in range(len(bars)) if bars[i] > minimum(kinds[i])]
         if not candidates:
             break
-        i = max(candidates, key=lambda j: (bars[j] - minimum(kinds[j]), j))
+        # intro/outro give way first, then verses: the choruses keep their length longest
+        i = min(candidates, key=lambda j: (SHRINK_FIRST.get(kinds[j], 1), -(bars[j] - minimum(kinds[j])), -j))
         bars[i] -= min(4, bars[i] - minimum(kinds[i]))  # whole phrases; an undershoot is refilled below
     # too short: lengthen choruses/drops then verses, 4 bars at a time
     growable = [i for i, k in enumerate(kinds) if k in ("chorus", "drop")] + [i for i, k in enumerate(kinds) if k == "verse"]
@@ -250,6 +269,17 @@ def _fit_form(style: Style, duration_s: float, bar_s: float, rng: np.random.Gene
     return sections
 
 
+def _arrangement(style: Style, sections: list[Section]) -> list[Layers]:
+    """What plays in each section (resources/music/forms.toml): the first verse sparser than the
+    next, choruses and drops fullest, bridges and breakdowns thinned out."""
+    seen: set[str] = set()
+    out = []
+    for section in sections:
+        out.append(section_layers(style.form_family, section.name, first=section.name not in seen))
+        seen.add(section.name)
+    return out
+
+
 # -- harmony ------------------------------------------------------------------------------------
 
 def _extension_policy(complexity: float) -> str:
@@ -279,6 +309,12 @@ def _harmony(ctx: _Context, sections: list[Section]) -> list[list[Chord]]:
                     prog[j] = substitutes[base]
                     borrowed[kind] = prog
     by_kind.update(borrowed)
+    heard = (set(by_kind["verse"]), set(by_kind["chorus"]))
+    if set(by_kind["bridge"]) in heard:  # a bridge brings chords not heard yet, not the verse's reordered
+        bank = bridge_progressions(ctx.mode)
+        fresh = [p for p in bank if set(p) not in heard] or bank
+        by_kind["bridge"] = fresh[int(rng.integers(len(fresh)))]
+    by_kind["breakdown"] = by_kind["bridge"]
 
     chord_beats = style.harmonic_rhythm_beats
     result = []
@@ -352,7 +388,53 @@ def _part_for(choice: InstrumentChoice, name: str, stem: str, **kwargs) -> Part:
 
 # -- drums --------------------------------------------------------------------------------------
 
-def _drum_parts(ctx: _Context, sections: list[Section], roles) -> list[Part]:
+def _drum_feel(pattern: dict[str, str], feel: str, steps: int, second_half: bool) -> dict[str, str]:
+    """The groove for one bar in a section's drum feel (forms.toml): sparse keeps the hats and a
+    kick on the one late in the section; half moves the backbeat to beat 3 and keeps the kicks of
+    the first half; busy adds 8th hats, an open hat before the next bar and a tambourine backbeat."""
+    if feel in ("full", "build", "off"):
+        return pattern
+    if feel == "sparse":
+        voices = {k: v for k, v in pattern.items() if k in ("hat_closed", "shaker", "rim", "ride")}
+        if second_half:
+            voices["kick"] = "X" + "." * (steps - 1)
+        return voices
+    if feel == "half":
+        half = steps // 2
+        voices = {}
+        for voice, text in pattern.items():
+            if voice in ("snare", "clap"):
+                text = "." * half + "X" + "." * (steps - half - 1)
+            elif voice == "kick":
+                text = text[:half] + "." * (steps - half)
+            elif voice in ("hat_closed", "shaker", "ride") and steps % 4 == 0:
+                quarter = steps // 4  # quarter-note hats (8ths for off-beat grooves): the half-time feel breathes
+                thinned = "".join(c if i % quarter == 0 else "." for i, c in enumerate(text))
+                if thinned.strip(".") == "" and steps % 8 == 0:
+                    thinned = "".join(c if i % (steps // 8) == 0 else "." for i, c in enumerate(text))
+                text = thinned
+            elif voice in ("hat_open", "tambourine", "cowbell"):
+                continue
+            voices[voice] = text
+        return voices
+    # busy
+    voices = dict(pattern)
+    eighth = steps // 8 if steps % 8 == 0 else steps // 4
+    hats = list(voices.get("hat_closed", "." * steps))
+    for i in range(0, steps, eighth):
+        if hats[i] == ".":
+            hats[i] = "o"
+    if "hat_open" not in voices and steps % 8 == 0:
+        hats[steps - eighth] = "."
+        voices["hat_open"] = "." * (steps - eighth) + "x" + "." * (eighth - 1)
+    voices["hat_closed"] = "".join(hats)
+    if "tambourine" not in voices and steps % 4 == 0:
+        quarter = steps // 4
+        voices["tambourine"] = "".join("x" if i in (quarter, 3 * quarter) else "." for i in range(steps))
+    return voices
+
+
+def _drum_parts(ctx: _Context, sections: list[Section], roles, layers: list[Layers] | None = None) -> list[Part]:
     style = ctx.style
     if style.kit == "none" or style.groove not in grooves():
         return []
@@ -369,27 +451,26 @@ def _drum_parts(ctx: _Context, sections: list[Section], roles) -> list[Part]:
 
     pattern = groove.voices()
     complexity = ctx.spec.complexity
+    layers = layers or [Layers() for _ in sections]
     for index, section in enumerate(sections):
         energy = section.energy
+        feel = layers[index].drums
+        if feel == "off":
+            continue
         for bar_in in range(section.bars):
             bar = section.start_bar + bar_in
             bar_beat = bar * ctx.beats_per_bar
             last_bar = bar_in == section.bars - 1
             phrase_end = style.fill_every_bars and (bar_in + 1) % style.fill_every_bars == 0
             next_section = sections[index + 1] if index + 1 < len(sections) else None
-            fill = last_bar and next_section is not None or (phrase_end and not last_bar and complexity > 0.4)
+            # a fill closes every section that has a beat (and phrases inside the busier ones)
+            fill = (last_bar and next_section is not None and feel != "sparse"
+                    or (phrase_end and not last_bar and complexity > 0.4 and feel in ("full", "busy")))
             fill_from_beat = ctx.beats_per_bar - (2 if energy > 0.7 and last_bar else 1)
-            if section.name in ("intro", "outro") and energy < 0.45:
-                voices = {k: v for k, v in pattern.items() if k in ("hat_closed", "shaker", "rim", "kick")}
-                if section.name == "intro" and bar_in < section.bars // 2:
-                    voices = {k: v for k, v in voices.items() if k != "kick"}
-            elif section.name == "breakdown":
-                voices = {k: v for k, v in pattern.items() if k in ("hat_closed", "shaker", "rim")}
-            elif section.name == "build":
+            voices = _drum_feel(pattern, feel, steps, second_half=bar_in >= section.bars // 2)
+            if feel == "build":
                 voices = {k: v for k, v in pattern.items() if k in ("kick", "hat_closed")}
                 _build_roll(ctx, hit, bar_beat, bar_in, section.bars)
-            else:
-                voices = pattern
             for voice, steps_text in voices.items():
                 if voice == "hat_open" and energy < 0.5:
                     continue
@@ -413,7 +494,7 @@ def _drum_parts(ctx: _Context, sections: list[Section], roles) -> list[Part]:
                     _hat_roll(ctx, events, bar_beat, level)
             if fill:
                 _fill(ctx, hit, bar_beat + fill_from_beat, ctx.beats_per_bar - fill_from_beat, energy)
-        if index > 0 and section.name not in ("breakdown", "outro") or (section.name == "outro" and section.energy > 0.3 and index > 0):
+        if index > 0 and feel not in ("sparse", "half") or (section.name == "outro" and section.energy > 0.3 and index > 0):
             hit("crash", section.start_bar * ctx.beats_per_bar, 100 * (0.8 + 0.3 * section.energy), length_beats=4)
 
     if style.kit == "synth":
@@ -497,21 +578,27 @@ def _bass_tone(tone: str, chord: Chord, nxt: Chord, root: int, ctx: _Context) ->
     return target - step if target > root else target + step
 
 
-def _bass_part(ctx: _Context, sections: list[Section], chords: list[Chord], choice: InstrumentChoice) -> Part:
+def _bass_part(ctx: _Context, sections: list[Section], chords: list[Chord], choice: InstrumentChoice,
+               layers: list[Layers] | None = None) -> Part:
     # Pattern families (resources/music/patterns.toml): per bar (beat offset, length in beats, tone).
     families = patterns()["bass"]
     pattern_name = choice.pattern or DEFAULT_BASS_PATTERN
     pattern = families.get(pattern_name, families[DEFAULT_BASS_PATTERN])
     low = 24 if choice.patch == "bass_808" else 28
     part = _part_for(choice, "bass", "bass")
-    for section in sections:
+    layers = layers or [Layers() for _ in sections]
+    chord_beats = min(ctx.style.harmonic_rhythm_beats, ctx.beats_per_bar)
+    held_roots = [(offset, chord_beats, "R") for offset in range(0, ctx.beats_per_bar, chord_beats)]
+    for section, layer in zip(sections, layers):
         sparse = section.energy < 0.4
+        if layer.bass == "off":
+            continue
         for bar_in in range(section.bars):
             bar_beat = (section.start_bar + bar_in) * ctx.beats_per_bar
             if section.name == "intro" and bar_in < section.bars // 2 and section.bars > 1:
                 continue
-            if section.name == "breakdown" and pattern_name not in ("pedal", "sustained_roots"):
-                steps = [(0, ctx.beats_per_bar, "R")]
+            if layer.bass == "roots" and pattern_name not in ("pedal", "sustained_roots"):
+                steps = held_roots
             elif sparse and pattern_name not in ("pedal", "sustained_roots", "alberti_low"):
                 steps = [p for p in pattern if float(p[0]).is_integer()]
             else:
@@ -538,7 +625,8 @@ def _bass_part(ctx: _Context, sections: list[Section], chords: list[Chord], choi
 HARMONY_RANGE = (52, 76)
 
 
-def _harmony_part(ctx: _Context, sections: list[Section], chords: list[Chord], choice: InstrumentChoice) -> Part:
+def _harmony_part(ctx: _Context, sections: list[Section], chords: list[Chord], choice: InstrumentChoice,
+                  layers: list[Layers] | None = None) -> Part:
     # Comping rhythms per bar (resources/music/patterns.toml): (offset, length, kind).
     families = patterns()["harmony"]
     pattern_name = choice.pattern or DEFAULT_HARMONY_PATTERN
@@ -550,10 +638,15 @@ def _harmony_part(ctx: _Context, sections: list[Section], chords: list[Chord], c
         previous = voice_chord(chord.pitch_classes, previous, *HARMONY_RANGE)
         voicings[id(chord)] = previous
     arp_index = 0
-    for section in sections:
+    layers = layers or [Layers() for _ in sections]
+    chord_beats = min(ctx.style.harmonic_rhythm_beats, ctx.beats_per_bar)
+    held = [(offset, chord_beats, "chord") for offset in range(0, ctx.beats_per_bar, chord_beats)]
+    for section, layer in zip(sections, layers):
+        if layer.harmony == "off":
+            continue
         for bar_in in range(section.bars):
             bar_beat = (section.start_bar + bar_in) * ctx.beats_per_bar
-            steps = pattern
+            steps = pattern if layer.harmony == "full" else held
             if section.energy < 0.4 and pattern_name in ("arpeggio", "chicken_scratch", "palm_mute_chug", "power_chords"):
                 steps = [(0, ctx.beats_per_bar, "chord" if pattern_name not in ("power_chords", "palm_mute_chug") else "power")]
             for offset, length, kind in steps:
@@ -571,6 +664,8 @@ def _harmony_part(ctx: _Context, sections: list[Section], chords: list[Chord], c
                 if kind == "power":
                     root = place_in_range(chord.root_pitch_class + 36, 40, 51)
                     notes = [root, root + 7, root + 12]
+                if layer.lift:  # the chorus opens up: the top note doubled an octave higher
+                    notes = [*notes, max(notes) + 12]
                 spread_s = {"roll": 0.025, "down": 0.012, "up": 0.010}.get(kind, 0.0)
                 ordered = list(reversed(notes)) if kind == "up" else notes
                 for i, pitch in enumerate(ordered):
@@ -579,12 +674,17 @@ def _harmony_part(ctx: _Context, sections: list[Section], chords: list[Chord], c
     return part
 
 
-def _pad_part(ctx: _Context, sections: list[Section], chords: list[Chord], choice: InstrumentChoice) -> Part:
+def _pad_part(ctx: _Context, sections: list[Section], chords: list[Chord], choice: InstrumentChoice,
+              layers: list[Layers] | None = None) -> Part:
     part = _part_for(choice, "pad", "harmony", gain_db=-4.0)
     previous: list[int] | None = None
+    layers = layers or [Layers() for _ in sections]
     for chord in chords:
-        section = next(s for s in sections if s.start_s <= chord.start_s + 1e-9 < s.end_s + 1e-9)
+        index = next(i for i, s in enumerate(sections) if s.start_s <= chord.start_s + 1e-9 < s.end_s + 1e-9)
+        section = sections[index]
         previous = voice_chord(chord.triad_pitch_classes, previous, 60, 79, max_voices=3)
+        if not layers[index].pad:
+            continue
         if section.energy < 0.3 and section.name not in ("intro", "outro", "breakdown"):
             continue
         velocity = int(np.clip(55 + 40 * section.energy, 1, 127))

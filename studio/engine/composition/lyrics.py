@@ -4,14 +4,21 @@ Everything is offline. Syllable counts come from the CMU pronouncing dictionary 
 with a vowel-group heuristic for words it does not know; the display split of a word into
 syllables comes from `pyphen` hyphenation, adjusted to that count. Written lyrics are filled from
 the word banks, line templates and word lists in `resources/music/lyrics.toml` (checked when
-loaded: `DataFileError` names the entry); rhyming line ends rhyme per
-the CMU dictionary (`pronouncing.rhymes`).
+loaded: `DataFileError` names the entry), about what the theme text means (`lyric_theme`: the
+prompt's style, mood, instrument and singer words are never sung); each section follows a rhyme
+scheme and per-line syllable targets from the same file, and rhyming line ends rhyme per the
+CMU dictionary (`pronouncing`). A service may put a drafter (a local LLM) in front of the
+writer with `drafting`; its lyrics are used only when `check_draft` accepts them.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
+from collections.abc import Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -19,6 +26,7 @@ import numpy as np
 import pronouncing
 import pyphen
 
+from studio.engine.composition.lyric_theme import read_theme
 from studio.engine.composition.styles import moods as mood_presets
 from studio.engine.datafiles import DataFileError, load_toml
 from studio.resources import resource_path
@@ -31,6 +39,10 @@ class LyricsSection:
     label: str  # "Verse 1", "Chorus", "Bridge": as shown to users; "[Verse 1]" in text
     kind: str  # "verse" | "chorus" | "bridge" | "intro" | "outro" | "pre-chorus" | "hook" ...
     lines: list[str] = field(default_factory=list)
+    # written lyrics only: the rhyme scheme ("ABAB", "HAHA": same letter, last words rhyme; H is the
+    # repeated hook line) and each line's syllable target (a line has its target +-1 syllables)
+    scheme: str = ""
+    targets: list[int] = field(default_factory=list)
 
 
 # ============================================================================ parsing and formatting
@@ -412,16 +424,16 @@ def syllable_count(line: str) -> int:
 
 # ============================================================================ writing
 
-_SLOT_BANK = {"place": "place", "thing": "thing", "lights": "lights", "things": "things", "verb": "verbs",
+_SLOT_BANK = {"place": "place", "spot": "spot", "thing": "thing", "lights": "lights", "things": "things", "verb": "verbs",
               "ving": "verbs", "past": "verbs", "move": "moves", "moving": "moves", "desc": "desc", "feel": "feel",
               "time": "time", "when": "when", "image": "images", "topic": "topic"}
 _FORM = {"verb": 0, "ving": 1, "past": 2, "move": 0, "moving": 1}
-_BANKS = ("place", "thing", "lights", "things", "verbs", "moves", "desc", "feel", "time", "when", "images")
+_BANKS = ("place", "air", "thing", "lights", "things", "verbs", "moves", "desc", "feel", "time", "when", "images")
 _THEME_WEIGHT, _MOOD_WEIGHT, _GENRE_WEIGHT, _COMMON_WEIGHT, _TOPIC_WEIGHT = 5.0, 2.5, 1.5, 1.0, 6.0
 
 
 LYRICS_FILE = MUSIC_DIR / "lyrics.toml"
-_SOURCE_KEYS = frozenset((*_BANKS, "lines", "templates", "keywords", "themes", "pads", "styles"))
+_SOURCE_KEYS = frozenset((*_BANKS, "lines", "templates", "keywords", "themes", "pads", "styles", "meter"))
 _TEMPLATE_ROLES = ("verse", "chorus", "bridge", "pre", "intro", "outro", "short")
 
 
@@ -466,6 +478,10 @@ def _check_bank(bank: dict) -> None:
                     templates(f"{entry}.templates.{role}", lines)
             elif key == "lines":
                 templates(f"{entry}.lines", value)
+            elif key == "meter":
+                if not isinstance(value, int) or not -3 <= value <= 3:
+                    fail(f"{entry}.meter", "must be a whole number of syllables between -3 and 3")
+                continue
             else:
                 strings(f"{entry}.{key}", value)
             forms = {"verbs": 3, "moves": 2}.get(key)
@@ -474,12 +490,38 @@ def _check_bank(bank: dict) -> None:
                     shape = "base|ing|past" if forms == 3 else "base|ing"
                     fail(f"{entry}.{key}", f"{word!r} must be written {shape}")
 
-    for table in ("writer", "templates", "common", "themes", "moods", "genres"):
+    for table in ("writer", "templates", "common", "themes", "moods", "genres", "prompt"):
         if not isinstance(bank.get(table), dict):
             fail(table, "is missing (the writer needs it)")
     writer = bank["writer"]
     for key in ("fallback_themes", "fallback_pads", "ignore_words"):
         strings(f"writer.{key}", writer.get(key))
+    for key in ("not_themes", "topic_nouns"):
+        strings(f"prompt.{key}", bank["prompt"].get(key))
+    topic_themes = bank["prompt"].get("topic_themes", {})
+    if not isinstance(topic_themes, dict):
+        fail("prompt.topic_themes", "must be a table of theme = [nouns]")
+    for name, nouns in topic_themes.items():
+        strings(f"prompt.topic_themes.{name}", nouns)
+        if name not in bank["themes"]:
+            fail(f"prompt.topic_themes.{name}", f"{name!r} is not a theme")
+    schemes = writer.get("schemes")
+    if not isinstance(schemes, dict) or "verse" not in schemes:
+        fail("writer.schemes", "is missing: section kind or role = [rhyme schemes], verse at least")
+    for kind, options in schemes.items():
+        for scheme in strings(f"writer.schemes.{kind}", options) or fail(f"writer.schemes.{kind}", "is empty"):
+            if not re.fullmatch(r"[A-GHX]+", scheme) or ("H" in scheme and "A" not in scheme):
+                fail(f"writer.schemes.{kind}", f"{scheme!r}: letters A-G rhyme, X does not, H (the hook line) "
+                                               "rhymes with A")
+    meter = writer.get("meter")
+    if not isinstance(meter, dict) or "verse" not in meter:
+        fail("writer.meter", "is missing: template role = [[syllable offsets], ...], verse at least")
+    for role, patterns in meter.items():
+        if role not in _TEMPLATE_ROLES:
+            fail(f"writer.meter.{role}", f"is not a template role; roles: {', '.join(_TEMPLATE_ROLES)}")
+        if not isinstance(patterns, list) or not patterns or not all(
+                isinstance(p, list) and p and all(isinstance(x, int) and -4 <= x <= 4 for x in p) for p in patterns):
+            fail(f"writer.meter.{role}", "must be a list of non-empty lists of offsets between -4 and 4")
     roles = writer.get("section_roles")
     if not isinstance(roles, dict) or not roles:
         fail("writer.section_roles", "is missing: section kind = template role")
@@ -549,13 +591,15 @@ class _Vocab:
 
     def __init__(self, theme: str | None, mood: str, genre: str, rng: np.random.Generator):
         bank = lyric_bank()
-        self.banks: dict[str, dict[str, float]] = {name: {} for name in (*_BANKS, "topic")}
+        self.banks: dict[str, dict[str, float]] = {name: {} for name in (*_BANKS, "topic", "spot")}
         self.mood = _match_mood(mood)
-        self.genre = _match_genre(genre)
+        self.genre = _genre_named_in(theme) or _match_genre(genre)  # "lofi hip hop": lofi, not the style's Hip-Hop
         mood_data = bank["moods"].get(self.mood, {}) if self.mood else {}
         genre_data = bank["genres"].get(self.genre, {}) if self.genre else {}
 
-        themes, topics = _match_themes(theme)
+        read = read_theme(theme, bank)
+        self.banned = read.dropped  # the prompt's sound and singer words: never sung
+        themes, topics = list(read.themes), list(read.topics)
         if not themes:  # nothing (known) asked for: the mood's and genre's usual subjects
             pool_m = list(mood_data.get("themes", [])) or list(bank["writer"]["fallback_themes"])
             pool_g = list(genre_data.get("themes", []))
@@ -569,25 +613,32 @@ class _Vocab:
         self._add(genre_data, _GENRE_WEIGHT)
         self._add(mood_data, _MOOD_WEIGHT)
         self.stock: list[str] = []
-        self.common_lines: list[str] = list(bank["common"].get("lines", []))
+        self.common_lines: list[str] = self._allowed(bank["common"].get("lines", []))
         for name in themes:
             data = bank["themes"][name]
             self._add(data, _THEME_WEIGHT)
-            self.stock.extend(data.get("lines", []))
-        for word in topics:
-            self.banks["topic"][word] = _TOPIC_WEIGHT
-            target = "things" if word.endswith("s") and not word.endswith("ss") else "thing"
-            self.banks[target][word] = _TOPIC_WEIGHT
-        self.pads = list(genre_data.get("pads", [])) or list(bank["writer"]["fallback_pads"])
-        self.templates = {role: list(lines) for role, lines in bank["templates"].items()}
-        self.mood_templates = {role: list(lines) for role, lines in mood_data.get("templates", {}).items()}
+            self.stock.extend(self._allowed(data.get("lines", [])))
+        self.banks["spot"] = dict(self.banks["place"])  # {spot}: places only; {place}: places and surroundings
+        for word, weight in self.banks["air"].items():
+            self.banks["place"][word] = max(self.banks["place"].get(word, 0.0), weight)
+        for phrase in topics:  # only {topic} slots take them: their templates are written for any noun
+            self.banks["topic"][phrase] = _TOPIC_WEIGHT
+        self.pads = self._allowed(genre_data.get("pads", [])) or list(bank["writer"]["fallback_pads"])
+        self.templates = {role: self._allowed(lines) for role, lines in bank["templates"].items()}
+        self.mood_templates = {role: self._allowed(lines) for role, lines in mood_data.get("templates", {}).items()}
+        self.meter_shift = int(genre_data.get("meter", 0))
         self._arrays: dict[str, tuple[list[str], np.ndarray]] = {}
         self._forms: dict[str, dict[str, float]] = {}
         self._rhyming: dict[tuple[str, str, bool], list[str]] = {}
 
+    def _allowed(self, texts: list[str]) -> list[str]:
+        """The texts (lines, templates, bank words) with none of the banned words."""
+        return [t for t in texts
+                if not self.banned.intersection(_tokens(re.sub(r"\{[a-z]+\}|\|", " ", t)))]
+
     def _add(self, data: dict, weight: float) -> None:
         for name in _BANKS:
-            for entry in data.get(name, []):
+            for entry in self._allowed(data.get(name, [])):
                 current = self.banks[name].get(entry, 0.0)
                 self.banks[name][entry] = max(current, weight)
 
@@ -616,8 +667,6 @@ class _Vocab:
                 if slot in _FORM:
                     forms = entry.split("|")
                     entry = forms[min(_FORM[slot], len(forms) - 1)]
-                elif name == "topic":
-                    entry = entry if entry.endswith("s") else f"the {entry}"
                 cache[entry] = max(cache.get(entry, 0.0), weight)
             self._forms[slot] = cache
         return cache
@@ -657,37 +706,6 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"[a-z0-9']+", text.lower())
 
 
-def _match_themes(theme: str | None) -> tuple[list[str], list[str]]:
-    """Themes whose keywords occur in the theme text, and the leftover content words (topics)."""
-    if not theme or not theme.strip():
-        return [], []
-    text = " " + " ".join(_tokens(theme)) + " "
-    tokens = _tokens(theme)
-    matched: list[str] = []
-    used: set[str] = set()
-    for name, data in lyric_bank()["themes"].items():
-        for keyword in data.get("keywords", []):
-            kw = " ".join(_tokens(keyword))
-            hit = f" {kw} " in text or (" " not in kw and (kw + "s") in tokens)
-            if hit:
-                if name not in matched:
-                    matched.append(name)
-                used.update(kw.split())
-                used.add(kw + "s")
-    topics = []
-    for token in tokens:
-        if token in used or token in _ignore_words() or len(token) < 3 or not token.isalpha():
-            continue
-        if token not in topics:
-            topics.append(token)
-    return matched, topics[:3]
-
-
-@lru_cache(maxsize=1)
-def _ignore_words() -> frozenset[str]:
-    return frozenset(lyric_bank()["writer"]["ignore_words"])
-
-
 def _match_mood(mood: str | None) -> str | None:
     if not mood:
         return None
@@ -702,6 +720,17 @@ def _match_mood(mood: str | None) -> str | None:
         if word in moods:
             return word
     return None
+
+
+def _genre_named_in(text: str | None) -> str | None:
+    """The lyric genre whose keyword the text names first ("synthwave night drive" -> synthwave)."""
+    if not text:
+        return None
+    padded = " " + " ".join(_tokens(text.replace("-", " ").replace("_", " "))) + " "
+    found = [(padded.find(f" {' '.join(_tokens(k.replace('-', ' ')))} "), name)
+             for name, data in lyric_bank()["genres"].items() for k in data.get("keywords", [])]
+    found = [(at, name) for at, name in found if at >= 0]
+    return min(found)[1] if found else None
 
 
 def _match_genre(genre: str | None) -> str | None:
@@ -729,6 +758,7 @@ class _Line:
     score: float
     words: frozenset[str]
     phrases: frozenset[str] = frozenset()  # multi-word fills (images), used once a song
+    count: int = 0  # syllables
 
 
 def _clean(text: str) -> str:
@@ -745,6 +775,23 @@ def _clean(text: str) -> str:
 
     text = re.sub(r"\b([Aa]) ([A-Za-z']+)", article, text)
     return text[:1].upper() + text[1:]
+
+
+_FILLERS = frozenset(("oh", "and", "but", "so", "yeah", "hey", "uh", "ayy", "ooh", "well", "baby", "just", "whoa", "mm"))
+
+
+def _core(text: str) -> str:
+    """A line (or half of one) without its ad-libs and leading conjunction, lowercased."""
+    words = _tokens(text)
+    while words and words[0] in _FILLERS:
+        words = words[1:]
+    return " ".join(words)
+
+
+def _opening(text: str) -> tuple[str, ...]:
+    """The first three words after an ad-lib or conjunction: "I still hear you" of two lines is one too many."""
+    words = _core(text).split()
+    return tuple(words[:3])
 
 
 def _clashes(fills: list[str], text: str) -> bool:
@@ -767,6 +814,7 @@ class _Writer:
         self.vocab, self.rng, self.lo, self.hi = vocab, rng, lo, hi
         self.strict = True  # true rhymes only; relaxed to any CMU rhyme as a last resort
         self.used_lines: set[str] = set()
+        self.used_cores: set[str] = set()  # `_core` of each part of each line written
         self.used_ends: dict[str, int] = {}
         self.used_templates: dict[str, int] = {}
         self.used_phrases: set[str] = set()
@@ -815,18 +863,21 @@ class _Writer:
             if short:  # an ad-lib in front ("oh,", "yeah,")
                 text = short[int(self.rng.integers(len(short)))]
                 pad = self.vocab.pads[int(self.rng.integers(len(self.vocab.pads)))]
-                head = text if text.startswith(("I ", "I'")) else text[:1].lower() + text[1:]
-                text = _clean(pad + " " + head)
-                if lo <= syllable_count(text) <= hi:
-                    fitting = [text]
-                    score *= 0.3  # a padded line is a last resort
+                # "Baby, all the ..." rather than "Baby, and all the ..." when it still fits
+                for head in dict.fromkeys((re.sub(r"^(And|But|So) ", "", text), text)):
+                    head = head if head.startswith(("I ", "I'")) else head[:1].lower() + head[1:]
+                    padded = _clean(pad + " " + head)
+                    if lo <= syllable_count(padded) <= hi:
+                        fitting = [padded]
+                        score *= 0.3  # a padded line is a last resort
+                        break
         if not fitting:
             return None
         # ad-libs ("Oh, ...") only now and then, when the line fits without them
         w = np.array([0.3 if _AD_LIB.match(t) else 1.0 for t in fitting])
         text = fitting[int(self.rng.choice(len(fitting), p=w / w.sum()))]
         kept_fills = [f for f in fills if f.lower() in text.lower()]
-        if _clashes(kept_fills, text):
+        if _clashes(kept_fills, text) or re.search(r"\b[Tt]he [A-Z][a-z]", text):  # "the July is ours"
             return None
         return text, score, kept_fills
 
@@ -840,13 +891,15 @@ class _Writer:
         extra = [t for r in borrowed.get(role, []) for t in self.vocab.templates.get(r, [])
                  if t not in base and ("{topic}" not in t or self.vocab.topics)]
         short = self.vocab.templates.get("short", []) if self.hi <= 7 else []
-        common = [t for t in self.vocab.common_lines if t not in stock]
+        # the generic lines: once a song at most, and not in a chorus while true rhymes are sought
+        common = [t for t in self.vocab.common_lines if t not in stock and not self.used_templates.get(t)
+                  and (role != "chorus" or not self.strict)]
         templates = base + mood + stock + extra + short + common
         weights = ([1.0] * len(base) + [1.6] * len(mood) + [0.8] * len(stock) + [0.3] * len(extra)
                    + [1.5] * len(short) + [0.1] * len(common))
         for i, t in enumerate(templates):
             if "{topic}" in t:
-                weights[i] = 2.5
+                weights[i] = 1.5
             weights[i] /= 1.0 + self.used_templates.get(t, 0)
         w = np.array(weights)
         return templates, w / w.sum()
@@ -854,13 +907,13 @@ class _Writer:
     def _make(self, template: str, templates: list[str], p: np.ndarray, role: str,
               rhyme_with: str | None = None) -> _Line | None:
         made = self._fill(template, self.lo, self.hi, rhyme_with)
-        if made is None and self.lo >= 9:
+        if made is None and self.hi >= 9:
             made = self._compound(templates, p, template, rhyme_with)
         if made is None:
             return None
         text, score, fills = made
-        if text in self.used_lines:
-            return None
+        if text in self.used_lines or any(_core(part) in self.used_cores for part in text.split(", ")):
+            return None  # a line, or half of one, sung in an earlier section
         end = last_word(text)
         keys = rhyme_keys(end)
         if not keys:
@@ -877,7 +930,8 @@ class _Writer:
         if "{topic}" in template or any(t in _tokens(text) for t in self.vocab.topics):
             score += _TOPIC_WEIGHT
         score /= 1.0 + 2.0 * self.used_ends.get(end, 0)
-        return _Line(text, template, end, keys, score, frozenset(w for f in fills for w in _tokens(f)), phrases)
+        return _Line(text, template, end, keys, score, frozenset(w for f in fills for w in _tokens(f)), phrases,
+                     syllable_count(text))
 
     def candidates(self, role: str, attempts: int = 100) -> list[_Line]:
         templates, p = self._templates(role)
@@ -901,6 +955,8 @@ class _Writer:
             if lead is None:
                 continue
             tail = main[0]
+            if lead[0].rstrip(",.").lower() == tail.lower():
+                continue
             if not tail.startswith(("I ", "I'")):
                 tail = tail[:1].lower() + tail[1:]
             text = _clean(lead[0].rstrip(",.") + ", " + tail)
@@ -949,6 +1005,8 @@ class _Writer:
         return False
 
     def _compatible(self, line: _Line, chosen: list[_Line], anchor: str | None) -> bool:
+        if any(_opening(c.text) == _opening(line.text) for c in chosen):
+            return False
         ends = [c.end for c in chosen] + ([anchor] if anchor else [])
         for end in ends:
             if end == line.end or end.endswith(line.end) or line.end.endswith(end) or not self.rhymes(end, line.end):
@@ -963,23 +1021,29 @@ class _Writer:
         idx = self.rng.choice(len(lines), size=k, replace=False, p=s / s.sum())
         return [lines[int(i)] for i in idx]
 
-    def _rhyming_set(self, role: str, pool: list[_Line], n: int, avoid: list[_Line] | None = None,
-                     anchor: str | None = None) -> list[_Line] | None:
-        """`n` lines whose last words rhyme with each other (and with `anchor` when given), none of
-        them rhyming with or repeating a template of the `avoid` lines."""
+    def _rhyming_set(self, role: str, pool: list[_Line], windows: list[tuple[int, int]],
+                     avoid: list[_Line] | None = None, anchor: str | None = None) -> list[_Line] | None:
+        """One line per syllable window, their last words rhyming with each other (and with `anchor`
+        when given), none of them rhyming with or repeating a template of the `avoid` lines."""
+        n = len(windows)
         avoid = avoid or []
         avoid_keys = frozenset().union(*(a.keys for a in avoid)) if avoid else frozenset()
         avoid_templates = {a.template for a in avoid}
+        avoid_openings = {_opening(a.text) for a in avoid}
 
-        def usable(line: _Line) -> bool:
-            return not (line.keys & avoid_keys) and line.template not in avoid_templates
+        def usable(line: _Line) -> bool:  # and not starting as another line of the section does
+            return not (line.keys & avoid_keys) and line.template not in avoid_templates \
+                and _opening(line.text) not in avoid_openings
+
+        def fits(line: _Line, k: int) -> bool:
+            return windows[k][0] <= line.count <= windows[k][1]
 
         usable_pool = [x for x in pool if usable(x)]
         if anchor is not None:
             starts: list[_Line | None] = [None]
         else:  # lines whose last word has rhymes to offer, the better ones first
             pool_ends = sorted({x.end for x in usable_pool})
-            viable = [x for x in usable_pool if self._rhyme_supply(role, x.end, pool_ends) >= n - 1]
+            viable = [x for x in usable_pool if fits(x, 0) and self._rhyme_supply(role, x.end, pool_ends) >= n - 1]
             starts = self._weighted_order(viable, 10)
         for start in starts:
             target = anchor if start is None else start.end
@@ -988,7 +1052,7 @@ class _Writer:
             if len(partners) < 2 * (n - len(chosen)):
                 partners += [x for x in self._partners(role, target, 12 + 4 * n) if usable(x)]
             while len(chosen) < n:
-                ok = [x for x in partners if self._compatible(x, chosen, anchor)]
+                ok = [x for x in partners if fits(x, len(chosen)) and self._compatible(x, chosen, anchor)]
                 if not ok:
                     break
                 s = np.array([x.score / (1.0 + 6.0 * sum(len(x.words & c.words) for c in chosen)) for x in ok])
@@ -998,18 +1062,31 @@ class _Writer:
         return None
 
     # ------------------------------------------------------------------ sections
-    def section(self, role: str, n_lines: int, hook: list[str] | None = None) -> list[str]:
-        for attempt in range(3):
-            self.strict = attempt < 2
-            pool = self.candidates(role, attempts=100 + 60 * attempt)
-            lines = self._arrange(role, n_lines, pool, hook)
+    def section(self, role: str, scheme: str, windows: list[tuple[int, int]], hook: list[str] | None = None,
+                full: tuple[int, int] | None = None, others: tuple[str, ...] = ()) -> tuple[list[str], str]:
+        """The lines of one section and their scheme: `scheme` says which rhyme, `windows` the
+        syllables of each. True rhymes in the windows first, in `scheme` and then in the `others`
+        schemes; then any CMU rhyme; then, rather than no song, windows widened by a syllable and
+        at last to `full` (the caller's whole range)."""
+        others = tuple(x for x in others if x != scheme)
+        tries = [(True, scheme, windows)] * 2 + [(True, other, windows) for other in others]
+        tries += [(False, shape, windows) for shape in (scheme, *others)]
+        if full:
+            tries += [(False, scheme, [(max(full[0], a - 1), min(full[1], b + 1)) for a, b in windows]),
+                      (False, scheme, [full] * len(windows))]
+        for attempt, (strict, shape, wins) in enumerate(tries):
+            self.strict = strict
+            self.lo, self.hi = min(a for a, _ in wins), max(b for _, b in wins)
+            pool = self.candidates(role, attempts=100 + 60 * min(attempt, 2))
+            lines = self._arrange(role, shape, wins, pool, hook)
             if lines is not None:
                 self.strict = True
                 for text in lines:
                     self.used_lines.add(text)
+                    self.used_cores.update(_core(part) for part in text.split(", ") if len(_tokens(part)) >= 3)
                     end = last_word(text)
                     self.used_ends[end] = self.used_ends.get(end, 0) + 1
-                return lines
+                return lines, shape
         self.strict = True
         raise ValueError(f"could not write rhyming {role} lines of {self.lo}-{self.hi} syllables; "
                          "widen syllables_per_line")
@@ -1020,30 +1097,39 @@ class _Writer:
             self.used_phrases |= line.phrases
         return [line.text for line in lines]
 
-    def _arrange(self, role: str, n: int, pool: list[_Line], hook: list[str] | None) -> list[str] | None:
-        if role == "outro" and hook and n == 2:  # the outro returns to the chorus's hook line
-            partner = self._rhyming_set(role, pool, 1, anchor=last_word(hook[0]))
-            if partner and partner[0].text != hook[0]:
+    def _arrange(self, role: str, scheme: str, windows: list[tuple[int, int]], pool: list[_Line],
+                 hook: list[str] | None) -> list[str] | None:
+        if role == "outro" and hook and scheme == "AA" and windows[0][0] <= syllable_count(hook[0]) <= windows[0][1]:
+            partner = self._rhyming_set(role, pool, windows[1:], anchor=last_word(hook[0]))
+            if partner and partner[0].text != hook[0]:  # the outro returns to the chorus's hook line
                 return [hook[0]] + self._note(partner)
-        if n <= 2:
-            pair = self._rhyming_set(role, pool, 2)
-            return self._note(pair) if pair else None
-        if role == "chorus" and n == 4 and self.rng.random() < 0.5:
-            trio = self._rhyming_set(role, pool, 3)
-            if trio:
-                hook_line, a, b = self._note(trio)
-                return [hook_line, a, hook_line, b]
-        first = self._rhyming_set(role, pool, 2)
-        if not first:
-            return None
-        second = self._rhyming_set(role, pool, 2, avoid=first)
-        if not second:
-            return None
-        a1, a2 = self._note(first)
-        b1, b2 = self._note(second)
-        if role == "verse" and self.rng.random() < 0.5:
-            return [a1, b1, a2, b2]  # ABAB
-        return [a1, a2, b1, b2]  # AABB
+        placed: list[_Line | None] = [None] * len(scheme)
+        chosen: list[_Line] = []
+        for members in _rhyme_groups(scheme, windows):
+            lines = self._rhyming_set(role, pool, [w for _, w in members], avoid=chosen)
+            if not lines:
+                return None
+            chosen += lines
+            for (positions, _), line in zip(members, lines):
+                for k in positions:
+                    placed[k] = line
+        self._note(chosen)
+        return [line.text for line in placed]
+
+
+def _rhyme_groups(scheme: str, windows: list[tuple[int, int]]) -> list[list[tuple[list[int], tuple[int, int]]]]:
+    """Per rhyme group, its members: (the positions one line fills, that line's syllable window).
+    H (the hook, sung at each H) leads group A; each X is a group of its own."""
+    groups: dict[str, list[tuple[list[int], tuple[int, int]]]] = {}
+    hook = [k for k, letter in enumerate(scheme) if letter == "H"]
+    for k, letter in enumerate(scheme):
+        if letter == "H":
+            if k == hook[0]:
+                lo, hi = max(windows[j][0] for j in hook), min(windows[j][1] for j in hook)
+                groups.setdefault("A", []).insert(0, (hook, (lo, hi) if lo <= hi else windows[k]))
+        else:
+            groups.setdefault(f"X{k}" if letter == "X" else letter, []).append(([k], windows[k]))
+    return list(groups.values())
 
 
 @lru_cache(maxsize=4096)
@@ -1060,45 +1146,239 @@ def _template_ends(template: str) -> tuple[tuple[str, str], ...]:
     return tuple(ends)
 
 
-def _line_count(role: str, kind: str, rng: np.random.Generator) -> int:
-    if role in ("verse", "chorus") and kind in ("verse", "chorus"):
-        return 4
-    if role == "bridge":
-        return 2 if rng.random() < 0.5 else 4
-    if role in ("intro", "outro", "pre") or kind in ("hook", "post-chorus"):
-        return 2
-    return 4
+def _schemes(kind: str, role: str) -> list[str]:
+    schemes = lyric_bank()["writer"]["schemes"]
+    return schemes.get(kind) or schemes.get(role) or schemes["verse"]
+
+
+def _plan(kind: str, role: str, rng: np.random.Generator, lo: int, hi: int, shift: int,
+          targets: list[int] | None) -> tuple[str, list[int]]:
+    """A section's rhyme scheme and syllable targets (see [writer.schemes] and [writer.meter])."""
+    writer = lyric_bank()["writer"]
+    options = _schemes(kind, role)
+    if targets:
+        options = [x for x in options if len(x) == len(targets)] or [
+            "".join("ABCDEFG"[i // 2] for i in range(len(targets) - len(targets) % 2)) + "X" * (len(targets) % 2)]
+    scheme = options[int(rng.integers(len(options)))]
+    if targets:
+        return scheme, [int(t) for t in targets]
+    patterns = writer["meter"].get(role) or writer["meter"]["verse"]
+    pattern = patterns[int(rng.integers(len(patterns)))]
+    centre = round((lo + hi) / 2) + shift
+    return scheme, [min(hi, max(lo, centre + pattern[i % len(pattern)])) for i in range(len(scheme))]
+
+
+# ---------------------------------------------------------------------------- drafts (a local LLM)
+
+@dataclass
+class LyricRequest:
+    """What a drafter is asked to write: the form to fill, what the song is about, what not to say."""
+
+    form: list[LyricsSection]  # label, kind, scheme and targets of each section to write (lines empty)
+    about: list[str]  # the theme's subjects and topics ("night", "drive", "my dog")
+    mood: str
+    avoid: frozenset[str]  # the prompt's sound and singer words (and their plurals): a draft using one is refused
+    seed: int
+    named: tuple[str, ...] = ()  # those of the `avoid` words the prompt itself used, for the instruction
+    tolerance: int = 2  # syllables a drafted line may be off its target
+    outcome: str = ""  # set by write_lyrics: "used", or why the draft was refused
+
+    def prompt(self) -> str:
+        """The instruction for an LLM: headers, lines, rhymes and syllables per section."""
+        parts = [f"Write song lyrics about {', '.join(self.about) or 'a feeling'}. Mood: {self.mood}.",
+                 ("Every line is a plain, grammatical sentence or phrase a person would sing; the song tells "
+                  "one story, verse 2 moves it on, the chorus sums it up. Write exactly these sections, "
+                  "each under its header in square brackets, and nothing else:")]
+        for section in _unique(self.form):
+            lines = "; ".join(f"line {k + 1}: {t} syllables" for k, t in enumerate(section.targets))
+            rhyme = _scheme_words(section.scheme)
+            parts.append(f"[{section.label}] {len(section.targets)} lines ({lines}); {rhyme}.")
+        if self.named or self.avoid:
+            parts.append("Do not use these words: " + ", ".join(self.named or sorted(self.avoid)) + ".")
+        return "\n".join(parts)
+
+
+def _unique(form: list[LyricsSection]) -> list[LyricsSection]:
+    """The sections to write: a repeating kind (the chorus) once."""
+    seen: set[str] = set()
+    out = []
+    for section in form:
+        if section.kind in _REPEATING_KINDS:
+            if section.kind in seen:
+                continue
+            seen.add(section.kind)
+        out.append(section)
+    return out
+
+
+def _scheme_words(scheme: str) -> str:
+    """ "ABAB" -> "lines 1, 3 rhyme; lines 2, 4 rhyme"; H: the repeated hook line, rhyming with A."""
+    hook = [str(k + 1) for k, x in enumerate(scheme) if x == "H"]
+    plain = scheme.replace("H", "A")
+    pairs = [f"lines {', '.join(str(k + 1) for k, x in enumerate(plain) if x == group)} rhyme"
+             for group in dict.fromkeys(x for x in plain if x != "X") if plain.count(group) > 1]
+    if len(hook) > 1:
+        pairs.append(f"lines {' and '.join(hook)} are the same hook line")
+    return "; ".join(pairs) or "no rhyme needed"
+
+
+Drafter = Callable[[LyricRequest], "str | None"]
+_DRAFTER: ContextVar[Drafter | None] = ContextVar("lyric_drafter", default=None)
+
+
+@contextmanager
+def drafting(drafter: Drafter | None):
+    """Within the block (on this thread), `write_lyrics` asks `drafter` first (a service's local
+    LLM; the engine itself never calls out). None: the built-in writer only."""
+    token = _DRAFTER.set(drafter)
+    try:
+        yield
+    finally:
+        _DRAFTER.reset(token)
+
+
+def check_draft(text: str, request: LyricRequest) -> tuple[list[LyricsSection] | None, str]:
+    """A drafter's lyrics as the requested form, or None and why not: every section present with
+    its number of lines, each line within `tolerance` syllables of its target, none of the
+    `avoid` words, at least half the rhymes the schemes ask for, hook lines where H says."""
+    cleaned = re.sub(r"[*#_`]+", "", str(text or ""))
+    first = re.search(r"^\s*\[[^\]]+\]\s*$", cleaned, re.MULTILINE)
+    if first is None:
+        return None, "no [Section] headers"
+    try:
+        drafted = parse_lyrics(cleaned[first.start():])
+    except ValueError as exc:
+        return None, str(exc)
+    by_label = {s.label.lower(): s for s in drafted}
+    by_kind: dict[str, list[LyricsSection]] = {}
+    for s in drafted:
+        by_kind.setdefault(s.kind, []).append(s)
+    written: dict[str, list[str]] = {}
+    pairs = rhymed = 0
+    for want in _unique(request.form):
+        got, same_kind = by_label.get(want.label.lower()), by_kind.get(want.kind, [])
+        if got is None and same_kind:
+            got = same_kind[0]
+        if got in same_kind:
+            same_kind.remove(got)
+        if got is None:
+            return None, f"no [{want.label}]"
+        lines = [line.strip().strip('"') for line in got.lines if line.strip()]
+        if len(lines) != len(want.targets):
+            return None, f"[{want.label}] has {len(lines)} lines, not {len(want.targets)}"
+        for line, target in zip(lines, want.targets):
+            count = syllable_count(line)
+            if abs(count - target) > request.tolerance:
+                return None, f"[{want.label}] {line!r}: {count} syllables, not {target}"
+            if not re.search(r"[A-Za-z]", line) or re.search(r"[\[\]{}<>*#_=|\\/@:]", line):
+                return None, f"[{want.label}] {line!r}: not a plain line of words"
+            if request.avoid.intersection(_tokens(line)):
+                return None, f"[{want.label}] {line!r} uses a word of the prompt's sound or singer"
+        for letter in set(want.scheme) - {"X"}:
+            at = [k for k, x in enumerate(want.scheme) if x == letter or (letter == "A" and x == "H")]
+            for a, b in itertools.combinations(at, 2):
+                if want.scheme[a] == want.scheme[b] == "H":
+                    if _norm_line(lines[a]) != _norm_line(lines[b]):
+                        return None, f"[{want.label}] the hook lines {a + 1} and {b + 1} differ"
+                    continue
+                pairs += 1
+                rhymed += bool(rhyme_keys(last_word(lines[a])) & rhyme_keys(last_word(lines[b])))
+        written[want.label] = lines
+    if pairs and rhymed * 2 < pairs:
+        return None, f"only {rhymed} of {pairs} rhymes"
+    out, firsts = [], {}
+    for section in request.form:
+        lines = written.get(section.label) or firsts.get(section.kind, [])
+        firsts.setdefault(section.kind, lines)
+        out.append(LyricsSection(section.label, section.kind, list(lines), section.scheme, list(section.targets)))
+    return out, "used"
+
+
+def _drafted(drafter: Drafter, theme: str | None, mood: str, vocab: _Vocab, form: list[LyricsSection],
+             rng: np.random.Generator) -> list[LyricsSection] | None:
+    seed = int(copy.deepcopy(rng).integers(2**31))  # a copy: the built-in writer's draws stay the same
+    about = list(vocab.topics) + [t for t in vocab.themes]
+    request = LyricRequest(form=[LyricsSection(s.label, s.kind, [], s.scheme, list(s.targets)) for s in form],
+                           about=about, mood=mood or "any", avoid=vocab.banned, seed=seed,
+                           named=tuple(sorted(set(_tokens(theme or "")) & vocab.banned)))
+    try:
+        text = drafter(request)
+    except Exception as exc:  # noqa: BLE001 - a drafter's failure must never cost the song its lyrics
+        request.outcome = f"the drafter failed: {exc}"
+        return None
+    if not text:
+        request.outcome = request.outcome or "no draft"
+        return None
+    sections, why = check_draft(text, request)
+    request.outcome = why
+    return sections
 
 
 def write_lyrics(theme: str | None, mood: str, genre: str, sections: list[tuple[str, str]],
-                 rng: np.random.Generator, *, syllables_per_line: tuple[int, int] = (6, 10)) -> list[LyricsSection]:
+                 rng: np.random.Generator, *, syllables_per_line: tuple[int, int] = (6, 10),
+                 line_syllables: dict[str, list[int]] | None = None) -> list[LyricsSection]:
     """Lyrics for the song form `sections` ((label, kind) in song order), written from `theme`.
 
-    Verses rhyme ABAB or AABB, choruses AABB or around a repeated hook line (H A H A); bridges
-    (2 or 4 lines), intros, outros and pre-choruses (2 lines) rhyme in couplets; the outro comes
-    back to the chorus hook when there is a chorus. Every line's syllable count (see
-    `syllable_count`) lies in `syllables_per_line`. Repeating kinds (chorus, pre-chorus, hook)
-    have the same lines each time; other sections are all different. Same `rng` state, same lyrics.
+    `theme` may be the whole prompt: only what it is about is sung (`lyric_theme.read_theme`),
+    never its style, mood, instrument or singer words. Each section draws a rhyme scheme from
+    [writer.schemes] (verses ABAB or AABB, choruses AABB or around a repeated hook line, HAHA;
+    two-line sections a couplet) and syllable targets from [writer.meter] inside
+    `syllables_per_line`; every line has its target +-1 syllables (see `syllable_count`).
+    `line_syllables` (section label or kind -> one target per line) sets the lines and targets
+    of a section instead, e.g. from a melody written first. The outro comes back to the chorus
+    hook when it fits. Repeating kinds (chorus, pre-chorus, hook) have the same lines each time;
+    other sections are all different. Same `rng` state, same lyrics.
+
+    Inside `drafting(drafter)`, the drafter (a local LLM) is asked first; its lyrics are used when
+    `check_draft` accepts them, else these are written as without it.
     """
     lo, hi = int(syllables_per_line[0]), int(syllables_per_line[1])
     if lo > hi:
         raise ValueError(f"syllables_per_line {syllables_per_line}: the minimum is above the maximum")
     if hi < 4 or lo > 20:
         raise ValueError(f"syllables_per_line {syllables_per_line}: lines need 4 to 20 syllables")
+    for key, targets in (line_syllables or {}).items():
+        if not targets or not all(2 <= int(t) <= 24 for t in targets):
+            raise ValueError(f"line_syllables[{key!r}]: give 2 to 24 syllables for each line")
+    lo = max(1, lo)
     vocab = _Vocab(theme, mood, genre, rng)
-    writer = _Writer(vocab, rng, max(1, lo), hi)
-    written: dict[str, list[str]] = {}
-    hook: list[str] | None = None
-    out: list[LyricsSection] = []
+    roles = lyric_bank()["writer"]["section_roles"]
+    form: list[LyricsSection] = []  # labels, kinds, schemes and targets; repeats share the first's plan
+    planned: dict[str, LyricsSection] = {}
     for label, kind in sections:
         kind = (kind or "verse").strip().lower()
-        role = lyric_bank()["writer"]["section_roles"].get(kind, "verse")
-        if kind in _REPEATING_KINDS and kind in written:
-            lines = list(written[kind])
+        if kind in _REPEATING_KINDS and kind in planned:
+            first = planned[kind]
+            form.append(LyricsSection(label, kind, [], first.scheme, list(first.targets)))
+            continue
+        asked = (line_syllables or {}).get(label) or (line_syllables or {}).get(kind)
+        scheme, targets = _plan(kind, roles.get(kind, "verse"), rng, lo, hi, vocab.meter_shift, asked)
+        form.append(LyricsSection(label, kind, [], scheme, targets))
+        planned.setdefault(kind, form[-1])
+
+    drafter = _DRAFTER.get()
+    if drafter is not None:
+        drafted = _drafted(drafter, theme, mood, vocab, form, rng)
+        if drafted is not None:
+            return drafted
+
+    writer = _Writer(vocab, rng, lo, hi)
+    written: dict[str, tuple[list[str], str]] = {}
+    hook: list[str] | None = None
+    out: list[LyricsSection] = []
+    for section in form:
+        role = roles.get(section.kind, "verse")
+        if section.kind in _REPEATING_KINDS and section.kind in written:
+            lines, section.scheme = list(written[section.kind][0]), written[section.kind][1]
         else:
-            lines = writer.section(role, _line_count(role, kind, rng), hook)
-            written[kind] = lines
+            explicit = bool(line_syllables) and bool(line_syllables.get(section.label) or line_syllables.get(section.kind))
+            windows = [(max(1, t - 1), t + 1) if explicit else (max(lo, t - 1), min(hi, t + 1))
+                       for t in section.targets]
+            options = tuple(x for x in _schemes(section.kind, role) if len(x) == len(section.scheme))
+            lines, section.scheme = writer.section(role, section.scheme, windows, hook,
+                                                   full=None if explicit else (lo, hi), others=options)
+            written[section.kind] = (lines, section.scheme)
             if role == "chorus" and hook is None:
-                hook = lines
-        out.append(LyricsSection(label, kind, list(lines)))
+                hook = [line for k, line in enumerate(lines) if section.scheme[k] in "HA"][:1] or lines[:1]
+        out.append(LyricsSection(section.label, section.kind, list(lines), section.scheme, list(section.targets)))
     return out

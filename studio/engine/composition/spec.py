@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Literal
+from typing import Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from studio.engine.composition import singers as singer_rules
+from studio.engine.composition.singers import SingerCandidate
 from studio.engine.composition.styles import Style, find_style, moods, prompt_words, styles
 
 NOTE_NAMES = ("C", "Db", "D", "Eb", "E", "F", "Gb", "G", "Ab", "A", "Bb", "B")
@@ -58,13 +60,16 @@ class LyricsOptions(BaseModel):
 
 
 class SingerOptions(BaseModel):
-    """Who sings the lyrics: the built-in voice reshaped (studio/engine/instruments/voice.py). Without a
-    singer, a lead instrument plays the vocal melody."""
+    """Who sings the lyrics: the built-in voice reshaped (studio/engine/instruments/voice.py). A sung
+    request without one gets one inferred (studio/engine/composition/singers.py)."""
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(default="Studio voice", max_length=100)
     character_id: str | None = Field(default=None, max_length=64)
     voice_id: str | None = Field(default=None, max_length=64)
+    # The base voice the transform reshapes: a built-in id (male "en_US-joe-medium", female
+    # "hibari-heart") or, once the studio resolved it, an installed Piper voice's path.
+    base_voice: str | None = Field(default=None, max_length=1000)
     pitch_semitones: float = Field(default=0.0, ge=-24, le=24)
     formant_shift: float = Field(default=1.0, ge=0.5, le=2.0)
     pitch_range: float = Field(default=1.0, ge=0.0, le=4.0)
@@ -91,7 +96,9 @@ class GenerationSpec(BaseModel):
     tags: list[str] = Field(default_factory=list, max_length=20)
     output_formats: list[str] = Field(default_factory=lambda: ["wav", "mp3", "midi"])
     audio_quality: Literal["draft", "standard", "high"] = "high"
-    singer: SingerOptions | None = Field(default=None, description="Sing the lyrics with this voice.")
+    singer: SingerOptions | Literal["instrument"] | None = Field(
+        default=None, description="Sing the lyrics with this voice; \"instrument\": a lead instrument plays the "
+                                  "vocal melody; none: inferred from the prompt or the style's default character.")
 
     @field_validator("style")
     @classmethod
@@ -179,7 +186,7 @@ class ResolvedSpec(BaseModel):
     bit_depth: int
     title: str
     sources: dict[str, str]
-    singer: SingerOptions | None = None  # None: a lead instrument plays the vocal melody
+    singer: SingerOptions | None = None  # None: no vocals, or a lead instrument plays the vocal melody
 
 
 def _find_words(prompt: str, words) -> list[str]:
@@ -210,7 +217,13 @@ def gm_instrument_name(program: int) -> str:
     return program_to_instrument_name(int(program))
 
 
-def resolve_spec(spec: GenerationSpec) -> ResolvedSpec:
+def _verb(style: Style) -> str:
+    return " raps" if style.vocal_delivery == "rap" else " sings"
+
+
+def resolve_spec(spec: GenerationSpec, singers: Sequence[SingerCandidate] | None = None) -> ResolvedSpec:
+    """`spec` with every open value decided. `singers`: the characters a sung track may be sung by
+    when the request names none (the voices service's); None: the studio's default characters."""
     prompt = spec.prompt or ""
     sources: dict[str, str] = {}
 
@@ -290,26 +303,40 @@ def resolve_spec(spec: GenerationSpec) -> ResolvedSpec:
             if 1 <= value <= MAX_DURATION_S:
                 duration, sources["duration_s"] = value, f"prompt {dur_match.group(0)!r}"
 
-    # Lyrics and instrumental.
+    # Lyrics and instrumental: explicit > lyrics > a named singer > "instrumental" words > vocal words.
     lyrics = spec.lyrics if spec.lyrics and spec.lyrics.enabled else None
+    named = spec.singer if isinstance(spec.singer, SingerOptions) else None
     if spec.instrumental is not None:
         instrumental, sources["instrumental"] = spec.instrumental, "explicit"
     elif lyrics is not None:
         instrumental, sources["instrumental"] = False, "lyrics requested"
-    elif spec.singer is not None:
-        instrumental, sources["instrumental"] = False, f"sung by {spec.singer.name}"
+    elif named is not None:
+        instrumental, sources["instrumental"] = False, f"sung by {named.name}"
         lyrics = LyricsOptions(enabled=True, theme=(prompt or style.name)[:200])
-    elif _find_words(prompt, prompt_words().vocals):
-        instrumental, sources["instrumental"] = False, "prompt asks for vocals"
+    elif why := singer_rules.asks_for_instrumental(prompt):
+        instrumental, sources["instrumental"] = True, why
+    elif why := singer_rules.asks_for_vocals(prompt):
+        instrumental, sources["instrumental"] = False, why
         lyrics = LyricsOptions(enabled=True, theme=prompt[:200])
     else:
         instrumental, sources["instrumental"] = True, "default (no lyrics requested)"
     if instrumental:
         lyrics = None
-    singer = None if instrumental else spec.singer
-    raps = style.vocal_delivery == "rap"
-    sources["singer"] = f"{singer.name} {'raps' if raps else 'sings'} the lyrics" if singer else (
-        "no vocals" if instrumental else "a lead instrument plays the vocal melody (no singer chosen)")
+    # Who sings: the named singer > the lead instrument asked for > inferred (singers.py).
+    singer: SingerOptions | None = None
+    if instrumental:
+        sources["singer"] = "no vocals (instrumental)"
+    elif named is not None:
+        singer = named
+        how = f"character_id {named.character_id!r}" if named.character_id else (
+            f"voice {named.voice_id!r}" if named.voice_id else "singer")
+        sources["singer"] = f"explicit {how} -> {named.name}"
+    elif spec.singer == singer_rules.LEAD_INSTRUMENT:
+        sources["singer"] = "explicit: a lead instrument plays the vocal melody"
+    else:
+        singer, sources["singer"] = singer_rules.choose_singer(prompt, style, singers)
+    if singer is not None:
+        sources["singer"] += _verb(style)
 
     instruments = list(dict.fromkeys(spec.primary_instruments))
     if instruments:
@@ -336,3 +363,16 @@ def resolve_spec(spec: GenerationSpec) -> ResolvedSpec:
         creativity=spec.creativity, energy=energy, seed=seed, tags=spec.tags, output_formats=spec.output_formats,
         sample_rate_hz=sample_rate_hz, bit_depth=bit_depth, title=title, sources=sources, singer=singer,
     )
+
+
+def recast_singer(resolved: ResolvedSpec, singer: SingerOptions | Literal["instrument"], how: str) -> ResolvedSpec:
+    """`resolved` voiced by another singer (or the lead instrument), `how` saying who asked, e.g.
+    "--singer": an extension sung by someone else. ValueError for an instrumental (no lyrics to sing)."""
+    if resolved.instrumental:
+        raise ValueError("this track is instrumental: it has no vocal line to sing (generate it with vocals)")
+    style = styles()[resolved.style]
+    if isinstance(singer, SingerOptions):
+        why = f"explicit {how} -> {singer.name}{_verb(style)}"
+    else:
+        singer, why = None, f"explicit {how}: a lead instrument plays the vocal melody"
+    return resolved.model_copy(update={"singer": singer, "sources": {**resolved.sources, "singer": why}})

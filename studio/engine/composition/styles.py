@@ -81,7 +81,7 @@ class Style(BaseModel):
     melody: InstrumentChoice
     pad: InstrumentChoice | None = None
     fx: Effects
-    form: list[str]
+    form_family: str = "song"  # resources/music/forms.toml: section orders and arrangement
     energy: float = Field(ge=0, le=1)
     textures: list[str] = []
 
@@ -96,6 +96,11 @@ class Style(BaseModel):
     @property
     def tempo_max(self) -> float:
         return self.tempo_bpm[2]
+
+    @property
+    def form(self) -> list[str]:
+        """The family's longest section order (what a full-length song of this style runs through)."""
+        return list(form_families()[self.form_family].forms[-1])
 
 
 class Groove(BaseModel):
@@ -125,7 +130,109 @@ def _entries(name: str, model: type[BaseModel]) -> dict:
 
 @lru_cache(maxsize=1)
 def styles() -> dict[str, Style]:
-    return _entries("styles.toml", Style)
+    entries = _entries("styles.toml", Style)
+    families = form_families()
+    for key, style in entries.items():
+        if style.form_family not in families:
+            raise DataFileError(MUSIC_DIR / "styles.toml", key, f"form_family {style.form_family!r} is not a family of "
+                                f"forms.toml ({', '.join(sorted(families))})")
+    return entries
+
+
+# -- song forms and arrangement (forms.toml) --
+
+SECTION_KINDS = ("intro", "verse", "pre-chorus", "chorus", "bridge", "build", "drop", "breakdown", "outro")
+
+
+class Layers(BaseModel):
+    """What plays in one section kind (see forms.toml)."""
+
+    model_config = ConfigDict(extra="forbid")
+    drums: Literal["off", "sparse", "half", "full", "busy", "build"] = "full"
+    bass: Literal["off", "roots", "full"] = "full"
+    harmony: Literal["off", "sustain", "full"] = "full"
+    pad: bool = True
+    melody: bool = True
+    lift: bool = False
+
+
+def _check_kinds(arrangement: dict[str, Layers]) -> dict[str, Layers]:
+    for name in arrangement:
+        kind = name[:-2] if name.endswith(" 1") else name
+        if kind not in SECTION_KINDS:
+            raise ValueError(f"arrangement {name!r}: not a section kind ({', '.join(SECTION_KINDS)}, or '<kind> 1')")
+    return arrangement
+
+
+class FormFamily(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    forms: list[list[Literal[SECTION_KINDS]]] = Field(min_length=1)  # shortest to longest
+    arrangement: dict[str, Layers] = {}
+
+    @model_validator(mode="after")
+    def _valid(self) -> "FormFamily":
+        _check_kinds(self.arrangement)
+        for form in self.forms:
+            hooks = [i for i, k in enumerate(form) if k in ("chorus", "drop")]
+            early = [k for k in form[: hooks[0]] if k in ("bridge", "breakdown")] if hooks else []
+            if not hooks:
+                raise ValueError(f"form {form}: needs a chorus or a drop")
+            if early:
+                raise ValueError(f"form {form}: a {early[0]} comes before the first {form[hooks[0]]}")
+        return self
+
+
+class _Arrangement(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    entries: dict[str, Layers]
+
+    @model_validator(mode="after")
+    def _valid(self) -> "_Arrangement":
+        _check_kinds(self.entries)
+        return self
+
+
+class _BridgeProgressions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    major: list[list[str]] = Field(min_length=1)
+    minor: list[list[str]] = Field(min_length=1)
+
+
+@lru_cache(maxsize=1)
+def form_families() -> dict[str, FormFamily]:
+    return _forms_file()[0]
+
+
+@lru_cache(maxsize=1)
+def _forms_file() -> tuple[dict[str, FormFamily], dict[str, Layers], dict[str, list[list[str]]]]:
+    path = MUSIC_DIR / "forms.toml"
+    data = load_toml(path)
+    for table in ("arrangement", "families", "bridge_progressions"):
+        if not isinstance(data.get(table), dict):
+            raise DataFileError(path, table, "is missing: the file needs [arrangement.<kind>], [families.<id>] "
+                                             "and [bridge_progressions]")
+    default = validated(_Arrangement, path, "arrangement", {"entries": data["arrangement"]}).entries
+    families = {key: validated(FormFamily, path, f"families.{key}", {"id": key, **value})
+                for key, value in data["families"].items()}
+    bridges = validated(_BridgeProgressions, path, "bridge_progressions", data["bridge_progressions"]).model_dump()
+    return families, default, bridges
+
+
+def section_layers(family: str, kind: str, first: bool) -> Layers:
+    """What plays in a section of `kind` (the first of its kind when `first`) in a `family` song."""
+    families, default, _ = _forms_file()
+    own = families[family].arrangement
+    for table in (own, default):
+        if first and f"{kind} 1" in table:
+            return table[f"{kind} 1"]
+        if kind in table:
+            return table[kind]
+    return Layers()
+
+
+def bridge_progressions(mode: str) -> list[list[str]]:
+    return _forms_file()[2]["minor" if mode == "minor" else "major"]
 
 
 def vocals_verb(style_id: str | None) -> str:

@@ -4,8 +4,13 @@
   -70 LUFS and relative gate 10 LU below the absolute-gated loudness. Equals pyloudnorm's
   BS.1770-exact meter (``filter_class="DeMan"``, the same filters) to < 0.01 LU and its default
   meter (RBJ approximations of the filters) to < 0.1 LU.
-* `true_peak_dbtp`: 4x oversampling with the 48-tap interpolation filter of BS.1770 annex 2,
-  run only on the blocks that can hold the maximum (exact; see `_BlockTruePeak`).
+* `true_peak_dbtp`: BS.1770-4 annex 2 true peak, with more than the annex's minimum: 8x
+  oversampling at 44.1/48 kHz (16x at 22.05 kHz) through a 32-tap-per-phase Kaiser-windowed
+  sinc, run only on the blocks that can hold the maximum (exact; see `_BlockTruePeak`). The
+  annex's 12-tap example filter read rendered music ~0.1 dB under ffmpeg's `ebur128` meter,
+  and two 4x meters on different grids (ffmpeg resamples to 48 kHz first) still differ by up
+  to ~0.06 dB where a mix has content near Nyquist; at 8x the reading is within ~0.01 dB of
+  the continuous peak, at or above what 4x meters read (tests/engine/test_loudness_meters.py).
 * `loudness_range_lu`: EBU Tech 3342 loudness range from 3 s short-term loudness.
 * `master`: gain to the target, a true-peak-aware look-ahead limiter, then measure and
   iterate until the loudness is within ``tolerance_lu`` of the target and the true peak is at
@@ -55,12 +60,16 @@ __all__ = [
     "true_peak_dbtp",
     "default_glue",
     "master",
+    "limit_true_peak",
+    "dip_true_peaks",
+    "true_peak_oversampling",
+    "METER_MARGIN_DB",
     "TARGET_LUFS",
     "TRUE_PEAK_CEILING_DBTP",
 ]
 
 TARGET_LUFS = -14.0  # where a finished master sits: the streaming platforms' loudness norm
-TRUE_PEAK_CEILING_DBTP = -1.0  # the headroom lossy encoders need so their decodes do not clip
+TRUE_PEAK_CEILING_DBTP = -1.0  # what streaming platforms ask of the files they receive (lossy exports: io/export.py)
 ABSOLUTE_GATE_LUFS = -70.0
 RELATIVE_GATE_LU = -10.0
 LRA_RELATIVE_GATE_LU = -20.0
@@ -68,21 +77,21 @@ _BLOCK_SEGMENTS = 4  # a 400 ms gating block is four 100 ms hops (75 % overlap)
 _SHORT_TERM_SEGMENTS = 30  # 3 s short-term loudness for the loudness range
 _CHANNEL_WEIGHTS = (1.0, 1.0, 1.0, 1.41, 1.41)
 MAX_LIMITING_DB = 24.0  # most gain the mastering limiter may be asked to absorb
+# `master` lands true peaks this far under its ceiling: other BS.1770 meters (other filters,
+# ffmpeg's resampling to 48 kHz first) read music ~0.01 dB apart from this one, and 16-bit
+# dither adds up to 2 LSB; so files read <= the ceiling on any of them.
+METER_MARGIN_DB = 0.05
 
-# BS.1770 annex 2: 4x oversampling interpolation filter, 4 phases x 12 taps.
-_TRUE_PEAK_PHASES = (
-    (0.0017089843750, 0.0109863281250, -0.0196533203125, 0.0332031250000, -0.0594482421875, 0.1373291015625,
-     0.9721679687500, -0.1022949218750, 0.0476074218750, -0.0266113281250, 0.0148925781250, -0.0083007812500),
-    (-0.0291748046875, 0.0292968750000, -0.0517578125000, 0.0891113281250, -0.1665039062500, 0.4650878906250,
-     0.7797851562500, -0.2003173828125, 0.1015625000000, -0.0582275390625, 0.0330810546875, -0.0189208984375),
-    (-0.0189208984375, 0.0330810546875, -0.0582275390625, 0.1015625000000, -0.2003173828125, 0.7797851562500,
-     0.4650878906250, -0.1665039062500, 0.0891113281250, -0.0517578125000, 0.0292968750000, -0.0291748046875),
-    (-0.0083007812500, 0.0148925781250, -0.0266113281250, 0.0476074218750, -0.1022949218750, 0.9721679687500,
-     0.1373291015625, -0.0594482421875, 0.0332031250000, -0.0196533203125, 0.0109863281250, 0.0017089843750),
-)
-_TRUE_PEAK_TAPS = 12
-# Output n of phase p interpolates between input frames n-6 and n-5 (group delay 5.875 frames).
-_TRUE_PEAK_DELAY_FRAMES = 6
+# True-peak interpolation (BS.1770-4 annex 2): a polyphase low-pass at the oversampled rate,
+# 32 taps per phase, Kaiser window (beta 9, ~90 dB stopband), cut off at the input's Nyquist
+# frequency; about the design of ffmpeg's resampler, which its `ebur128` meter runs. (The
+# annex's 12-tap example has ~0.2 dB of passband ripple and droops near Nyquist.)
+_TRUE_PEAK_TAPS = 32
+_TRUE_PEAK_KAISER_BETA = 9.0
+# Output n of phase p interpolates between input frames n-16 and n-15 (an even-length filter
+# falls between samples; the samples themselves are counted separately).
+_TRUE_PEAK_DELAY_FRAMES = _TRUE_PEAK_TAPS // 2
+TRUE_PEAK_MIN_RATE_HZ = 352800  # oversample at least to here: 8x 44.1 kHz (the annex asks 4x)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -219,28 +228,52 @@ _TRUE_PEAK_BLOCK = 16  # output frames per row of the polyphase matmul
 _TRUE_PEAK_CHUNK_ROWS = 16384  # rows per matmul on CPU: 256k frames, temporaries stay in cache
 
 
-@lru_cache(maxsize=1)
-def _true_peak_matrix() -> Tensor:
-    """(block + 11, block * 4): maps a window (the block plus 5 frames before and 6 after) to
-    the four phases' outputs for each frame of the block, laid out frame-major."""
-    taps = torch.tensor(_TRUE_PEAK_PHASES, dtype=torch.float32)  # (4 phases, 12 taps)
-    block = _TRUE_PEAK_BLOCK
-    matrix = torch.zeros((block + _TRUE_PEAK_TAPS - 1, block, 4))
-    frame = torch.arange(block)
+def true_peak_oversampling(sample_rate_hz: int) -> int:
+    """Oversampling factor of the true-peak meter, a multiple of 4 that takes the rate to at
+    least 352.8 kHz: 8 at 44.1 and 48 kHz, 16 at 22.05 kHz."""
+    return 4 * max(1, math.ceil(TRUE_PEAK_MIN_RATE_HZ / (4 * max(int(sample_rate_hz), 1))))
+
+
+@lru_cache(maxsize=8)
+def true_peak_phases(oversampling: int = 4) -> Tensor:
+    """(oversampling, 32) float64 taps: phase p interpolates at (p + 1/2) / oversampling of a
+    frame past frame n-16 (see `_TRUE_PEAK_DELAY_FRAMES`). Each phase is normalised to unit DC
+    gain, so a constant reads as itself."""
+    length = oversampling * _TRUE_PEAK_TAPS
+    offset = torch.arange(length, dtype=torch.float64) - (length - 1) / 2
+    window = torch.kaiser_window(length, periodic=False, beta=_TRUE_PEAK_KAISER_BETA, dtype=torch.float64)
+    prototype = torch.sinc(offset / oversampling) * window  # low-pass at the input's Nyquist
+    phases = prototype.reshape(_TRUE_PEAK_TAPS, oversampling).T.contiguous()  # phase p: taps p, p + L, ...
+    return phases / phases.sum(dim=-1, keepdim=True)
+
+
+def _true_peak_gain_bound(oversampling: int) -> float:
+    """Largest gain of any phase (sum of its |taps|), a hair up: no interpolated value exceeds
+    it times the largest |sample| of its window, so a window max times this bounds the peak."""
+    return max(1.0, float(true_peak_phases(oversampling).abs().sum(dim=-1).max())) * (1.0 + 1e-6)
+
+
+@lru_cache(maxsize=8)
+def _true_peak_block_matrix(block_frames: int, oversampling: int = 4) -> Tensor:
+    """(block + 31, block * L): one block's window (15 frames before, 16 after) to the L
+    phases' outputs of each of its frames, laid out frame-major."""
+    taps = true_peak_phases(oversampling).to(torch.float32)
+    matrix = torch.zeros((block_frames + _TRUE_PEAK_TAPS - 1, block_frames, oversampling))
+    frame = torch.arange(block_frames)
     for j in range(_TRUE_PEAK_TAPS):
         matrix[frame + _TRUE_PEAK_TAPS - 1 - j, frame, :] = taps[:, j]
-    return matrix.reshape(block + _TRUE_PEAK_TAPS - 1, block * 4)
+    return matrix.reshape(block_frames + _TRUE_PEAK_TAPS - 1, block_frames * oversampling)
 
 
-def _frame_true_peak(audio: Tensor) -> Tensor:
+def _frame_true_peak(audio: Tensor, oversampling: int = 4) -> Tensor:
     """The full computation (every frame; the reference `_BlockTruePeak` is tested against).
-    Per-frame peak magnitude including the three 4x-oversampled values between the frame and
-    the next one, linked over channels: (..., frames).
+    Per-frame peak magnitude including the oversampled values between the frame and the next
+    one, linked over channels: (..., frames).
 
-    The interpolation (12 taps per phase) is a matmul of overlapping windows (read in place
+    The interpolation (32 taps per phase) is a matmul of overlapping windows (read in place
     through a strided view) with a fixed banded matrix: BLAS work instead of a strided
-    convolution. On CPU it goes in chunks of 256k frames so the 4x-sized phase outputs stay in
-    cache; on a GPU one chunk per channel."""
+    convolution. On CPU it goes in chunks of 256k frames so the oversampled phase outputs stay
+    in cache; on a GPU one chunk per channel."""
     x = _as_channels(audio)
     frames = x.shape[-1]
     rows = x.reshape(-1, frames).to(torch.float32)
@@ -249,41 +282,27 @@ def _frame_true_peak(audio: Tensor) -> Tensor:
     count = -(-frames // block)
     padded = rows.new_zeros((rows.shape[0], before + count * block + _TRUE_PEAK_DELAY_FRAMES))
     padded[:, before : before + frames] = rows
-    matrix = _true_peak_matrix().to(x.device)
+    matrix = _true_peak_block_matrix(block, oversampling).to(x.device)
     chunk = _TRUE_PEAK_CHUNK_ROWS if x.device.type == "cpu" else max(count, 1)
     peak = rows.new_empty((rows.shape[0], count * block))
     for r in range(rows.shape[0]):
         for start in range(0, count, chunk):
             n = min(count, start + chunk) - start
             windows = padded.as_strided((n, span), (block, 1), padded.storage_offset() + r * padded.stride(0) + start * block)
-            phases = (windows @ matrix).abs_().view(n, block, 4).amax(dim=-1)
+            phases = (windows @ matrix).abs_().view(n, block, oversampling).amax(dim=-1)
             samples = padded[r, before + start * block : before + (start + n) * block].abs().view(n, block)
             torch.maximum(phases, samples, out=peak[r, start * block : (start + n) * block].view(n, block))
     peak = peak[:, :frames]
     return peak.reshape(*x.shape[:-1], frames).amax(dim=-2).to(audio.dtype)
 
 
-# Largest gain of any 4x phase (sum of its |taps|): no interpolated value can exceed this times
-# the largest |sample| of its 12-frame window, so a window max times this bounds the true peak.
-_TRUE_PEAK_GAIN_BOUND = max(1.0, max(sum(abs(t) for t in phase) for phase in _TRUE_PEAK_PHASES)) * (1.0 + 1e-6)
 _TRUE_PEAK_EXACT_BLOCKS = 1 << 15  # blocks per gathered chunk of the exact computation
 
 
-@lru_cache(maxsize=8)
-def _true_peak_block_matrix(block_frames: int) -> Tensor:
-    """(block + 11, block * 4): one block's window (5 frames before, 6 after) to the four
-    phases' outputs of each of its frames; `_true_peak_matrix` for any block length."""
-    taps = torch.tensor(_TRUE_PEAK_PHASES, dtype=torch.float32)
-    matrix = torch.zeros((block_frames + _TRUE_PEAK_TAPS - 1, block_frames, 4))
-    frame = torch.arange(block_frames)
-    for j in range(_TRUE_PEAK_TAPS):
-        matrix[frame + _TRUE_PEAK_TAPS - 1 - j, frame, :] = taps[:, j]
-    return matrix.reshape(block_frames + _TRUE_PEAK_TAPS - 1, block_frames * 4)
-
-
 class _BlockTruePeak:
-    """True peak (4x oversampled, linked over channels) per block of ``block_frames``, equal to
-    ``_block_max(_frame_true_peak(x), block_frames)`` but computed only where it can matter.
+    """True peak (oversampled, linked over channels) per block of ``block_frames``, equal to
+    ``_block_max(_frame_true_peak(x, oversampling), block_frames)`` but computed only where it
+    can matter.
 
     A cheap upper bound per block comes first: the largest |sample| in the block's window times
     the largest gain of any interpolation phase. `peaks_above(threshold)` then runs the exact
@@ -293,27 +312,28 @@ class _BlockTruePeak:
     each block?" gets exactly the answer of the full computation, at a fraction of its cost.
     """
 
-    def __init__(self, audio: Tensor, block_frames: int):
+    def __init__(self, audio: Tensor, block_frames: int, oversampling: int = 4):
         x = _as_channels(audio).to(torch.float32)
         self.batch_shape = x.shape[:-2]
         self.channels, self.frames = x.shape[-2], x.shape[-1]
         self.block = block_frames
+        self.oversampling = oversampling
         rows = x.reshape(-1, self.channels, self.frames)
         items = rows.shape[0]
         self.blocks = -(-self.frames // block_frames)
-        before = _TRUE_PEAK_TAPS - 1 - _TRUE_PEAK_DELAY_FRAMES  # 5 frames of history per window
+        before = _TRUE_PEAK_TAPS - 1 - _TRUE_PEAK_DELAY_FRAMES  # 15 frames of history per window
         self.before = before
-        # Zero-padded copy: every block's window (5 before, 6 after) lies inside it.
+        # Zero-padded copy: every block's window (15 before, 16 after) lies inside it.
         length = before + self.blocks * block_frames + _TRUE_PEAK_DELAY_FRAMES
         self.padded = rows.new_zeros((items * self.channels, length))
         self.padded[:, before : before + self.frames] = rows.reshape(-1, self.frames)
         # Upper bound: max |sample| (linked over channels) over the window of frames
-        # b*block-5 .. b*block+block+5, taken as the max over the neighbouring blocks it touches.
+        # b*block-15 .. b*block+block+15, taken as the max over the neighbouring blocks it touches.
         level = _linked_block_peak(rows, block_frames)  # (items, blocks)
         self.sample_peak = level.amax(dim=-1)
         reach = -(-(_TRUE_PEAK_TAPS - 1) // block_frames)
         window_max = F.max_pool1d(level.unsqueeze(1), 2 * reach + 1, stride=1, padding=reach).squeeze(1)
-        self.bound = window_max * _TRUE_PEAK_GAIN_BOUND
+        self.bound = window_max * _true_peak_gain_bound(oversampling)
         self.peak = self.bound.clone()
         self.exact = torch.zeros_like(self.bound, dtype=torch.bool)
 
@@ -321,16 +341,16 @@ class _BlockTruePeak:
         """Exact peaks of the (item, block) pairs where ``which`` is True."""
         item, block_index = which.nonzero(as_tuple=True)
         span = self.block + _TRUE_PEAK_TAPS - 1
-        matrix = _true_peak_block_matrix(self.block).to(self.padded.device)
+        matrix = _true_peak_block_matrix(self.block, self.oversampling).to(self.padded.device)
         offsets = torch.arange(span, device=self.padded.device)
         channel = torch.arange(self.channels, device=self.padded.device)
         frame_in_block = torch.arange(self.block, device=self.padded.device)
         for c0 in range(0, item.shape[0], _TRUE_PEAK_EXACT_BLOCKS):
             it, bl = item[c0 : c0 + _TRUE_PEAK_EXACT_BLOCKS], block_index[c0 : c0 + _TRUE_PEAK_EXACT_BLOCKS]
-            start = bl * self.block  # window start in padded coordinates (5 frames of history)
+            start = bl * self.block  # window start in padded coordinates (15 frames of history)
             rows = (it * self.channels).unsqueeze(-1) + channel  # (n, C)
             windows = self.padded[rows.unsqueeze(-1), (start.unsqueeze(-1) + offsets).unsqueeze(1)]  # (n, C, span)
-            phases = (windows @ matrix).abs_().view(*windows.shape[:-1], self.block, 4).amax(dim=-1)
+            phases = (windows @ matrix).abs_().view(*windows.shape[:-1], self.block, self.oversampling).amax(dim=-1)
             samples = windows[..., self.before : self.before + self.block].abs()
             per_frame = torch.maximum(phases, samples).amax(dim=-2)  # (n, block), linked
             valid = (start.unsqueeze(-1) + frame_in_block) < self.frames  # frames past the end do not count
@@ -367,16 +387,17 @@ class _BlockTruePeak:
 
 
 def true_peak_dbtp(audio: Tensor, sample_rate_hz: int) -> Tensor:
-    """Maximum true peak (dBTP) per item, 4x oversampled per BS.1770 annex 2 (the same filter
-    at every sample rate). Never below the sample peak. -inf for all-zero audio.
+    """Maximum true peak (dBTP) per item per BS.1770-4 annex 2: oversampled 8x at 44.1 kHz
+    (`true_peak_oversampling`) and linked over channels. Never below the sample peak.
+    -inf for all-zero audio.
 
     Exact, but the interpolation only runs on the blocks that can hold the maximum (see
     `_BlockTruePeak`)."""
-    del sample_rate_hz  # the annex filter is defined on normalised frequency
     x = _as_channels(audio)
     if x.shape[-1] == 0:
         return torch.full(x.shape[:-2], -math.inf, dtype=torch.float64, device=x.device)
-    return 20.0 * torch.log10(_BlockTruePeak(x, _TRUE_PEAK_BLOCK).maximum().to(torch.float64))
+    peaks = _BlockTruePeak(x, _TRUE_PEAK_BLOCK, true_peak_oversampling(sample_rate_hz))
+    return 20.0 * torch.log10(peaks.maximum().to(torch.float64))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,11 +481,12 @@ def master(
     tolerance_lu: float = 0.1,
     max_iterations: int = 8,
 ) -> tuple[Tensor, dict]:
-    """Master to ``target_lufs`` integrated loudness with true peaks <= ``true_peak_ceiling_dbtp``.
+    """Master to ``target_lufs`` integrated loudness with true peaks <= ``true_peak_ceiling_dbtp``
+    (by METER_MARGIN_DB, so independent meters agree).
 
     1. Gain the input to the target; apply the optional ``glue`` effect (e.g. `default_glue()`)
        at that known level, so its thresholds mean something.
-    2. Analyse once: K-weighted energy and 4x-oversampled peak per limiter block (~0.17 ms).
+    2. Analyse once: K-weighted energy and oversampled true peak per limiter block (~0.17 ms).
     3. Search the gain on those block values: the limiter's gain-reduction curve (look-ahead,
        smooth, stereo-linked; `_limiter_reduction_db`) keeps every block's true peak under the
        ceiling, and the loudness of the limited signal is estimated from the block energies
@@ -518,7 +540,7 @@ def master(
     # Analysis of the limiter's input, per control block: loudness and true peaks (these computed
     # exactly only on the blocks that the gain being tried could push over the ceiling, see
     # `_BlockTruePeak`); the two are independent, so they run side by side on the CPU.
-    analysis = [lambda: _BlockTruePeak(x, block)]
+    analysis = [lambda: _BlockTruePeak(x, block, true_peak_oversampling(sample_rate_hz))]
     if glue is not None:
         analysis.append(lambda: _weighted_energy(x, sample_rate_hz, block))
     block_peaks, *measured = run_jobs(analysis, x.device)
@@ -553,9 +575,11 @@ def master(
     # what lies between peaks (e.g. a click track cannot reach the target).
     max_gain_db = gain_db + MAX_LIMITING_DB
     aim_lufs = torch.full_like(gain_db, target_lufs)  # moved by the exact-vs-estimate difference
-    # The limiter aims 0.01 dB under the ceiling: peaks it pins land within float rounding of
-    # its target, and that must not count as over (it would cost another render).
-    ceiling_db = torch.full_like(gain_db, true_peak_ceiling_dbtp - 0.01)
+    # True peaks must end at or under `ceiling` (METER_MARGIN_DB under the requested one). The
+    # limiter aims 0.01 dB lower still: peaks it pins land within float rounding of its target,
+    # and that must not count as over (it would cost another render).
+    ceiling = true_peak_ceiling_dbtp - METER_MARGIN_DB
+    ceiling_db = torch.full_like(gain_db, ceiling - 0.01)
     renders = 0
     for renders in range(1, 4):
         previous: tuple[Tensor, Tensor] | None = None
@@ -578,14 +602,14 @@ def master(
         (final_energy, final_length), peak = run_jobs(
             [lambda: _weighted_energy(y, sample_rate_hz, hop), lambda: true_peak_dbtp(y, sample_rate_hz)], y.device)
         loudness = _integrated(final_energy, final_length)
-        over = peak - true_peak_ceiling_dbtp
+        over = peak - ceiling
         off = torch.where(silent, torch.zeros_like(loudness), target_lufs - loudness)
         if bool(((off.abs() <= tolerance_lu) & (over <= 0.0)).all()):
             break
         aim_lufs = aim_lufs + torch.where(off.abs() > tolerance_lu / 2, off, torch.zeros_like(off))
         ceiling_db = torch.where(over > 0.0, ceiling_db - over - 0.02, ceiling_db)
 
-    over = torch.where(silent, torch.zeros_like(peak), peak - true_peak_ceiling_dbtp)
+    over = torch.where(silent, torch.zeros_like(peak), peak - ceiling)
     if bool((over > 0.0).any()):  # last resort
         scale = db_to_gain(-over.clamp_min(0.0))
         y = y * per_item(scale)
@@ -608,3 +632,45 @@ def master(
         warnings=warnings,
     )
     return (y[0] if squeeze_mono else y), report
+
+
+def limit_true_peak(audio: Tensor, sample_rate_hz: int, true_peak_ceiling_dbtp: float, *,
+                    gain_db: float = 0.0) -> tuple[Tensor, dict]:
+    """One track (channels, frames) gained by ``gain_db``, its true peak brought under
+    ``true_peak_ceiling_dbtp`` (by METER_MARGIN_DB) and its integrated loudness kept where the
+    gain puts it: `master` aimed at that loudness, i.e. its limiter without glue. Audio already
+    under the ceiling is only gained; audio too quiet to gate (no loudness to keep) is scaled
+    down. The report has the result's ``true_peak_dbtp`` and ``integrated_lufs``."""
+    peak = float(true_peak_dbtp(audio, sample_rate_hz)) + gain_db
+    loudness = float(measure_loudness_lufs(audio, sample_rate_hz)) + gain_db
+    ceiling = true_peak_ceiling_dbtp - METER_MARGIN_DB
+    if peak <= ceiling or not math.isfinite(loudness):
+        gain_db = min(gain_db, gain_db + ceiling - peak)
+        peak_after = peak + min(0.0, ceiling - peak)
+        out = audio if gain_db == 0.0 else audio * db_to_gain(gain_db)
+        return out, {"true_peak_dbtp": peak_after, "integrated_lufs": loudness + min(0.0, ceiling - peak)}
+    limited, report = master(audio, sample_rate_hz, loudness, true_peak_ceiling_dbtp)
+    return limited, {"true_peak_dbtp": report["true_peak_dbtp"], "integrated_lufs": report["integrated_lufs"]}
+
+
+def dip_true_peaks(audio: Tensor, sample_rate_hz: int, reference: Tensor, ceiling_dbtp: float, *,
+                   lookahead_ms: float = 30.0, release_ms: float = 100.0) -> tuple[Tensor, float]:
+    """Smooth gain dips on one track (channels, frames) where ``reference`` (the same length,
+    e.g. its lossy decode) has true peaks over ``ceiling_dbtp``, each dip as deep as the
+    reference's excess there: the limiter's gain curve, driven by another signal's peaks. The
+    long look-ahead covers an MP3 granule (13 ms) before a peak, where codec noise spreads.
+    Returns (audio, deepest dip in dB); audio unchanged where the reference is under."""
+    x, ref = _as_channels(audio), _as_channels(reference)
+    if ref.shape[-1] != x.shape[-1] or x.dim() != 2:
+        raise ValueError("dip_true_peaks takes one track and a reference of the same length")
+    block = _limiter_block_frames(sample_rate_hz)
+    limit = db_to_gain(ceiling_dbtp)
+    peaks = _BlockTruePeak(ref, block, true_peak_oversampling(sample_rate_hz)).peaks_above(limit * (1.0 - 1e-5))
+    required = (20.0 * torch.log10(peaks.to(torch.float64).clamp_min(1e-10)) - ceiling_dbtp).clamp_min(0.0)
+    if not bool((required > 0).any()):
+        return audio, 0.0
+    control_hz = sample_rate_hz / block
+    reduction = _limiter_reduction_db(required, max(1, round(lookahead_ms * 1e-3 * control_hz)), release_ms * 1e-3 * control_hz)
+    curve = db_to_gain(-reduction).to(x.dtype)
+    out = x * _upsample_linear(curve, block, x.shape[-1]).unsqueeze(-2)
+    return (out[0] if audio.dim() == 1 else out), float(reduction.max())

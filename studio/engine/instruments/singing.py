@@ -28,6 +28,11 @@ Speech-to-singing, line by line:
 5. `pyworld.synthesize` per line, each line levelled, placed at its start time with short fades,
    resampled to the song's rate, and the stem peak-normalised to -3 dBFS.
 
+The female base voice (hibari, `voice.FEMALE_VOICE_ID`) sings the same way: its ONNX graph
+also computes frames per phoneme id (a ``Clip`` tensor after ``Round``), exposed as a graph
+output by `voice.HibariVoice`, so its phonemes (misaki's alphabet: diphthongs are one letter,
+A I O W Y) get exact spans too (`_speak_line_hibari`); nothing is guessed from the audio.
+
 Rapped lines (``delivery="rap"``, the hip-hop styles' ``vocal_delivery``) share steps 1, 2 and 5
 but keep the speech: each syllable starts on its note (vowel on the beat) at close to its spoken
 length, with silence after it until the next, and the pitch is the speech's own intonation
@@ -50,14 +55,17 @@ from studio.engine.io.protobuf import iter_fields, length_delimited
 from studio.engine.composition.score import LyricLine, Syllable
 from studio.engine.instruments.voice import (
     DEFAULT_VOICE_ID,
+    FEMALE_VOICE_ID,
     FRAME_PERIOD_MS,
     PIPER_LOCK,
+    HibariVoice,
     VoiceModelMissing,
     VoiceSettings,
     _track_f0,
     _warp_frequency,
     default_voice_paths,
     interpolate_frames,
+    load_hibari,
     normalize_text,
 )
 
@@ -88,8 +96,13 @@ LINE_RMS = 0.1  # each line is levelled to this RMS (over its sung frames) befor
 DELIVERIES = ("sung", "rap")
 RAP_STRETCH = 1.6  # a rapped syllable is at most this much longer (or shorter) than spoken, room allowing
 RAP_TAIL_S = 0.15  # a line's last rapped syllable may run this far past its note
+# A rapped syllable is lifted to at most this far below the line's median syllable (what a rap
+# vocal's fast compression does): a reduced syllable ("ours" = AW1 ER0 Z) spoken almost silently
+# would be a lost word over a beat. The lift is bounded so breaths and noise are not raised.
+RAP_SYLLABLE_FLOOR_DB = -12.0
+RAP_MAX_LIFT_DB = 18.0
 
-_VOWELS = frozenset("aeiouyæɑɒɔəɚɛɜɝɪʊʌᵻɐøœɘɵɤɯɨʉ")
+_VOWELS = frozenset("aeiouyæɑɒɔəɚɛɜɝɪʊʌᵻɐøœɘɵɤɯɨʉ" "AIOWYQᵊ")  # the second part: misaki's (hibari's)
 _OFFGLIDE_AFTER = {"ɪ": frozenset("aeɔoəɐ"), "ʊ": frozenset("aoəɐ")}
 _STRESS = frozenset("ˈˌ")
 _MODIFIERS = frozenset("ːˑ\u0329\u032f")  # length marks and syllabic/non-syllabic diacritics
@@ -149,7 +162,25 @@ def _model_paths(base_voice: str | None) -> tuple[Path, Path]:
     return model, model.with_name(model.name + ".json")
 
 
-def _aligned_voice(base_voice: str | None) -> "PiperVoice":
+@dataclass(frozen=True)
+class _LineVoice:
+    """A base voice as singing needs it: its rate and a line spoken with phone spans."""
+
+    rate: int
+    speak: Callable[[str], "tuple[np.ndarray, list[list[_Phone]]]"]
+
+
+def _aligned_voice(base_voice: str | None) -> _LineVoice:
+    """The base voice that also returns frames per phoneme id: Piper with its ``Ceil`` tensor
+    as a second output, or hibari (`HibariVoice` exposes its durations)."""
+    if base_voice == FEMALE_VOICE_ID:
+        hibari = load_hibari()
+        return _LineVoice(hibari.sample_rate, lambda text: _speak_line_hibari(hibari, text))
+    piper = _aligned_piper(base_voice)
+    return _LineVoice(int(piper.config.sample_rate), lambda text: _speak_line(piper, text))
+
+
+def _aligned_piper(base_voice: str | None) -> "PiperVoice":
     """The Piper voice whose ONNX session also returns frames per phoneme id (its second output)."""
     model, config = _model_paths(base_voice)
     model, config = model.resolve(), config.resolve()
@@ -248,6 +279,53 @@ def _speak_line(voice: "PiperVoice", text: str) -> tuple[np.ndarray, list[list[_
         return np.zeros(0, dtype=np.float32), []
     audio = np.concatenate(chunks)
     for word in words:  # the duration sum and the audio can differ by a hop
+        for phone in word:
+            phone.start, phone.end = min(phone.start, len(audio)), min(phone.end, len(audio))
+    return audio, words
+
+
+def _speak_line_hibari(voice: HibariVoice, text: str) -> tuple[np.ndarray, list[list[_Phone]]]:
+    """hibari audio of one line (noise seeded, so renders repeat) and its words as phones with
+    sample spans: one id per phoneme character, framed by the 0 pads."""
+    chunks: list[np.ndarray] = []
+    words: list[list[_Phone]] = []
+    offset = 0
+    for phonemes in voice.phonemize(text):
+        audio, samples = voice.run(phonemes, seed=0)
+        if not audio.size:
+            continue
+        bounds = offset + np.concatenate([[0], np.cumsum(samples)])
+        index = 1  # the leading pad
+        current: list[_Phone] = []
+        stress_pending = False
+        for phoneme in phonemes:
+            if phoneme not in voice.vocab:
+                continue  # the model never saw it: no id, no time
+            start, end = int(bounds[min(index, len(bounds) - 1)]), int(bounds[min(index + 1, len(bounds) - 1)])
+            index += 1
+            if phoneme == " " or phoneme in _PAUSES:
+                if current:
+                    words.append(current)
+                    current = []
+                continue
+            if phoneme in _STRESS:
+                stress_pending = True
+                continue
+            if phoneme in _MODIFIERS and current:
+                current[-1].end = end
+                continue
+            if current and current[-1].end < start:  # a stress mark's time goes to the phone after it
+                start = current[-1].end
+            current.append(_Phone(phoneme, start, end, stressed=stress_pending))
+            stress_pending = False
+        if current:
+            words.append(current)
+        chunks.append(audio)
+        offset += len(audio)
+    if not chunks:
+        return np.zeros(0, dtype=np.float32), []
+    audio = np.concatenate(chunks)
+    for word in words:
         for phone in word:
             phone.start, phone.end = min(phone.start, len(audio)), min(phone.end, len(audio))
     return audio, words
@@ -436,9 +514,9 @@ class _Analysis:
     f0: np.ndarray  # the speech's own pitch (Hz, vowels filled in), what a rapped line keeps
 
 
-def _analyse_line(text: str, voice: "PiperVoice", settings: VoiceSettings) -> _Analysis | None:
-    rate = int(voice.config.sample_rate)
-    audio, words = _speak_line(voice, text)
+def _analyse_line(text: str, voice: _LineVoice, settings: VoiceSettings) -> _Analysis | None:
+    rate = voice.rate
+    audio, words = voice.speak(text)
     if not words or len(audio) < rate * 0.05:
         return None
     x = audio.astype(np.float64)
@@ -477,7 +555,7 @@ def _sung_aperiodicity(n_bins: int, rate: int) -> np.ndarray:
     return 10.0 ** (db / 20.0)
 
 
-def _matched_line(line: LyricLine, voice: "PiperVoice", settings: VoiceSettings, cache: dict[str, _Analysis | None]):
+def _matched_line(line: LyricLine, voice: _LineVoice, settings: VoiceSettings, cache: dict[str, _Analysis | None]):
     """(notes, analysis, source syllables, voice rate) of a line whose spoken syllables match its
     notes one to one, or None (nothing to voice, or no match)."""
     notes = [s for s in line.syllables if s.end_s > s.start_s]
@@ -492,10 +570,10 @@ def _matched_line(line: LyricLine, voice: "PiperVoice", settings: VoiceSettings,
     source = _source_for_syllables(line, analysis.words)
     if len(source) != len(notes):
         return None
-    return notes, analysis, source, int(voice.config.sample_rate)
+    return notes, analysis, source, voice.rate
 
 
-def _sing_line(line: LyricLine, voice: "PiperVoice", settings: VoiceSettings, transpose: float, seed: int,
+def _sing_line(line: LyricLine, voice: _LineVoice, settings: VoiceSettings, transpose: float, seed: int,
                cache: dict[str, _Analysis | None]) -> tuple[float, np.ndarray] | None:
     """(start time in seconds, audio at the voice's rate) for one line, or None when nothing is sung."""
     matched = _matched_line(line, voice, settings, cache)
@@ -540,7 +618,7 @@ def _gate_and_level(y: np.ndarray, times: np.ndarray, active: np.ndarray, begin:
     return y.astype(np.float32)
 
 
-def _rap_line(line: LyricLine, voice: "PiperVoice", settings: VoiceSettings, cache: dict[str, _Analysis | None]
+def _rap_line(line: LyricLine, voice: _LineVoice, settings: VoiceSettings, cache: dict[str, _Analysis | None]
               ) -> tuple[float, np.ndarray] | None:
     """One line rapped: spoken, each syllable moved onto its note's onset (its vowel on the
     beat, its onset consonants just before), kept near its spoken length (RAP_STRETCH) and
@@ -573,7 +651,24 @@ def _rap_line(line: LyricLine, voice: "PiperVoice", settings: VoiceSettings, cac
     pitch = np.interp(position, np.arange(len(analysis.f0)), analysis.f0)
     f0_t = np.where(voiced_t & active, pitch * 2.0 ** (settings.pitch_semitones / 12.0), 0.0)
     y = pyworld.synthesize(np.ascontiguousarray(f0_t), sp_t, ap_t, rate, FRAME_PERIOD_MS)
-    return begin, _gate_and_level(y, times, active, begin, rate)
+    return begin, _gate_and_level(_even_syllables(y, rate, begin, starts, ends), times, active, begin, rate)
+
+
+def _even_syllables(y: np.ndarray, rate: int, begin: float, starts: list[float], ends: list[float]) -> np.ndarray:
+    """Each syllable (`starts`/`ends` in seconds, `y` starting at `begin`) raised to at least
+    RAP_SYLLABLE_FLOOR_DB below the median syllable, with short ramps (no clicks)."""
+    bounds = [(max(0, int((a - begin) * rate)), min(len(y), int((b - begin) * rate))) for a, b in zip(starts, ends)]
+    rms = np.array([np.sqrt(np.mean(y[a:b] ** 2)) if b > a else 0.0 for a, b in bounds])
+    if not (rms > 1e-9).any():
+        return y
+    floor = float(np.median(rms[rms > 1e-9])) * 10 ** (RAP_SYLLABLE_FLOOR_DB / 20)
+    gain = np.ones(len(y))
+    for (a, b), level in zip(bounds, rms):
+        if 1e-9 < level < floor:
+            gain[a:b] = min(floor / level, 10 ** (RAP_MAX_LIFT_DB / 20))
+    ramp = max(1, int(0.005 * rate))
+    kernel = np.hanning(2 * ramp + 1)
+    return y * np.convolve(gain, kernel / kernel.sum(), mode="same")
 
 
 # ============================================================================ the stem
@@ -614,7 +709,7 @@ def sing(lyrics: list[LyricLine], *, sample_rate_hz: int, num_frames: int, setti
     from scipy.signal import resample_poly
 
     voice = _aligned_voice(settings.base_voice)
-    rate = int(voice.config.sample_rate)
+    rate = voice.rate
     transpose = _transpose_for(settings)
     common = int(np.gcd(rate, int(sample_rate_hz)))
     up, down = int(sample_rate_hz) // common, rate // common

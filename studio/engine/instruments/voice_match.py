@@ -1,4 +1,4 @@
-"""Voice matching: fit the built-in voice's transform (pitch, intonation range, formants) to a
+"""Voice matching: fit a base voice's transform (pitch, intonation range, formants) to a
 speaker's recordings, and measure how close the result is.
 
 This matches pitch and timbre; it is not a neural voice clone. The studio says so wherever it
@@ -142,23 +142,27 @@ def _similarity(target: np.ndarray, candidate: np.ndarray, rate: int) -> float |
         return None
 
 
-@lru_cache(maxsize=1)
-def _base_reference() -> tuple[np.ndarray, int, dict[str, float], np.ndarray]:
+@lru_cache(maxsize=4)
+def _base_reference(base_voice: str = voice_engine.DEFAULT_VOICE_ID) -> tuple[np.ndarray, int, dict[str, float], np.ndarray]:
     """The base voice speaking REFERENCE_TEXT: (audio, rate, pitch profile, envelope profile).
-    Deterministic, so measured once per process."""
-    base, rate = voice_engine.synthesize(REFERENCE_TEXT, deterministic=True)
+    Deterministic, so measured once per process and base voice."""
+    base, rate = voice_engine.synthesize(REFERENCE_TEXT, deterministic=True, voice=voice_engine.voice_for(base_voice))
     _grid, envelope = voice_engine.envelope_profile(base, rate)
     return base, rate, pitch_profile(base, rate), envelope
 
 
-@lru_cache(maxsize=1)
-def _search_reference() -> tuple[np.ndarray, int]:
+@lru_cache(maxsize=4)
+def _search_reference(base_voice: str = voice_engine.DEFAULT_VOICE_ID) -> tuple[np.ndarray, int]:
     """A short phrase of the base voice that candidate transforms are rendered on and compared."""
-    return voice_engine.synthesize(SEARCH_TEXT, deterministic=True)
+    return voice_engine.synthesize(SEARCH_TEXT, deterministic=True, voice=voice_engine.voice_for(base_voice))
 
 
-def fit_voice(paths: list[Path], *, progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
-    """{"transform": {pitch_semitones, formant_shift, pitch_range}, "profile": {...measured...}}."""
+def fit_voice(paths: list[Path], *, base_voice: str | None = None,
+              progress: Callable[[float, str], None] | None = None) -> dict[str, Any]:
+    """{"transform": {pitch_semitones, formant_shift, pitch_range}, "profile": {...measured...}}:
+    the transform of ``base_voice`` (a `voice.BUILTIN_VOICES` id or a Piper .onnx path; the male
+    default when None) that sounds closest to the speaker."""
+    base_voice = base_voice or voice_engine.DEFAULT_VOICE_ID
     report = progress or (lambda fraction, stage: None)
     report(0.02, "reading the samples")
     target = _load(paths)
@@ -169,7 +173,7 @@ def fit_voice(paths: list[Path], *, progress: Callable[[float, str], None] | Non
     grid, target_env = voice_engine.envelope_profile(target, ANALYSIS_RATE_HZ)
 
     report(0.25, "measuring the base voice")
-    _base, _base_rate, base_pitch, base_env = _base_reference()
+    _base, _base_rate, base_pitch, base_env = _base_reference(base_voice)
     pitch_estimate = float(np.clip(12 * math.log2(target_pitch["median_hz"] / base_pitch["median_hz"]), -24, 24))
     pitch_range = float(np.clip(target_pitch["spread_semitones"] / max(base_pitch["spread_semitones"], 1e-3), 0.5, 2.0))
     formant_estimate = float(np.clip(voice_engine.estimate_formant_shift(base_env, target_env, grid), 0.7, 1.45))
@@ -178,7 +182,7 @@ def fit_voice(paths: list[Path], *, progress: Callable[[float, str], None] | Non
     # creaky or breathy frames), so the final choice is the candidate the speaker encoder finds
     # closest to the speaker.
     report(0.35, "fitting the voice")
-    search, search_rate = _search_reference()
+    search, search_rate = _search_reference(base_voice)
     before = _similarity(target, search, search_rate)
     grid_points = [(pitch_estimate + dp, float(np.clip(formant_estimate * df, 0.6, 1.6)))
                    for dp in PITCH_CANDIDATES_ST for df in FORMANT_CANDIDATES]
@@ -206,6 +210,7 @@ def fit_voice(paths: list[Path], *, progress: Callable[[float, str], None] | Non
             "similarity_before": before, "similarity_after": similarity_after,
             "similarity_model": "GE2E speaker encoder (Resemblyzer weights)" if before is not None else None,
             "analysed_s": round(target.shape[0] / ANALYSIS_RATE_HZ, 2),
-            "method": "pitch, intonation range and formant transform of the built-in voice; not a neural clone",
+            "base_voice": base_voice if base_voice in voice_engine.BUILTIN_VOICES else Path(base_voice).name,
+            "method": "pitch, intonation range and formant transform of the base voice; not a neural clone",
         },
     }

@@ -10,6 +10,8 @@ get TPDF dither (seeded, so the same audio gives the same file). Audio arrays ar
 from __future__ import annotations
 
 import json
+import logging
+import math
 import os
 import re
 import uuid
@@ -28,6 +30,8 @@ from studio.engine.dsp.pcm import dither_to_int16
 from studio.engine.composition.score import LyricLine, Score
 from studio.engine.composition.spec import OUTPUT_FORMATS, normalise_formats, parse_key
 
+log = logging.getLogger(__name__)
+
 AUDIO_FORMATS = ("wav", "flac", "ogg", "mp3")
 ALL_FORMATS = OUTPUT_FORMATS
 
@@ -40,6 +44,14 @@ TICKS_PER_BEAT = 480
 WRITE_BLOCK_FRAMES = 1 << 16
 EXPORT_THREADS = 3  # encoder threads of export_track (the encoders release the GIL)
 _ENCODE_ORDER = ("mp3", "ogg", "flac", "wav")  # slowest encoder first, so it never starts last
+# Lossy encoders overshoot: decoded, rendered music read up to ~0.5 dB (MP3, 256 kbps) and
+# ~0.4 dB (Vorbis q0.6) over the true peak that went in. With a true-peak ceiling, a lossy
+# export is limited this far under it before encoding, then decoded and measured; one still
+# over gets gain dips where it is over and is encoded again (`_encode_lossy_under`).
+LOSSY_HEADROOM_DB = {"mp3": 0.5, "ogg": 0.6}
+LOSSY_LOUDNESS_TOLERANCE_LU = 0.15  # a decode further than this from its source's loudness is gained back
+LOSSY_DIP_EXTRA_DB = 0.2  # dips go this far past the excess: a re-encode quantises anew, its noise peaks move
+LOSSY_ATTEMPTS = 4
 
 # Conventional spelling of each key (what MIDI key signatures, ID3 TKEY and charts use).
 _MAJOR_KEYS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -193,9 +205,14 @@ def write_audio(
     bit_depth: int = 16,
     metadata: TrackMetadata | None = None,
     mp3_bitrate_kbps: int = MP3_BITRATE_KBPS,
+    true_peak_ceiling_dbtp: float | None = None,
 ) -> Path:
     """Write `audio` ((channels, frames) floats in [-1, 1]) as WAV/FLAC (PCM 16/24), OGG Vorbis or
     MP3 (constant bitrate), tagged with `metadata`; atomic. Returns `path`.
+
+    ``true_peak_ceiling_dbtp`` (lossy formats): the file, decoded, has its true peak at or under
+    this ceiling; the audio is limited (loudness kept) as far under it as the encoder needs, see
+    LOSSY_HEADROOM_DB. PCM formats store the samples as given (the master sets their peaks).
 
     Integer audio (int16 for 16-bit, int32 holding 24-bit samples in its top bits, as soundfile
     reads them) is taken as already quantised: WAV <-> FLAC then copies the samples exactly."""
@@ -218,22 +235,17 @@ def write_audio(
     sample_rate_hz = int(sample_rate_hz)
 
     def write(tmp: Path) -> None:
-        if fmt in ("wav", "flac"):
-            frames = np.ascontiguousarray(data.T) if pcm else _quantise(data, bit_depth)
-            subtype = _PCM_SUBTYPE[bit_depth]
-            options: dict[str, Any] = {}
-        elif fmt == "mp3":  # LAME through lameenc, gapless (studio/engine/io/mp3.py)
-            with Mp3Writer(tmp, sample_rate_hz, data.shape[0], bitrate_kbps=mp3_bitrate_kbps, dither_seed=DITHER_SEED) as mp3:
-                clipped = np.clip(data, -1.0, 1.0)
-                for start in range(0, clipped.shape[1], WRITE_BLOCK_FRAMES):
-                    mp3.write(clipped[:, start:start + WRITE_BLOCK_FRAMES])
+        if fmt in ("mp3", "ogg"):
+            if true_peak_ceiling_dbtp is None:
+                _encode_lossy(tmp, data, sample_rate_hz, fmt, mp3_bitrate_kbps)
+            else:
+                _encode_lossy_under(tmp, data, sample_rate_hz, fmt, mp3_bitrate_kbps, true_peak_ceiling_dbtp)
             if metadata is not None:
                 tag_file(tmp, fmt, metadata)
             return
-        else:
-            frames = np.ascontiguousarray(np.clip(data, -1.0, 1.0).T)
-            subtype, options = "VORBIS", {"compression_level": OGG_COMPRESSION}
-        with sf.SoundFile(tmp, "w", sample_rate_hz, data.shape[0], subtype, format=_SF_FORMAT[fmt], **options) as f:
+        frames = np.ascontiguousarray(data.T) if pcm else _quantise(data, bit_depth)
+        subtype = _PCM_SUBTYPE[bit_depth]
+        with sf.SoundFile(tmp, "w", sample_rate_hz, data.shape[0], subtype, format=_SF_FORMAT[fmt]) as f:
             if fmt == "wav" and metadata is not None:  # RIFF INFO, which WAV-only readers look at
                 f.title, f.artist = metadata.title, metadata.artist
                 if metadata.genre:
@@ -243,13 +255,90 @@ def write_audio(
                 if metadata.year:
                     f.date = str(metadata.year)
                 f.software = "Studio"
-            # In blocks: libsndfile's Vorbis encoder crashes on some long single writes.
             for start in range(0, frames.shape[0], WRITE_BLOCK_FRAMES):
                 f.write(frames[start:start + WRITE_BLOCK_FRAMES])
         if metadata is not None:
             tag_file(tmp, fmt, metadata)
 
     return _atomic_write(Path(path), write)
+
+
+def _encode_lossy(tmp: Path, data: np.ndarray, sample_rate_hz: int, fmt: str, mp3_bitrate_kbps: int) -> None:
+    """(channels, frames) floats -> an MP3 (LAME through lameenc, gapless: studio/engine/io/mp3.py)
+    or OGG Vorbis (libsndfile) file at `tmp`, untagged."""
+    clipped = np.clip(data, -1.0, 1.0)
+    if fmt == "mp3":
+        with Mp3Writer(tmp, sample_rate_hz, data.shape[0], bitrate_kbps=mp3_bitrate_kbps, dither_seed=DITHER_SEED) as mp3:
+            for start in range(0, clipped.shape[1], WRITE_BLOCK_FRAMES):
+                mp3.write(clipped[:, start:start + WRITE_BLOCK_FRAMES])
+        return
+    frames = np.ascontiguousarray(clipped.T)
+    with sf.SoundFile(tmp, "w", sample_rate_hz, data.shape[0], "VORBIS", format="OGG",
+                      compression_level=OGG_COMPRESSION) as f:
+        # In blocks: libsndfile's Vorbis encoder crashes on some long single writes.
+        for start in range(0, frames.shape[0], WRITE_BLOCK_FRAMES):
+            f.write(frames[start:start + WRITE_BLOCK_FRAMES])
+
+
+def _read_float(path: Path):
+    """A file decoded as a (channels, frames) float32 tensor, and its rate."""
+    import torch
+
+    decoded, rate = sf.read(str(path), dtype="float32", always_2d=True)
+    return torch.from_numpy(np.ascontiguousarray(decoded.T)), rate
+
+
+def _loudness(audio, sample_rate_hz: int) -> tuple[float, float]:
+    from studio.engine.dsp.mastering import measure_loudness_lufs, true_peak_dbtp
+
+    return float(measure_loudness_lufs(audio, sample_rate_hz)), float(true_peak_dbtp(audio, sample_rate_hz))
+
+
+def decoded_loudness(path: Path) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of an audio file as a player decodes it (BS.1770)."""
+    return _loudness(*_read_float(path))
+
+
+def _encode_lossy_under(tmp: Path, data: np.ndarray, sample_rate_hz: int, fmt: str, mp3_bitrate_kbps: int,
+                        ceiling_dbtp: float) -> None:
+    """`_encode_lossy` whose decoded file reads <= ``ceiling_dbtp`` and as loud as `data`.
+
+    Limited under the ceiling by the encoder's headroom first (LOSSY_HEADROOM_DB), encoded,
+    decoded and measured. Where the decode is still over (codec noise around a transient,
+    which a deeper limiter does not reliably lower), the audio gets a short gain dip as deep as
+    the excess (`dip_true_peaks`); a decode that lost loudness in the encoder (LAME scales its
+    input by 0.95 at 160 kbps and under, -0.45 dB) is gained back before the limiter. Then it
+    is encoded again, at most LOSSY_ATTEMPTS times in all."""
+    import torch
+
+    from studio.engine.dsp.mastering import METER_MARGIN_DB, dip_true_peaks, limit_true_peak, measure_loudness_lufs
+
+    source = torch.from_numpy(data)
+    source_lufs = float(measure_loudness_lufs(source, sample_rate_hz))
+    aim_dbtp = ceiling_dbtp - LOSSY_HEADROOM_DB[fmt]
+    gain_db = 0.0
+    audio, _report = limit_true_peak(source, sample_rate_hz, aim_dbtp)
+    for _attempt in range(LOSSY_ATTEMPTS):
+        _encode_lossy(tmp, audio.numpy(), sample_rate_hz, fmt, mp3_bitrate_kbps)
+        decoded, rate = _read_float(tmp)
+        lufs, peak = _loudness(decoded, rate)
+        over_db = peak - (ceiling_dbtp - METER_MARGIN_DB)
+        lost_db = source_lufs - lufs if math.isfinite(source_lufs) and math.isfinite(lufs) else 0.0
+        if over_db <= 0.0 and abs(lost_db) <= LOSSY_LOUDNESS_TOLERANCE_LU:
+            return
+        if decoded.shape != audio.shape:  # a decoder that pads or trims: no sample-aligned dips
+            decoded = None
+        if abs(lost_db) > LOSSY_LOUDNESS_TOLERANCE_LU:
+            gain_db += lost_db
+            audio, _report = limit_true_peak(source, sample_rate_hz, aim_dbtp, gain_db=gain_db)
+            if decoded is not None:  # the gain raises the decode's peaks with it
+                decoded = decoded * 10.0 ** (lost_db / 20.0)
+        if over_db > 0.0 and decoded is not None:
+            audio, _dip_db = dip_true_peaks(audio, sample_rate_hz, decoded, ceiling_dbtp - METER_MARGIN_DB - LOSSY_DIP_EXTRA_DB)
+        elif over_db > 0.0:
+            audio = audio * 10.0 ** (-(over_db + 0.05) / 20.0)
+    log.warning("%s export decodes at %.2f dBTP (ceiling %.1f) and %.2f LU from its source after %d passes", fmt,
+                peak, ceiling_dbtp, -lost_db, LOSSY_ATTEMPTS)
 
 
 # --- MIDI ---------------------------------------------------------------------------------------
@@ -532,8 +621,10 @@ def export_track(
     *,
     bit_depth: int = 16,
     metadata: TrackMetadata,
+    true_peak_ceiling_dbtp: float | None = None,
 ) -> dict[str, Path | dict[str, Path]]:
     """Write the requested formats into `out_dir` as `<basename>.<ext>` and friends.
+    ``true_peak_ceiling_dbtp``: the mix's MP3 and OGG decode at or under it (`write_audio`).
 
     Returns {"wav"/"flac"/"ogg"/"mp3"/"midi": path, "stems": {name: path}, "lrc": path,
     "lyrics_json": path, "chords": path (JSON), "chords_txt": path}. Lyrics files are written only
@@ -552,7 +643,8 @@ def export_track(
     jobs: dict[tuple[str, str], Callable[[], Path]] = {}
     for fmt in sorted((f for f in AUDIO_FORMATS if f in wanted), key=_ENCODE_ORDER.index):
         jobs[(fmt, "")] = lambda fmt=fmt: write_audio(out_dir / f"{basename}.{fmt}", mix, sample_rate_hz, fmt,
-                                                      bit_depth=bit_depth, metadata=metadata)
+                                                      bit_depth=bit_depth, metadata=metadata,
+                                                      true_peak_ceiling_dbtp=true_peak_ceiling_dbtp)
     if "stems" in wanted:
         for name, audio in stems.items():
             safe = _SAFE_NAME.sub("_", name).strip("._") or "stem"

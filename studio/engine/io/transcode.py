@@ -35,9 +35,11 @@ def read_stereo(path: Path, sample_rate_hz: int | None = None) -> tuple[np.ndarr
 
 def transcode_audio(source: Path, target: Path, fmt: str, metadata: "TrackMetadata") -> Path:
     """Encode an audio file as `fmt`. A PCM source going to WAV/FLAC keeps its samples and bit
-    depth exactly; lossy targets are encoded from its float samples."""
+    depth exactly; lossy targets are encoded from its float samples and decode at or under the
+    mastering true-peak ceiling (as a generation's own lossy exports)."""
     import soundfile as sf
 
+    from studio.engine.dsp.mastering import TRUE_PEAK_CEILING_DBTP
     from studio.engine.io.export import (
         write_audio,  # the encoders: loaded only when one is needed
     )
@@ -49,7 +51,8 @@ def transcode_audio(source: Path, target: Path, fmt: str, metadata: "TrackMetada
         audio = np.ascontiguousarray(frames.T)
     else:
         audio, rate, _subtype = read_stereo(source)
-    return write_audio(target, audio, rate, fmt, bit_depth=bit_depth, metadata=metadata)
+    return write_audio(target, audio, rate, fmt, bit_depth=bit_depth, metadata=metadata,
+                       true_peak_ceiling_dbtp=TRUE_PEAK_CEILING_DBTP)
 
 
 _BIT_DEPTHS = {"PCM_S8": 8, "PCM_U8": 8, "PCM_16": 16, "PCM_24": 24, "PCM_32": 32, "FLOAT": 32, "DOUBLE": 64}

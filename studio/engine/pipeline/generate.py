@@ -23,7 +23,9 @@ from typing import Callable
 import torch
 
 from studio.engine.analysis.features import AudioAnalysis, analyse_audio, quality_metrics
+from studio.engine.analysis.sections import arrangement_summary, section_metrics
 from studio.engine.composition.composer import compose
+from studio.engine.dsp.mastering import TRUE_PEAK_CEILING_DBTP
 from studio.engine.io.export import TrackMetadata, export_track
 from studio.engine.pipeline.render import RenderedTrack, render_score
 from studio.engine.composition.score import Score
@@ -59,6 +61,7 @@ class GenerationResult:
     files: dict = field(default_factory=dict)  # export_track's result, plus "score"
     timings_s: dict[str, float] = field(default_factory=dict)
     device: str = "cpu"
+    section_analysis: list[dict] = field(default_factory=list)  # analysis.sections.section_metrics, per section
 
     @property
     def duration_s(self) -> float:
@@ -71,8 +74,10 @@ class GenerationResult:
             "resolved_spec": self.spec.model_dump(mode="json"),
             "duration_s": round(self.duration_s, 3),
             "sample_rate_hz": self.track.sample_rate_hz,
-            "sections": [{"label": s.label, "bars": s.bars, "start_s": round(s.start_s, 3), "energy": round(s.energy, 2)}
-                         for s in self.score.sections],
+            "sections": [{"label": s.label, "bars": s.bars, "start_s": round(s.start_s, 3), "energy": round(s.energy, 2),
+                          **measured} for s, measured in zip(self.score.sections, self.section_analysis or
+                                                             [{}] * len(self.score.sections))],
+            "arrangement": arrangement_summary(self.section_analysis),
             "stems": self.track.stem_names,
             "analysis": est.to_dict(),
             "requested_vs_estimated": {
@@ -219,15 +224,16 @@ def _finish(score: Score, resolved: ResolvedSpec, steps: _Progress, timings: dic
     dev = _device(device)
     sf = soundfont if isinstance(soundfont, SoundFont) else load_soundfont(soundfont)
     steps.stage("rendering")
+    export_stems = out_dir is not None and "stems" in resolved.output_formats
     track = render_score(score, sf, device=dev, sample_rate_hz=resolved.sample_rate_hz,
-                         progress=steps.render_callback, check_cancelled=steps.check,
-                         stems=out_dir is not None and "stems" in resolved.output_formats)
+                         progress=steps.render_callback, check_cancelled=steps.check, stems=export_stems)
     timings.update(track.timings_s)
 
     steps.stage("analysing")
     started = time.perf_counter()
     analysis = analyse_audio(track.mix, track.sample_rate_hz)
     quality = quality_metrics(score, track.mix, track.sample_rate_hz, analysis)
+    sections = section_metrics(track.mix, track.sample_rate_hz, score.sections)
     tags: list[tuple[str, float]] = []
     tagger_model = None
     if tag:
@@ -249,13 +255,16 @@ def _finish(score: Score, resolved: ResolvedSpec, steps: _Progress, timings: dic
         out = Path(out_dir)
         metadata = TrackMetadata(title=resolved.title, artist=artist, genre=resolved.genre, tempo_bpm=resolved.tempo_bpm,
                                  key=resolved.key, comment=f"Studio {resolved.style_name}, seed {resolved.seed}")
-        files = export_track(out, basename, score, track.mix, track.stems, track.sample_rate_hz,
-                             resolved.output_formats, bit_depth=resolved.bit_depth, metadata=metadata)
+        # Stems only when exported: made on demand, they cost a reverb return per stem.
+        files = export_track(out, basename, score, track.mix, track.stems if export_stems else {}, track.sample_rate_hz,
+                             resolved.output_formats, bit_depth=resolved.bit_depth, metadata=metadata,
+                             true_peak_ceiling_dbtp=TRUE_PEAK_CEILING_DBTP)
         files["score"] = save_score(score, out / f"{basename}_score.json")
         timings["export_s"] = time.perf_counter() - started
     steps.done()
     return GenerationResult(spec=resolved, score=score, track=track, analysis=analysis, quality=quality, tags=tags,
-                            tagger_model=tagger_model, files=files, timings_s=timings, device=str(dev))
+                            tagger_model=tagger_model, files=files, timings_s=timings, device=str(dev),
+                            section_analysis=sections)
 
 
 def save_score(score: Score, path: str | Path) -> Path:

@@ -14,6 +14,9 @@
   mix is made with one stereo convolution, and each stem's own return is only computed when the
   stems are asked for (`RenderedTrack.stems`, e.g. a "stems" export). Most generations export
   only the mix, and the per-stem returns were the costliest step of the mix.
+- The mix is made that one way whether or not stems are wanted (summing the finished stems
+  instead rounds differently, ~1e-5), so a spec and seed give bit-identical audio whatever
+  formats are exported; stems are finished after the mix is taken.
 """
 
 from __future__ import annotations
@@ -70,10 +73,12 @@ class StemBus:
         return (sent[0], sent[-1] + 1) if sent and self.reverb is not None else (0, 0)
 
     def mix(self, sample_rate_hz: int) -> torch.Tensor:
-        """Sum of the finished stems: the dry rows plus one return of the summed sends, faded."""
-        mix = self.rows.sum(dim=0)
+        """The dry rows plus one return of the summed sends, faded: the finished stems' sum up to
+        float rounding. Made before `finish_` (which changes the rows), always this way: see the
+        module notes."""
         if self.finished:
-            return mix
+            raise RuntimeError("the mix is made from the stems before they are finished")
+        mix = self.rows.sum(dim=0)
         r0, r1 = self._sent_rows()
         if r1 > r0:
             levels = torch.tensor(self.send_levels[r0:r1], dtype=self.rows.dtype, device=self.rows.device)
@@ -190,7 +195,8 @@ def _sung_vocals(score: Score, sample_rate_hz: int, num_frames: int, device: tor
 
     singer = score.spec.singer
     settings = VoiceSettings(pitch_semitones=singer.pitch_semitones, formant_shift=singer.formant_shift,
-                             pitch_range=singer.pitch_range)
+                             pitch_range=singer.pitch_range,
+                             **({"base_voice": singer.base_voice} if singer.base_voice else {}))
     delivery = styles()[score.spec.style].vocal_delivery  # hip-hop raps its lyrics
     voice = torch.from_numpy(sing(score.lyrics, sample_rate_hz=sample_rate_hz, num_frames=num_frames,
                                   settings=settings, delivery=delivery, check_cancelled=check_cancelled)).to(device)
@@ -334,8 +340,8 @@ def render_score(score: Score, soundfont: SoundFont, *, device: str | torch.devi
     """Render, mix and master a score. Progress is reported as fractions within this call.
 
     ``stems``: the caller will want the stems (e.g. a "stems" export); they are then finished
-    before the mix, which is their sum, rather than mixed from one shared reverb return and
-    finished later with a second convolution (see the module notes)."""
+    here, after the mix is taken, rather than on first use. The mix and the master do not
+    depend on it (see the module notes)."""
     import time
 
     sr = int(sample_rate_hz or score.spec.sample_rate_hz)
@@ -356,9 +362,9 @@ def render_score(score: Score, soundfont: SoundFont, *, device: str | torch.devi
         t1 = time.perf_counter()
         stem_bus = process_stems(score, parts_audio, sr, release_parts=True)
         del parts_audio
+        mix = stem_bus.mix(sr) if stem_bus.names else torch.zeros(2, frames, device=device)
         if stems:
             stem_bus.finish_(sr)
-        mix = stem_bus.mix(sr) if stem_bus.names else torch.zeros(2, frames, device=device)
         timings["mix_s"] = time.perf_counter() - t1
         if check_cancelled:
             check_cancelled()

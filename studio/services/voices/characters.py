@@ -13,6 +13,7 @@ from studio.db.models import Character, MediaFile, Voice, VoiceContent
 from studio.engine.composition import scripts
 from studio.services.voices.common import (
     BUILTIN_VOICE_ID,
+    DEFAULT_BASE_VOICE,
     CHARACTERS_FILE,
     EDITABLE,
     STATUSES,
@@ -78,7 +79,7 @@ class Characters:
             "personality": row.personality_summary, "personality_traits": dict(row.personality or {}),
             "backstory": row.backstory, "bio": row.backstory, "interests": list(row.interests or []),
             "age": row.age, "location": row.location, "timezone": row.timezone,
-            "voice_settings": dict(row.voice or {}), "voice_id": (row.voice or {}).get("voice_id", BUILTIN_VOICE_ID),
+            "voice_settings": {"base_voice": DEFAULT_BASE_VOICE, **(row.voice or {})}, "voice_id": (row.voice or {}).get("voice_id", BUILTIN_VOICE_ID),
             "voice_quality": row.voice_quality, "words": dict(row.words or {}),
             "content_schedule": row.content_schedule, "status": row.status, "appearance": dict(row.appearance or {}),
             "is_default": bool(row.is_default), "total_content": (counts or {}).get(row.id, 0),
@@ -124,7 +125,7 @@ class Characters:
             while s.get(Character, char_id) is not None:
                 char_id, n = f"{base}_{n}", n + 1
             data = {k: v for k, v in fields.items() if k in EDITABLE and v is not None}
-            voice = {"voice_id": BUILTIN_VOICE_ID, "pitch_semitones": 0.0, "formant_shift": 1.0, "pitch_range": 1.0,
+            voice = {"voice_id": BUILTIN_VOICE_ID, "base_voice": DEFAULT_BASE_VOICE, "pitch_semitones": 0.0, "formant_shift": 1.0, "pitch_range": 1.0,
                      "speed": 1.0, "emotion": "neutral", **(data.pop("voice", None) or {})}
             words = {k: list((data.pop("words", None) or {}).get(k, [])) for k in WORDS_KEYS}
             row = Character(id=char_id, voice=voice, words=words, **data)
@@ -149,9 +150,11 @@ class Characters:
                              field="voice")
         if voice:
             try:
-                voice_settings({k: v for k, v in voice.items() if k != "voice_id"})
+                voice_settings({k: v for k, v in voice.items() if k not in ("voice_id", "base_voice")})
             except ValueError as exc:
                 raise VoiceError(str(exc), field="voice") from None
+            if voice.get("base_voice") is not None:
+                self.catalog.engine_base_voice(voice["base_voice"])  # VoiceError 422 naming the choices
             if voice.get("voice_id") not in (None, BUILTIN_VOICE_ID):
                 self.catalog.get_voice(voice["voice_id"])  # UnknownVoice -> 404
 

@@ -12,7 +12,11 @@ CHARACTERS_FILE = resource_path("voices", "characters.toml")
 SYNTH_KIND = "voice.synthesize"
 CONTENT_KIND = "voice.content"
 CLONE_KIND = "voice.clone"
-BUILTIN_VOICE_ID = "piper_joe"  # the embedded Piper voice every character is a transform of
+BUILTIN_VOICE_ID = "piper_joe"  # the catalogue's built-in voice: a character's own transform of its base voice
+# Base voices (what a character's transform reshapes): the engine's built-in ids, or an installed
+# Piper voice's model id (GET /api/models, kind "voice").
+DEFAULT_BASE_VOICE = "en_US-joe-medium"  # male, Piper (engine.instruments.voice.DEFAULT_VOICE_ID)
+FEMALE_BASE_VOICE = "hibari-heart"  # female, hibari (engine.instruments.voice.FEMALE_VOICE_ID)
 MAX_TEXT_CHARS = 5000
 # A spoken piece may ride on a generated music bed, so it is as long as a track can be.
 MAX_CONTENT_DURATION_S = MAX_DURATION_S
@@ -20,7 +24,7 @@ MAX_BATCH_OPERATIONS = 100
 MAX_SAMPLE_BYTES = 100 * 1024 * 1024  # one voice-matching recording
 STATUSES = ("active", "paused", "error")
 WORDS_KEYS = ("greetings", "signoffs", "phrases", "vocabulary", "emotion_tags")
-VOICE_KEYS = ("voice_id", "pitch_semitones", "formant_shift", "pitch_range", "speed", "emotion")
+VOICE_KEYS = ("voice_id", "base_voice", "pitch_semitones", "formant_shift", "pitch_range", "speed", "emotion")
 EDITABLE = ("name", "genre", "style", "personality_summary", "personality", "backstory", "interests", "age",
             "location", "timezone", "voice", "voice_quality", "words", "content_schedule", "status", "appearance")
 PERFORMANCE_SOURCE = ("none of the characters' content is linked to imported or connected statistics yet: import "
@@ -58,13 +62,15 @@ def slugify(text: str) -> str:
 
 
 def voice_settings(voice: dict[str, Any], transform: dict[str, Any] | None = None, *, emotion: str | None = None,
-                   speed: float | None = None, pitch_semitones: float = 0.0):
+                   speed: float | None = None, pitch_semitones: float = 0.0, base_voice: str | None = None):
     """The engine's VoiceSettings for a character's voice dict (a matched voice's `transform`
-    replaces its timbre), with per-request emotion, speed factor and pitch offset."""
+    replaces its timbre), with per-request emotion, speed factor and pitch offset. `base_voice`
+    is the engine's value (a built-in id or an installed voice's path: `VoiceCatalog.engine_base_voice`)."""
     from studio.engine.instruments.voice import VoiceSettings
 
     timbre = transform or voice
     return VoiceSettings(
+        base_voice=base_voice or DEFAULT_BASE_VOICE,
         pitch_semitones=float(timbre.get("pitch_semitones", 0.0)) + pitch_semitones,
         formant_shift=float(timbre.get("formant_shift", 1.0)),
         pitch_range=float(timbre.get("pitch_range", 1.0)),

@@ -165,7 +165,11 @@ class VoiceMatching:
                                   display_name=(filename or stored.id)[:255]))
         estimate, basis = self.estimate_clone_s(total_s)
         voice_id = new_id("voice")
-        job = self.ctx.jobs.submit(CLONE_KIND, {"voice_id": voice_id, "sample_ids": sample_ids},
+        # The transform is fitted on the character's base voice (the male default without a character).
+        base_voice = (self.characters.get_character(character_id)["voice_settings"].get("base_voice")
+                      if character_id else None)
+        job = self.ctx.jobs.submit(CLONE_KIND, {"voice_id": voice_id, "sample_ids": sample_ids,
+                                                "base_voice": base_voice},
                                    title=f"Voice matching: {name}"[:200])
         with self.ctx.db.session() as s:
             for row in rows:
@@ -199,7 +203,11 @@ class VoiceMatching:
 
         paths = [self.ctx.store.path(media_id) for media_id in job.params["sample_ids"]]
         started = time.perf_counter()
-        result = fit_voice(paths, progress=lambda f, stage: job.progress(100 * f, stage))
+        base_id = job.params.get("base_voice")
+        base_voice = self.characters.catalog.engine_base_voice(base_id)
+        result = fit_voice(paths, base_voice=base_voice, progress=lambda f, stage: job.progress(100 * f, stage))
+        if base_id:  # the transform belongs to the base voice it was fitted on
+            result["transform"]["base_voice"] = base_id
         return {**result, "wall_s": round(time.perf_counter() - started, 2)}
 
     def _complete_clone(self, job, result: dict[str, Any]) -> dict[str, Any]:

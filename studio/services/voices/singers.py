@@ -27,12 +27,15 @@ class Singers:
             transform = voice["transform"]
         if character_id:
             character = self.characters.get_character(character_id)
-            timbre = (transform or self.catalog.transform_for(character["voice_settings"].get("voice_id"))
-                      or character["voice_settings"])
+            transform = transform or self.catalog.transform_for(character["voice_settings"].get("voice_id"))
+            timbre = transform or character["voice_settings"]
             name = character["name"]
         else:
             timbre, name = transform or {}, voice["name"] if voice else "Joe (built-in voice)"
+        base = (transform or {}).get("base_voice") or (character["voice_settings"].get("base_voice")
+                                                        if character_id else None)
         return {"name": name, "character_id": character_id, "voice_id": voice_id,
+                "base_voice": self.catalog.engine_base_voice(base),
                 "pitch_semitones": float(timbre.get("pitch_semitones", 0.0)),
                 "formant_shift": float(timbre.get("formant_shift", 1.0)),
                 "pitch_range": float(timbre.get("pitch_range", 1.0))}

@@ -104,7 +104,8 @@ class Speech:
 
         text = check_text(text)
         transform = self.catalog.transform_for(voice.get("voice_id"))
-        return speak(text, voice_settings({k: v for k, v in voice.items() if k != "voice_id"}, transform))
+        return speak(text, voice_settings({k: v for k, v in voice.items() if k != "voice_id"}, transform,
+                                          base_voice=self.catalog.base_voice_for(voice, transform)))
 
     def submit_synthesis(self, character_id: str, text: str, *, emotion: str | None = None,
                          speed: float | None = None, pitch_semitones: float = 0.0, voice_id: str | None = None,
@@ -196,11 +197,13 @@ class Speech:
     def _settings_or_422(self, character: dict[str, Any], *, transform: dict[str, Any] | None = None,
                          **overrides) -> dict[str, Any]:
         own = character["voice_settings"]
+        transform = transform or self.catalog.transform_for(own.get("voice_id"))
+        base_voice = self.catalog.base_voice_for(own, transform)  # VoiceError when it was uninstalled
         try:
-            settings = voice_settings(own, transform or self.catalog.transform_for(own.get("voice_id")), **overrides)
+            settings = voice_settings(own, transform, base_voice=base_voice, **overrides)
         except ValueError as exc:
             raise VoiceError(str(exc), field="emotion" if "emotion" in str(exc) else "voice_settings") from None
-        return {"pitch_semitones": settings.pitch_semitones, "formant_shift": settings.formant_shift,
+        return {"base_voice": settings.base_voice, "pitch_semitones": settings.pitch_semitones, "formant_shift": settings.formant_shift,
                 "pitch_range": settings.pitch_range, "speed": settings.speed, "emotion": settings.emotion}
 
     def _submit_speech(self, kind: str, character: dict[str, Any], content_kind: str, params: dict[str, Any],

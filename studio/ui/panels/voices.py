@@ -393,7 +393,13 @@ class VoicesPanel(Panel):
         self.speed_spin = self._spin(0.5, 2.0, 0.05, "x", "Speaking rate")
         self.emotion_combo = QComboBox()
         self.emotion_combo.addItems(self.service.options.emotion_names())
-        for i, (label, widget) in enumerate((("Base", self.voice_combo), ("Pitch", self.pitch_spin),
+        # The base voice the transform reshapes: built-in male/female, or a Piper voice installed in System > Models.
+        self.base_voice_combo = QComboBox()
+        self.base_voice_combo.setToolTip("The neural voice this character's pitch, formants and range reshape: the "
+                                         "built-in male (Joe) or female (Heart) voice, or a Piper voice you installed "
+                                         "(System > Models, or POST /api/models/install)")
+        for i, (label, widget) in enumerate((("Base voice", self.base_voice_combo), ("Voice", self.voice_combo),
+                                             ("Pitch", self.pitch_spin),
                                              ("Formants", self.formant_spin), ("Range", self.range_spin),
                                              ("Speed", self.speed_spin), ("Delivery", self.emotion_combo))):
             grid.addWidget(QLabel(label), i // 3, (i % 3) * 2)
@@ -581,6 +587,11 @@ class VoicesPanel(Panel):
             if v["status"] == "ready" and v["character_id"] in (None, c["id"]):
                 self.voice_combo.addItem(f"Matched: {v['name']}", v["voice_id"])
         self.voice_combo.setCurrentIndex(max(0, self.voice_combo.findData(voice.get("voice_id", BUILTIN_VOICE_ID))))
+        self.base_voice_combo.clear()
+        for base in self.service.catalog.base_voices():
+            kind = "built-in" if base["kind"] == "builtin" else "installed"
+            self.base_voice_combo.addItem(f"{base['name']} ({kind})", base["id"])
+        self.base_voice_combo.setCurrentIndex(max(0, self.base_voice_combo.findData(voice.get("base_voice"))))
         self.pitch_spin.setValue(float(voice.get("pitch_semitones", 0.0)))
         self.formant_spin.setValue(float(voice.get("formant_shift", 1.0)))
         self.range_spin.setValue(float(voice.get("pitch_range", 1.0)))
@@ -618,7 +629,8 @@ class VoicesPanel(Panel):
     def save_voice(self) -> list[str]:
         if self.character is None:
             return []
-        changes = {"voice": {"voice_id": self.voice_combo.currentData(), "pitch_semitones": self.pitch_spin.value(),
+        changes = {"voice": {"voice_id": self.voice_combo.currentData(),
+                             "base_voice": self.base_voice_combo.currentData(), "pitch_semitones": self.pitch_spin.value(),
                              "formant_shift": self.formant_spin.value(), "pitch_range": self.range_spin.value(),
                              "speed": self.speed_spin.value(), "emotion": self.emotion_combo.currentText()}}
         try:
@@ -728,7 +740,8 @@ class VoicesPanel(Panel):
                 f"formants and range replace the ones above (not a neural clone).{fit}")
 
     def voice_form(self) -> dict[str, Any]:
-        return {"voice_id": self.voice_combo.currentData(), "pitch_semitones": self.pitch_spin.value(),
+        return {"voice_id": self.voice_combo.currentData(), "base_voice": self.base_voice_combo.currentData(),
+                "pitch_semitones": self.pitch_spin.value(),
                 "formant_shift": self.formant_spin.value(), "pitch_range": self.range_spin.value(),
                 "speed": self.speed_spin.value(), "emotion": self.emotion_combo.currentText()}
 

@@ -55,6 +55,7 @@ from studio.services.music.common import (
     GENERATE_KIND,
     FormatUnavailable,
     InsufficientCredits,
+    LEAD_INSTRUMENT,
     SingerError,
     UnknownTrack,
 )
@@ -119,12 +120,17 @@ def _music(request: web.Request):
 
 
 # --- request models -------------------------------------------------------------------------------
+# How a request picks who sings (studio/engine/composition/singers.py makes the choice)
+SINGER_DOC = (f"\"{LEAD_INSTRUMENT}\": a lead instrument plays the vocal melody. Left out, a sung track's singer "
+              "is inferred (a character named in the prompt, female/male voice words, rap words) or is the "
+              "style's default character; resolved_spec.sources.singer says who and why.")
+
 class AiParameters(GenerationSpec):
     """The engine's generation fields plus the model to run them on."""
 
     ai_model: str | None = Field(default=None, description=f"Engine model: {MODELS_DOC} (the default).")
     character_id: str | None = Field(default=None, max_length=64,
-                                     description="A voice character sings the lyrics (GET /api/characters).")
+                                     description=f"A voice character sings the lyrics (GET /api/characters); {SINGER_DOC}")
     voice_id: str | None = Field(default=None, max_length=64,
                                  description="A matched voice sings the lyrics (GET /api/voice/list).")
 
@@ -851,7 +857,12 @@ async def get_track(request: web.Request) -> web.Response:
                      "measured_key": (analysis.get("key") or {}).get("key"),
                      "loudness_lufs": analysis.get("loudness_lufs"), "true_peak_dbtp": analysis.get("true_peak_dbtp"),
                      "dynamic_range_db": analysis.get("dynamic_range_db"),
-                     "tags": analysis.get("tags", [])[:5]},
+                     "tags": analysis.get("tags", [])[:5],
+                     "sections": [{"name": s.get("name") or s["label"].split()[0].lower(), "label": s["label"],
+                                   "start_s": s["start_s"], "end_s": s.get("end_s"),
+                                   "loudness_lufs": s.get("loudness_lufs"), "rms_dbfs": s.get("rms_dbfs"),
+                                   "centroid_hz": s.get("centroid_hz")} for s in analysis.get("sections", [])],
+                     "arrangement": analysis.get("arrangement")},
         "tags": track["tags"], "is_public": track["is_public"],
         "created_at": track["created_at"], "updated_at": track["updated_at"], "expires_at": None,
         "download_count": track["download_count"], "play_count": track["play_count"],

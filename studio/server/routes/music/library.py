@@ -31,6 +31,7 @@ from studio.services.music.common import (
     GENERATE_KIND,
     FormatUnavailable,
     InsufficientCredits,
+    LEAD_INSTRUMENT,
     SingerError,
     UnknownTrack,
 )
@@ -52,6 +53,11 @@ FILE_STATUSES = {200: "The file", 206: "Part of the file (a Range request)",
 def _music(request: web.Request):
     return request.app[SERVICES].music
 
+
+# How a request picks who sings (studio/engine/composition/singers.py makes the choice)
+SINGER_DOC = (f"\"{LEAD_INSTRUMENT}\": a lead instrument plays the vocal melody. Left out, a sung track's singer "
+              "is inferred (a character named in the prompt, female/male voice words, rap words) or is the "
+              "style's default character; resolved_spec.sources.singer says who and why.")
 
 class MusicGenerateIn(BaseModel):
     """A generation request: a prompt and/or the fields it should use (fields win over the prompt in
@@ -75,7 +81,7 @@ class MusicGenerateIn(BaseModel):
                                   "(default: wav, mp3, midi, stems, lyrics, chords).")
     audio_quality: Literal["draft", "standard", "high"] | None = None
     character_id: str | None = Field(default=None, max_length=64,
-                                     description="A voice character sings the lyrics (GET /api/voice/characters).")
+                                     description=f"A voice character sings the lyrics (GET /api/voice/characters); {SINGER_DOC}")
     voice: str | None = Field(default=None, max_length=64,
                               description="A matched voice (voice_id from GET /api/voice/list) sings the lyrics.")
 

@@ -35,7 +35,8 @@ def shrinkable(combo: QComboBox, chars: int = 10) -> QComboBox:
 
 def spec_summary(spec: dict[str, Any]) -> str:
     """One line of a resolved spec: 'Lo-fi Hip Hop · calm · F major · 76 BPM · 4 s · seed 123'."""
-    vocals = "instrumental" if spec.get("instrumental") else "with vocals"
+    singer = (spec.get("singer") or {}).get("name")
+    vocals = "instrumental" if spec.get("instrumental") else f"vocals: {singer}" if singer else "vocals: lead instrument"
     return " · ".join([
         str(spec.get("style_name") or spec.get("style")), str(spec.get("mood")), key_label(str(spec.get("key"))),
         f"{float(spec.get('tempo_bpm', 0)):g} BPM", f"{float(spec.get('duration_s', 0)):g} s", vocals,

@@ -58,7 +58,8 @@ class JobCard(QFrame):
         layout.addWidget(self.progress)
         self.spec_label = QLabel(escape(spec_summary(self.spec)) if self.spec else "")
         self.spec_label.setWordWrap(True)
-        self.spec_label.setToolTip("What this job renders (the resolved spec)")
+        why = (self.spec or {}).get("sources", {}).get("singer")  # who sings and why
+        self.spec_label.setToolTip("What this job renders (the resolved spec)" + (f"\nVocals: {why}" if why else ""))
         layout.addWidget(self.spec_label)
         self.result_label = QLabel()
         self.result_label.setObjectName("Muted")

@@ -285,6 +285,8 @@ class LibraryPanel(Panel):
         self.details.detail_line.setText(
             f"{names.get(track['style'], track['style'])} · {track['mood']} · {key_label(track['key'])} · "
             f"{track['tempo_bpm']:.0f} BPM · {format_time(track['duration_s'])} · {vocals} · {created}{parent}")
+        why = ((track.get("spec") or {}).get("sources") or {}).get("singer")
+        self.details.detail_line.setToolTip(f"Vocals: {why}" if why else "")  # who sings and why
         self.details.overview.fill(track, self.services.music.catalogue.relative_key)
         self._fill_made_for(track)
         self.details.lyrics.fill(track)

@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.ui.panels.music.common import caption, escape, muted, shrinkable
-from studio.ui.panels.music.singer_picker import SingerPicker
+from studio.ui.panels.music.singer_picker import LEAD_INSTRUMENT, SingerPicker
 from studio.ui.theme import icon
 from studio.ui.widgets.playlist_widgets import PlaylistOptions
 
@@ -433,9 +433,14 @@ class SpecForm(QWidget):
         self.theme_edit.setVisible(not own)
         for widget in (self.theme_radio, self.own_radio, self.theme_edit, self.lyrics_edit, self.singer_combo):
             widget.setEnabled(not instrumental)
-        singer = self.singer_combo.currentText().split(" (")[0] if self.singer_combo.currentData() else None
+        choice = self.singer_combo.currentData()
         verb = self.music.vocals_verb(self.style_combo.currentData())
-        who = f"{verb} by {singer}" if singer else f"played by a lead instrument (choose a singer to hear them {verb})"
+        if choice is None:
+            who = f"{verb} by the singer the prompt or the style picks (see “Understood as”)"
+        elif choice == LEAD_INSTRUMENT:
+            who = f"played by a lead instrument (choose a singer to hear them {verb})"
+        else:
+            who = f"{verb} by {self.singer_combo.currentText().split(' (')[0]}"
         if instrumental:
             self.lyrics_note.setText("Vocals is set to Instrumental, so there are no lyrics.")
         elif self.own_radio.isChecked():
@@ -499,8 +504,9 @@ class SpecForm(QWidget):
                 theme = self.theme_edit.text().strip()
                 if theme:
                     fields["lyrics"] = {"enabled": True, "theme": theme}
-            if self.singer_combo.currentData():
-                fields["singer"] = {"character_id": self.singer_combo.currentData()}
+            singer = self.singer_combo.singer_field()
+            if singer is not None:  # Automatic leaves it to the prompt and the style
+                fields["singer"] = singer
         instruments = self.instruments()
         if instruments:
             fields["primary_instruments"] = instruments
@@ -554,8 +560,7 @@ class SpecForm(QWidget):
         elif lyrics.get("theme"):
             self.theme_radio.setChecked(True)
             self.theme_edit.setText(lyrics["theme"])
-        singer = (fields.get("singer") or {}).get("character_id")
-        self.singer_combo.setCurrentIndex(max(0, self.singer_combo.findData(singer)))
+        self.singer_combo.set_singer_field(fields.get("singer"))
         wanted = set(fields.get("primary_instruments") or [])
         aliases = {"guitar": "acoustic_guitar", "acoustic_guitar": "guitar"}
         for name, check in self.instrument_checks.items():

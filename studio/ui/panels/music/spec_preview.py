@@ -13,7 +13,7 @@ from studio.ui.panels.music.common import caption, escape, key_label, muted
 from studio.ui.theme import COLORS
 
 ROWS = (("style", "Style"), ("mood", "Mood"), ("key", "Key"), ("tempo_bpm", "Tempo"), ("duration_s", "Duration"),
-        ("instrumental", "Vocals"), ("instruments", "Instruments"), ("seed", "Seed"), ("title", "Title"))
+        ("instrumental", "Vocals"), ("singer", "Sung by"), ("instruments", "Instruments"), ("seed", "Seed"), ("title", "Title"))
 
 
 class SpecPreview(QGroupBox):
@@ -82,6 +82,10 @@ class SpecPreview(QGroupBox):
         if spec.get("singer"):
             vocals += f", {vocals_verb(spec.get('style'))} by {spec['singer']['name']}"
         show("instrumental", vocals)
+        # who sings and why ("prompt word 'female' -> Nova (Synthwave) sings")
+        who = ("nobody (instrumental)" if spec["instrumental"] else spec["singer"]["name"] if spec.get("singer")
+               else "a lead instrument")
+        show("singer", who)
         show("instruments", ", ".join(spec["instruments"]))
 
     def show_plan(self, plan: dict[str, Any] | None) -> None:
