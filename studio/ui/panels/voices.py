@@ -398,7 +398,7 @@ class VoicesPanel(Panel):
         self.base_voice_combo.setToolTip("The neural voice this character's pitch, formants and range reshape: the "
                                          "built-in male (Joe) or female (Heart) voice, or a Piper voice you installed "
                                          "(System > Models, or POST /api/models/install)")
-        for i, (label, widget) in enumerate((("Base voice", self.base_voice_combo), ("Voice", self.voice_combo),
+        for i, (label, widget) in enumerate((("Base voice", self.base_voice_combo), ("Matched voice", self.voice_combo),
                                              ("Pitch", self.pitch_spin),
                                              ("Formants", self.formant_spin), ("Range", self.range_spin),
                                              ("Speed", self.speed_spin), ("Delivery", self.emotion_combo))):
@@ -412,9 +412,9 @@ class VoicesPanel(Panel):
         self.voice_note = QLabel()
         self.voice_note.setObjectName("Muted")
         self.voice_note.setWordWrap(True)
-        grid.addWidget(self.voice_note, 2, 0, 1, 4)
-        grid.addWidget(self.preview_button, 2, 4)
-        grid.addWidget(self.save_voice_button, 2, 5)
+        grid.addWidget(self.voice_note, 3, 0, 1, 4)  # below the three rows of settings (7 fields)
+        grid.addWidget(self.preview_button, 3, 4)
+        grid.addWidget(self.save_voice_button, 3, 5)
         col.addWidget(voice_box)
 
         say_box = QGroupBox("Say something")
@@ -582,15 +582,19 @@ class VoicesPanel(Panel):
         self.about_label.setText("<br>".join(facts))
         voice = c["voice_settings"]
         self.voice_combo.clear()
-        self.voice_combo.addItem("Built-in (Joe, Piper)", BUILTIN_VOICE_ID)
+        self.voice_combo.addItem("None", BUILTIN_VOICE_ID)
         for v in self.service.catalog.list_voices():
             if v["status"] == "ready" and v["character_id"] in (None, c["id"]):
                 self.voice_combo.addItem(f"Matched: {v['name']}", v["voice_id"])
         self.voice_combo.setCurrentIndex(max(0, self.voice_combo.findData(voice.get("voice_id", BUILTIN_VOICE_ID))))
         self.base_voice_combo.clear()
         for base in self.service.catalog.base_voices():
-            kind = "built-in" if base["kind"] == "builtin" else "installed"
-            self.base_voice_combo.addItem(f"{base['name']} ({kind})", base["id"])
+            # short in the combo ("Heart, female"), the full name in its tooltip
+            short = base["name"].split(" (", 1)[0]
+            label = f"{short}, {base['gender']}" if base.get("gender") else f"{short} (installed)"
+            self.base_voice_combo.addItem(label, base["id"])
+            self.base_voice_combo.setItemData(self.base_voice_combo.count() - 1, base["name"],
+                                              Qt.ItemDataRole.ToolTipRole)
         self.base_voice_combo.setCurrentIndex(max(0, self.base_voice_combo.findData(voice.get("base_voice"))))
         self.pitch_spin.setValue(float(voice.get("pitch_semitones", 0.0)))
         self.formant_spin.setValue(float(voice.get("formant_shift", 1.0)))
@@ -731,7 +735,7 @@ class VoicesPanel(Panel):
 
     def _voice_note(self, voice_id: str | None) -> str:
         if voice_id in (None, BUILTIN_VOICE_ID):
-            return "Every character is the built-in neural voice reshaped by these settings."
+            return "The base voice, reshaped by these settings."
         voice = self.service.catalog.get_voice(voice_id)
         profile = voice["profile"]
         fit = (f" Similarity to the recordings: {profile['similarity_before']:.2f} before fitting, "
