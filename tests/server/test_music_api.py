@@ -105,6 +105,14 @@ async def test_extend_batch_analytics(api, running_services, done):
     resp = await api.post("/api/music/extend", json={"audio_id": "gen_ffffffffffffffff", "additional_duration": 3},
                           headers=api.auth_headers)
     assert resp.status == 404
+    # a singer for the extension: named characters must exist, and an instrumental has no line to sing
+    resp = await api.post("/api/music/extend", json={"audio_id": done["generation_id"], "additional_duration": 3,
+                                                     "character_id": "nobody_here"}, headers=api.auth_headers)
+    assert resp.status == 404
+    resp = await api.post("/api/music/extend", json={"audio_id": done["generation_id"], "additional_duration": 3,
+                                                     "character_id": "rex_rock"}, headers=api.auth_headers)
+    error = (await resp.json())["error"]
+    assert resp.status == 422 and "instrumental" in error["message"] and error["details"]["parameter"] == "character_id"
 
     resp = await api.post("/api/music/batch", json={"generations": [
         {"prompt": "energetic workout music", "style": "electronic", **TINY},
@@ -179,3 +187,16 @@ async def test_sung_by_default_and_character_id_picks_the_singer(api, running_se
     resp = await api.post("/api/music/generate", json={"prompt": "x", "character_id": "ghost", **TINY},
                           headers=api.auth_headers)
     assert resp.status == 404 and "ghost" in (await resp.json())["error"]["message"]
+
+
+async def test_an_extension_can_be_sung_by_someone_else(api, running_services):
+    data = await _generate(api, prompt="lo-fi song with female vocals", duration=3)
+    job = await running_services.context.jobs.wait(data["generation_id"], timeout_s=180)
+    assert job["status"] == "completed", job
+    resp = await api.post("/api/music/extend", json={"audio_id": data["generation_id"], "additional_duration": 2,
+                                                     "character_id": "rex_rock"}, headers=api.auth_headers)
+    assert resp.status == 200, await resp.json()
+    extension = running_services.context.jobs.get((await resp.json())["extend_id"])
+    spec = extension["params"]["spec"]
+    assert spec["singer"]["name"] == "Rex" and "character_id" in spec["sources"]["singer"]
+    running_services.context.jobs.cancel(extension["id"])

@@ -186,11 +186,14 @@ class MusicGeneration:
         return job
 
     def submit_extend(self, track_id: str, additional_duration_s: float, *, seed: int | None = None,
+                      singer: dict[str, Any] | None = None,
                       source: str = "api", extra: dict[str, Any] | None = None) -> dict[str, Any]:
         """Continue a track by `additional_duration_s` in its key, tempo and style (a new track,
-        the original kept). ValueError for a track without a stored score or a length past the
-        longest track; UnknownTrack; InsufficientCredits."""
-        from studio.engine.composition.spec import ResolvedSpec
+        the original kept), sung by `singer` ({character_id, voice_id}; "instrument" for the lead
+        instrument) when given, else by whoever sang it. ValueError for a track without a stored
+        score, a length past the longest track, or a singer for an instrumental; UnknownTrack;
+        InsufficientCredits; SingerError."""
+        from studio.engine.composition.spec import ResolvedSpec, SingerOptions, recast_singer
 
         track = self.library.track_row(track_id)
         if "score" not in (track["files_raw"] or {}):
@@ -199,6 +202,10 @@ class MusicGeneration:
             raise ValueError(f"additional_duration must be between 1 and {MAX_DURATION_S - track['duration_s']:g} "
                              f"seconds for this track (the longest track is {MAX_DURATION_S:g} s)")
         resolved = ResolvedSpec.model_validate(track["spec"])
+        if singer:
+            chosen = self.with_singer({"singer": singer})["singer"]
+            resolved = recast_singer(resolved, chosen if chosen == LEAD_INSTRUMENT else SingerOptions.model_validate(chosen),
+                                     "character_id" if singer.get("character_id") else "voice_id")
         params_extra = {"extend_of": track_id, "additional_duration_s": additional_duration_s,
                         "extend_seed": seed, **(extra or {})}
         return self._submit_resolved(resolved, source=source, title=f"{track['title']} (extended)",

@@ -250,6 +250,11 @@ class ExtendIn(BaseModel):
     additional_duration: float = Field(ge=1, le=MAX_DURATION_S, description="Seconds to add.")
     continue_style: bool = Field(default=True, description="Keep key, tempo and style (the only mode there is).")
     seed: int | None = Field(default=None, ge=0, le=2**31 - 1)
+    character_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                     description="Who sings the extension (a voice character's id, or 'instrument' "
+                                                 "for the lead instrument); absent: whoever sang the track.")
+    voice_id: str | None = Field(default=None, min_length=1, max_length=64,
+                                 description="A matched voice to sing the extension with.")
 
 
 def resolve_track_id(library, audio_id: str) -> str:
@@ -269,9 +274,10 @@ def resolve_track_id(library, audio_id: str) -> str:
 @routes.post("/api/music/extend", summary="Continue a generated track", tags=TAGS, body=ExtendIn,
              response=MusicExtendOut,
              responses={402: "Today's credit budget is spent (error_code 1001)",
-                        404: "audio_id names no generation, track or file",
+                        404: "audio_id names no generation, track or file, or character_id/voice_id no singer",
+                        409: "The matched voice named is not ready (still matching, or failed)",
                         422: "Invalid parameter: continue_style=false, a track that cannot be extended (no stored "
-                             "score) or a length past the longest track"})
+                             "score), a length past the longest track, or a singer for an instrumental track"})
 async def extend(request: web.Request, body: ExtendIn) -> web.Response:
     music = _music(request)
     if not body.continue_style:
@@ -280,9 +286,14 @@ async def extend(request: web.Request, body: ExtendIn) -> web.Response:
                        details={"parameter": "continue_style"})
     track_id = resolve_track_id(music.library, body.audio_id)
     try:
-        job = music.generation.submit_extend(track_id, body.additional_duration, seed=body.seed)
+        singer = ({"character_id": body.character_id, "voice_id": body.voice_id}
+                  if body.character_id or body.voice_id else None)
+        job = music.generation.submit_extend(track_id, body.additional_duration, seed=body.seed, singer=singer)
+    except SingerError as exc:
+        raise ApiError(exc.http_status, exc.message, details={"parameter": "character_id"}) from None
     except ValueError as exc:
-        raise ApiError(422, str(exc), details={"parameter": "additional_duration"}) from None
+        parameter = "character_id" if "instrumental" in str(exc) else "additional_duration"
+        raise ApiError(422, str(exc), details={"parameter": parameter}) from None
     except InsufficientCredits as exc:
         raise insufficient_credits(exc) from None
     return ok({"extend_id": job["id"], "generation_id": job["id"], "estimated_time": job["estimated_time_s"],
