@@ -13,12 +13,30 @@ def when(value: str | None, missing: str = "never") -> str:
     return f"{text} UTC"
 
 
-def tempo_agreement(asked_bpm: float, measured_bpm: float) -> str:
+# Below these analysis confidences a match is shown as "uncertain", not ✓: a tempo whose beat
+# autocorrelation is under 0.3 (the 26 % of a sparse intro) or a key whose margin over the
+# runner-up key is under 5 % of the way to a perfect fit is a guess, not a confirmation.
+TEMPO_CONFIDENCE_MIN = 0.3
+KEY_CONFIDENCE_MIN = 0.05
+UNCERTAIN = " (uncertain)"
+
+
+def confidence_text(confidence: float | None, minimum: float) -> str:
+    """"confidence 0.62", or "confidence 0.26 · uncertain" below `minimum`; "" when unknown."""
+    if confidence is None:
+        return ""
+    return f"confidence {confidence:.2f}" + (" · uncertain" if confidence < minimum else "")
+
+
+def tempo_agreement(asked_bpm: float, measured_bpm: float, confidence: float | None = None) -> str:
     """How a measured tempo relates to the asked one: " ✓", " (double time: the analysis counted
-    the half-beats)", " (half time: ...)" or "" when it is another tempo. A beat tracker often
-    locks onto twice or half the written tempo (hi-hats in eighths, a half-time groove)."""
+    the half-beats)", " (half time: ...)" or "" when it is another tempo; " (uncertain)" when
+    `confidence` is below TEMPO_CONFIDENCE_MIN. A beat tracker often locks onto twice or half
+    the written tempo (hi-hats in eighths, a half-time groove)."""
     if asked_bpm <= 0 or measured_bpm <= 0:
         return ""
+    if confidence is not None and confidence < TEMPO_CONFIDENCE_MIN:
+        return UNCERTAIN
     for factor, text in ((1.0, " ✓"), (2.0, " (double time: the analysis counted the half-beats)"),
                          (0.5, " (half time: the analysis counted every other beat)")):
         if abs(measured_bpm - factor * asked_bpm) <= max(1.5, 0.015 * factor * asked_bpm):
@@ -26,9 +44,12 @@ def tempo_agreement(asked_bpm: float, measured_bpm: float) -> str:
     return ""
 
 
-def key_agreement(asked: str, measured: str, relative_of_asked: str | None) -> str:
+def key_agreement(asked: str, measured: str, relative_of_asked: str | None, confidence: float | None = None) -> str:
     """" ✓" for the same key, " (its relative major/minor: the same notes)" when `measured` is
-    `relative_of_asked` (the engine's relative key of `asked`), else ""."""
+    `relative_of_asked` (the engine's relative key of `asked`), else ""; " (uncertain)" when
+    `confidence` is below KEY_CONFIDENCE_MIN."""
+    if confidence is not None and confidence < KEY_CONFIDENCE_MIN:
+        return UNCERTAIN
     if asked == measured:
         return " ✓"
     if relative_of_asked is not None and measured == relative_of_asked:

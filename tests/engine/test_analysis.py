@@ -355,3 +355,18 @@ def test_clipped_noise_has_lower_fidelity_than_a_mastered_mix(good):
     noisy = quality_metrics(score, noise, SR, analyse_audio(noise, SR))
     assert clean > 0.8 and noisy["audio_fidelity"] < clean - 0.3, (clean, noisy)
     assert noisy["overall_quality"] < quality_metrics(score, audio, SR, analysis)["overall_quality"]
+
+
+# The studio's own tracks (12 s, draft rate) measure at their spec tempo, not twice it: funk's
+# 16th hats at 111 BPM once won as a 222 BPM pulse clipped to the 220 cap. Styles that still
+# read at double/half time (lo-fi, R&B, reggae, classical piano at 2x; dnb and trap at 1/2) are
+# listed in the issue #18 note, not here.
+@pytest.mark.parametrize("style", ["funk", "pop", "house", "boom_bap", "country", "synthwave", "rock", "blues"])
+def test_own_tracks_measure_at_their_spec_tempo(sf, style):
+    from studio.engine.composition.composer import compose
+    from studio.engine.pipeline.render import render_score as render_track
+
+    score = compose(resolve_spec(GenerationSpec(style=style, duration=12.0, seed=5, audio_quality="draft")))
+    audio = render_track(score, sf, sample_rate_hz=22050).mix
+    estimate = estimate_tempo(audio, 22050)
+    assert abs(estimate.bpm - score.tempo_bpm) <= 0.02 * score.tempo_bpm, (style, score.tempo_bpm, estimate)

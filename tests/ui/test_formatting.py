@@ -24,3 +24,15 @@ def test_key_agreement_names_the_relative_key():
     assert agree("D_minor", "D_major") == ""
     assert agree("nonsense", "D_major") == ""
     assert MusicCatalogue.relative_key("Eb_minor") == "Gb_major" and MusicCatalogue.relative_key("x") is None
+
+
+def test_low_confidence_shows_uncertain_not_a_tick():
+    from studio.ui.formatting import KEY_CONFIDENCE_MIN, TEMPO_CONFIDENCE_MIN, confidence_text
+
+    assert tempo_agreement(111, 111.2, confidence=0.26) == " (uncertain)"  # the 26 % of the issue
+    assert tempo_agreement(111, 111.2, confidence=TEMPO_CONFIDENCE_MIN) == " ✓"
+    assert "double time" in tempo_agreement(111, 222.0, confidence=0.8)
+    assert key_agreement("D_minor", "D_minor", "F_major", confidence=KEY_CONFIDENCE_MIN / 2) == " (uncertain)"
+    assert key_agreement("D_minor", "D_minor", "F_major", confidence=0.4) == " ✓"
+    assert confidence_text(0.26, TEMPO_CONFIDENCE_MIN) == "confidence 0.26 · uncertain"
+    assert confidence_text(0.62, TEMPO_CONFIDENCE_MIN) == "confidence 0.62" and confidence_text(None, 0.3) == ""

@@ -402,6 +402,10 @@ def _tempo_from_envelope(env: Tensor, fps: float, min_bpm: float, max_bpm: float
             continue
         snapped = _snap_to_peak(ac, target) if target < len(ac) - 2 else None
         period = snapped[0] if snapped else target
+        # A candidate outside the tempo range after snapping (222 BPM funk 16ths against a
+        # 220 cap) would be clipped to the edge and win as a tempo nobody counts.
+        if not lag_min <= period <= lag_max:
+            continue
         if any(abs(period - other) <= 0.01 * other for other in seen):
             continue
         seen.append(period)

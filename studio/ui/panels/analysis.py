@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from studio.services.analysis import SUPPORTED_FORMATS, AnalysisError, UnknownPrediction
-from studio.ui.formatting import when
+from studio.ui.formatting import KEY_CONFIDENCE_MIN, TEMPO_CONFIDENCE_MIN, confidence_text, when
 from studio.ui.panels.base import Panel, PanelHost
 from studio.ui.theme import COLORS, STATUS_COLORS, icon
 from studio.ui.widgets.debounce import debounce_timer
@@ -547,10 +547,10 @@ class AnalyzePanel(Panel):
         features = p.get("features") or {}
         self.cards["tempo"][0].setText(f"{tempo:.1f} BPM" if tempo else "–")
         tempo_conf = (features.get("tempo") or {}).get("confidence")
-        self.cards["tempo"][1].setText(f"confidence {tempo_conf:.2f}" if tempo_conf is not None else "")
+        self.cards["tempo"][1].setText(confidence_text(tempo_conf, TEMPO_CONFIDENCE_MIN))
         self.cards["key"][0].setText(key_label(p.get("key")))
         key_conf = (features.get("key") or {}).get("confidence")
-        self.cards["key"][1].setText(f"confidence {key_conf:.2f}" if key_conf is not None else "")
+        self.cards["key"][1].setText(confidence_text(key_conf, KEY_CONFIDENCE_MIN))
         lufs = p.get("loudness_lufs")
         self.cards["loudness"][0].setText(f"{lufs:.1f} LUFS" if lufs is not None else "silent")
         peak = features.get("true_peak_dbtp")

@@ -131,14 +131,14 @@ class TrackOverview(QWidget):
         fact("prompt", esc(track.get("prompt") or "–"))
         tempo = (analysis.get("tempo") or {})
         if tempo.get("bpm"):
-            agree = tempo_agreement(track["tempo_bpm"], tempo["bpm"])
+            agree = tempo_agreement(track["tempo_bpm"], tempo["bpm"], tempo.get("confidence"))
             fact("tempo", f"{track['tempo_bpm']:g} BPM asked · <b>{tempo['bpm']:.1f} BPM</b> measured{agree} "
                           f"<span style='color:{muted}'>(confidence {100 * tempo.get('confidence', 0):.0f}%)</span>")
         else:
             fact("tempo", f"{track['tempo_bpm']:g} BPM asked · not measured")
         key = (analysis.get("key") or {})
         if key.get("key"):
-            match = key_agreement(track["key"], key["key"], relative_key(track["key"]))
+            match = key_agreement(track["key"], key["key"], relative_key(track["key"]), key.get("confidence"))
             fact("key", f"{key_label(track['key'])} asked · <b>{key_label(key['key'])}</b> measured{match} "
                         f"<span style='color:{muted}'>(confidence {100 * key.get('confidence', 0):.0f}%)</span>")
         else:
