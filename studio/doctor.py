@@ -45,6 +45,21 @@ def _version(dist: str, module: str) -> str | None:
     return str(version) if version else "present"
 
 
+def _report_system_soundfonts(settings) -> None:
+    """Larger GM SoundFonts the OS installed (e.g. fluid-soundfont-gm): offered, never required."""
+    from studio.engine.instruments.soundfont import find_system_soundfonts
+
+    current = settings.soundfont_path.expanduser().resolve() if settings.soundfont_path else None
+    found = find_system_soundfonts()
+    if not found:
+        return
+    print("system SoundFonts found (use one in Settings > SoundFont):")
+    for header in found:
+        in_use = "  [in use]" if current is not None and header.path.resolve() == current else ""
+        kind = "SF3" if header.compressed else "SF2"
+        print(f"  {header.path}  {header.name} ({kind}, {header.size_bytes / (1 << 20):.0f} MiB){in_use}")
+
+
 def run_doctor() -> int:
     from studio.config import Settings
     from studio.db import Database
@@ -102,5 +117,6 @@ def run_doctor() -> int:
     if settings.soundfont_path and not settings.soundfont_path.is_file():
         problems += 1
         print(f"soundfont:     PROBLEM: {settings.soundfont_path} does not exist (Settings > SoundFont)")
+    _report_system_soundfonts(settings)
     print("all good" if not problems else f"{problems} problem(s) found")
     return 0 if not problems else 1

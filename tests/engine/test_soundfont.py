@@ -61,14 +61,31 @@ def _hydra(headers, zones_per_header, header_fmt, header_values, terminal_values
     return head, bags, gens
 
 
-def build_sf2(samples, instruments, presets, name="Test Font", sm24: bool = False) -> bytes:
+def _ogg_vorbis(data: np.ndarray, rate: int) -> bytes:
+    import io
+
+    import soundfile
+    buf = io.BytesIO()
+    soundfile.write(buf, data, rate, format="OGG", subtype="VORBIS")
+    return buf.getvalue()
+
+
+def build_sf2(samples, instruments, presets, name="Test Font", sm24: bool = False, sf3: bool = False) -> bytes:
     """samples: dicts with data (int16 array), rate, root, correction (cents), loop (start, end)
     relative to the sample; instruments: (name, [zone dicts]); presets: (name, bank, program,
-    [zone dicts]). Zone dicts map generator numbers to values ((lo, hi) for ranges)."""
+    [zone dicts]). Zone dicts map generator numbers to values ((lo, hi) for ranges).
+    sf3: write MuseScore's SF3 instead: Ogg Vorbis samples at byte offsets, loops sample-relative."""
     smpl, lsb, shdr, pos = b"", b"", b"", 0
     for i, s in enumerate(samples):
         data = np.asarray(s["data"], dtype="<i2")
         loop_start, loop_end = s.get("loop", (0, 0))
+        if sf3:
+            ogg = _ogg_vorbis(data, s.get("rate", 44100))
+            shdr += struct.pack("<20sIIIIIBbHH", f"s{i}".encode(), pos, pos + len(ogg), loop_start, loop_end,
+                                s.get("rate", 44100), s.get("root", 60), s.get("correction", 0), 0, 1 | 0x10)
+            smpl += ogg
+            pos += len(ogg)
+            continue
         shdr += struct.pack("<20sIIIIIBbHH", f"s{i}".encode(), pos, pos + len(data), pos + loop_start,
                             pos + loop_end, s.get("rate", 44100), s.get("root", 60), s.get("correction", 0), 0, 1)
         smpl += data.tobytes() + b"\0\0" * GUARD_POINTS
@@ -83,7 +100,7 @@ def build_sf2(samples, instruments, presets, name="Test Font", sm24: bool = Fals
         [p[0] for p in presets], [p[3] for p in presets], "<20sHHHIII",
         [lambda b, p=p: (p[0].encode(), p[2], p[1], b, 0, 0, 0) for p in presets],
         lambda b: (b"EOP", 0, 0, b, 0, 0, 0))
-    info = _list(b"INFO", _chunk(b"ifil", struct.pack("<HH", 2, 4)), _chunk(b"isng", b"EMU8000\0"),
+    info = _list(b"INFO", _chunk(b"ifil", struct.pack("<HH", 3 if sf3 else 2, 1 if sf3 else 4)), _chunk(b"isng", b"EMU8000\0"),
                  _chunk(b"INAM", name.encode() + b"\0"))
     sdta = _list(b"sdta", _chunk(b"smpl", smpl), *([_chunk(b"sm24", lsb)] if sm24 else []))
     mod_terminal = b"\0" * 10
@@ -244,3 +261,53 @@ def test_a_soundfont_without_hydra_chunks_is_rejected():
 def test_missing_file_raises_file_not_found(tmp_path):
     with pytest.raises(FileNotFoundError):
         load_soundfont(tmp_path / "nope.sf2")
+
+
+# -- SF3 (Ogg Vorbis samples) and SoundFonts the OS installed --
+
+def _one_note_font(sf3: bool = False, name: str = "Tiny GM") -> bytes:
+    sample = {"data": sine_sample(440.0, seconds=0.3), "root": 69, "loop": (1000, 11000)}
+    return build_sf2([sample], [("sine", [{sfmod.GEN_SAMPLE_ID: 0}])],
+                     [("Piano", 0, 0, [{sfmod.GEN_INSTRUMENT: 0}])], name=name, sf3=sf3)
+
+
+def test_sf3_samples_are_decoded_from_ogg_vorbis():
+    plain, packed = parse_soundfont(_one_note_font()), parse_soundfont(_one_note_font(sf3=True))
+    assert packed.version == (3, 1)
+    a, b = plain.samples[0], packed.samples[0]
+    assert b.end - b.start == a.end - a.start  # byte offsets became sample indices
+    assert (b.loop_start - b.start, b.loop_end - b.start) == (1000, 11000)  # relative loops made absolute
+    assert not b.sample_type & 0x10
+    x, y = plain.samples_float(a.start, a.end), packed.samples_float(b.start, b.end)
+    error_db = 10 * np.log10(np.mean((x - y) ** 2) / np.mean(x ** 2))
+    assert error_db < -20  # lossy, but the same sine
+    zone = packed.zones_for(0, 0, 69, 100)[0]
+    assert (zone.loop_start, zone.loop_end) == (b.loop_start, b.loop_end)
+
+
+def test_a_chunk_without_its_pad_byte_is_still_read():
+    # Some SF3 writers leave out the pad byte after an odd-sized chunk (MuseScore_General.sf3 does).
+    font = _one_note_font()
+    sdta_and_pdta = font[font.index(b"sdta") - 8:]
+    body = b"sfbk" + b"LIST" + struct.pack("<I", 4 + 12 + 11) + b"INFO" + _chunk(b"ifil", struct.pack("<HH", 2, 1)) \
+        + b"INAM" + struct.pack("<I", 3) + b"abc" + sdta_and_pdta
+    font = parse_soundfont(b"RIFF" + struct.pack("<I", len(body)) + body)
+    assert font.name == "abc" and len(font.presets) == 1
+
+
+def test_system_soundfonts_are_found_in_the_given_folders(tmp_path):
+    sf2_dir, sf3_dir = tmp_path / "sf2", tmp_path / "sf3"
+    sf2_dir.mkdir()
+    sf3_dir.mkdir()
+    (sf2_dir / "Big_GM.sf2").write_bytes(_one_note_font(name="Big GM") + b"\0" * 4096)
+    (sf2_dir / "default-GM.sf2").symlink_to(sf2_dir / "Big_GM.sf2")  # like Debian's alternatives link
+    (sf3_dir / "Small.sf3").write_bytes(_one_note_font(sf3=True, name="Small GM"))
+    (sf2_dir / "broken.sf2").write_text("not a soundfont")
+    (sf2_dir / "readme.txt").write_text("hello")
+
+    found = sfmod.find_system_soundfonts([sf2_dir, sf3_dir, tmp_path / "absent"])
+    assert [(h.name, h.compressed) for h in found] == [("Big GM", False), ("Small GM", True)]
+    assert found[0].size_bytes > found[1].size_bytes
+    assert load_soundfont(found[1].path).presets[0].name == "Piano"  # the offered SF3 really loads
+    with pytest.raises(ValueError, match="not a SoundFont"):
+        sfmod.read_soundfont_header(sf2_dir / "broken.sf2")

@@ -185,3 +185,25 @@ async def test_settings_through_the_api_stay_within_reach(api, user_api, running
     assert status["data_dir"] is None and status["jobs"]["max_concurrent"] >= 1
     status = await (await api.get("/api/status", headers=api.auth_headers)).json()
     assert status["data_dir"] == str(running_services.settings.home)
+
+
+async def test_a_system_soundfont_may_be_chosen_through_the_api(api, running_services, tmp_path, monkeypatch):
+    """A SoundFont in an OS SoundFont folder is shared read-only data, so it needs no allowed folder;
+    another file next to it that is no SoundFont stays out of reach."""
+    from studio.engine.instruments import soundfont as sfmod
+    from tests.engine.test_soundfont import build_sf2, sine_sample
+
+    folder = tmp_path / "sf2"
+    folder.mkdir()
+    font = folder / "FluidR3_GM.sf2"
+    font.write_bytes(build_sf2([{"data": sine_sample(440.0, seconds=0.1)}], [("sine", [{sfmod.GEN_SAMPLE_ID: 0}])],
+                               [("Piano", 0, 0, [{sfmod.GEN_INSTRUMENT: 0}])]))
+    (folder / "notes.sf2").write_text("not a SoundFont")
+    monkeypatch.setattr(sfmod, "SYSTEM_SOUNDFONT_DIRS", (str(folder),))
+    resp = await api.put("/api/system/config", json={"generation_settings": {"soundfont_path": str(folder / "notes.sf2")}},
+                         headers=api.auth_headers)
+    assert resp.status == 403
+    resp = await api.put("/api/system/config", json={"generation_settings": {"soundfont_path": str(font)}},
+                         headers=api.auth_headers)
+    assert resp.status == 200, await resp.text()
+    assert running_services.settings.soundfont_path == font

@@ -92,3 +92,32 @@ def test_folders_and_own_services_the_api_may_reach(window, services, qtbot, set
     qtbot.mouseClick(dialog.remove_folder_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
     assert services.settings.allowed_folders == []
+
+
+def test_a_system_soundfont_is_offered_and_chosen(window, services, qtbot, tmp_path, monkeypatch):
+    from studio.engine.instruments import soundfont as sfmod
+    from tests.engine.test_soundfont import build_sf2, sine_sample
+
+    folder = tmp_path / "sf2"
+    folder.mkdir()
+    font = build_sf2([{"data": sine_sample(440.0, seconds=0.1)}], [("sine", [{sfmod.GEN_SAMPLE_ID: 0}])],
+                     [("Piano", 0, 0, [{sfmod.GEN_INSTRUMENT: 0}])], name="Big System GM")
+    (folder / "Big.sf2").write_bytes(font)
+    monkeypatch.setattr(sfmod, "SYSTEM_SOUNDFONT_DIRS", (str(folder),))
+
+    dialog = window.open_settings()
+    choice = dialog.soundfont_choice
+    assert [choice.itemText(i) for i in range(choice.count())][0].startswith("Built-in General MIDI")
+    index = choice.findData(str(folder / "Big.sf2"))
+    assert index > 0 and "Big System GM" in choice.itemText(index)
+    choice.setCurrentIndex(index)
+    choice.activated.emit(index)
+    assert dialog.soundfont_edit.text() == str(folder / "Big.sf2")
+    qtbot.mouseClick(dialog.save_button, Qt.MouseButton.LeftButton)
+    assert services.settings.soundfont_path == folder / "Big.sf2"
+
+    dialog = window.open_settings()  # reopened, the choice shows the font in use; Built-in clears it
+    assert dialog.soundfont_choice.currentIndex() == index
+    dialog.soundfont_choice.activated.emit(0)
+    assert dialog.soundfont_edit.text() == ""
+    dialog.reject()

@@ -1,4 +1,4 @@
-"""SoundFont 2 (.sf2) reader: presets, instruments, zones and sample data.
+"""SoundFont 2 (.sf2) and SF3 (.sf3) reader: presets, instruments, zones and sample data.
 
 A small RIFF reader following the SoundFont 2.04 specification. It keeps the file's 16-bit
 samples (plus the optional `sm24` low byte) and resolves, for one (bank, program), the list
@@ -13,7 +13,9 @@ Modulators (`pmod`/`imod`) are not read; the renderer applies the one default mo
 matters most for playback (velocity to attenuation). No Qt, HTTP or database imports here.
 
 `load_soundfont(path=None)` returns the General MIDI SoundFont that pretty_midi ships
-(TimGM6mb.sf2) when no path is given; parsed files are cached.
+(TimGM6mb.sf2) when no path is given; parsed files are cached. SF3 files (samples compressed
+as Ogg Vorbis) are decoded to 16-bit at load. `find_system_soundfonts()` lists larger GM fonts
+the operating system installed (e.g. Debian's fluid-soundfont-gm).
 """
 
 from __future__ import annotations
@@ -110,6 +112,8 @@ _SHDR = np.dtype([("name", "S20"), ("start", "<u4"), ("end", "<u4"), ("loop_star
                   ("pitch_correction", "i1"), ("link", "<u2"), ("type", "<u2")])
 
 _ROM_SAMPLE = 0x8000  # sample type bit: data lives in a sound ROM, not in this file
+_VORBIS_SAMPLE = 0x10  # SF3 sample type bit: the data is an Ogg Vorbis stream (byte offsets)
+_GUARD_POINTS = 46  # zero samples the spec puts after each sample (interpolation reads past the end)
 
 
 def timecents_to_seconds(timecents: float) -> float:
@@ -392,7 +396,10 @@ def _chunks(data: bytes, start: int, end: int, where: str):
         if pos + 8 + size > end:
             raise ValueError(f"truncated SoundFont: chunk {cid!r} in {where} runs past the end of the file")
         yield cid, pos + 8, size
-        pos += 8 + size + (size & 1)  # chunks are padded to an even size
+        pos += 8 + size
+        # Chunks are padded to an even size with a zero byte; some SF3 writers leave the pad out.
+        if size & 1 and pos < end and data[pos] == 0:
+            pos += 1
 
 
 def _decode(name: bytes) -> str:
@@ -449,8 +456,6 @@ def parse_soundfont(data: bytes, path: Path | None = None) -> SoundFont:
     info = {cid: (o, s) for cid, o, s in _chunks(data, *lists[b"INFO"], "INFO")}
     name = _decode(data[info[b"INAM"][0]:sum(info[b"INAM"])]) if b"INAM" in info else ""
     version = struct.unpack_from("<HH", data, info[b"ifil"][0]) if b"ifil" in info else (2, 1)
-    if version[0] >= 3:
-        raise ValueError(f"{label} is an SF3 (compressed) SoundFont; only SoundFont 2 (.sf2) is supported")
 
     sdta = {cid: (o, s) for cid, o, s in _chunks(data, *lists[b"sdta"], "sdta")}
     if b"smpl" not in sdta:
@@ -476,6 +481,9 @@ def parse_soundfont(data: bytes, path: Path | None = None) -> SoundFont:
                    int(r["sample_rate"]), int(r["original_pitch"]), int(r["pitch_correction"]), int(r["type"]))
         for r in shdr[:-1]
     ]
+    if any(s.sample_type & _VORBIS_SAMPLE for s in samples):
+        sample_data, samples = _decode_sf3(data[smpl_offset:smpl_offset + smpl_size], samples, label)
+        lsb = None
     return SoundFont(
         path=path,
         name=name,
@@ -488,6 +496,114 @@ def parse_soundfont(data: bytes, path: Path | None = None) -> SoundFont:
         _instrument_zones=_zones(inst, ibag, igen, "instrument"),
         instrument_names=[_decode(r["name"]) for r in inst[:-1]],
     )
+
+
+def _decode_sf3(smpl: bytes, samples: list[SampleInfo], label: str) -> tuple[np.ndarray, list[SampleInfo]]:
+    """SF3 (MuseScore's compressed SoundFont): each sample is an Ogg Vorbis stream at byte offsets
+    start..end of the smpl chunk, its loop points counted from the sample's own start. Decode all
+    of them into one int16 array, as in an SF2, so the rest of the reader is unchanged."""
+    import io
+
+    import soundfile
+
+    parts: list[np.ndarray] = []
+    out: list[SampleInfo] = []
+    pos = 0
+    guard = np.zeros(_GUARD_POINTS, dtype=np.int16)
+    for s in samples:
+        if s.sample_type & _ROM_SAMPLE or s.end <= s.start:
+            out.append(SampleInfo(s.name, pos, pos, pos, pos, s.sample_rate_hz, s.original_pitch,
+                                  s.pitch_correction_cents, s.sample_type & ~_VORBIS_SAMPLE))
+            continue
+        if s.sample_type & _VORBIS_SAMPLE:
+            try:
+                audio, _ = soundfile.read(io.BytesIO(smpl[s.start:s.end]), dtype="int16", always_2d=True)
+            except Exception as exc:  # libsndfile's errors are plain RuntimeErrors / LibsndfileErrors
+                raise ValueError(f"{label}: SF3 sample {s.name!r} could not be decoded as Ogg Vorbis ({exc})") from exc
+            pcm = audio[:, 0]
+            loop_start, loop_end = s.loop_start, s.loop_end  # relative to the sample in SF3
+        else:  # an uncompressed sample in an SF3 keeps word offsets and absolute loop points
+            pcm = np.frombuffer(smpl, dtype="<i2", count=max(0, min(s.end, len(smpl) // 2) - s.start),
+                                offset=2 * s.start)
+            loop_start, loop_end = s.loop_start - s.start, s.loop_end - s.start
+        n = len(pcm)
+        loop_start, loop_end = min(max(loop_start, 0), n), min(max(loop_end, 0), n)
+        out.append(SampleInfo(s.name, pos, pos + n, pos + loop_start, pos + loop_end, s.sample_rate_hz,
+                              s.original_pitch, s.pitch_correction_cents, s.sample_type & ~_VORBIS_SAMPLE))
+        parts += [pcm.astype(np.int16, copy=False), guard]
+        pos += n + _GUARD_POINTS
+    data = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int16)
+    return data, out
+
+
+# -- SoundFonts installed by the operating system --
+
+# Where OS packages put General MIDI SoundFonts: Debian/Ubuntu fluid-soundfont-gm (sf2/FluidR3_GM.sf2),
+# musescore-general-soundfont(-small) (sf3/ and sf2/), Fedora/Arch (/usr/share/soundfonts), Homebrew, macOS.
+SYSTEM_SOUNDFONT_DIRS: tuple[str, ...] = (
+    "/usr/share/sounds/sf2",
+    "/usr/share/sounds/sf3",
+    "/usr/share/soundfonts",
+    "/usr/local/share/soundfonts",
+    "/usr/local/share/sounds/sf2",
+    "/opt/homebrew/share/soundfonts",
+    "~/.local/share/soundfonts",
+    "~/Library/Audio/Sounds/Banks",
+)
+_INFO_LIMIT = 1 << 20  # an INFO list is a few hundred bytes; more than this is no SoundFont header
+
+
+@dataclass(frozen=True)
+class SoundFontHeader:
+    """What the INFO list of a SoundFont says, read without loading its samples."""
+    path: Path
+    name: str
+    version: tuple[int, int]
+    size_bytes: int
+
+    @property
+    def compressed(self) -> bool:
+        return self.version[0] >= 3  # SF3: Ogg Vorbis samples
+
+
+def read_soundfont_header(path: str | Path) -> SoundFontHeader:
+    """The name and format version of a .sf2/.sf3 file; ValueError when it is no SoundFont."""
+    path = Path(path)
+    with path.open("rb") as f:
+        head = f.read(20)
+        if len(head) < 20 or head[:4] != b"RIFF" or head[8:12] != b"sfbk" or head[12:16] != b"LIST":
+            raise ValueError(f"{path} is not a SoundFont (no RIFF 'sfbk' header with an INFO list first)")
+        size = struct.unpack_from("<I", head, 16)[0]
+        if size < 4 or size > _INFO_LIMIT:
+            raise ValueError(f"{path} is not a valid SoundFont: its INFO list has a bad size ({size} bytes)")
+        body = f.read(size)
+    if len(body) < size or body[:4] != b"INFO":
+        raise ValueError(f"{path} is not a valid SoundFont: the INFO list is missing or truncated")
+    info = {cid: (o, s) for cid, o, s in _chunks(body, 4, len(body), "INFO")}
+    name = _decode(body[info[b"INAM"][0]:sum(info[b"INAM"])]) if b"INAM" in info else ""
+    version = struct.unpack_from("<HH", body, info[b"ifil"][0]) if b"ifil" in info else (2, 1)
+    return SoundFontHeader(path, name or path.stem, (int(version[0]), int(version[1])), path.stat().st_size)
+
+
+def find_system_soundfonts(dirs: list[str | Path] | tuple[str | Path, ...] | None = None) -> list[SoundFontHeader]:
+    """Readable .sf2/.sf3 files in the OS SoundFont folders (SYSTEM_SOUNDFONT_DIRS unless `dirs`),
+    largest first (a bigger GM font usually sounds better); symlinks to one file count once."""
+    found: dict[Path, SoundFontHeader] = {}
+    for folder in (SYSTEM_SOUNDFONT_DIRS if dirs is None else dirs):
+        folder = Path(folder).expanduser()
+        if not folder.is_dir():
+            continue
+        for candidate in sorted(folder.iterdir()):
+            if candidate.suffix.lower() not in (".sf2", ".sf3") or not candidate.is_file():
+                continue
+            real = candidate.resolve()
+            if real in found:
+                continue
+            try:
+                found[real] = read_soundfont_header(candidate)
+            except (OSError, ValueError):
+                continue  # unreadable or not a SoundFont: nothing to offer
+    return sorted(found.values(), key=lambda h: (-h.size_bytes, str(h.path)))
 
 
 def default_soundfont_path() -> Path:

@@ -289,13 +289,30 @@ class SystemService:
             "log_level": s.log_level,
         }
 
+    def system_soundfonts(self) -> list[dict[str, Any]]:
+        """Larger General MIDI SoundFonts the operating system installed (e.g. fluid-soundfont-gm),
+        largest first, to offer as soundfont_path next to the embedded default."""
+        from studio.engine.instruments.soundfont import find_system_soundfonts
+
+        return [{"path": str(h.path), "name": h.name, "size_bytes": h.size_bytes, "compressed": h.compressed}
+                for h in find_system_soundfonts()]
+
+    def _is_system_soundfont(self, given: str) -> bool:
+        try:
+            real = Path(given).expanduser().resolve()
+        except (OSError, RuntimeError, ValueError):
+            return False
+        return any(Path(font["path"]).resolve() == real for font in self.system_soundfonts())
+
     def update_config(self, changes: dict[str, Any], *, requested: bool = False) -> dict[str, Any]:
         """Validate, persist and apply settings; raises ValueError on a bad field or value.
         `requested`: the changes came in a request (the API), so a file they name must lie in the
         folders the user allowed (PermissionError otherwise); the settings window may name any."""
         # A SoundFont installed through /api/models/install lies in the data dir: the studio wrote it.
+        # So is a SoundFont the operating system installed (fluid-soundfont-gm…): shared, read-only data.
         if requested and changes.get("soundfont_path") and \
-                not self.models.is_installed_file(str(changes["soundfont_path"]).strip()):
+                not self.models.is_installed_file(str(changes["soundfont_path"]).strip()) and \
+                not self._is_system_soundfont(str(changes["soundfont_path"]).strip()):
             self.ctx.settings.allowed_path(str(changes["soundfont_path"]).strip(), "soundfont_path")
         if changes.get("device") not in (None, "auto", "cpu"):
             # A device this machine does not have would be saved, and every later render would fail.

@@ -126,9 +126,17 @@ class SettingsDialog(QDialog):
         browse = QPushButton(icon("mdi6.folder-open"), "Browse…")
         browse.clicked.connect(self._browse_soundfont)
         self.soundfont_browse = browse
+        # A choice of the embedded GM font and the SoundFonts the OS installed; the path field stays
+        # the one value saved, so a file picked with Browse… works the same.
+        self.soundfont_choice = QComboBox()
+        self.soundfont_choice.setToolTip("The built-in General MIDI SoundFont, or a larger one your system installed "
+                                         "(e.g. the fluid-soundfont-gm package)")
+        self._fill_soundfont_choice()
+        self.soundfont_choice.activated.connect(self._soundfont_chosen)
         soundfont_row = QWidget()
         row = QHBoxLayout(soundfont_row)
         row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.soundfont_choice)
         row.addWidget(self.soundfont_edit, 1)
         row.addWidget(browse)
         self.fields["soundfont_path"] = self.soundfont_edit
@@ -246,6 +254,8 @@ class SettingsDialog(QDialog):
         self.fields["max_concurrent"].setValue(s.max_concurrent)
         self.fields["daily_credits"].setValue(s.daily_credits)
         self.soundfont_edit.setText(str(s.soundfont_path) if s.soundfont_path else "")
+        chosen = self.soundfont_choice.findData(str(s.soundfont_path) if s.soundfont_path else "")
+        self.soundfont_choice.setCurrentIndex(max(chosen, 0))
         self.fields["log_level"].setCurrentText(s.log_level)
         self.fields["ollama_url"].setText(s.ollama_url or "")
         self.fields["ollama_model"].setText(s.ollama_model)
@@ -361,6 +371,17 @@ class SettingsDialog(QDialog):
         folder = QFileDialog.getExistingDirectory(self, "A folder the API may read files from", str(Path.home()))
         if folder and not self.folders_list.findItems(folder, Qt.MatchFlag.MatchExactly):
             self.folders_list.addItem(folder)
+
+    def _fill_soundfont_choice(self) -> None:
+        self.soundfont_choice.addItem("Built-in General MIDI (TimGM6mb)", "")
+        for font in self.services.system.system_soundfonts():
+            size_mib = font["size_bytes"] / (1 << 20)
+            self.soundfont_choice.addItem(f"System: {font['name']} ({size_mib:.0f} MiB)", font["path"])
+            self.soundfont_choice.setItemData(self.soundfont_choice.count() - 1, font["path"],
+                                              Qt.ItemDataRole.ToolTipRole)
+
+    def _soundfont_chosen(self, index: int) -> None:
+        self.soundfont_edit.setText(self.soundfont_choice.itemData(index) or "")
 
     def _browse_soundfont(self) -> None:
         start = self.soundfont_edit.text() or str(Path.home())

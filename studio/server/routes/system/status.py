@@ -131,7 +131,8 @@ CONFIG_UPDATE_STATUSES = {
             description="Changes the settings given (only those), saves them and applies them. `restart_required` "
                         "says whether a changed setting (host, port, device, max_body_mb) takes effect only after "
                         "a restart. A soundfont_path must lie in a folder allowed in Settings or be a SoundFont "
-                        "installed through POST /api/models/install. Admin keys only.")
+                        "installed through POST /api/models/install or one the operating system installed (as "
+                        "`studio doctor` lists them, e.g. /usr/share/sounds/sf2/FluidR3_GM.sf2). Admin keys only.")
 async def put_config(request: web.Request, body: ConfigUpdate) -> web.Response:
     changes: dict[str, Any] = {}
     for group in (body.generation_settings, body.server):
