@@ -245,36 +245,49 @@ def _speak_line(voice: "PiperVoice", text: str) -> tuple[np.ndarray, list[list[_
         samples = np.asarray(frames).reshape(-1).astype(np.int64) * int(config.hop_length)
         bounds = offset + np.concatenate([[0], np.cumsum(samples)])
         # Each phoneme owns its ids plus the pad after it (as piper's own alignment does).
-        index = 0
-        current: list[_Phone] = []
-        stress_pending = False
+        spans, index = [], 0
         for phoneme in [BOS, *phonemes, EOS]:
             n_ids = len(config.phoneme_id_map.get(phoneme, [])) + (len(pad_ids) if phoneme != EOS else 0)
             start, end = int(bounds[min(index, len(bounds) - 1)]), int(bounds[min(index + n_ids, len(bounds) - 1)])
             index += n_ids
-            if phoneme in (BOS, EOS):
-                continue
-            if phoneme == " " or phoneme in _PAUSES:
-                if current:
-                    words.append(current)
-                    current = []
-                continue
-            if phoneme in _STRESS:
-                stress_pending = True
-                continue
-            if phoneme in _MODIFIERS and current:
-                current[-1].end = end
-                if phoneme == "\u0329":  # syllabic consonant: a nucleus of its own
-                    current[-1].symbol = "syllabic"
-                continue
-            if current and current[-1].end < start:  # a stress mark's time goes to the phone after it
-                start = current[-1].end
-            current.append(_Phone(phoneme, start, end, stressed=stress_pending))
-            stress_pending = False
-        if current:
-            words.append(current)
+            if phoneme not in (BOS, EOS):
+                spans.append((phoneme, start, end))
+        words.extend(_words(spans))
         chunks.append(audio)
         offset += len(audio)
+    return _joined(chunks, words)
+
+
+def _words(spans: list[tuple[str, int, int]]) -> list[list[_Phone]]:
+    """Phonemes with their sample spans grouped into words of phones: spaces and pauses end a
+    word, a stress mark marks the phone after it, a modifier lengthens the phone before it."""
+    words: list[list[_Phone]] = []
+    current: list[_Phone] = []
+    stress_pending = False
+    for phoneme, start, end in spans:
+        if phoneme == " " or phoneme in _PAUSES:
+            if current:
+                words.append(current)
+                current = []
+            continue
+        if phoneme in _STRESS:
+            stress_pending = True
+            continue
+        if phoneme in _MODIFIERS and current:
+            current[-1].end = end
+            if phoneme == "\u0329":  # syllabic consonant: a nucleus of its own
+                current[-1].symbol = "syllabic"
+            continue
+        if current and current[-1].end < start:  # a stress mark's time goes to the phone after it
+            start = current[-1].end
+        current.append(_Phone(phoneme, start, end, stressed=stress_pending))
+        stress_pending = False
+    if current:
+        words.append(current)
+    return words
+
+
+def _joined(chunks: list[np.ndarray], words: list[list[_Phone]]) -> tuple[np.ndarray, list[list[_Phone]]]:
     if not chunks:
         return np.zeros(0, dtype=np.float32), []
     audio = np.concatenate(chunks)
@@ -295,40 +308,16 @@ def _speak_line_hibari(voice: HibariVoice, text: str) -> tuple[np.ndarray, list[
         if not audio.size:
             continue
         bounds = offset + np.concatenate([[0], np.cumsum(samples)])
-        index = 1  # the leading pad
-        current: list[_Phone] = []
-        stress_pending = False
+        spans, index = [], 1  # after the leading pad
         for phoneme in phonemes:
             if phoneme not in voice.vocab:
                 continue  # the model never saw it: no id, no time
-            start, end = int(bounds[min(index, len(bounds) - 1)]), int(bounds[min(index + 1, len(bounds) - 1)])
+            spans.append((phoneme, int(bounds[min(index, len(bounds) - 1)]), int(bounds[min(index + 1, len(bounds) - 1)])))
             index += 1
-            if phoneme == " " or phoneme in _PAUSES:
-                if current:
-                    words.append(current)
-                    current = []
-                continue
-            if phoneme in _STRESS:
-                stress_pending = True
-                continue
-            if phoneme in _MODIFIERS and current:
-                current[-1].end = end
-                continue
-            if current and current[-1].end < start:  # a stress mark's time goes to the phone after it
-                start = current[-1].end
-            current.append(_Phone(phoneme, start, end, stressed=stress_pending))
-            stress_pending = False
-        if current:
-            words.append(current)
+        words.extend(_words(spans))
         chunks.append(audio)
         offset += len(audio)
-    if not chunks:
-        return np.zeros(0, dtype=np.float32), []
-    audio = np.concatenate(chunks)
-    for word in words:
-        for phone in word:
-            phone.start, phone.end = min(phone.start, len(audio)), min(phone.end, len(audio))
-    return audio, words
+    return _joined(chunks, words)
 
 
 # ============================================================================ syllables
