@@ -9,7 +9,7 @@ a handler without its documentation fails the tests.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -28,3 +28,21 @@ def absent(description: str | None = None) -> Any:
     """A field sent only in some states (its description says when): not required, never null
     unless its type says so, and no default shown in the schema."""
     return Field(default=None, description=description, json_schema_extra=_drop_default)
+
+
+# --- shared by the areas that call back (services/webhooks.py's delivery records) ---------------
+class WebhookAttemptOut(Out):
+    attempt: int
+    at: str
+    status_code: int = absent("The receiver's HTTP status; absent when no answer came back")
+    error: str = absent("Why no answer came back; absent when one did")
+    duration_ms: float = absent("Absent when the address was refused")
+
+
+class WebhookDeliveryOut(Out):
+    delivery_id: str
+    event: str = Field(description="The event delivered, e.g. generation.completed or batch.completed")
+    url: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: list[WebhookAttemptOut]
+    next_attempt_in_s: float = absent("Seconds; present while waiting to retry")

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from studio.server.schemas import Out, absent
+from studio.server.schemas import Out, WebhookDeliveryOut, absent
 
 PredictionState = Literal["queued", "processing", "converting", "predicting", "completed", "failed"]
 AudioFormat = Literal["mp3", "wav", "flac", "ogg"]
@@ -133,23 +133,6 @@ class AnalysisBatchAccepted(Out):
     webhook_url: str | None
 
 
-class AnalysisDeliveryAttempt(Out):
-    attempt: int
-    at: str
-    status_code: int = absent("The receiver's HTTP status; absent when no answer came back")
-    error: str = absent("Why no answer came back; absent when one did")
-    duration_ms: float = absent("Absent when the address was refused")
-
-
-class AnalysisWebhookDelivery(Out):
-    delivery_id: str
-    event: str = Field(description="batch.completed")
-    url: str
-    status: Literal["pending", "delivered", "failed"]
-    attempts: list[AnalysisDeliveryAttempt]
-    next_attempt_in_s: float = absent("Seconds; present while waiting to retry")
-
-
 class AnalysisBatch(Out):
     batch_id: str
     status: BatchState
@@ -163,7 +146,7 @@ class AnalysisBatch(Out):
     created_at: str
     completed_at: str | None
     results: list[AnalysisBatchMember] = Field(description="Each file's prediction, in the order sent")
-    webhook_deliveries: list[AnalysisWebhookDelivery] = absent("Present when the batch has a webhook_url")
+    webhook_deliveries: list[WebhookDeliveryOut] = absent("Present when the batch has a webhook_url")
 
 
 class AnalysisHistory(Out):

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from studio.server.schemas import Out, absent
+from studio.server.schemas import Out, WebhookDeliveryOut, absent
 
 
 
@@ -371,23 +371,6 @@ class TrackPreviewOut(Out):
     formats_available: list[OutputFormat]
     formats_processing: list[OutputFormat] = Field(description="Requested formats not rendered yet (while queued "
                                                                "or processing)")
-
-
-class WebhookAttemptOut(Out):
-    attempt: int
-    at: str
-    status_code: int = absent("The receiver's HTTP status, when it answered")
-    error: str = absent("Why the attempt failed without an answer")
-    duration_ms: float = absent("Sent for every attempt that was made")
-
-
-class WebhookDeliveryOut(Out):
-    delivery_id: str
-    event: str
-    url: str
-    status: Literal["pending", "delivered", "failed"]
-    attempts: list[WebhookAttemptOut]
-    next_attempt_in_s: float = absent("While a retry is waiting")
 
 
 class GenerationWebhookOut(Out):
