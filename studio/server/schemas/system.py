@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from studio.server.schemas import Out
+from studio.server.schemas.trends import TrendMonitorRunStats
 
 
 # --- auth -----------------------------------------------------------------------------------
@@ -464,25 +465,13 @@ class ServiceOut(Out):
     service: ServiceView
 
 
-class TrendRunStats(Out):
-    uptime: str | None
-    uptime_s: float | None
-    trends_processed: int
-    hijacks_generated: int
-    scans_done: int
-    auto_answers: int
-    started_at: str | None = None
-    stopped_at: str | None = None
-    reasons: dict[str, str] | None = Field(default=None, description="Why a figure is null")
-
-
 class ServiceActionDetails(Out):
     """What the service itself reported about the action (fields by service)."""
 
     polling: list[str] | None = Field(default=None, description="community_live: the sources now polled")
     message: str | None = None
     platforms: list[str] | None = Field(default=None, description="trend_monitor: the sources scanned")
-    final_stats: TrendRunStats | None = Field(default=None, description="trend_monitor stop: the run that ended")
+    final_stats: TrendMonitorRunStats | None = Field(default=None, description="trend_monitor stop: the run that ended")
     next_scan: str | None = None
     already_running: bool | None = None
     was_running: bool | None = None
